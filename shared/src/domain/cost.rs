@@ -1,0 +1,77 @@
+//! State transitions and Step Functions cost of a plan, without running it.
+
+use super::strategy::Step;
+
+/// Standard workflows: USD 0.025 per 1,000 state transitions.
+pub const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;
+
+/// What a deployment costs in state transitions, if nothing fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionEstimate {
+    /// States entered, from Start Deployment to Deployment Succeeded.
+    pub transitions: u64,
+    /// Alarm checks made on the way.
+    pub alarm_checks: u64,
+}
+
+impl TransitionEstimate {
+    /// USD at the Standard workflow price.
+    pub fn cost_usd(&self) -> f64 {
+        self.transitions as f64 * USD_PER_TRANSITION
+    }
+}
+
+/// Counts the states a successful run enters: Start Deployment and What Next?, each hook with its
+/// Check Health and What Next?, each partial step's Shift Traffic plus one Bake, Check Health and
+/// What Next? per check interval, Promote and What Next?, the post-promotion checks, and the final
+/// Succeed state.
+pub fn estimate(
+    plan: &[Step],
+    check_interval_seconds: u32,
+    pre_traffic_hook: bool,
+    post_traffic_hook: bool,
+    post_promotion_bake_seconds: u32,
+) -> TransitionEstimate {
+    let interval = u64::from(check_interval_seconds.max(1));
+    let checks = |bake: u32| u64::from(bake).div_ceil(interval);
+    let hook = |present: bool| if present { 3 } else { 0 };
+    let mut transitions = 2 + hook(pre_traffic_hook);
+    let mut alarm_checks = 0;
+    for step in plan {
+        if step.weight.is_full() {
+            transitions += 2;
+        } else {
+            transitions += 1 + 3 * checks(step.bake_seconds);
+            alarm_checks += checks(step.bake_seconds);
+        }
+    }
+    transitions += hook(post_traffic_hook) + 3 * checks(post_promotion_bake_seconds) + 1;
+    alarm_checks += checks(post_promotion_bake_seconds);
+    TransitionEstimate {
+        transitions,
+        alarm_checks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::strategy::Strategy;
+
+    fn count(name: &str, interval: u32) -> u64 {
+        let plan = Strategy::from_name(name).unwrap().plan();
+        estimate(plan.steps(), interval, false, false, 0).transitions
+    }
+
+    #[test]
+    fn known_counts() {
+        assert_eq!(count("AllAtOnce", 30), 5);
+        assert_eq!(count("Canary10Percent5Minutes", 30), 36);
+        assert_eq!(count("Linear10PercentEvery1Minute", 15), 122);
+        let plan = Strategy::from_name("Canary10Percent5Minutes").unwrap().plan();
+        let e = estimate(plan.steps(), 30, true, true, 60);
+        assert_eq!(e.transitions, 36 + 3 + 3 + 6);
+        assert_eq!(e.alarm_checks, 12);
+        assert!((e.cost_usd() - 48.0 * 0.000025).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,450 @@
+//! The state document that flows through the state machine, and the pure decisions made on it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::alias::{AliasRoute, AliasState};
+use super::request::{DeploymentRequest, Hooks};
+use super::strategy::Step;
+use super::weight::Weight;
+use crate::error::ShifterError;
+
+/// What the state machine does next; its Choice state branches on this field only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Decision {
+    /// The alias is already on the target: succeed without touching anything.
+    AlreadyCurrent,
+    /// Invoke the pre-traffic hook.
+    PreTrafficHook,
+    /// Move to the weight of `stepIndex`.
+    Shift,
+    /// Wait `waitSeconds`, then check health again.
+    Bake,
+    /// Point the alias at the target with no routing.
+    Promote,
+    /// Invoke the post-traffic hook.
+    PostTrafficHook,
+    /// Wait `waitSeconds` after the promotion, alarms still watched.
+    PostPromotionBake,
+    /// Done.
+    Succeed,
+    /// Restore the alias and fail with `failure`.
+    Rollback,
+}
+
+/// Why a deployment is being rolled back: a stable error name and a readable cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// One of the stable error names.
+    pub error: String,
+    /// What happened, for people.
+    pub cause: String,
+}
+
+/// An error caught by a Catch (`ResultPath: "$.caught"`), in Step Functions' own shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caught {
+    /// Error name.
+    #[serde(rename = "Error")]
+    pub error: String,
+    /// Cause; for a Lambda function error, JSON with `errorMessage`.
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl Caught {
+    /// The readable part of the cause (`errorMessage` of a Lambda error, else the raw text).
+    pub fn message(&self) -> String {
+        serde_json::from_str::<Value>(&self.cause)
+            .ok()
+            .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| self.cause.clone())
+    }
+}
+
+/// States of the watched alarms, as one DescribeAlarms call returned them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlarmReport {
+    /// Alarms in ALARM.
+    pub in_alarm: Vec<String>,
+    /// Alarms that no longer exist.
+    pub missing: Vec<String>,
+}
+
+/// One deployment of one alias: created by Start Deployment, updated by every step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// The execution name.
+    pub deployment_id: String,
+    /// Function name or ARN.
+    pub function_name: String,
+    /// The alias being moved.
+    pub alias: String,
+    /// The version the alias was on (the snapshot restored on rollback).
+    pub original_version: String,
+    /// The version traffic moves to.
+    pub target_version: String,
+    /// The strategy as written.
+    pub strategy: String,
+    /// The schedule; the last step is the promotion.
+    pub plan: Vec<Step>,
+    /// Index into `plan` of the step being applied or baked.
+    pub step_index: usize,
+    /// Watched alarms.
+    pub alarms: Vec<String>,
+    /// Seconds between alarm checks.
+    pub check_interval_seconds: u32,
+    /// Hook functions.
+    #[serde(default)]
+    pub hooks: Hooks,
+    /// Seconds to watch alarms after the promotion.
+    pub post_promotion_bake_seconds: u32,
+    /// RevisionId of the alias as we last saw or wrote it.
+    pub revision_id: String,
+    /// Traffic on the target now, in basis points.
+    pub traffic: Weight,
+    /// The same, in percent, for hooks and people.
+    pub traffic_percent: f64,
+    /// When Start Deployment ran.
+    pub started_at: DateTime<Utc>,
+    /// When the current step (or the post-promotion bake) began.
+    pub step_started_at: DateTime<Utc>,
+    /// Seconds the next Wait lasts.
+    pub wait_seconds: u32,
+    /// What happens next.
+    pub decision: Decision,
+    /// The alias as last seen, for people and for a failed rollback's message.
+    pub alias_last_seen: String,
+    /// The command that restores the snapshot by hand.
+    pub restore_command: String,
+    /// Alarm checks made so far.
+    #[serde(default)]
+    pub alarm_checks: u32,
+    /// Why the deployment is rolling back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Set by Roll Back: the version the alias was restored to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_to: Option<String>,
+    /// Written by the state machine: a hook's response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_result: Option<Value>,
+    /// Written by the state machine: the error a Catch caught.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caught: Option<Caught>,
+}
+
+/// What Roll Back must do, decided from the alias as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreAction {
+    /// The alias already equals the snapshot (nothing moved, or an earlier attempt landed).
+    AlreadyRestored,
+    /// Write the snapshot, conditional on this RevisionId.
+    Restore { expected_revision: String },
+    /// Someone else changed the alias: leave their change.
+    Drifted(String),
+}
+
+impl Deployment {
+    /// The document Start Deployment returns once every pre-flight check has passed.
+    pub fn start(
+        deployment_id: String,
+        request: &DeploymentRequest,
+        alias: &AliasState,
+        target_version: String,
+        now: DateTime<Utc>,
+    ) -> Deployment {
+        let original = alias.route.version.clone();
+        let restore_command = format!(
+            "aws lambda update-alias --function-name {} --name {} --function-version {} \
+             --routing-config '{{\"AdditionalVersionWeights\":{{}}}}'",
+            request.function_name, request.alias, original
+        );
+        let mut d = Deployment {
+            deployment_id,
+            function_name: request.function_name.clone(),
+            alias: request.alias.clone(),
+            original_version: original,
+            target_version,
+            strategy: request.strategy_name.clone(),
+            plan: request.plan.steps().to_vec(),
+            step_index: 0,
+            alarms: request.alarms.clone(),
+            check_interval_seconds: request.check_interval_seconds,
+            hooks: request.hooks.clone(),
+            post_promotion_bake_seconds: request.post_promotion_bake_seconds,
+            revision_id: alias.revision_id.clone(),
+            traffic: Weight::ZERO,
+            traffic_percent: 0.0,
+            started_at: now,
+            step_started_at: now,
+            wait_seconds: 0,
+            decision: Decision::Shift,
+            alias_last_seen: alias.route.to_string(),
+            restore_command,
+            alarm_checks: 0,
+            failure: None,
+            rolled_back_to: None,
+            hook_result: None,
+            caught: None,
+        };
+        d.decision = if d.target_version == d.original_version {
+            Decision::AlreadyCurrent
+        } else if d.hooks.pre_traffic.is_some() {
+            Decision::PreTrafficHook
+        } else {
+            d.move_to(0)
+        };
+        d
+    }
+
+    /// The route the current step asks for; refuses anything but a strictly higher weight.
+    pub fn next_route(&self) -> Result<AliasRoute, ShifterError> {
+        let step = self.current_step()?;
+        if step.weight <= self.traffic {
+            return Err(ShifterError::invalid(
+                "stepIndex",
+                format!(
+                    "step {} would move traffic from {} to {}; weights only ever increase",
+                    self.step_index, self.traffic, step.weight
+                ),
+            ));
+        }
+        Ok(AliasRoute::split(
+            &self.original_version,
+            &self.target_version,
+            step.weight,
+        ))
+    }
+
+    /// Records a shift (or the promotion) that landed, and decides what follows.
+    pub fn shifted(mut self, alias: &AliasState, now: DateTime<Utc>) -> Result<Deployment, ShifterError> {
+        let step = self.current_step()?;
+        self.set_traffic(step.weight);
+        self.revision_id = alias.revision_id.clone();
+        self.alias_last_seen = alias.route.to_string();
+        self.step_started_at = now;
+        if step.weight.is_full() {
+            self.decision = if self.hooks.post_traffic.is_some() {
+                Decision::PostTrafficHook
+            } else {
+                self.post_promotion()
+            };
+        } else {
+            self.decision = Decision::Bake;
+            self.wait_seconds = self.check_interval_seconds.min(step.bake_seconds);
+        }
+        Ok(self)
+    }
+
+    /// True when Check Health must read the alarms before deciding.
+    pub fn needs_alarm_check(&self) -> bool {
+        !self.alarms.is_empty()
+            && matches!(self.decision, Decision::Bake | Decision::PostPromotionBake)
+    }
+
+    /// Check Health's decision: judge a hook's result, or the alarms and the bake clock.
+    pub fn checked(
+        mut self,
+        now: DateTime<Utc>,
+        alarms: Option<&AlarmReport>,
+    ) -> Result<Deployment, ShifterError> {
+        match self.decision {
+            Decision::PreTrafficHook | Decision::PostTrafficHook => {
+                let pre = self.decision == Decision::PreTrafficHook;
+                let hook = if pre {
+                    self.hooks.pre_traffic.clone()
+                } else {
+                    self.hooks.post_traffic.clone()
+                }
+                .unwrap_or_default();
+                let result = self.hook_result.take();
+                if let Some(problem) = hook_problem(result.as_ref()) {
+                    let phase = if pre { "pre-traffic" } else { "post-traffic" };
+                    return Ok(self.rolling_back("HookFailed", format!("{phase} hook {hook} {problem}")));
+                }
+                self.step_started_at = now;
+                self.decision = if pre { self.move_to(0) } else { self.post_promotion() };
+                Ok(self)
+            }
+            Decision::Bake | Decision::PostPromotionBake => {
+                if let Some(report) = alarms {
+                    self.alarm_checks += 1;
+                    if let Some(cause) = self.alarm_problem(report) {
+                        return Ok(cause);
+                    }
+                }
+                let elapsed = (now - self.step_started_at).num_seconds().max(0);
+                let bake = if self.decision == Decision::Bake {
+                    self.current_step()?.bake_seconds
+                } else {
+                    self.post_promotion_bake_seconds
+                };
+                let remaining = i64::from(bake) - elapsed;
+                if remaining > 0 {
+                    self.wait_seconds = self
+                        .check_interval_seconds
+                        .min(u32::try_from(remaining).unwrap_or(u32::MAX));
+                } else if self.decision == Decision::Bake {
+                    self.decision = self.move_to(self.step_index + 1);
+                } else {
+                    self.decision = Decision::Succeed;
+                }
+                Ok(self)
+            }
+            other => Err(ShifterError::invalid(
+                "decision",
+                format!("Check Health cannot follow decision {other:?}"),
+            )),
+        }
+    }
+
+    /// Roll Back's decision, from the alias as it is now.
+    pub fn restore_action(&self, current: &AliasState) -> RestoreAction {
+        let snapshot = AliasRoute::single(&self.original_version);
+        if current.route == snapshot {
+            return RestoreAction::AlreadyRestored;
+        }
+        if current.revision_id == self.revision_id || self.could_have_written(&current.route) {
+            return RestoreAction::Restore {
+                expected_revision: current.revision_id.clone(),
+            };
+        }
+        RestoreAction::Drifted(format!(
+            "alias {} of {} was changed by someone else: it now routes {} (we last left it on {}); \
+             their change was left as is",
+            self.alias, self.function_name, current.route, self.alias_last_seen
+        ))
+    }
+
+    /// The failure being rolled back for: set by Check Health, or derived from a caught error.
+    pub fn failure_reason(&self) -> Failure {
+        if let Some(f) = &self.failure {
+            return f.clone();
+        }
+        match &self.caught {
+            Some(c) => Failure {
+                error: c.error.clone(),
+                cause: c.message(),
+            },
+            None => Failure {
+                error: "RollbackRequested".to_owned(),
+                cause: "roll back requested without a recorded failure".to_owned(),
+            },
+        }
+    }
+
+    /// Records a finished restore and the final cause.
+    pub fn rolled_back(mut self, restored: &AliasState, wrote: bool) -> Deployment {
+        let mut failure = self.failure_reason();
+        let how = if wrote {
+            format!(
+                "Alias {} restored to version {} (it was on {}).",
+                self.alias, self.original_version, self.alias_last_seen
+            )
+        } else {
+            format!(
+                "Alias {} is on version {} as before; no traffic had reached version {}.",
+                self.alias, self.original_version, self.target_version
+            )
+        };
+        failure.cause = format!("{} {how}", failure.cause.trim_end_matches('.'));
+        self.failure = Some(failure);
+        self.rolled_back_to = Some(self.original_version.clone());
+        self.revision_id = restored.revision_id.clone();
+        self.alias_last_seen = restored.route.to_string();
+        self.set_traffic(Weight::ZERO);
+        self.decision = Decision::Rollback;
+        self
+    }
+
+    /// The step at `step_index`.
+    pub fn current_step(&self) -> Result<Step, ShifterError> {
+        self.plan.get(self.step_index).copied().ok_or_else(|| {
+            ShifterError::invalid(
+                "stepIndex",
+                format!("{} is past the last of {} steps", self.step_index, self.plan.len()),
+            )
+        })
+    }
+
+    fn move_to(&mut self, index: usize) -> Decision {
+        self.step_index = index;
+        match self.plan.get(index) {
+            Some(step) if step.weight.is_full() => Decision::Promote,
+            _ => Decision::Shift,
+        }
+    }
+
+    fn post_promotion(&mut self) -> Decision {
+        if self.post_promotion_bake_seconds > 0 {
+            self.wait_seconds = self
+                .check_interval_seconds
+                .min(self.post_promotion_bake_seconds);
+            Decision::PostPromotionBake
+        } else {
+            Decision::Succeed
+        }
+    }
+
+    fn set_traffic(&mut self, weight: Weight) {
+        self.traffic = weight;
+        self.traffic_percent = weight.as_percent();
+    }
+
+    fn rolling_back(mut self, error: &str, cause: String) -> Deployment {
+        self.failure = Some(Failure {
+            error: error.to_owned(),
+            cause,
+        });
+        self.decision = Decision::Rollback;
+        self
+    }
+
+    fn alarm_problem(&self, report: &AlarmReport) -> Option<Deployment> {
+        let at = format!("{} on version {}", self.traffic, self.target_version);
+        if !report.in_alarm.is_empty() {
+            let cause = format!("alarm {} in ALARM at {at}", report.in_alarm.join(", "));
+            return Some(self.clone().rolling_back("AlarmTriggered", cause));
+        }
+        if !report.missing.is_empty() {
+            let cause = format!(
+                "alarm {} no longer exists (deleted during the deployment, at {at})",
+                report.missing.join(", ")
+            );
+            return Some(self.clone().rolling_back("NotFound", cause));
+        }
+        None
+    }
+
+    fn could_have_written(&self, route: &AliasRoute) -> bool {
+        let attempted = self.current_step().map_or(self.traffic, |s| s.weight);
+        if *route == AliasRoute::single(&self.target_version) {
+            return attempted.is_full() || self.traffic.is_full();
+        }
+        route.version == self.original_version
+            && route.additional.as_ref().is_some_and(|a| {
+                a.version == self.target_version && a.weight <= attempted.max(self.traffic)
+            })
+    }
+}
+
+/// `None` when a hook's response passes (`{"status":"Succeeded"}`), else what was wrong.
+fn hook_problem(result: Option<&Value>) -> Option<String> {
+    let payload = result.and_then(|r| r.get("payload"));
+    match payload.and_then(|p| p.get("status")).and_then(Value::as_str) {
+        Some("Succeeded") => None,
+        Some(other) => Some(format!("returned status {other:?}")),
+        None => {
+            let mut shown = payload.map_or_else(|| "nothing".to_owned(), Value::to_string);
+            if shown.len() > 200 {
+                shown.truncate(200);
+                shown.push('…');
+            }
+            Some(format!("returned {shown} instead of {{\"status\":\"Succeeded\"}}"))
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! The execution input (the public contract), validated once into domain types.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::strategy::{MAX_BAKE_SECONDS, Plan, Step, Strategy};
+use super::weight::Weight;
+
+/// Most alarms one DescribeAlarms call can read.
+pub const MAX_ALARMS: usize = 100;
+/// Largest execution input we accept (Step Functions' own limit is 256 KiB).
+pub const MAX_INPUT_BYTES: usize = 32 * 1024;
+/// Default seconds between alarm checks while a step bakes.
+pub const DEFAULT_CHECK_INTERVAL_SECONDS: u32 = 30;
+/// Bounds of `checkIntervalSeconds`.
+pub const CHECK_INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 5..=3600;
+
+/// A field of the execution input that is not acceptable, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `strategy.steps[1].weight`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Which version to move the alias to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetVersion {
+    /// A published version number.
+    Version(u64),
+    /// The highest published version.
+    Latest,
+    /// Publish `$LATEST` as a new version first.
+    Publish,
+}
+
+/// Pre- and post-traffic hook functions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Hooks {
+    /// Runs before any traffic moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_traffic: Option<String>,
+    /// Runs after the promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_traffic: Option<String>,
+}
+
+/// A validated execution input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentRequest {
+    /// Function name or ARN, as given.
+    pub function_name: String,
+    /// Alias to move.
+    pub alias: String,
+    /// Version to move it to.
+    pub target: TargetVersion,
+    /// The strategy as written (name, or "custom steps").
+    pub strategy_name: String,
+    /// The schedule.
+    pub plan: Plan,
+    /// CloudWatch alarms watched while steps bake.
+    pub alarms: Vec<String>,
+    /// Seconds between alarm checks.
+    pub check_interval_seconds: u32,
+    /// Hook functions.
+    pub hooks: Hooks,
+    /// Seconds to keep watching alarms after the promotion.
+    pub post_promotion_bake_seconds: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawRequest {
+    function_name: String,
+    alias: String,
+    target_version: Value,
+    strategy: Value,
+    #[serde(default)]
+    alarms: Vec<String>,
+    check_interval_seconds: Option<u32>,
+    #[serde(default)]
+    hooks: Hooks,
+    #[serde(default)]
+    post_promotion_bake_seconds: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawSteps {
+    steps: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawStep {
+    weight: f64,
+    bake_seconds: u32,
+}
+
+impl DeploymentRequest {
+    /// Validates an execution input; the error names the first bad field.
+    pub fn from_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
+        let size = serde_json::to_vec(input).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_INPUT_BYTES {
+            return Err(FieldError::new(
+                "(input)",
+                format!("is {size} bytes; the limit is {MAX_INPUT_BYTES}"),
+            ));
+        }
+        if !input.is_object() {
+            return Err(FieldError::new("(input)", "must be a JSON object"));
+        }
+        let raw: RawRequest = deserialize_named(input, "")?;
+
+        validate_function_name("functionName", &raw.function_name)?;
+        validate_alias("alias", &raw.alias)?;
+        let target = parse_target(&raw.target_version)?;
+        let (strategy_name, plan) = parse_strategy(&raw.strategy)?;
+
+        if raw.alarms.len() > MAX_ALARMS {
+            return Err(FieldError::new(
+                "alarms",
+                format!("has {} names; at most {MAX_ALARMS} can be watched", raw.alarms.len()),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, alarm) in raw.alarms.iter().enumerate() {
+            let field = format!("alarms[{i}]");
+            if alarm.is_empty() || alarm.chars().count() > 255 {
+                return Err(FieldError::new(field, "an alarm name has 1 to 255 characters"));
+            }
+            if alarm.chars().any(char::is_control) {
+                return Err(FieldError::new(field, "an alarm name cannot contain control characters"));
+            }
+            if !seen.insert(alarm) {
+                return Err(FieldError::new(field, format!("{alarm:?} is listed twice")));
+            }
+        }
+
+        let check_interval_seconds = raw
+            .check_interval_seconds
+            .unwrap_or(DEFAULT_CHECK_INTERVAL_SECONDS);
+        if !CHECK_INTERVAL_RANGE.contains(&check_interval_seconds) {
+            return Err(FieldError::new(
+                "checkIntervalSeconds",
+                format!(
+                    "must be between {} and {} (got {check_interval_seconds})",
+                    CHECK_INTERVAL_RANGE.start(),
+                    CHECK_INTERVAL_RANGE.end()
+                ),
+            ));
+        }
+        if raw.post_promotion_bake_seconds > MAX_BAKE_SECONDS {
+            return Err(FieldError::new(
+                "postPromotionBakeSeconds",
+                format!(
+                    "must be at most {MAX_BAKE_SECONDS} (got {})",
+                    raw.post_promotion_bake_seconds
+                ),
+            ));
+        }
+        if let Some(h) = &raw.hooks.pre_traffic {
+            validate_function_name("hooks.preTraffic", h)?;
+        }
+        if let Some(h) = &raw.hooks.post_traffic {
+            validate_function_name("hooks.postTraffic", h)?;
+        }
+        for (field, hook) in [
+            ("hooks.preTraffic", &raw.hooks.pre_traffic),
+            ("hooks.postTraffic", &raw.hooks.post_traffic),
+        ] {
+            if hook.as_deref().map(function_short_name) == Some(function_short_name(&raw.function_name)) {
+                return Err(FieldError::new(
+                    field,
+                    "a hook cannot be the function being deployed",
+                ));
+            }
+        }
+
+        Ok(DeploymentRequest {
+            function_name: raw.function_name,
+            alias: raw.alias,
+            target,
+            strategy_name,
+            plan,
+            alarms: raw.alarms,
+            check_interval_seconds,
+            hooks: raw.hooks,
+            post_promotion_bake_seconds: raw.post_promotion_bake_seconds,
+        })
+    }
+}
+
+/// Deserializes with the path of the failing field in the error (`hooks.preTraffic: invalid type …`).
+fn deserialize_named<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    prefix: &str,
+) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde reports a missing field against its parent; name the field itself.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let unknown = inner
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next());
+        let join = |parent: &str, leaf: &str| {
+            [prefix, parent, leaf]
+                .iter()
+                .filter(|p| !p.is_empty() && **p != ".")
+                .copied()
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        let field = match (missing, unknown) {
+            (Some(name), _) => join(&path, name),
+            (None, Some(name)) => {
+                // serde_path_to_error already points at the unknown field itself.
+                if path.ends_with(name) { join(&path, "") } else { join(&path, name) }
+            }
+            _ => join(&path, ""),
+        };
+        let field = if field.is_empty() { "(input)".to_owned() } else { field };
+        let message = match (missing, unknown) {
+            (Some(_), _) => "is required".to_owned(),
+            (None, Some(_)) => format!("is not a known field ({inner})"),
+            _ => inner
+                .split(" at line ")
+                .next()
+                .unwrap_or(&inner)
+                .to_owned(),
+        };
+        FieldError::new(field, message)
+    })
+}
+
+fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
+    const FIELD: &str = "targetVersion";
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => {
+            return Err(FieldError::new(
+                FIELD,
+                format!("must be a version number, \"latest\" or \"publish\" (got {other})"),
+            ));
+        }
+    };
+    match text.as_str() {
+        "latest" => Ok(TargetVersion::Latest),
+        "publish" => Ok(TargetVersion::Publish),
+        "$LATEST" => Err(FieldError::new(
+            FIELD,
+            "$LATEST cannot receive weighted traffic; name a published version, \"latest\" or \"publish\"",
+        )),
+        t if !t.is_empty() && t.len() <= 10 && t.bytes().all(|b| b.is_ascii_digit()) => {
+            match t.parse::<u64>() {
+                Ok(0) | Err(_) => Err(FieldError::new(FIELD, format!("{t:?} is not a published version number"))),
+                Ok(v) => Ok(TargetVersion::Version(v)),
+            }
+        }
+        t => Err(FieldError::new(
+            FIELD,
+            format!("{t:?} is not a version number, \"latest\" or \"publish\""),
+        )),
+    }
+}
+
+fn parse_strategy(value: &Value) -> Result<(String, Plan), FieldError> {
+    match value {
+        Value::String(name) => {
+            let strategy =
+                Strategy::from_name(name).map_err(|e| FieldError::new("strategy", e.to_string()))?;
+            Ok((name.clone(), strategy.plan()))
+        }
+        Value::Object(_) => {
+            let raw: RawSteps = deserialize_named(value, "strategy")?;
+            let mut steps = Vec::with_capacity(raw.steps.len());
+            for (i, s) in raw.steps.iter().enumerate() {
+                let weight = Weight::from_percent_f64(s.weight).map_err(|e| {
+                    FieldError::new(format!("strategy.steps[{i}].weight"), e.to_string())
+                })?;
+                steps.push(Step {
+                    weight,
+                    bake_seconds: s.bake_seconds,
+                });
+            }
+            let plan = Plan::new(steps).map_err(|e| {
+                let text = e.to_string();
+                match text.split_once(": ") {
+                    Some((field, msg)) if field.starts_with("steps[") => {
+                        FieldError::new(format!("strategy.{field}"), msg)
+                    }
+                    _ => FieldError::new("strategy.steps", text),
+                }
+            })?;
+            Ok(("custom steps".to_owned(), plan))
+        }
+        other => Err(FieldError::new(
+            "strategy",
+            format!("must be a strategy name or {{\"steps\":[...]}} (got {other})"),
+        )),
+    }
+}
+
+/// The function name of a name or an ARN (`arn:aws:lambda:…:function:orders` → `orders`).
+pub fn function_short_name(name_or_arn: &str) -> &str {
+    name_or_arn
+        .rsplit_once(":function:")
+        .map_or(name_or_arn, |(_, name)| name)
+}
+
+fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if value.starts_with("arn:") {
+        let parts: Vec<&str> = value.split(':').collect();
+        let ok = parts.len() == 7
+            && parts[1].starts_with("aws")
+            && parts[2] == "lambda"
+            && !parts[3].is_empty()
+            && parts[4].len() == 12
+            && parts[4].bytes().all(|b| b.is_ascii_digit())
+            && parts[5] == "function"
+            && name_ok(parts[6]);
+        if ok {
+            return Ok(());
+        }
+        return Err(FieldError::new(
+            field,
+            format!(
+                "{value:?} is not an unqualified Lambda function ARN \
+                 (arn:aws:lambda:REGION:ACCOUNT:function:NAME, no version or alias)"
+            ),
+        ));
+    }
+    if name_ok(value) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("{value:?} is not a function name (1 to 64 letters, digits, '-' or '_') or ARN"),
+        ))
+    }
+}
+
+fn validate_alias(field: &str, value: &str) -> Result<(), FieldError> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !value.bytes().all(|b| b.is_ascii_digit());
+    if value == "$LATEST" || !ok {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "{value:?} is not an alias name (1 to 128 letters, digits, '-' or '_', not all digits)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn minimal() -> Value {
+        json!({"functionName":"orders-api","alias":"live","targetVersion":"42","strategy":"Canary10Percent5Minutes"})
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut v = minimal();
+        v[key] = value;
+        v
+    }
+
+    fn field_of(input: Value) -> String {
+        DeploymentRequest::from_json(&input).unwrap_err().field
+    }
+
+    #[test]
+    fn minimal_and_full_inputs() {
+        let r = DeploymentRequest::from_json(&minimal()).unwrap();
+        assert_eq!(r.target, TargetVersion::Version(42));
+        assert_eq!(r.check_interval_seconds, DEFAULT_CHECK_INTERVAL_SECONDS);
+        let full = json!({
+            "functionName": "arn:aws:lambda:eu-west-1:123456789012:function:orders-api",
+            "alias": "live", "targetVersion": "latest",
+            "strategy": {"steps":[{"weight":1,"bakeSeconds":60},{"weight":50,"bakeSeconds":600}]},
+            "alarms": ["orders-api-errors"], "checkIntervalSeconds": 15,
+            "hooks": {"preTraffic":"orders-api-pre","postTraffic":"orders-api-post"},
+            "postPromotionBakeSeconds": 300
+        });
+        let r = DeploymentRequest::from_json(&full).unwrap();
+        assert_eq!(r.target, TargetVersion::Latest);
+        assert_eq!(r.plan.steps().len(), 3);
+        assert_eq!(r.hooks.pre_traffic.as_deref(), Some("orders-api-pre"));
+    }
+
+    #[test]
+    fn every_error_names_its_field() {
+        let cases: Vec<(Value, &str)> = vec![
+            (with("color", json!("blue")), "color"),
+            (with("alias", json!(7)), "alias"),
+            (with("alias", json!("123")), "alias"),
+            (with("alias", json!("$LATEST")), "alias"),
+            (with("functionName", json!("has space")), "functionName"),
+            (with("functionName", json!("arn:aws:lambda:eu-west-1:123456789012:function:f:live")), "functionName"),
+            (with("targetVersion", json!("$LATEST")), "targetVersion"),
+            (with("targetVersion", json!("v2")), "targetVersion"),
+            (with("targetVersion", json!(true)), "targetVersion"),
+            (with("targetVersion", json!("0")), "targetVersion"),
+            (with("strategy", json!("Canary10Percent")), "strategy"),
+            (with("strategy", json!(5)), "strategy"),
+            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":60},{"weight":5,"bakeSeconds":60}]})), "strategy.steps[1].weight"),
+            (with("strategy", json!({"steps":[{"weight":-1,"bakeSeconds":60}]})), "strategy.steps[0].weight"),
+            (with("strategy", json!({"steps":[{"weight":101,"bakeSeconds":60}]})), "strategy.steps[0].weight"),
+            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":0}]})), "strategy.steps[0].bakeSeconds"),
+            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":-5}]})), "strategy.steps[0].bakeSeconds"),
+            (with("strategy", json!({"steps":[{"weight":10}]})), "strategy.steps[0].bakeSeconds"),
+            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":60,"extra":1}]})), "strategy.steps[0].extra"),
+            (with("strategy", json!({"stepz":[]})), "strategy.stepz"),
+            (with("strategy", json!({"steps":[]})), "strategy.steps"),
+            (with("alarms", json!("one")), "alarms"),
+            (with("alarms", json!(["a", "a"])), "alarms[1]"),
+            (with("alarms", json!([""])), "alarms[0]"),
+            (with("alarms", json!((0..101).map(|i| format!("a{i}")).collect::<Vec<_>>())), "alarms"),
+            (with("checkIntervalSeconds", json!(1)), "checkIntervalSeconds"),
+            (with("checkIntervalSeconds", json!("15")), "checkIntervalSeconds"),
+            (with("hooks", json!({"preTrafic":"x"})), "hooks.preTrafic"),
+            (with("hooks", json!({"preTraffic":5})), "hooks.preTraffic"),
+            (with("hooks", json!({"postTraffic":"orders-api"})), "hooks.postTraffic"),
+            (with("postPromotionBakeSeconds", json!(MAX_BAKE_SECONDS + 1)), "postPromotionBakeSeconds"),
+            (json!({"alias":"live","targetVersion":"1","strategy":"AllAtOnce"}), "functionName"),
+            (json!({"functionName":"f","alias":"live","strategy":"AllAtOnce"}), "targetVersion"),
+            (json!([1, 2]), "(input)"),
+            (with("alarms", json!(["x".repeat(40_000)])), "(input)"),
+        ];
+        for (input, field) in cases {
+            let err = DeploymentRequest::from_json(&input).unwrap_err();
+            assert_eq!(err.field, field, "input {input} gave {err}");
+            assert!(!err.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn numeric_target_is_accepted() {
+        assert_eq!(
+            DeploymentRequest::from_json(&with("targetVersion", json!(7))).unwrap().target,
+            TargetVersion::Version(7)
+        );
+        assert_eq!(field_of(with("targetVersion", json!(-7))), "targetVersion");
+    }
+}

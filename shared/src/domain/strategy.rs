@@ -1,0 +1,311 @@
+//! Deployment strategies (CodeDeploy/SAM names, generic forms, explicit steps) and the plans they make.
+
+use serde::{Deserialize, Serialize};
+
+use super::weight::Weight;
+
+/// Longest bake of one step: CodeDeploy's own limit for a custom configuration (2880 minutes).
+pub const MAX_BAKE_SECONDS: u32 = 2880 * 60;
+
+/// One step of a plan: move to `weight` on the target, then bake for `bake_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// Traffic on the target version during this step, in basis points.
+    pub weight: Weight,
+    /// How long the step bakes (alarms watched) before the next one.
+    pub bake_seconds: u32,
+}
+
+/// How traffic moves from the current version to the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// `first` of the traffic for `bake_seconds`, then everything.
+    Canary { first: Weight, bake_seconds: u32 },
+    /// `every` more traffic each `bake_seconds` until everything has moved.
+    Linear { every: Weight, bake_seconds: u32 },
+    /// Everything at once.
+    AllAtOnce,
+    /// An explicit list of steps; the last one is 100%.
+    Steps(Plan),
+}
+
+/// A validated schedule: strictly increasing weights, the last one 100% (the promotion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Plan(Vec<Step>);
+
+/// Why a strategy or a plan is not acceptable. `at` is the index of the offending step, if any.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// Not a name we know.
+    #[error(
+        "unknown strategy {0:?}; expected a CodeDeploy/SAM name such as Canary10Percent5Minutes, \
+         Linear10PercentEvery1Minute or AllAtOnce, Canary{{P}}Percent{{M}}Minutes, \
+         Linear{{P}}PercentEvery{{M}}Minute(s), or {{\"steps\":[...]}}"
+    )]
+    UnknownName(String),
+    /// A percentage of a generic name outside 1–99.
+    #[error("percentage {0} in the strategy name must be between 1 and 99")]
+    Percent(u32),
+    /// Minutes of a generic name outside 1–2880.
+    #[error("interval of {0} minutes in the strategy name must be between 1 and 2880")]
+    Minutes(u32),
+    /// No steps at all.
+    #[error("needs at least one step")]
+    Empty,
+    /// A weight of 0%.
+    #[error("steps[{at}].weight: must be greater than 0")]
+    ZeroWeight { at: usize },
+    /// A weight not above the previous one.
+    #[error("steps[{at}].weight: {weight} must be greater than the previous step's {previous}")]
+    NotIncreasing {
+        at: usize,
+        weight: Weight,
+        previous: Weight,
+    },
+    /// A bake of 0 or longer than the limit on a step before 100%.
+    #[error("steps[{at}].bakeSeconds: must be between 1 and {MAX_BAKE_SECONDS} (got {bake})")]
+    Bake { at: usize, bake: u32 },
+    /// A bake on the 100% step, which is the promotion.
+    #[error(
+        "steps[{at}].bakeSeconds: must be 0 on the 100% step (the promotion); \
+         use postPromotionBakeSeconds to keep watching alarms after it"
+    )]
+    BakeAfterPromotion { at: usize },
+}
+
+impl Plan {
+    /// Validates explicit steps; a list that stops short of 100% gets the promotion appended.
+    pub fn new(mut steps: Vec<Step>) -> Result<Plan, PlanError> {
+        if steps.is_empty() {
+            return Err(PlanError::Empty);
+        }
+        let mut previous = Weight::ZERO;
+        for (at, step) in steps.iter().enumerate() {
+            if step.weight.is_zero() {
+                return Err(PlanError::ZeroWeight { at });
+            }
+            if step.weight <= previous {
+                return Err(PlanError::NotIncreasing {
+                    at,
+                    weight: step.weight,
+                    previous,
+                });
+            }
+            if step.weight.is_full() {
+                if step.bake_seconds != 0 {
+                    return Err(PlanError::BakeAfterPromotion { at });
+                }
+            } else if step.bake_seconds == 0 || step.bake_seconds > MAX_BAKE_SECONDS {
+                return Err(PlanError::Bake {
+                    at,
+                    bake: step.bake_seconds,
+                });
+            }
+            previous = step.weight;
+        }
+        if !previous.is_full() {
+            steps.push(Step {
+                weight: Weight::FULL,
+                bake_seconds: 0,
+            });
+        }
+        Ok(Plan(steps))
+    }
+
+    /// The steps, the last one at 100%.
+    pub fn steps(&self) -> &[Step] {
+        &self.0
+    }
+
+    /// Seconds from the first shift to the promotion.
+    pub fn total_bake_seconds(&self) -> u64 {
+        self.0.iter().map(|s| u64::from(s.bake_seconds)).sum()
+    }
+}
+
+impl Strategy {
+    /// Parses a CodeDeploy/SAM name (`Canary10Percent5Minutes`,
+    /// `CodeDeployDefault.LambdaLinear10PercentEvery1Minute`, `AllAtOnce`, …) or a generic form.
+    pub fn from_name(name: &str) -> Result<Strategy, PlanError> {
+        let bare = name.strip_prefix("CodeDeployDefault.").unwrap_or(name);
+        let bare = bare.strip_prefix("Lambda").unwrap_or(bare);
+        if bare == "AllAtOnce" {
+            return Ok(Strategy::AllAtOnce);
+        }
+        let unknown = || PlanError::UnknownName(name.to_owned());
+        if let Some(rest) = bare.strip_prefix("Canary") {
+            let (percent, rest) = leading_number(rest).ok_or_else(unknown)?;
+            let rest = rest.strip_prefix("Percent").ok_or_else(unknown)?;
+            let (minutes, rest) = leading_number(rest).ok_or_else(unknown)?;
+            if rest != "Minutes" && rest != "Minute" {
+                return Err(unknown());
+            }
+            return Ok(Strategy::Canary {
+                first: percent_weight(percent)?,
+                bake_seconds: minutes_seconds(minutes)?,
+            });
+        }
+        if let Some(rest) = bare.strip_prefix("Linear") {
+            let (percent, rest) = leading_number(rest).ok_or_else(unknown)?;
+            let rest = rest.strip_prefix("PercentEvery").ok_or_else(unknown)?;
+            let (minutes, rest) = leading_number(rest).ok_or_else(unknown)?;
+            if rest != "Minutes" && rest != "Minute" {
+                return Err(unknown());
+            }
+            return Ok(Strategy::Linear {
+                every: percent_weight(percent)?,
+                bake_seconds: minutes_seconds(minutes)?,
+            });
+        }
+        Err(unknown())
+    }
+
+    /// The schedule this strategy makes, as AWS documents it for the predefined configurations.
+    pub fn plan(&self) -> Plan {
+        let steps = match self {
+            Strategy::AllAtOnce => vec![],
+            Strategy::Canary {
+                first,
+                bake_seconds,
+            } => vec![Step {
+                weight: *first,
+                bake_seconds: *bake_seconds,
+            }],
+            Strategy::Linear {
+                every,
+                bake_seconds,
+            } => (1..)
+                .map(|i| u32::from(every.bp()) * i)
+                .take_while(|bp| *bp < u32::from(Weight::FULL_BP))
+                .filter_map(Weight::from_bp)
+                .map(|weight| Step {
+                    weight,
+                    bake_seconds: *bake_seconds,
+                })
+                .collect(),
+            Strategy::Steps(plan) => return plan.clone(),
+        };
+        let mut steps = steps;
+        steps.push(Step {
+            weight: Weight::FULL,
+            bake_seconds: 0,
+        });
+        Plan(steps)
+    }
+}
+
+fn leading_number(s: &str) -> Option<(u32, &str)> {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if end == 0 || end > 6 {
+        return None;
+    }
+    Some((s[..end].parse().ok()?, &s[end..]))
+}
+
+fn percent_weight(percent: u32) -> Result<Weight, PlanError> {
+    match percent {
+        1..=99 => Weight::from_percent(percent).ok_or(PlanError::Percent(percent)),
+        _ => Err(PlanError::Percent(percent)),
+    }
+}
+
+fn minutes_seconds(minutes: u32) -> Result<u32, PlanError> {
+    match minutes {
+        1..=2880 => Ok(minutes * 60),
+        _ => Err(PlanError::Minutes(minutes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (percent, bake seconds) pairs of a plan, for readable expectations.
+    fn schedule(name: &str) -> Vec<(u32, u32)> {
+        Strategy::from_name(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .plan()
+            .steps()
+            .iter()
+            .map(|s| (u32::from(s.weight.bp()) / 100, s.bake_seconds))
+            .collect()
+    }
+
+    fn linear(every: u32, bake: u32) -> Vec<(u32, u32)> {
+        let mut v: Vec<_> = (1..).map(|i| i * every).take_while(|p| *p < 100).map(|p| (p, bake)).collect();
+        v.push((100, 0));
+        v
+    }
+
+    // Every predefined configuration, by every spelling AWS uses, with the schedule AWS documents
+    // ("Predefined deployment configurations for an AWS Lambda compute platform").
+    #[test]
+    fn predefined_strategies_match_aws_documentation() {
+        let table: &[(&str, Vec<(u32, u32)>)] = &[
+            ("Canary10Percent5Minutes", vec![(10, 300), (100, 0)]),
+            ("Canary10Percent10Minutes", vec![(10, 600), (100, 0)]),
+            ("Canary10Percent15Minutes", vec![(10, 900), (100, 0)]),
+            ("Canary10Percent30Minutes", vec![(10, 1800), (100, 0)]),
+            ("Linear10PercentEvery1Minute", linear(10, 60)),
+            ("Linear10PercentEvery2Minutes", linear(10, 120)),
+            ("Linear10PercentEvery3Minutes", linear(10, 180)),
+            ("Linear10PercentEvery10Minutes", linear(10, 600)),
+            ("AllAtOnce", vec![(100, 0)]),
+        ];
+        for (name, expected) in table {
+            assert_eq!(&schedule(name), expected, "SAM name {name}");
+            let codedeploy = format!("CodeDeployDefault.Lambda{name}");
+            assert_eq!(&schedule(&codedeploy), expected, "CodeDeploy name {codedeploy}");
+        }
+        assert_eq!(
+            schedule("Linear10PercentEvery1Minute"),
+            vec![(10, 60), (20, 60), (30, 60), (40, 60), (50, 60), (60, 60), (70, 60), (80, 60), (90, 60), (100, 0)]
+        );
+    }
+
+    #[test]
+    fn generic_forms() {
+        assert_eq!(schedule("Canary5Percent45Minutes"), vec![(5, 2700), (100, 0)]);
+        assert_eq!(schedule("Canary1Percent1Minute"), vec![(1, 60), (100, 0)]);
+        assert_eq!(schedule("Linear25PercentEvery5Minutes"), vec![(25, 300), (50, 300), (75, 300), (100, 0)]);
+        assert_eq!(schedule("Linear30PercentEvery1Minute"), vec![(30, 60), (60, 60), (90, 60), (100, 0)]);
+        assert_eq!(schedule("Linear50PercentEvery1Minutes"), vec![(50, 60), (100, 0)]);
+    }
+
+    #[test]
+    fn bad_names_say_why() {
+        for bad in ["Canary", "Canary10Percent", "Canary10Percent5Hours", "Linear10Every1Minute", "allatonce", "", "Canary10Percent5MinutesX"] {
+            assert!(matches!(Strategy::from_name(bad), Err(PlanError::UnknownName(_))), "{bad}");
+        }
+        assert_eq!(Strategy::from_name("Canary0Percent5Minutes"), Err(PlanError::Percent(0)));
+        assert_eq!(Strategy::from_name("Canary100Percent5Minutes"), Err(PlanError::Percent(100)));
+        assert_eq!(Strategy::from_name("Linear10PercentEvery0Minutes"), Err(PlanError::Minutes(0)));
+        assert_eq!(Strategy::from_name("Canary10Percent2881Minutes"), Err(PlanError::Minutes(2881)));
+    }
+
+    fn step(bp: u32, bake: u32) -> Step {
+        Step { weight: Weight::from_bp(bp).unwrap(), bake_seconds: bake }
+    }
+
+    #[test]
+    fn explicit_steps_get_the_promotion_appended() {
+        let plan = Plan::new(vec![step(100, 60), step(5000, 600)]).unwrap();
+        assert_eq!(plan.steps(), &[step(100, 60), step(5000, 600), step(10_000, 0)]);
+        assert_eq!(plan.total_bake_seconds(), 660);
+        let plan = Plan::new(vec![step(2500, 60), step(10_000, 0)]).unwrap();
+        assert_eq!(plan.steps().len(), 2);
+    }
+
+    #[test]
+    fn explicit_steps_are_validated_by_index() {
+        assert_eq!(Plan::new(vec![]), Err(PlanError::Empty));
+        assert_eq!(Plan::new(vec![step(0, 60)]), Err(PlanError::ZeroWeight { at: 0 }));
+        assert!(matches!(Plan::new(vec![step(500, 60), step(500, 60)]), Err(PlanError::NotIncreasing { at: 1, .. })));
+        assert!(matches!(Plan::new(vec![step(500, 60), step(100, 60)]), Err(PlanError::NotIncreasing { at: 1, .. })));
+        assert_eq!(Plan::new(vec![step(500, 0)]), Err(PlanError::Bake { at: 0, bake: 0 }));
+        assert_eq!(Plan::new(vec![step(500, MAX_BAKE_SECONDS + 1)]), Err(PlanError::Bake { at: 0, bake: MAX_BAKE_SECONDS + 1 }));
+        assert_eq!(Plan::new(vec![step(10_000, 5)]), Err(PlanError::BakeAfterPromotion { at: 0 }));
+    }
+}

@@ -1,0 +1,137 @@
+//! The stable error names the state machine matches on.
+
+use lambda_runtime::Diagnostic;
+
+use crate::domain::request::FieldError;
+
+/// Boxed cause of a transient failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every way a deployment step can fail; [`ShifterError::kind`] is the name ASL matches on.
+#[derive(Debug, thiserror::Error)]
+pub enum ShifterError {
+    /// The execution input (or a document derived from it) is not acceptable.
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+    /// A function, version, alias, alarm or hook does not exist.
+    #[error("{what} does not exist")]
+    NotFound { what: String },
+    /// The alias already routes traffic to a second version.
+    #[error("{0}")]
+    DeploymentInProgress(String),
+    /// Someone else changed the alias since we last read it.
+    #[error("{0}")]
+    AliasDrift(String),
+    /// A pre- or post-traffic hook did not pass.
+    #[error("{0}")]
+    HookFailed(String),
+    /// A watched alarm is in ALARM.
+    #[error("{0}")]
+    AlarmTriggered(String),
+    /// Throttling, a 5xx, a timeout or a conflict: try again.
+    #[error("{operation}: {message}")]
+    Transient {
+        operation: String,
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The alias could not be restored.
+    #[error("{0}")]
+    RollbackFailed(String),
+}
+
+impl ShifterError {
+    /// The stable name (`InvalidInput`, `AliasDrift`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ShifterError::InvalidInput { .. } => "InvalidInput",
+            ShifterError::NotFound { .. } => "NotFound",
+            ShifterError::DeploymentInProgress(_) => "DeploymentInProgress",
+            ShifterError::AliasDrift(_) => "AliasDrift",
+            ShifterError::HookFailed(_) => "HookFailed",
+            ShifterError::AlarmTriggered(_) => "AlarmTriggered",
+            ShifterError::Transient { .. } => "Transient",
+            ShifterError::RollbackFailed(_) => "RollbackFailed",
+        }
+    }
+
+    /// Every stable name, for checks against the state machine definition.
+    pub const NAMES: [&'static str; 8] = [
+        "InvalidInput",
+        "NotFound",
+        "DeploymentInProgress",
+        "AliasDrift",
+        "HookFailed",
+        "AlarmTriggered",
+        "Transient",
+        "RollbackFailed",
+    ];
+
+    /// An `InvalidInput` naming `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ShifterError::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A `NotFound` naming what is missing.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ShifterError::NotFound { what: what.into() }
+    }
+
+    /// A `Transient` failure of `operation`.
+    pub fn transient(operation: impl Into<String>, message: impl Into<String>) -> Self {
+        ShifterError::Transient {
+            operation: operation.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+impl From<FieldError> for ShifterError {
+    fn from(e: FieldError) -> Self {
+        ShifterError::InvalidInput {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+impl From<ShifterError> for Diagnostic {
+    fn from(e: ShifterError) -> Diagnostic {
+        Diagnostic {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostic_carries_the_stable_name() {
+        let cases = [
+            (ShifterError::invalid("alias", "bad"), "InvalidInput", "alias: bad"),
+            (ShifterError::not_found("alarm x"), "NotFound", "alarm x does not exist"),
+            (ShifterError::DeploymentInProgress("busy".into()), "DeploymentInProgress", "busy"),
+            (ShifterError::AliasDrift("moved".into()), "AliasDrift", "moved"),
+            (ShifterError::HookFailed("h".into()), "HookFailed", "h"),
+            (ShifterError::AlarmTriggered("a".into()), "AlarmTriggered", "a"),
+            (ShifterError::transient("UpdateAlias", "throttled"), "Transient", "UpdateAlias: throttled"),
+            (ShifterError::RollbackFailed("r".into()), "RollbackFailed", "r"),
+        ];
+        let mut names = vec![];
+        for (err, name, message) in cases {
+            names.push(err.kind());
+            let d = Diagnostic::from(err);
+            assert_eq!(d.error_type, name);
+            assert_eq!(d.error_message, message);
+        }
+        assert_eq!(names, ShifterError::NAMES);
+    }
+}

@@ -1,0 +1,114 @@
+//! In-memory CloudWatch alarms whose states can be scripted over (virtual) time.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::ShifterError;
+use crate::ports::{AlarmReader, AlarmState, Clock};
+
+/// One DescribeAlarms call, as recorded by the fake.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AlarmRead {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What came back.
+    pub states: Vec<(String, AlarmState)>,
+}
+
+#[derive(Debug, Default)]
+struct Alarms {
+    /// Per alarm: (from, state) changes in time order.
+    scripts: BTreeMap<String, Vec<(DateTime<Utc>, AlarmState)>>,
+    reads: Vec<AlarmRead>,
+    throttle_next: u32,
+}
+
+/// CloudWatch alarms in memory: a state per alarm that can change at scripted times; names
+/// that do not exist are left out of the answer, as DescribeAlarms does.
+#[derive(Clone)]
+pub struct FakeAlarms {
+    alarms: Arc<Mutex<Alarms>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl FakeAlarms {
+    /// No alarms, on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        FakeAlarms {
+            alarms: Arc::new(Mutex::new(Alarms::default())),
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Alarms> {
+        self.alarms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates an alarm in `state` from the beginning of time.
+    pub fn add(&self, name: &str, state: AlarmState) {
+        self.lock()
+            .scripts
+            .insert(name.to_owned(), vec![(DateTime::<Utc>::MIN_UTC, state)]);
+    }
+
+    /// From `at` on, the alarm is in `state`.
+    pub fn set_from(&self, name: &str, at: DateTime<Utc>, state: AlarmState) {
+        let mut alarms = self.lock();
+        let script = alarms.scripts.entry(name.to_owned()).or_default();
+        script.push((at, state));
+        script.sort_by_key(|(t, _)| *t);
+    }
+
+    /// Deletes an alarm.
+    pub fn delete(&self, name: &str) {
+        self.lock().scripts.remove(name);
+    }
+
+    /// The next `n` calls fail with throttling.
+    pub fn throttle_next(&self, n: u32) {
+        self.lock().throttle_next = n;
+    }
+
+    /// Every read so far.
+    pub fn reads(&self) -> Vec<AlarmRead> {
+        self.lock().reads.clone()
+    }
+}
+
+#[async_trait]
+impl AlarmReader for FakeAlarms {
+    async fn alarm_states(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>, ShifterError> {
+        if names.len() > 100 {
+            return Err(ShifterError::invalid(
+                "AlarmNames",
+                format!("DescribeAlarms takes at most 100 names, got {}", names.len()),
+            ));
+        }
+        let now = self.clock.now();
+        let mut alarms = self.lock();
+        if alarms.throttle_next > 0 {
+            alarms.throttle_next -= 1;
+            return Err(ShifterError::transient("DescribeAlarms", "Throttling: Rate exceeded"));
+        }
+        let states: Vec<(String, AlarmState)> = names
+            .iter()
+            .filter_map(|name| {
+                let script = alarms.scripts.get(name)?;
+                let state = script
+                    .iter()
+                    .rev()
+                    .find(|(from, _)| *from <= now)
+                    .map_or(AlarmState::InsufficientData, |(_, s)| *s);
+                Some((name.clone(), state))
+            })
+            .collect();
+        alarms.reads.push(AlarmRead {
+            at: now,
+            states: states.clone(),
+        });
+        Ok(states)
+    }
+}

@@ -1,0 +1,387 @@
+//! An in-memory Lambda account: functions, published versions and aliases with Lambda's rules.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::request::function_short_name;
+use crate::domain::{AliasRoute, AliasState};
+use crate::error::ShifterError;
+use crate::ports::{AliasRouter, Clock, FunctionRegistry, VersionInfo};
+
+/// Who wrote an alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Writer {
+    /// Through the `AliasRouter` port (the deployment).
+    Deployment,
+    /// Someone else (a person, another pipeline, an injected fault).
+    Other,
+}
+
+/// One write to an alias, as recorded by the fake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AliasWrite {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Function name.
+    pub function: String,
+    /// Alias name.
+    pub alias: String,
+    /// What it routes to afterwards.
+    pub route: AliasRoute,
+    /// Its new RevisionId.
+    pub revision_id: String,
+    /// Who wrote it.
+    pub by: Writer,
+}
+
+/// A fault the fake injects into a call of the port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// `TooManyRequestsException`, before anything happens.
+    Throttle,
+    /// A 5xx, before anything happens.
+    ServerError,
+    /// The write takes effect, then the response is lost (a timeout the caller sees as transient).
+    CrashAfterWrite,
+    /// Someone else writes this route to the alias just before the call runs.
+    DriftTo(AliasRoute),
+}
+
+/// Port operations the fake counts and can inject faults into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum LambdaOp {
+    /// GetAlias.
+    GetAlias,
+    /// UpdateAlias.
+    UpdateAlias,
+    /// GetFunction / GetFunctionConfiguration.
+    GetFunction,
+    /// ListVersionsByFunction.
+    ListVersions,
+}
+
+#[derive(Debug, Default)]
+struct Function {
+    role: String,
+    dead_letter_target: Option<String>,
+    versions: BTreeMap<u64, VersionInfo>,
+    aliases: BTreeMap<String, AliasState>,
+}
+
+#[derive(Debug, Default)]
+struct Account {
+    functions: BTreeMap<String, Function>,
+    writes: u64,
+    history: Vec<AliasWrite>,
+    calls: BTreeMap<LambdaOp, u64>,
+    faults: BTreeMap<(LambdaOp, u64), Fault>,
+}
+
+/// A Lambda account in memory. RevisionId changes on every alias write and stale ones are
+/// rejected; only published versions can be routed to; both routed versions must share role
+/// and dead-letter config, as Lambda requires.
+#[derive(Clone)]
+pub struct FakeLambda {
+    account: Arc<Mutex<Account>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl FakeLambda {
+    /// An empty account on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        FakeLambda {
+            account: Arc::new(Mutex::new(Account::default())),
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Account> {
+        self.account.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates a function (only `$LATEST`) with an execution role.
+    pub fn add_function(&self, name: &str, role: &str) {
+        self.lock().functions.insert(
+            name.to_owned(),
+            Function {
+                role: role.to_owned(),
+                ..Function::default()
+            },
+        );
+    }
+
+    /// Sets the dead-letter target that versions published from now on carry.
+    pub fn set_dead_letter_target(&self, name: &str, target: Option<&str>) {
+        if let Some(f) = self.lock().functions.get_mut(name) {
+            f.dead_letter_target = target.map(str::to_owned);
+        }
+    }
+
+    /// Publishes `$LATEST` as the next version; `None` if the function does not exist.
+    pub fn publish(&self, name: &str) -> Option<String> {
+        let mut account = self.lock();
+        let f = account.functions.get_mut(name)?;
+        let next = f.versions.keys().next_back().map_or(1, |v| v + 1);
+        let info = VersionInfo {
+            version: next.to_string(),
+            role: f.role.clone(),
+            dead_letter_target: f.dead_letter_target.clone(),
+        };
+        f.versions.insert(next, info);
+        Some(next.to_string())
+    }
+
+    /// Creates (or overwrites) an alias, as someone outside the deployment would.
+    pub fn put_alias(&self, name: &str, alias: &str, route: AliasRoute) -> Option<String> {
+        let mut account = self.lock();
+        Self::write(&mut account, self.clock.now(), name, alias, route, Writer::Other)
+    }
+
+    /// The alias as it is now.
+    pub fn alias(&self, name: &str, alias: &str) -> Option<AliasState> {
+        self.lock()
+            .functions
+            .get(function_short_name(name))?
+            .aliases
+            .get(alias)
+            .cloned()
+    }
+
+    /// Every alias write so far, in order.
+    pub fn history(&self) -> Vec<AliasWrite> {
+        self.lock().history.clone()
+    }
+
+    /// How many times the port called `op`.
+    pub fn calls(&self, op: LambdaOp) -> u64 {
+        self.lock().calls.get(&op).copied().unwrap_or(0)
+    }
+
+    /// Injects `fault` into the `nth` (1-based) call of `op`.
+    pub fn inject(&self, op: LambdaOp, nth: u64, fault: Fault) {
+        self.lock().faults.insert((op, nth), fault);
+    }
+
+    fn write(
+        account: &mut Account,
+        at: DateTime<Utc>,
+        name: &str,
+        alias: &str,
+        route: AliasRoute,
+        by: Writer,
+    ) -> Option<String> {
+        account.writes += 1;
+        let revision_id = format!("{:08x}-rev{}", account.writes.wrapping_mul(0x9e37_79b9), account.writes);
+        let f = account.functions.get_mut(name)?;
+        f.aliases.insert(
+            alias.to_owned(),
+            AliasState {
+                route: route.clone(),
+                revision_id: revision_id.clone(),
+            },
+        );
+        account.history.push(AliasWrite {
+            at,
+            function: name.to_owned(),
+            alias: alias.to_owned(),
+            route,
+            revision_id: revision_id.clone(),
+            by,
+        });
+        Some(revision_id)
+    }
+
+    /// Counts the call and returns the fault planned for it, if any.
+    fn begin(&self, account: &mut Account, op: LambdaOp) -> Option<Fault> {
+        let n = account.calls.entry(op).or_insert(0);
+        *n += 1;
+        let nth = *n;
+        account.faults.remove(&(op, nth))
+    }
+
+    fn injected_error(op: LambdaOp, fault: &Fault) -> Option<ShifterError> {
+        match fault {
+            Fault::Throttle => Some(ShifterError::transient(
+                format!("{op:?}"),
+                "TooManyRequestsException: Rate exceeded",
+            )),
+            Fault::ServerError => Some(ShifterError::transient(
+                format!("{op:?}"),
+                "ServiceException: 500 Internal Server Error",
+            )),
+            _ => None,
+        }
+    }
+
+    fn validate_route(f: &Function, function: &str, route: &AliasRoute) -> Result<(), ShifterError> {
+        let published = |v: &str| v.parse::<u64>().ok().and_then(|n| f.versions.get(&n));
+        let primary = match published(&route.version) {
+            Some(info) => Some(info),
+            None if route.version == "$LATEST" && route.additional.is_none() => None,
+            None => {
+                return Err(ShifterError::not_found(format!(
+                    "version {} of function {function}",
+                    route.version
+                )));
+            }
+        };
+        if let Some(extra) = &route.additional {
+            let Some(primary) = primary else {
+                return Err(ShifterError::invalid(
+                    "RoutingConfig",
+                    "weighted routing is not allowed on an alias that points at $LATEST",
+                ));
+            };
+            let Some(info) = published(&extra.version) else {
+                return Err(ShifterError::invalid(
+                    "RoutingConfig",
+                    format!("version {} is not a published version of {function}", extra.version),
+                ));
+            };
+            if extra.version == route.version {
+                return Err(ShifterError::invalid(
+                    "RoutingConfig",
+                    "the additional version must differ from the alias's version",
+                ));
+            }
+            if info.role != primary.role || info.dead_letter_target != primary.dead_letter_target {
+                return Err(ShifterError::invalid(
+                    "RoutingConfig",
+                    format!(
+                        "versions {} and {} of {function} differ in execution role or dead-letter \
+                         config; Lambda only routes between versions that share both",
+                        route.version, extra.version
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AliasRouter for FakeLambda {
+    async fn get_alias(&self, function: &str, alias: &str) -> Result<AliasState, ShifterError> {
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::GetAlias)
+            .and_then(|f| Self::injected_error(LambdaOp::GetAlias, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        f.aliases
+            .get(alias)
+            .cloned()
+            .ok_or_else(|| ShifterError::not_found(format!("alias {alias} of function {name}")))
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        route: &AliasRoute,
+        expected_revision: &str,
+    ) -> Result<AliasState, ShifterError> {
+        let now = self.clock.now();
+        let mut account = self.lock();
+        let fault = self.begin(&mut account, LambdaOp::UpdateAlias);
+        if let Some(err) = fault
+            .as_ref()
+            .and_then(|f| Self::injected_error(LambdaOp::UpdateAlias, f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        if let Some(Fault::DriftTo(theirs)) = &fault {
+            Self::write(&mut account, now, name, alias, theirs.clone(), Writer::Other);
+        }
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        let current = f
+            .aliases
+            .get(alias)
+            .ok_or_else(|| ShifterError::not_found(format!("alias {alias} of function {name}")))?;
+        if current.revision_id != expected_revision {
+            return Err(ShifterError::AliasDrift(format!(
+                "alias {alias} of {name} has RevisionId {} but the update expected {expected_revision}; \
+                 it now routes {}",
+                current.revision_id, current.route
+            )));
+        }
+        Self::validate_route(f, name, route)?;
+        let revision_id = Self::write(&mut account, now, name, alias, route.clone(), Writer::Deployment)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        if fault == Some(Fault::CrashAfterWrite) {
+            return Err(ShifterError::transient(
+                "UpdateAlias",
+                "connection reset after the request was sent (the write may have landed)",
+            ));
+        }
+        Ok(AliasState {
+            route: route.clone(),
+            revision_id,
+        })
+    }
+}
+
+#[async_trait]
+impl FunctionRegistry for FakeLambda {
+    async fn function_exists(&self, function: &str) -> Result<bool, ShifterError> {
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::GetFunction)
+            .and_then(|f| Self::injected_error(LambdaOp::GetFunction, &f))
+        {
+            return Err(err);
+        }
+        Ok(account.functions.contains_key(function_short_name(function)))
+    }
+
+    async fn version(&self, function: &str, version: &str) -> Result<Option<VersionInfo>, ShifterError> {
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::GetFunction)
+            .and_then(|f| Self::injected_error(LambdaOp::GetFunction, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        Ok(version
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| f.versions.get(&n))
+            .cloned())
+    }
+
+    async fn latest_published_version(&self, function: &str) -> Result<Option<String>, ShifterError> {
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::ListVersions)
+            .and_then(|f| Self::injected_error(LambdaOp::ListVersions, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        Ok(f.versions.keys().next_back().map(u64::to_string))
+    }
+}

@@ -1,0 +1,10 @@
+//! In-memory fakes of every port, with the real services' semantics. Used by unit tests,
+//! scenario tests and the local runner alike.
+
+pub mod alarms;
+pub mod clock;
+pub mod lambda;
+
+pub use alarms::{AlarmRead, FakeAlarms};
+pub use clock::ManualClock;
+pub use lambda::{AliasWrite, FakeLambda, Fault, LambdaOp, Writer};

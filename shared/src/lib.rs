@@ -1,0 +1,11 @@
+//! Traffic Shifter core: the pure deployment domain, the ports the handlers use, the stable
+//! error names, and (behind `test-util`) in-memory fakes with the real services' semantics.
+
+pub mod domain;
+pub mod error;
+pub mod ports;
+
+#[cfg(feature = "test-util")]
+pub mod fakes;
+
+pub use error::ShifterError;

@@ -1,0 +1,7 @@
+//! The deployment state machine that ships (`deployment.asl.json`) and a local runner that
+//! executes that very file offline, on a virtual clock.
+
+pub mod asl;
+
+/// The definition that ships, exactly as deployed.
+pub const DEFINITION: &str = include_str!("../deployment.asl.json");
