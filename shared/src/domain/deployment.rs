@@ -331,8 +331,8 @@ impl Deployment {
                 cause: c.message(),
             },
             None => Failure {
-                error: "RollbackRequested".to_owned(),
-                cause: "roll back requested without a recorded failure".to_owned(),
+                error: "InvalidInput".to_owned(),
+                cause: format!("unexpected decision {:?} in the deployment document", self.decision),
             },
         }
     }
@@ -351,7 +351,7 @@ impl Deployment {
                 self.alias, self.original_version, self.target_version
             )
         };
-        failure.cause = format!("{} {how}", failure.cause.trim_end_matches('.'));
+        failure.cause = format!("{}. {how}", failure.cause.trim_end_matches('.'));
         self.failure = Some(failure);
         self.rolled_back_to = Some(self.original_version.clone());
         self.revision_id = restored.revision_id.clone();
@@ -446,5 +446,151 @@ fn hook_problem(result: Option<&Value>) -> Option<String> {
             }
             Some(format!("returned {shown} instead of {{\"status\":\"Succeeded\"}}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::alias::AdditionalVersion;
+    use serde_json::json;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600 + secs, 0).unwrap()
+    }
+
+    fn deployment(strategy: &str, extra: Value) -> Deployment {
+        let mut input = json!({"functionName":"orders","alias":"live","targetVersion":"2","strategy":strategy,
+            "alarms":["errors"],"checkIntervalSeconds":60});
+        for (k, v) in extra.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        let request = DeploymentRequest::from_json(&input).unwrap();
+        let alias = AliasState { route: AliasRoute::single("1"), revision_id: "r1".into() };
+        Deployment::start("exec".into(), &request, &alias, "2".into(), at(0))
+    }
+
+    fn written(route: AliasRoute, rev: &str) -> AliasState {
+        AliasState { route, revision_id: rev.into() }
+    }
+
+    #[test]
+    fn start_decides_the_first_move() {
+        assert_eq!(deployment("Canary10Percent5Minutes", json!({})).decision, Decision::Shift);
+        assert_eq!(deployment("AllAtOnce", json!({})).decision, Decision::Promote);
+        let d = deployment("AllAtOnce", json!({"hooks":{"preTraffic":"pre"}}));
+        assert_eq!(d.decision, Decision::PreTrafficHook);
+        assert!(d.restore_command.contains("--function-version 1"));
+    }
+
+    #[test]
+    fn a_canary_bakes_one_interval_at_a_time_then_promotes() {
+        let d = deployment("Canary10Percent5Minutes", json!({}));
+        let route = d.next_route().unwrap();
+        assert_eq!(route, AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap()));
+        let d = d.shifted(&written(route, "r2"), at(0)).unwrap();
+        assert_eq!((d.decision, d.wait_seconds, d.traffic.bp()), (Decision::Bake, 60, 1000));
+        let quiet = AlarmReport::default();
+        let d = d.checked(at(60), Some(&quiet)).unwrap();
+        assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 60));
+        let d = d.checked(at(290), Some(&quiet)).unwrap();
+        assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 10), "the last wait is cut to the bake's end");
+        let d = d.checked(at(300), Some(&quiet)).unwrap();
+        assert_eq!((d.decision, d.step_index), (Decision::Promote, 1));
+        assert_eq!(d.alarm_checks, 3);
+        let d = d.shifted(&written(AliasRoute::single("2"), "r3"), at(300)).unwrap();
+        assert_eq!(d.decision, Decision::Succeed);
+        assert!(d.traffic.is_full());
+    }
+
+    #[test]
+    fn alarms_and_missing_alarms_roll_back() {
+        let d = deployment("Canary10Percent5Minutes", json!({}));
+        let d = d.clone().shifted(&written(d.next_route().unwrap(), "r2"), at(0)).unwrap();
+        let firing = AlarmReport { in_alarm: vec!["errors".into()], missing: vec![] };
+        let r = d.clone().checked(at(60), Some(&firing)).unwrap();
+        assert_eq!(r.decision, Decision::Rollback);
+        assert_eq!(r.failure.as_ref().unwrap().error, "AlarmTriggered");
+        assert!(r.failure.unwrap().cause.contains("errors in ALARM at 10% on version 2"));
+        let gone = AlarmReport { in_alarm: vec![], missing: vec!["errors".into()] };
+        assert_eq!(d.checked(at(60), Some(&gone)).unwrap().failure.unwrap().error, "NotFound");
+    }
+
+    #[test]
+    fn hooks_pass_only_on_succeeded() {
+        let d = deployment("Canary10Percent5Minutes", json!({"hooks":{"preTraffic":"pre"}}));
+        for (payload, passes) in [
+            (json!({"status":"Succeeded"}), true),
+            (json!({"status":"Failed"}), false),
+            (json!("Succeeded"), false),
+            (Value::Null, false),
+        ] {
+            let mut d = d.clone();
+            d.hook_result = Some(json!({ "payload": payload }));
+            let next = d.checked(at(5), None).unwrap();
+            assert_eq!(next.decision == Decision::Shift, passes, "{payload}");
+            assert!(next.hook_result.is_none());
+        }
+    }
+
+    #[test]
+    fn weights_never_go_down() {
+        let mut d = deployment("Linear10PercentEvery1Minute", json!({}));
+        d.traffic = Weight::from_bp(2000).unwrap();
+        d.step_index = 0;
+        assert!(matches!(d.next_route(), Err(ShifterError::InvalidInput { .. })));
+        d.step_index = 99;
+        assert!(d.next_route().is_err());
+    }
+
+    #[test]
+    fn restore_decides_from_the_alias_as_it_is() {
+        let mut d = deployment("Linear10PercentEvery1Minute", json!({}));
+        d.step_index = 1;
+        d.traffic = Weight::from_bp(1000).unwrap();
+        d.revision_id = "r2".into();
+        let ours = AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap());
+        assert_eq!(d.restore_action(&written(AliasRoute::single("1"), "r9")), RestoreAction::AlreadyRestored);
+        assert_eq!(
+            d.restore_action(&written(ours.clone(), "r2")),
+            RestoreAction::Restore { expected_revision: "r2".into() }
+        );
+        // Our next write (20%) landed but its answer was lost: still ours to restore.
+        let landed = AliasRoute::split("1", "2", Weight::from_bp(2000).unwrap());
+        assert_eq!(
+            d.restore_action(&written(landed, "r3")),
+            RestoreAction::Restore { expected_revision: "r3".into() }
+        );
+        // Anything else is someone else's.
+        let theirs = [
+            AliasRoute::single("3"),
+            AliasRoute::single("2"),
+            AliasRoute::split("1", "2", Weight::from_bp(5000).unwrap()),
+            AliasRoute { version: "1".into(), additional: Some(AdditionalVersion { version: "3".into(), weight: Weight::from_bp(1000).unwrap() }) },
+        ];
+        for route in theirs {
+            assert!(matches!(d.restore_action(&written(route.clone(), "r7")), RestoreAction::Drifted(_)), "{route}");
+        }
+    }
+
+    #[test]
+    fn rolled_back_cause_says_where_the_alias_is() {
+        let mut d = deployment("Canary10Percent5Minutes", json!({}));
+        d.failure = Some(Failure { error: "AlarmTriggered".into(), cause: "alarm errors in ALARM.".into() });
+        d.alias_last_seen = "version 1 with 10% on version 2".into();
+        let r = d.rolled_back(&written(AliasRoute::single("1"), "r5"), true);
+        let f = r.failure.unwrap();
+        assert_eq!(f.cause, "alarm errors in ALARM. Alias live restored to version 1 (it was on version 1 with 10% on version 2).");
+        assert_eq!(r.rolled_back_to.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn failure_reason_reads_lambda_error_causes() {
+        let mut d = deployment("Canary10Percent5Minutes", json!({}));
+        d.caught = Some(Caught {
+            error: "Transient".into(),
+            cause: json!({"errorType":"Transient","errorMessage":"UpdateAlias: throttled"}).to_string(),
+        });
+        assert_eq!(d.failure_reason(), Failure { error: "Transient".into(), cause: "UpdateAlias: throttled".into() });
     }
 }

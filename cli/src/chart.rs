@@ -1,0 +1,92 @@
+//! The timeline as an SVG chart: traffic on the new version over time, alarm checks, rollback.
+
+use plotters::prelude::*;
+use shifter_statemachine::local::{Outcome, Summary};
+
+use crate::CliError;
+
+/// Draws the chart and returns the SVG text.
+pub fn render(summary: &Summary) -> Result<String, CliError> {
+    let mut svg = String::new();
+    draw(summary, &mut svg).map_err(|e| CliError::Chart(e.to_string()))?;
+    Ok(svg)
+}
+
+fn draw(summary: &Summary, out: &mut String) -> Result<(), Box<dyn std::error::Error>> {
+    let end = summary.simulated_seconds.max(1.0);
+    let root = SVGBackend::with_string(out, (900, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let title = format!(
+        "Traffic on the new version — {:?}{}",
+        summary.outcome,
+        summary.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..end * 1.02, 0.0..105.0)?;
+    chart
+        .configure_mesh()
+        .x_desc("simulated seconds")
+        .y_desc("% of traffic on the new version")
+        .draw()?;
+
+    // Weight holds until the next change: draw it as steps.
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for p in &summary.timeline {
+        if let Some(&(_, last)) = points.last() {
+            points.push((p.seconds, last));
+        }
+        points.push((p.seconds, p.weight));
+    }
+    if let Some(&(_, last)) = points.last() {
+        points.push((end, last));
+    }
+    chart
+        .draw_series(LineSeries::new(points, BLUE.stroke_width(3)))?
+        .label("traffic on new version")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+
+    let ok: Vec<(f64, f64)> = summary
+        .alarm_checks
+        .iter()
+        .filter(|c| c.in_alarm.is_empty())
+        .map(|c| (c.seconds, 2.0))
+        .collect();
+    let alarm: Vec<(f64, f64)> = summary
+        .alarm_checks
+        .iter()
+        .filter(|c| !c.in_alarm.is_empty())
+        .map(|c| (c.seconds, 2.0))
+        .collect();
+    chart
+        .draw_series(ok.into_iter().map(|p| Circle::new(p, 3, GREEN.filled())))?
+        .label("alarm check: OK")
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, GREEN.filled()));
+    chart
+        .draw_series(alarm.into_iter().map(|p| Circle::new(p, 5, RED.filled())))?
+        .label("alarm check: ALARM")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, RED.filled()));
+
+    if summary.outcome == Outcome::RolledBack
+        && let Some(last) = summary.timeline.last()
+    {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(last.seconds, 0.0), (last.seconds, 105.0)],
+                RED.stroke_width(2),
+            ))?
+            .label("rollback")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

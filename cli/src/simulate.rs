@@ -1,0 +1,249 @@
+//! `shifter simulate`: the shipped state machine, run offline against a simulated account.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde_json::Value;
+use shifter::domain::{AliasRoute, Deployment};
+use shifter::fakes::{Fault, LambdaOp};
+use shifter_statemachine::asl::{EventKind, HistoryEvent};
+use shifter_statemachine::local::{self, HookBehaviour, LocalAccount, Outcome, Summary};
+
+use crate::CliError;
+use crate::plan::clock;
+
+/// Which hook to fail.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HookPhase {
+    /// The pre-traffic hook.
+    Pre,
+    /// The post-traffic hook.
+    Post,
+}
+
+/// Arguments of `shifter simulate`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A full execution input (JSON), as given to Step Functions in production.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Override the strategy (a CodeDeploy/SAM name, a generic form, or JSON {"steps":[...]}).
+    #[arg(long)]
+    strategy: Option<String>,
+    /// The alarm goes to ALARM at this simulated time (e.g. 3m, 90s, 1h5m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    alarm_at: Option<std::time::Duration>,
+    /// Make a hook fail.
+    #[arg(long, value_enum)]
+    fail_hook: Option<HookPhase>,
+    /// Someone else changes the alias just before the deployment's Nth alias write.
+    #[arg(long, value_name = "N")]
+    drift_at_step: Option<u64>,
+    /// Write the timeline: .json (data) or .svg (chart).
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
+    /// Print one JSON summary on stdout instead of the step-by-step log.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the rehearsal; exit status 0 only when the deployment succeeded.
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let account = LocalAccount::demo();
+    let mut input = match &args.input {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            serde_json::from_str::<Value>(&text)
+                .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?
+        }
+        None => LocalAccount::demo_input("Canary10Percent5Minutes"),
+    };
+    if let Some(strategy) = &args.strategy {
+        let value = if strategy.trim_start().starts_with('{') {
+            serde_json::from_str(strategy)
+                .map_err(|e| CliError::Usage(format!("--strategy is not valid JSON: {e}")))?
+        } else {
+            Value::String(strategy.clone())
+        };
+        input["strategy"] = value;
+    }
+    arrange_faults(&account, &args, &input)?;
+
+    let wall = Instant::now();
+    let quiet = args.json;
+    let mut printer = Printer::default();
+    let mut observer = |event: &HistoryEvent| {
+        if !quiet {
+            printer.print(event);
+        }
+    };
+    let run = local::run(&account, input, "simulated-deployment", &mut observer)
+        .await
+        .map_err(|e| CliError::Runner(e.to_string()))?;
+    let wall_ms = wall.elapsed().as_secs_f64() * 1000.0;
+    let summary = run.summary;
+
+    if let Some(path) = &args.timeline {
+        write_timeline(path, &summary)?;
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print_summary(&summary, wall_ms, args.timeline.as_deref());
+    }
+    Ok(match summary.outcome {
+        Outcome::Succeeded | Outcome::AlreadyCurrent => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+fn arrange_faults(account: &LocalAccount, args: &Args, input: &Value) -> Result<(), CliError> {
+    if let Some(at) = args.alarm_at {
+        let alarm = input
+            .get("alarms")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            .ok_or_else(|| CliError::Usage("--alarm-at needs an alarm in the input's \"alarms\"".into()))?;
+        let seconds = i64::try_from(at.as_secs()).map_err(|_| CliError::Usage("--alarm-at is too far away".into()))?;
+        account.alarm_at(alarm, seconds);
+    }
+    if let Some(phase) = args.fail_hook {
+        let field = if phase == HookPhase::Pre { "preTraffic" } else { "postTraffic" };
+        let hook = input
+            .pointer(&format!("/hooks/{field}"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| CliError::Usage(format!("--fail-hook needs hooks.{field} in the input")))?;
+        account.set_hook(hook, HookBehaviour::Status("Failed".into()));
+    }
+    if let Some(n) = args.drift_at_step {
+        if n == 0 {
+            return Err(CliError::Usage("--drift-at-step counts from 1".into()));
+        }
+        // Someone ships a hotfix by hand: version 3, all traffic, no routing.
+        let hotfix = account
+            .lambda
+            .publish("demo")
+            .ok_or_else(|| CliError::Usage("--drift-at-step needs the demo function".into()))?;
+        account
+            .lambda
+            .inject(LambdaOp::UpdateAlias, n, Fault::DriftTo(AliasRoute::single(hotfix)));
+    }
+    Ok(())
+}
+
+/// Prints each step as it happens, in simulated time.
+#[derive(Default)]
+struct Printer {
+    last_check_line: Option<String>,
+}
+
+impl Printer {
+    fn print(&mut self, event: &HistoryEvent) {
+        let t = format!("t+{:>7}", clock(event.at_seconds as u64));
+        match &event.kind {
+            EventKind::StateExited { name, output } => {
+                let Ok(d) = serde_json::from_value::<Deployment>(output.clone()) else {
+                    return;
+                };
+                let line = match name.as_str() {
+                    "Start Deployment" => format!(
+                        "{} alias {} of {}: version {} → {}, {} ({} steps)",
+                        if d.original_version == d.target_version { "nothing to do:" } else { "deploying" },
+                        d.alias, d.function_name, d.original_version, d.target_version, d.strategy, d.plan.len()
+                    ),
+                    "Shift Traffic" => format!("{} of traffic on version {}", d.traffic, d.target_version),
+                    "Promote" => format!("promoted: 100% on version {}", d.target_version),
+                    "Check Health" => {
+                        let alarms = if d.alarms.is_empty() { "no alarms".to_owned() } else { "alarms OK".to_owned() };
+                        match d.failure.as_ref().filter(|_| d.decision == shifter::domain::Decision::Rollback) {
+                            Some(f) => format!("{}: {}", f.error, f.cause),
+                            None => format!("{alarms}, next: {:?}", d.decision).replace("next: Bake", "baking").replace("next: PostPromotionBake", "post-promotion bake"),
+                        }
+                    }
+                    "Roll Back" => d.failure.as_ref().map_or_else(String::new, |f| f.cause.clone()),
+                    _ => return,
+                };
+                if name == "Check Health" && self.last_check_line.as_deref() == Some(line.as_str()) {
+                    return;
+                }
+                self.last_check_line = (name == "Check Health").then(|| line.clone());
+                println!("{t}  {name:<22} {line}");
+            }
+            EventKind::StateEntered { name, .. } if name.starts_with("Run ") => {
+                println!("{t}  {name:<22} invoking");
+            }
+            EventKind::Retrying { state, attempt, delay_seconds } => {
+                println!("{t}  {state:<22} retry {attempt} in {delay_seconds:.1}s");
+            }
+            EventKind::Caught { state, error, next } => {
+                println!("{t}  {state:<22} {error} → {next}");
+            }
+            _ => {}
+        }
+    }
+}
+
+fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&std::path::Path>) {
+    println!();
+    println!("Outcome: {:?} (ended in \"{}\")", summary.outcome, summary.final_state);
+    if let (Some(error), Some(cause)) = (&summary.error, &summary.cause) {
+        println!("Error:   {error}: {}", readable_cause(cause));
+    }
+    if let Some(alias) = &summary.alias {
+        let routing = if alias.additional_version_weights.is_empty() {
+            "no routing".to_owned()
+        } else {
+            format!("routing {:?}", alias.additional_version_weights)
+        };
+        println!("Alias:   version {} ({routing})", alias.version);
+    }
+    println!(
+        "Time:    {} simulated in {wall_ms:.1} ms of wall time",
+        clock(summary.simulated_seconds as u64)
+    );
+    println!(
+        "Cost:    {} state transitions ≈ ${:.6} (Step Functions Standard, $0.025 per 1,000)",
+        summary.state_transitions, summary.estimated_cost_usd
+    );
+    if let Some(path) = timeline {
+        println!("Timeline written to {}", path.display());
+    }
+}
+
+/// The `errorMessage` of a Lambda error cause, or the cause itself.
+fn readable_cause(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| cause.to_owned())
+}
+
+fn write_timeline(path: &std::path::Path, summary: &Summary) -> Result<(), CliError> {
+    let io = |source| CliError::Io { path: path.display().to_string(), source };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => {
+            let text = serde_json::to_string_pretty(&serde_json::json!({
+                "timeline": summary.timeline,
+                "alarmChecks": summary.alarm_checks,
+                "outcome": summary.outcome,
+                "simulatedSeconds": summary.simulated_seconds,
+            }))
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+            std::fs::write(path, text).map_err(io)
+        }
+        Some("svg") => {
+            let svg = crate::chart::render(summary)?;
+            std::fs::write(path, svg).map_err(io)
+        }
+        _ => Err(CliError::Usage(format!(
+            "--timeline {}: use a .json or .svg file name",
+            path.display()
+        ))),
+    }
+}
