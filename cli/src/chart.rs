@@ -19,7 +19,11 @@ fn draw(summary: &Summary, out: &mut String) -> Result<(), Box<dyn std::error::E
     let title = format!(
         "Traffic on the new version — {:?}{}",
         summary.outcome,
-        summary.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        summary
+            .error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
     );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))

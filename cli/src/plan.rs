@@ -98,27 +98,42 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
                 bake_seconds: s.bake_seconds,
             })
             .collect(),
-        total_seconds: request.plan.total_bake_seconds() + u64::from(request.post_promotion_bake_seconds),
+        total_seconds: request.plan.total_bake_seconds()
+            + u64::from(request.post_promotion_bake_seconds),
         state_transitions: est.transitions,
         alarm_checks: est.alarm_checks,
         estimated_cost_usd: est.cost_usd(),
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Strategy {} (alarm checks every {}s)", report.strategy, request.check_interval_seconds);
+    println!(
+        "Strategy {} (alarm checks every {}s)",
+        report.strategy, request.check_interval_seconds
+    );
     let mut at = 0u64;
     for (i, step) in steps.iter().enumerate() {
-        let what = if step.weight.is_full() { "promote: 100% on the new version".to_owned() } else {
-            format!("{} on the new version, bake {}", step.weight, clock(u64::from(step.bake_seconds)))
+        let what = if step.weight.is_full() {
+            "promote: 100% on the new version".to_owned()
+        } else {
+            format!(
+                "{} on the new version, bake {}",
+                step.weight,
+                clock(u64::from(step.bake_seconds))
+            )
         };
         println!("  step {:>2}  t+{:<8} {what}", i + 1, clock(at));
         at += u64::from(step.bake_seconds);
     }
     if request.post_promotion_bake_seconds > 0 {
-        println!("  then      t+{:<8} watch alarms for {} after promotion", clock(at), clock(u64::from(request.post_promotion_bake_seconds)));
+        println!(
+            "  then      t+{:<8} watch alarms for {} after promotion",
+            clock(at),
+            clock(u64::from(request.post_promotion_bake_seconds))
+        );
     }
     println!(
         "Total {} · {} state transitions · {} alarm checks · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
@@ -133,5 +148,9 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
 /// `m:ss` or `h:mm:ss`.
 pub fn clock(seconds: u64) -> String {
     let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
 }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::Value;
-use shifter::domain::{AliasRoute, Deployment};
-use shifter::fakes::{Fault, LambdaOp};
+use shifter::domain::{AliasRoute, Decision, Deployment};
+use shifter::fakes::{Fault, LambdaOp, ManualClock};
 use shifter_statemachine::asl::{EventKind, HistoryEvent};
 use shifter_statemachine::local::{self, HookBehaviour, LocalAccount, Outcome, Summary};
 
@@ -91,7 +91,8 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         write_timeline(path, &summary)?;
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
     } else {
         print_summary(&summary, wall_ms, args.timeline.as_deref());
@@ -109,16 +110,25 @@ fn arrange_faults(account: &LocalAccount, args: &Args, input: &Value) -> Result<
             .and_then(Value::as_array)
             .and_then(|a| a.first())
             .and_then(Value::as_str)
-            .ok_or_else(|| CliError::Usage("--alarm-at needs an alarm in the input's \"alarms\"".into()))?;
-        let seconds = i64::try_from(at.as_secs()).map_err(|_| CliError::Usage("--alarm-at is too far away".into()))?;
+            .ok_or_else(|| {
+                CliError::Usage("--alarm-at needs an alarm in the input's \"alarms\"".into())
+            })?;
+        let seconds = i64::try_from(at.as_secs())
+            .map_err(|_| CliError::Usage("--alarm-at is too far away".into()))?;
         account.alarm_at(alarm, seconds);
     }
     if let Some(phase) = args.fail_hook {
-        let field = if phase == HookPhase::Pre { "preTraffic" } else { "postTraffic" };
+        let field = if phase == HookPhase::Pre {
+            "preTraffic"
+        } else {
+            "postTraffic"
+        };
         let hook = input
             .pointer(&format!("/hooks/{field}"))
             .and_then(Value::as_str)
-            .ok_or_else(|| CliError::Usage(format!("--fail-hook needs hooks.{field} in the input")))?;
+            .ok_or_else(|| {
+                CliError::Usage(format!("--fail-hook needs hooks.{field} in the input"))
+            })?;
         account.set_hook(hook, HookBehaviour::Status("Failed".into()));
     }
     if let Some(n) = args.drift_at_step {
@@ -130,9 +140,11 @@ fn arrange_faults(account: &LocalAccount, args: &Args, input: &Value) -> Result<
             .lambda
             .publish("demo")
             .ok_or_else(|| CliError::Usage("--drift-at-step needs the demo function".into()))?;
-        account
-            .lambda
-            .inject(LambdaOp::UpdateAlias, n, Fault::DriftTo(AliasRoute::single(hotfix)));
+        account.lambda.inject(
+            LambdaOp::UpdateAlias,
+            n,
+            Fault::DriftTo(AliasRoute::single(hotfix)),
+        );
     }
     Ok(())
 }
@@ -140,7 +152,7 @@ fn arrange_faults(account: &LocalAccount, args: &Args, input: &Value) -> Result<
 /// Prints each step as it happens, in simulated time.
 #[derive(Default)]
 struct Printer {
-    last_check_line: Option<String>,
+    previous_task: String,
 }
 
 impl Printer {
@@ -148,37 +160,49 @@ impl Printer {
         let t = format!("t+{:>7}", clock(event.at_seconds as u64));
         match &event.kind {
             EventKind::StateExited { name, output } => {
+                let previous = std::mem::replace(&mut self.previous_task, name.clone());
+                if name.starts_with("Run ") {
+                    let answer = output
+                        .pointer("/hookResult/payload")
+                        .map_or_else(|| "nothing".to_owned(), Value::to_string);
+                    println!("{t}  {name:<22} returned {answer}");
+                    return;
+                }
                 let Ok(d) = serde_json::from_value::<Deployment>(output.clone()) else {
                     return;
                 };
                 let line = match name.as_str() {
-                    "Start Deployment" => format!(
-                        "{} alias {} of {}: version {} → {}, {} ({} steps)",
-                        if d.original_version == d.target_version { "nothing to do:" } else { "deploying" },
-                        d.alias, d.function_name, d.original_version, d.target_version, d.strategy, d.plan.len()
+                    "Start Deployment" if d.decision == Decision::AlreadyCurrent => format!(
+                        "alias {} of {} is already on version {}: nothing to do",
+                        d.alias, d.function_name, d.target_version
                     ),
-                    "Shift Traffic" => format!("{} of traffic on version {}", d.traffic, d.target_version),
-                    "Promote" => format!("promoted: 100% on version {}", d.target_version),
-                    "Check Health" => {
-                        let alarms = if d.alarms.is_empty() { "no alarms".to_owned() } else { "alarms OK".to_owned() };
-                        match d.failure.as_ref().filter(|_| d.decision == shifter::domain::Decision::Rollback) {
-                            Some(f) => format!("{}: {}", f.error, f.cause),
-                            None => format!("{alarms}, next: {:?}", d.decision).replace("next: Bake", "baking").replace("next: PostPromotionBake", "post-promotion bake"),
-                        }
+                    "Start Deployment" => format!(
+                        "alias {} of {}: version {} → {}, {} ({} steps), pre-flight checks passed",
+                        d.alias,
+                        d.function_name,
+                        d.original_version,
+                        d.target_version,
+                        d.strategy,
+                        d.plan.len()
+                    ),
+                    "Shift Traffic" => {
+                        format!("{} of traffic on version {}", d.traffic, d.target_version)
                     }
-                    "Roll Back" => d.failure.as_ref().map_or_else(String::new, |f| f.cause.clone()),
+                    "Promote" => format!("100% on version {}, routing cleared", d.target_version),
+                    "Check Health" => check_line(&d, &previous, event.at_seconds),
+                    "Roll Back" => d
+                        .failure
+                        .as_ref()
+                        .map_or_else(String::new, |f| f.cause.clone()),
                     _ => return,
                 };
-                if name == "Check Health" && self.last_check_line.as_deref() == Some(line.as_str()) {
-                    return;
-                }
-                self.last_check_line = (name == "Check Health").then(|| line.clone());
                 println!("{t}  {name:<22} {line}");
             }
-            EventKind::StateEntered { name, .. } if name.starts_with("Run ") => {
-                println!("{t}  {name:<22} invoking");
-            }
-            EventKind::Retrying { state, attempt, delay_seconds } => {
+            EventKind::Retrying {
+                state,
+                attempt,
+                delay_seconds,
+            } => {
                 println!("{t}  {state:<22} retry {attempt} in {delay_seconds:.1}s");
             }
             EventKind::Caught { state, error, next } => {
@@ -189,9 +213,51 @@ impl Printer {
     }
 }
 
+/// What a Check Health decided, for people.
+fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
+    if d.decision == Decision::Rollback {
+        return d
+            .failure
+            .as_ref()
+            .map_or_else(String::new, |f| format!("{}: {}", f.error, f.cause));
+    }
+    if previous.starts_with("Run ") {
+        return format!(
+            "{} passed",
+            previous.trim_start_matches("Run ").to_lowercase()
+        );
+    }
+    let alarms = match d.alarms.len() {
+        0 => "no alarms watched".to_owned(),
+        1 => "alarm OK".to_owned(),
+        n => format!("{n} alarms OK"),
+    };
+    let started = (d.step_started_at - ManualClock::at_epoch().start()).num_seconds() as f64;
+    let baked = clock((at_seconds - started).max(0.0) as u64);
+    match d.decision {
+        Decision::Bake => {
+            let bake = d
+                .plan
+                .get(d.step_index)
+                .map_or(0, |s| u64::from(s.bake_seconds));
+            format!("{alarms} · {} baked {baked} of {}", d.traffic, clock(bake))
+        }
+        Decision::PostPromotionBake => format!(
+            "{alarms} · post-promotion bake {baked} of {}",
+            clock(u64::from(d.post_promotion_bake_seconds))
+        ),
+        Decision::Shift | Decision::Promote => format!("{alarms} · step done"),
+        Decision::Succeed => format!("{alarms} · done"),
+        other => format!("{alarms} · next: {other:?}"),
+    }
+}
+
 fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&std::path::Path>) {
     println!();
-    println!("Outcome: {:?} (ended in \"{}\")", summary.outcome, summary.final_state);
+    println!(
+        "Outcome: {:?} (ended in \"{}\")",
+        summary.outcome, summary.final_state
+    );
     if let (Some(error), Some(cause)) = (&summary.error, &summary.cause) {
         println!("Error:   {error}: {}", readable_cause(cause));
     }
@@ -220,12 +286,19 @@ fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&std::path::P
 fn readable_cause(cause: &str) -> String {
     serde_json::from_str::<Value>(cause)
         .ok()
-        .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| cause.to_owned())
 }
 
 fn write_timeline(path: &std::path::Path, summary: &Summary) -> Result<(), CliError> {
-    let io = |source| CliError::Io { path: path.display().to_string(), source };
+    let io = |source| CliError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => {
             let text = serde_json::to_string_pretty(&serde_json::json!({

@@ -116,14 +116,42 @@ mod tests {
     #[test]
     fn diagnostic_carries_the_stable_name() {
         let cases = [
-            (ShifterError::invalid("alias", "bad"), "InvalidInput", "alias: bad"),
-            (ShifterError::not_found("alarm x"), "NotFound", "alarm x does not exist"),
-            (ShifterError::DeploymentInProgress("busy".into()), "DeploymentInProgress", "busy"),
-            (ShifterError::AliasDrift("moved".into()), "AliasDrift", "moved"),
+            (
+                ShifterError::invalid("alias", "bad"),
+                "InvalidInput",
+                "alias: bad",
+            ),
+            (
+                ShifterError::not_found("alarm x"),
+                "NotFound",
+                "alarm x does not exist",
+            ),
+            (
+                ShifterError::DeploymentInProgress("busy".into()),
+                "DeploymentInProgress",
+                "busy",
+            ),
+            (
+                ShifterError::AliasDrift("moved".into()),
+                "AliasDrift",
+                "moved",
+            ),
             (ShifterError::HookFailed("h".into()), "HookFailed", "h"),
-            (ShifterError::AlarmTriggered("a".into()), "AlarmTriggered", "a"),
-            (ShifterError::transient("UpdateAlias", "throttled"), "Transient", "UpdateAlias: throttled"),
-            (ShifterError::RollbackFailed("r".into()), "RollbackFailed", "r"),
+            (
+                ShifterError::AlarmTriggered("a".into()),
+                "AlarmTriggered",
+                "a",
+            ),
+            (
+                ShifterError::transient("UpdateAlias", "throttled"),
+                "Transient",
+                "UpdateAlias: throttled",
+            ),
+            (
+                ShifterError::RollbackFailed("r".into()),
+                "RollbackFailed",
+                "r",
+            ),
         ];
         let mut names = vec![];
         for (err, name, message) in cases {

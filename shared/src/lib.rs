@@ -5,6 +5,9 @@ pub mod domain;
 pub mod error;
 pub mod ports;
 
+#[cfg(feature = "aws")]
+pub mod aws;
+
 #[cfg(feature = "test-util")]
 pub mod fakes;
 

@@ -41,10 +41,17 @@ pub trait FunctionRegistry: Send + Sync {
     async fn function_exists(&self, function: &str) -> Result<bool, ShifterError>;
 
     /// A published version's settings; `None` when it does not exist.
-    async fn version(&self, function: &str, version: &str) -> Result<Option<VersionInfo>, ShifterError>;
+    async fn version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<Option<VersionInfo>, ShifterError>;
 
     /// The highest published version; `None` when only `$LATEST` exists.
-    async fn latest_published_version(&self, function: &str) -> Result<Option<String>, ShifterError>;
+    async fn latest_published_version(
+        &self,
+        function: &str,
+    ) -> Result<Option<String>, ShifterError>;
 }
 
 /// State of one CloudWatch alarm.
@@ -86,7 +93,10 @@ impl Clock for SystemClock {
 }
 
 /// Turns raw alarm states into the report decisions are made on.
-pub fn alarm_report(names: &[String], states: &[(String, AlarmState)]) -> crate::domain::AlarmReport {
+pub fn alarm_report(
+    names: &[String],
+    states: &[(String, AlarmState)],
+) -> crate::domain::AlarmReport {
     let in_alarm = states
         .iter()
         .filter(|(_, s)| *s == AlarmState::Alarm)

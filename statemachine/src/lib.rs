@@ -2,6 +2,7 @@
 //! executes that very file offline, on a virtual clock.
 
 pub mod asl;
+pub mod local;
 
 /// The definition that ships, exactly as deployed.
 pub const DEFINITION: &str = include_str!("../deployment.asl.json");

@@ -8,7 +8,7 @@ use shifter::domain::{AliasRoute, DeploymentRequest, Weight};
 use shifter::fakes::{AliasWrite, Fault, LambdaOp, Writer};
 use shifter_statemachine::local::{self, HookBehaviour, LocalAccount, Outcome, Run};
 
-async fn run(account: &LocalAccount, input: Value) -> Run {
+async fn deploy(account: &LocalAccount, input: Value) -> Run {
     local::run(account, input, "test-deployment", &mut |_| {})
         .await
         .expect("the runner accepts the shipped definition")
@@ -29,7 +29,11 @@ fn deployment_writes(account: &LocalAccount) -> Vec<AliasWrite> {
 }
 
 fn alias(account: &LocalAccount) -> AliasRoute {
-    account.lambda.alias("demo", "live").expect("alias exists").route
+    account
+        .lambda
+        .alias("demo", "live")
+        .expect("alias exists")
+        .route
 }
 
 /// DESIGN.md invariants 2–5 over one run's alias history.
@@ -48,7 +52,10 @@ fn assert_invariants(account: &LocalAccount, run: &Run, original: &str, target: 
             drifted = true;
             continue;
         }
-        assert!(!drifted, "wrote after someone else changed the alias: {w:?}");
+        assert!(
+            !drifted,
+            "wrote after someone else changed the alias: {w:?}"
+        );
         let snapshot = AliasRoute::single(original);
         if w.route == snapshot {
             // Invariant 4: the rollback restores the snapshot exactly, and is the last write.
@@ -65,7 +72,10 @@ fn assert_invariants(account: &LocalAccount, run: &Run, original: &str, target: 
             10_000,
             "route involves a third version: {w:?}"
         );
-        assert!(on_target > last_weight, "weight did not increase: {last_weight} then {w:?}");
+        assert!(
+            on_target > last_weight,
+            "weight did not increase: {last_weight} then {w:?}"
+        );
         // Invariant 5: the fraction that reaches the API is exact.
         if let Some(extra) = &w.route.additional {
             let text = serde_json::to_string(&extra.weight.as_fraction()).unwrap();
@@ -78,7 +88,11 @@ fn assert_invariants(account: &LocalAccount, run: &Run, original: &str, target: 
         Outcome::Succeeded => assert_eq!(end, AliasRoute::single(target)),
         Outcome::RolledBack => assert_eq!(end, AliasRoute::single(original)),
         Outcome::Rejected | Outcome::AlreadyCurrent => {
-            assert_eq!(setup, history.len(), "a rejected deployment wrote to the alias")
+            assert_eq!(
+                setup,
+                history.len(),
+                "a rejected deployment wrote to the alias"
+            )
         }
         Outcome::Stopped => {}
     }
@@ -87,7 +101,7 @@ fn assert_invariants(account: &LocalAccount, run: &Run, original: &str, target: 
 #[tokio::test]
 async fn default_canary_succeeds_with_hooks_and_alarm_checks() {
     let (account, input) = demo("Canary10Percent5Minutes");
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     let s = &run.summary;
     assert_eq!(s.outcome, Outcome::Succeeded, "{s:?}");
     assert_eq!(s.error, None);
@@ -96,7 +110,11 @@ async fn default_canary_succeeds_with_hooks_and_alarm_checks() {
     assert_eq!(weights, vec![0.0, 10.0, 100.0]);
     assert_eq!(s.timeline[1].seconds, 0.0);
     assert_eq!(s.timeline[2].seconds, 300.0);
-    assert_eq!(s.alarm_checks.len(), 10, "one check every 30 s of a 5-minute bake");
+    assert_eq!(
+        s.alarm_checks.len(),
+        1 + 10,
+        "the pre-flight read, then one every 30 s of a 5-minute bake"
+    );
     assert_eq!(s.simulated_seconds, 300.0);
     assert_invariants(&account, &run, "1", "2");
 }
@@ -105,12 +123,15 @@ async fn default_canary_succeeds_with_hooks_and_alarm_checks() {
 async fn alarm_during_a_step_restores_the_alias_exactly() {
     let (account, input) = demo("Linear10PercentEvery1Minute");
     account.alarm_at("demo-errors", 150);
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     let s = &run.summary;
     assert_eq!(s.outcome, Outcome::RolledBack);
     assert_eq!(s.error.as_deref(), Some("AlarmTriggered"));
     let cause = s.cause.as_deref().unwrap_or_default();
-    assert!(cause.contains("demo-errors") && cause.contains("restored to version 1"), "{cause}");
+    assert!(
+        cause.contains("demo-errors") && cause.contains("restored to version 1"),
+        "{cause}"
+    );
     assert_eq!(alias(&account), AliasRoute::single("1"));
     // Step 3 (30%) was live when the alarm fired; it is caught at the next 30 s check.
     let weights: Vec<f64> = s.timeline.iter().map(|p| p.weight).collect();
@@ -123,13 +144,19 @@ async fn alarm_during_a_step_restores_the_alias_exactly() {
 async fn failing_pre_traffic_hook_never_shifts_traffic() {
     let (account, input) = demo("Canary10Percent5Minutes");
     account.set_hook("demo-pre-traffic", HookBehaviour::Status("Failed".into()));
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::RolledBack);
     assert_eq!(run.summary.error.as_deref(), Some("HookFailed"));
-    assert!(deployment_writes(&account).is_empty(), "traffic moved before the pre-traffic hook passed");
+    assert!(
+        deployment_writes(&account).is_empty(),
+        "traffic moved before the pre-traffic hook passed"
+    );
     assert_eq!(alias(&account), AliasRoute::single("1"));
     let cause = run.summary.cause.unwrap_or_default();
-    assert!(cause.contains("pre-traffic hook demo-pre-traffic returned status \"Failed\""), "{cause}");
+    assert!(
+        cause.contains("pre-traffic hook demo-pre-traffic returned status \"Failed\""),
+        "{cause}"
+    );
 }
 
 #[tokio::test]
@@ -137,8 +164,12 @@ async fn erroring_or_timing_out_hooks_fail_the_deployment() {
     for behaviour in [HookBehaviour::Error("boom".into()), HookBehaviour::Timeout] {
         let (account, input) = demo("Canary10Percent5Minutes");
         account.set_hook("demo-pre-traffic", behaviour.clone());
-        let run = run(&account, input).await;
-        assert_eq!(run.summary.error.as_deref(), Some("HookFailed"), "{behaviour:?}");
+        let run = deploy(&account, input).await;
+        assert_eq!(
+            run.summary.error.as_deref(),
+            Some("HookFailed"),
+            "{behaviour:?}"
+        );
         assert!(deployment_writes(&account).is_empty());
     }
 }
@@ -147,7 +178,7 @@ async fn erroring_or_timing_out_hooks_fail_the_deployment() {
 async fn failing_post_traffic_hook_rolls_back_from_full_traffic() {
     let (account, input) = demo("Canary10Percent5Minutes");
     account.set_hook("demo-post-traffic", HookBehaviour::Status("Failed".into()));
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::RolledBack);
     assert_eq!(run.summary.error.as_deref(), Some("HookFailed"));
     let weights: Vec<f64> = run.summary.timeline.iter().map(|p| p.weight).collect();
@@ -160,14 +191,24 @@ async fn failing_post_traffic_hook_rolls_back_from_full_traffic() {
 async fn drift_stops_without_overwriting_the_other_change() {
     let (account, input) = demo("Linear10PercentEvery1Minute");
     let hotfix = account.lambda.publish("demo").unwrap();
-    account
-        .lambda
-        .inject(LambdaOp::UpdateAlias, 3, Fault::DriftTo(AliasRoute::single(&hotfix)));
-    let run = run(&account, input).await;
+    account.lambda.inject(
+        LambdaOp::UpdateAlias,
+        3,
+        Fault::DriftTo(AliasRoute::single(&hotfix)),
+    );
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Stopped);
     assert_eq!(run.summary.error.as_deref(), Some("AliasDrift"));
-    assert_eq!(alias(&account), AliasRoute::single("3"), "their change was overwritten");
-    assert_eq!(deployment_writes(&account).len(), 2, "only the two shifts before the drift");
+    assert_eq!(
+        alias(&account),
+        AliasRoute::single("3"),
+        "their change was overwritten"
+    );
+    assert_eq!(
+        deployment_writes(&account).len(),
+        2,
+        "only the two shifts before the drift"
+    );
     assert_invariants(&account, &run, "1", "2");
 }
 
@@ -177,17 +218,17 @@ async fn drift_during_bake_is_caught_by_rollback_and_left_alone() {
     // the change and stop, not restore over it.
     let (account, input) = demo("Canary10Percent5Minutes");
     account.alarm_at("demo-errors", 60);
-    let clock = account.clock.clone();
     let lambda = account.lambda.clone();
     let mut moved = false;
     let mut observer = move |e: &shifter_statemachine::asl::HistoryEvent| {
         if !moved && e.at_seconds >= 30.0 {
             moved = true;
-            let _ = &clock;
             lambda.put_alias("demo", "live", AliasRoute::single("2"));
         }
     };
-    let run = local::run(&account, input, "drift-in-bake", &mut observer).await.unwrap();
+    let run = local::run(&account, input, "drift-in-bake", &mut observer)
+        .await
+        .unwrap();
     assert_eq!(run.summary.outcome, Outcome::Stopped);
     assert_eq!(run.summary.error.as_deref(), Some("AliasDrift"));
     assert_eq!(alias(&account), AliasRoute::single("2"));
@@ -196,11 +237,17 @@ async fn drift_during_bake_is_caught_by_rollback_and_left_alone() {
 #[tokio::test]
 async fn invalid_input_is_rejected_naming_the_field_and_touches_nothing() {
     let (account, mut input) = demo("Canary10Percent5Minutes");
-    input["strategy"] = json!({"steps": [{"weight": 20, "bakeSeconds": 60}, {"weight": 10, "bakeSeconds": 60}]});
-    let run = run(&account, input).await;
+    input["strategy"] =
+        json!({"steps": [{"weight": 20, "bakeSeconds": 60}, {"weight": 10, "bakeSeconds": 60}]});
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Rejected);
     assert_eq!(run.summary.error.as_deref(), Some("InvalidInput"));
-    assert!(run.summary.cause.unwrap().contains("strategy.steps[1].weight"));
+    assert!(
+        run.summary
+            .cause
+            .unwrap()
+            .contains("strategy.steps[1].weight")
+    );
     assert!(deployment_writes(&account).is_empty());
     assert_eq!(account.lambda.calls(LambdaOp::UpdateAlias), 0);
     assert_eq!(alias(&account), AliasRoute::single("1"));
@@ -210,7 +257,7 @@ async fn invalid_input_is_rejected_naming_the_field_and_touches_nothing() {
 async fn missing_alarm_is_rejected_before_any_shift() {
     let (account, mut input) = demo("Canary10Percent5Minutes");
     input["alarms"] = json!(["demo-errors", "no-such-alarm"]);
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Rejected);
     assert_eq!(run.summary.error.as_deref(), Some("NotFound"));
     assert!(run.summary.cause.unwrap().contains("no-such-alarm"));
@@ -226,42 +273,72 @@ async fn every_preflight_failure_touches_nothing() {
             route.additional.as_mut().unwrap().version = "2".into();
             a.lambda.put_alias("demo", "live", route);
         }),
-        ("unknown function", "NotFound", |_, i| i["functionName"] = json!("nope")),
-        ("unknown alias", "NotFound", |_, i| i["alias"] = json!("staging")),
-        ("unknown target version", "NotFound", |_, i| i["targetVersion"] = json!("9")),
-        ("unknown hook", "NotFound", |_, i| i["hooks"]["postTraffic"] = json!("nope")),
-        ("alarm already firing", "AlarmTriggered", |a, _| a.alarm_at("demo-errors", 0)),
+        ("unknown function", "NotFound", |_, i| {
+            i["functionName"] = json!("nope")
+        }),
+        ("unknown alias", "NotFound", |_, i| {
+            i["alias"] = json!("staging")
+        }),
+        ("unknown target version", "NotFound", |_, i| {
+            i["targetVersion"] = json!("9")
+        }),
+        ("unknown hook", "NotFound", |_, i| {
+            i["hooks"]["postTraffic"] = json!("nope")
+        }),
+        ("alarm already firing", "AlarmTriggered", |a, _| {
+            a.alarm_at("demo-errors", 0)
+        }),
         ("unmanaged function", "InvalidInput", |a, _| {
             let _ = a;
         }),
-        ("different role", "InvalidInput", |a, _| {
-            a.lambda.add_function("demo", "arn:aws:iam::000000000000:role/other");
+        ("different dead-letter config", "InvalidInput", |a, _| {
+            a.lambda
+                .add_function("demo", "arn:aws:iam::000000000000:role/other");
             a.lambda.publish("demo");
             a.lambda.publish("demo");
             a.lambda.put_alias("demo", "live", AliasRoute::single("1"));
-            a.lambda.set_dead_letter_target("demo", Some("arn:aws:sqs:local-1:000000000000:dlq"));
+            a.lambda
+                .set_dead_letter_target("demo", Some("arn:aws:sqs:local-1:000000000000:dlq"));
             a.lambda.publish("demo");
             // version 3 differs in DLQ config from version 1
         }),
         ("$LATEST alias", "InvalidInput", |a, _| {
-            a.lambda.put_alias("demo", "live", AliasRoute::single("$LATEST"));
+            a.lambda
+                .put_alias("demo", "live", AliasRoute::single("$LATEST"));
         }),
-        ("publish not yet supported", "InvalidInput", |_, i| i["targetVersion"] = json!("publish")),
+        ("publish not yet supported", "InvalidInput", |_, i| {
+            i["targetVersion"] = json!("publish")
+        }),
     ];
     for (name, error, setup) in cases {
         let (mut account, mut input) = demo("Canary10Percent5Minutes");
         setup(&account, &mut input);
         if name == "unmanaged function" {
-            account.config.managed = shifter::domain::ManagedSet::parse("orders-*,demo-pre-traffic,demo-post-traffic");
+            account.config.managed =
+                shifter::domain::ManagedSet::parse("orders-*,demo-pre-traffic,demo-post-traffic");
         }
-        if name == "different role" {
+        if name == "different dead-letter config" {
             input["targetVersion"] = json!("3");
         }
         let before = account.lambda.history().len();
-        let run = run(&account, input).await;
-        assert_eq!(run.summary.outcome, Outcome::Rejected, "{name}: {:?}", run.summary);
-        assert_eq!(run.summary.error.as_deref(), Some(error), "{name}: {:?}", run.summary.cause);
-        assert_eq!(account.lambda.history().len(), before, "{name}: the alias was written");
+        let run = deploy(&account, input).await;
+        assert_eq!(
+            run.summary.outcome,
+            Outcome::Rejected,
+            "{name}: {:?}",
+            run.summary
+        );
+        assert_eq!(
+            run.summary.error.as_deref(),
+            Some(error),
+            "{name}: {:?}",
+            run.summary.cause
+        );
+        assert_eq!(
+            account.lambda.history().len(),
+            before,
+            "{name}: the alias was written"
+        );
         assert_eq!(account.lambda.calls(LambdaOp::UpdateAlias), 0, "{name}");
     }
 }
@@ -270,13 +347,15 @@ async fn every_preflight_failure_touches_nothing() {
 async fn target_equal_to_current_version_is_already_current() {
     let (account, mut input) = demo("Canary10Percent5Minutes");
     input["targetVersion"] = json!("1");
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::AlreadyCurrent);
     assert_eq!(account.lambda.calls(LambdaOp::UpdateAlias), 0);
     let (account, mut input) = demo("Canary10Percent5Minutes");
-    account.lambda.put_alias("demo", "live", AliasRoute::single("2"));
+    account
+        .lambda
+        .put_alias("demo", "live", AliasRoute::single("2"));
     input["targetVersion"] = json!("latest");
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::AlreadyCurrent);
     assert_eq!(account.lambda.calls(LambdaOp::UpdateAlias), 0);
 }
@@ -284,14 +363,28 @@ async fn target_equal_to_current_version_is_already_current() {
 #[tokio::test]
 async fn throttled_and_lost_writes_are_retried_idempotently() {
     let (account, input) = demo("Canary10Percent5Minutes");
-    account.lambda.inject(LambdaOp::UpdateAlias, 1, Fault::CrashAfterWrite);
-    account.lambda.inject(LambdaOp::UpdateAlias, 3, Fault::Throttle);
+    account
+        .lambda
+        .inject(LambdaOp::UpdateAlias, 1, Fault::CrashAfterWrite);
+    account
+        .lambda
+        .inject(LambdaOp::UpdateAlias, 3, Fault::Throttle);
     account.alarms.throttle_next(1);
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
-    assert!(run.execution.retries >= 3, "retries: {}", run.execution.retries);
-    assert_eq!(deployment_writes(&account).len(), 2, "the lost write was not repeated");
-    assert_eq!(account.lambda.calls(LambdaOp::GetAlias), 2, "GetAlias at start and once after the conflict");
+    assert!(
+        run.execution.retries >= 3,
+        "retries: {}",
+        run.execution.retries
+    );
+    assert_eq!(
+        deployment_writes(&account).len(),
+        2,
+        "the lost write was not repeated"
+    );
+    // The throttled DescribeAlarms made Start Deployment run twice (two GetAlias); the lost write
+    // costs exactly one more GetAlias, after the conflict, and no second write.
+    assert_eq!(account.lambda.calls(LambdaOp::GetAlias), 3);
     assert_invariants(&account, &run, "1", "2");
 }
 
@@ -301,23 +394,35 @@ async fn rollback_is_retried_and_its_failure_is_never_silent() {
     let (account, input) = demo("Canary10Percent5Minutes");
     account.alarm_at("demo-errors", 60);
     for n in 2..=40 {
-        account.lambda.inject(LambdaOp::UpdateAlias, n, Fault::ServerError);
+        account
+            .lambda
+            .inject(LambdaOp::UpdateAlias, n, Fault::ServerError);
     }
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Stopped);
     assert_eq!(run.summary.error.as_deref(), Some("RollbackFailed"));
     let cause = run.summary.cause.unwrap();
     assert!(cause.contains("version 1 with 10% on version 2"), "{cause}");
-    assert!(cause.contains("aws lambda update-alias --function-name demo --name live --function-version 1"), "{cause}");
-    assert!(account.lambda.calls(LambdaOp::UpdateAlias) >= 10, "Roll Back was retried");
+    assert!(
+        cause.contains(
+            "aws lambda update-alias --function-name demo --name live --function-version 1"
+        ),
+        "{cause}"
+    );
+    assert!(
+        account.lambda.calls(LambdaOp::UpdateAlias) >= 10,
+        "Roll Back was retried"
+    );
 
     // Once the API recovers, the rollback lands (a retry after a few failures).
     let (account, input) = demo("Canary10Percent5Minutes");
     account.alarm_at("demo-errors", 60);
     for n in 2..=4 {
-        account.lambda.inject(LambdaOp::UpdateAlias, n, Fault::ServerError);
+        account
+            .lambda
+            .inject(LambdaOp::UpdateAlias, n, Fault::ServerError);
     }
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::RolledBack);
     assert_eq!(alias(&account), AliasRoute::single("1"));
 }
@@ -345,12 +450,24 @@ async fn state_transitions_match_the_plan_estimate_for_every_predefined_strategy
             }
             let request = DeploymentRequest::from_json(&input).unwrap();
             let expected = estimate(request.plan.steps(), interval, hooks, hooks, post_bake);
-            let run = run(&account, input).await;
+            let run = deploy(&account, input).await;
             assert_eq!(run.summary.outcome, Outcome::Succeeded, "{name}");
-            assert_eq!(run.summary.state_transitions, expected.transitions, "{name} every {interval}s, hooks {hooks}");
-            assert_eq!(run.summary.alarm_checks.len() as u64, expected.alarm_checks, "{name}");
+            assert_eq!(
+                run.summary.state_transitions, expected.transitions,
+                "{name} every {interval}s, hooks {hooks}"
+            );
+            // Start Deployment's pre-flight read, then the checks while baking.
+            assert_eq!(
+                run.summary.alarm_checks.len() as u64,
+                1 + expected.alarm_checks,
+                "{name}"
+            );
             // One control-plane write per step, no more.
-            assert_eq!(deployment_writes(&account).len(), request.plan.steps().len(), "{name}");
+            assert_eq!(
+                deployment_writes(&account).len(),
+                request.plan.steps().len(),
+                "{name}"
+            );
         }
     }
 }
@@ -359,7 +476,7 @@ async fn state_transitions_match_the_plan_estimate_for_every_predefined_strategy
 async fn explicit_fractional_weights_reach_the_api_exactly() {
     let (account, mut input) = demo("AllAtOnce");
     input["strategy"] = json!({"steps": [{"weight": 0.1, "bakeSeconds": 30}, {"weight": 30, "bakeSeconds": 30}, {"weight": 33.33, "bakeSeconds": 30}]});
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Succeeded);
     let fractions: Vec<String> = deployment_writes(&account)
         .iter()
@@ -375,9 +492,162 @@ async fn alarm_after_promotion_still_rolls_back() {
     let (account, mut input) = demo("Canary10Percent5Minutes");
     input["postPromotionBakeSeconds"] = json!(300);
     account.alarm_at("demo-errors", 400);
-    let run = run(&account, input).await;
+    let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::RolledBack);
     assert_eq!(run.summary.error.as_deref(), Some("AlarmTriggered"));
     assert_eq!(alias(&account), AliasRoute::single("1"));
     assert_invariants(&account, &run, "1", "2");
+}
+
+/// The definition, the SAM template, the function crates and the error enum agree.
+mod definition {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use shifter::ShifterError;
+
+    fn repo() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+    }
+
+    fn template() -> String {
+        std::fs::read_to_string(repo().join("template.yaml")).unwrap()
+    }
+
+    /// Keys of the YAML mapping under `key:` (one level deeper than `key`).
+    fn keys_under(text: &str, key: &str) -> BTreeSet<String> {
+        let mut lines = text.lines().skip_while(|l| l.trim() != format!("{key}:"));
+        let header = lines.next().expect("key present");
+        let indent = header.len() - header.trim_start().len();
+        let mut keys = BTreeSet::new();
+        let mut child = None;
+        for line in lines {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let depth = line.len() - trimmed.len();
+            if depth <= indent {
+                break;
+            }
+            let child_depth = *child.get_or_insert(depth);
+            if depth == child_depth
+                && let Some((k, _)) = trimmed.split_once(':')
+            {
+                keys.insert(k.to_owned());
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_substitution_in_the_definition_is_defined_by_the_template() {
+        let asl = shifter_statemachine::DEFINITION;
+        let used: BTreeSet<String> = asl
+            .split("${")
+            .skip(1)
+            .map(|rest| rest.split('}').next().unwrap().to_owned())
+            .collect();
+        let defined = keys_under(&template(), "DefinitionSubstitutions");
+        assert!(!used.is_empty());
+        assert_eq!(used, defined, "ASL placeholders vs DefinitionSubstitutions");
+    }
+
+    #[test]
+    fn every_function_in_the_template_is_a_crate_under_functions() {
+        let binaries: Vec<String> = template()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Binary: ").map(str::to_owned))
+            .collect();
+        assert!(binaries.len() >= 4);
+        for binary in &binaries {
+            let manifest = repo().join("functions").join(binary).join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest)
+                .unwrap_or_else(|_| panic!("{binary} has no crate at {}", manifest.display()));
+            assert!(
+                text.contains(&format!("name = \"{binary}\"")),
+                "{binary}: crate name differs"
+            );
+        }
+        let crates: BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            crates,
+            binaries.into_iter().collect(),
+            "a crate under functions/ is not deployed"
+        );
+    }
+
+    #[test]
+    fn every_error_the_definition_matches_exists() {
+        let asl: serde_json::Value =
+            serde_json::from_str(shifter_statemachine::DEFINITION).unwrap();
+        let mut names = BTreeSet::new();
+        for state in asl["States"].as_object().unwrap().values() {
+            for list in ["Retry", "Catch"] {
+                for rule in state[list].as_array().into_iter().flatten() {
+                    for name in rule["ErrorEquals"].as_array().unwrap() {
+                        names.insert(name.as_str().unwrap().to_owned());
+                    }
+                }
+            }
+            if let Some(error) = state["Error"].as_str() {
+                names.insert(error.to_owned());
+            }
+        }
+        for name in names {
+            let known = ShifterError::NAMES.contains(&name.as_str())
+                || name.starts_with("States.")
+                || name.starts_with("Lambda.");
+            assert!(known, "the definition matches {name}, which no code raises");
+        }
+    }
+
+    #[test]
+    fn every_task_retries_service_errors_and_catches() {
+        let asl: serde_json::Value =
+            serde_json::from_str(shifter_statemachine::DEFINITION).unwrap();
+        for (name, state) in asl["States"].as_object().unwrap() {
+            if state["Type"] != "Task" {
+                continue;
+            }
+            let retried: BTreeSet<&str> = state["Retry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| {
+                    r["ErrorEquals"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap())
+                })
+                .collect();
+            for required in [
+                "Lambda.ServiceException",
+                "Lambda.AWSLambdaException",
+                "Lambda.SdkClientException",
+                "Lambda.TooManyRequestsException",
+            ] {
+                assert!(
+                    retried.contains(required),
+                    "{name} does not retry {required}"
+                );
+            }
+            let ours = state["Parameters"]["FunctionName"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("${"));
+            assert_eq!(
+                retried.contains("Transient"),
+                ours,
+                "{name}: Transient is retried on our functions only"
+            );
+            assert!(
+                state["Catch"].as_array().is_some_and(|c| !c.is_empty()),
+                "{name} has no Catch"
+            );
+        }
+    }
 }

@@ -15,7 +15,10 @@ pub async fn shift_traffic(
     if !matches!(deployment.decision, Decision::Shift | Decision::Promote) {
         return Err(ShifterError::invalid(
             "decision",
-            format!("Shift Traffic cannot follow decision {:?}", deployment.decision),
+            format!(
+                "Shift Traffic cannot follow decision {:?}",
+                deployment.decision
+            ),
         ));
     }
     let route = deployment.next_route()?;

@@ -81,7 +81,9 @@ pub async fn start_deployment(
             .registry
             .latest_published_version(function)
             .await?
-            .ok_or_else(|| ShifterError::not_found(format!("a published version of function {function}")))?,
+            .ok_or_else(|| {
+                ShifterError::not_found(format!("a published version of function {function}"))
+            })?,
         TargetVersion::Publish => {
             return Err(ShifterError::invalid(
                 "targetVersion",
@@ -92,7 +94,13 @@ pub async fn start_deployment(
     let deployment_id = event.execution_name;
     if target == alias.route.version {
         info!(function, alias = %request.alias, version = %target, "alias already on target");
-        return Ok(Deployment::start(deployment_id, &request, &alias, target, ports.clock.now()));
+        return Ok(Deployment::start(
+            deployment_id,
+            &request,
+            &alias,
+            target,
+            ports.clock.now(),
+        ));
     }
 
     let original = required_version(ports, function, &alias.route.version).await?;
@@ -112,7 +120,10 @@ pub async fn start_deployment(
         let states = ports.alarms.alarm_states(&request.alarms).await?;
         let report = shifter::ports::alarm_report(&request.alarms, &states);
         if !report.missing.is_empty() {
-            return Err(ShifterError::not_found(format!("alarm {}", report.missing.join(", "))));
+            return Err(ShifterError::not_found(format!(
+                "alarm {}",
+                report.missing.join(", ")
+            )));
         }
         let firing: Vec<&str> = states
             .iter()
@@ -134,7 +145,9 @@ pub async fn start_deployment(
         if let Some(hook) = hook
             && !ports.registry.function_exists(hook).await?
         {
-            return Err(ShifterError::not_found(format!("{phase} hook function {hook}")));
+            return Err(ShifterError::not_found(format!(
+                "{phase} hook function {hook}"
+            )));
         }
     }
 

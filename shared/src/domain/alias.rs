@@ -97,8 +97,14 @@ mod tests {
         assert_eq!(r.weight_on("2"), w);
         assert_eq!(r.weight_on("1").bp(), 9000);
         assert_eq!(r.weight_on("3"), Weight::ZERO);
-        assert_eq!(AliasRoute::split("1", "2", Weight::FULL), AliasRoute::single("2"));
-        assert_eq!(AliasRoute::split("1", "2", Weight::ZERO), AliasRoute::single("1"));
+        assert_eq!(
+            AliasRoute::split("1", "2", Weight::FULL),
+            AliasRoute::single("2")
+        );
+        assert_eq!(
+            AliasRoute::split("1", "2", Weight::ZERO),
+            AliasRoute::single("1")
+        );
         assert_eq!(r.to_string(), "version 1 with 10% on version 2");
     }
 }

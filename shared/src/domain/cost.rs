@@ -68,7 +68,9 @@ mod tests {
         assert_eq!(count("AllAtOnce", 30), 5);
         assert_eq!(count("Canary10Percent5Minutes", 30), 36);
         assert_eq!(count("Linear10PercentEvery1Minute", 15), 122);
-        let plan = Strategy::from_name("Canary10Percent5Minutes").unwrap().plan();
+        let plan = Strategy::from_name("Canary10Percent5Minutes")
+            .unwrap()
+            .plan();
         let e = estimate(plan.steps(), 30, true, true, 60);
         assert_eq!(e.transitions, 36 + 3 + 3 + 6);
         assert_eq!(e.alarm_checks, 12);

@@ -59,7 +59,11 @@ impl Caught {
     pub fn message(&self) -> String {
         serde_json::from_str::<Value>(&self.cause)
             .ok()
-            .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| self.cause.clone())
     }
 }
@@ -221,7 +225,11 @@ impl Deployment {
     }
 
     /// Records a shift (or the promotion) that landed, and decides what follows.
-    pub fn shifted(mut self, alias: &AliasState, now: DateTime<Utc>) -> Result<Deployment, ShifterError> {
+    pub fn shifted(
+        mut self,
+        alias: &AliasState,
+        now: DateTime<Utc>,
+    ) -> Result<Deployment, ShifterError> {
         let step = self.current_step()?;
         self.set_traffic(step.weight);
         self.revision_id = alias.revision_id.clone();
@@ -264,10 +272,16 @@ impl Deployment {
                 let result = self.hook_result.take();
                 if let Some(problem) = hook_problem(result.as_ref()) {
                     let phase = if pre { "pre-traffic" } else { "post-traffic" };
-                    return Ok(self.rolling_back("HookFailed", format!("{phase} hook {hook} {problem}")));
+                    return Ok(
+                        self.rolling_back("HookFailed", format!("{phase} hook {hook} {problem}"))
+                    );
                 }
                 self.step_started_at = now;
-                self.decision = if pre { self.move_to(0) } else { self.post_promotion() };
+                self.decision = if pre {
+                    self.move_to(0)
+                } else {
+                    self.post_promotion()
+                };
                 Ok(self)
             }
             Decision::Bake | Decision::PostPromotionBake => {
@@ -332,7 +346,10 @@ impl Deployment {
             },
             None => Failure {
                 error: "InvalidInput".to_owned(),
-                cause: format!("unexpected decision {:?} in the deployment document", self.decision),
+                cause: format!(
+                    "unexpected decision {:?} in the deployment document",
+                    self.decision
+                ),
             },
         }
     }
@@ -366,7 +383,11 @@ impl Deployment {
         self.plan.get(self.step_index).copied().ok_or_else(|| {
             ShifterError::invalid(
                 "stepIndex",
-                format!("{} is past the last of {} steps", self.step_index, self.plan.len()),
+                format!(
+                    "{} is past the last of {} steps",
+                    self.step_index,
+                    self.plan.len()
+                ),
             )
         })
     }
@@ -435,7 +456,10 @@ impl Deployment {
 /// `None` when a hook's response passes (`{"status":"Succeeded"}`), else what was wrong.
 fn hook_problem(result: Option<&Value>) -> Option<String> {
     let payload = result.and_then(|r| r.get("payload"));
-    match payload.and_then(|p| p.get("status")).and_then(Value::as_str) {
+    match payload
+        .and_then(|p| p.get("status"))
+        .and_then(Value::as_str)
+    {
         Some("Succeeded") => None,
         Some(other) => Some(format!("returned status {other:?}")),
         None => {
@@ -444,7 +468,9 @@ fn hook_problem(result: Option<&Value>) -> Option<String> {
                 shown.truncate(200);
                 shown.push('…');
             }
-            Some(format!("returned {shown} instead of {{\"status\":\"Succeeded\"}}"))
+            Some(format!(
+                "returned {shown} instead of {{\"status\":\"Succeeded\"}}"
+            ))
         }
     }
 }
@@ -466,18 +492,30 @@ mod tests {
             input[k] = v.clone();
         }
         let request = DeploymentRequest::from_json(&input).unwrap();
-        let alias = AliasState { route: AliasRoute::single("1"), revision_id: "r1".into() };
+        let alias = AliasState {
+            route: AliasRoute::single("1"),
+            revision_id: "r1".into(),
+        };
         Deployment::start("exec".into(), &request, &alias, "2".into(), at(0))
     }
 
     fn written(route: AliasRoute, rev: &str) -> AliasState {
-        AliasState { route, revision_id: rev.into() }
+        AliasState {
+            route,
+            revision_id: rev.into(),
+        }
     }
 
     #[test]
     fn start_decides_the_first_move() {
-        assert_eq!(deployment("Canary10Percent5Minutes", json!({})).decision, Decision::Shift);
-        assert_eq!(deployment("AllAtOnce", json!({})).decision, Decision::Promote);
+        assert_eq!(
+            deployment("Canary10Percent5Minutes", json!({})).decision,
+            Decision::Shift
+        );
+        assert_eq!(
+            deployment("AllAtOnce", json!({})).decision,
+            Decision::Promote
+        );
         let d = deployment("AllAtOnce", json!({"hooks":{"preTraffic":"pre"}}));
         assert_eq!(d.decision, Decision::PreTrafficHook);
         assert!(d.restore_command.contains("--function-version 1"));
@@ -487,18 +525,30 @@ mod tests {
     fn a_canary_bakes_one_interval_at_a_time_then_promotes() {
         let d = deployment("Canary10Percent5Minutes", json!({}));
         let route = d.next_route().unwrap();
-        assert_eq!(route, AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap()));
+        assert_eq!(
+            route,
+            AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap())
+        );
         let d = d.shifted(&written(route, "r2"), at(0)).unwrap();
-        assert_eq!((d.decision, d.wait_seconds, d.traffic.bp()), (Decision::Bake, 60, 1000));
+        assert_eq!(
+            (d.decision, d.wait_seconds, d.traffic.bp()),
+            (Decision::Bake, 60, 1000)
+        );
         let quiet = AlarmReport::default();
         let d = d.checked(at(60), Some(&quiet)).unwrap();
         assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 60));
         let d = d.checked(at(290), Some(&quiet)).unwrap();
-        assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 10), "the last wait is cut to the bake's end");
+        assert_eq!(
+            (d.decision, d.wait_seconds),
+            (Decision::Bake, 10),
+            "the last wait is cut to the bake's end"
+        );
         let d = d.checked(at(300), Some(&quiet)).unwrap();
         assert_eq!((d.decision, d.step_index), (Decision::Promote, 1));
         assert_eq!(d.alarm_checks, 3);
-        let d = d.shifted(&written(AliasRoute::single("2"), "r3"), at(300)).unwrap();
+        let d = d
+            .shifted(&written(AliasRoute::single("2"), "r3"), at(300))
+            .unwrap();
         assert_eq!(d.decision, Decision::Succeed);
         assert!(d.traffic.is_full());
     }
@@ -506,19 +556,43 @@ mod tests {
     #[test]
     fn alarms_and_missing_alarms_roll_back() {
         let d = deployment("Canary10Percent5Minutes", json!({}));
-        let d = d.clone().shifted(&written(d.next_route().unwrap(), "r2"), at(0)).unwrap();
-        let firing = AlarmReport { in_alarm: vec!["errors".into()], missing: vec![] };
+        let d = d
+            .clone()
+            .shifted(&written(d.next_route().unwrap(), "r2"), at(0))
+            .unwrap();
+        let firing = AlarmReport {
+            in_alarm: vec!["errors".into()],
+            missing: vec![],
+        };
         let r = d.clone().checked(at(60), Some(&firing)).unwrap();
         assert_eq!(r.decision, Decision::Rollback);
         assert_eq!(r.failure.as_ref().unwrap().error, "AlarmTriggered");
-        assert!(r.failure.unwrap().cause.contains("errors in ALARM at 10% on version 2"));
-        let gone = AlarmReport { in_alarm: vec![], missing: vec!["errors".into()] };
-        assert_eq!(d.checked(at(60), Some(&gone)).unwrap().failure.unwrap().error, "NotFound");
+        assert!(
+            r.failure
+                .unwrap()
+                .cause
+                .contains("errors in ALARM at 10% on version 2")
+        );
+        let gone = AlarmReport {
+            in_alarm: vec![],
+            missing: vec!["errors".into()],
+        };
+        assert_eq!(
+            d.checked(at(60), Some(&gone))
+                .unwrap()
+                .failure
+                .unwrap()
+                .error,
+            "NotFound"
+        );
     }
 
     #[test]
     fn hooks_pass_only_on_succeeded() {
-        let d = deployment("Canary10Percent5Minutes", json!({"hooks":{"preTraffic":"pre"}}));
+        let d = deployment(
+            "Canary10Percent5Minutes",
+            json!({"hooks":{"preTraffic":"pre"}}),
+        );
         for (payload, passes) in [
             (json!({"status":"Succeeded"}), true),
             (json!({"status":"Failed"}), false),
@@ -538,7 +612,10 @@ mod tests {
         let mut d = deployment("Linear10PercentEvery1Minute", json!({}));
         d.traffic = Weight::from_bp(2000).unwrap();
         d.step_index = 0;
-        assert!(matches!(d.next_route(), Err(ShifterError::InvalidInput { .. })));
+        assert!(matches!(
+            d.next_route(),
+            Err(ShifterError::InvalidInput { .. })
+        ));
         d.step_index = 99;
         assert!(d.next_route().is_err());
     }
@@ -550,37 +627,62 @@ mod tests {
         d.traffic = Weight::from_bp(1000).unwrap();
         d.revision_id = "r2".into();
         let ours = AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap());
-        assert_eq!(d.restore_action(&written(AliasRoute::single("1"), "r9")), RestoreAction::AlreadyRestored);
+        assert_eq!(
+            d.restore_action(&written(AliasRoute::single("1"), "r9")),
+            RestoreAction::AlreadyRestored
+        );
         assert_eq!(
             d.restore_action(&written(ours.clone(), "r2")),
-            RestoreAction::Restore { expected_revision: "r2".into() }
+            RestoreAction::Restore {
+                expected_revision: "r2".into()
+            }
         );
         // Our next write (20%) landed but its answer was lost: still ours to restore.
         let landed = AliasRoute::split("1", "2", Weight::from_bp(2000).unwrap());
         assert_eq!(
             d.restore_action(&written(landed, "r3")),
-            RestoreAction::Restore { expected_revision: "r3".into() }
+            RestoreAction::Restore {
+                expected_revision: "r3".into()
+            }
         );
         // Anything else is someone else's.
         let theirs = [
             AliasRoute::single("3"),
             AliasRoute::single("2"),
             AliasRoute::split("1", "2", Weight::from_bp(5000).unwrap()),
-            AliasRoute { version: "1".into(), additional: Some(AdditionalVersion { version: "3".into(), weight: Weight::from_bp(1000).unwrap() }) },
+            AliasRoute {
+                version: "1".into(),
+                additional: Some(AdditionalVersion {
+                    version: "3".into(),
+                    weight: Weight::from_bp(1000).unwrap(),
+                }),
+            },
         ];
         for route in theirs {
-            assert!(matches!(d.restore_action(&written(route.clone(), "r7")), RestoreAction::Drifted(_)), "{route}");
+            assert!(
+                matches!(
+                    d.restore_action(&written(route.clone(), "r7")),
+                    RestoreAction::Drifted(_)
+                ),
+                "{route}"
+            );
         }
     }
 
     #[test]
     fn rolled_back_cause_says_where_the_alias_is() {
         let mut d = deployment("Canary10Percent5Minutes", json!({}));
-        d.failure = Some(Failure { error: "AlarmTriggered".into(), cause: "alarm errors in ALARM.".into() });
+        d.failure = Some(Failure {
+            error: "AlarmTriggered".into(),
+            cause: "alarm errors in ALARM.".into(),
+        });
         d.alias_last_seen = "version 1 with 10% on version 2".into();
         let r = d.rolled_back(&written(AliasRoute::single("1"), "r5"), true);
         let f = r.failure.unwrap();
-        assert_eq!(f.cause, "alarm errors in ALARM. Alias live restored to version 1 (it was on version 1 with 10% on version 2).");
+        assert_eq!(
+            f.cause,
+            "alarm errors in ALARM. Alias live restored to version 1 (it was on version 1 with 10% on version 2)."
+        );
         assert_eq!(r.rolled_back_to.as_deref(), Some("1"));
     }
 
@@ -589,8 +691,15 @@ mod tests {
         let mut d = deployment("Canary10Percent5Minutes", json!({}));
         d.caught = Some(Caught {
             error: "Transient".into(),
-            cause: json!({"errorType":"Transient","errorMessage":"UpdateAlias: throttled"}).to_string(),
+            cause: json!({"errorType":"Transient","errorMessage":"UpdateAlias: throttled"})
+                .to_string(),
         });
-        assert_eq!(d.failure_reason(), Failure { error: "Transient".into(), cause: "UpdateAlias: throttled".into() });
+        assert_eq!(
+            d.failure_reason(),
+            Failure {
+                error: "Transient".into(),
+                cause: "UpdateAlias: throttled".into()
+            }
+        );
     }
 }

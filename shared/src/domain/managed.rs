@@ -73,7 +73,9 @@ mod tests {
 
     #[test]
     fn patterns_match_names_and_arns() {
-        let set = ManagedSet::parse("orders-*, billing ,arn:aws:lambda:eu-west-1:123456789012:function:pay*");
+        let set = ManagedSet::parse(
+            "orders-*, billing ,arn:aws:lambda:eu-west-1:123456789012:function:pay*",
+        );
         assert!(set.contains("orders-api"));
         assert!(set.contains("arn:aws:lambda:eu-west-1:123456789012:function:orders-api"));
         assert!(set.contains("billing"));

@@ -114,7 +114,9 @@ struct RawStep {
 impl DeploymentRequest {
     /// Validates an execution input; the error names the first bad field.
     pub fn from_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
-        let size = serde_json::to_vec(input).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(input)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_INPUT_BYTES {
             return Err(FieldError::new(
                 "(input)",
@@ -134,17 +136,26 @@ impl DeploymentRequest {
         if raw.alarms.len() > MAX_ALARMS {
             return Err(FieldError::new(
                 "alarms",
-                format!("has {} names; at most {MAX_ALARMS} can be watched", raw.alarms.len()),
+                format!(
+                    "has {} names; at most {MAX_ALARMS} can be watched",
+                    raw.alarms.len()
+                ),
             ));
         }
         let mut seen = BTreeSet::new();
         for (i, alarm) in raw.alarms.iter().enumerate() {
             let field = format!("alarms[{i}]");
             if alarm.is_empty() || alarm.chars().count() > 255 {
-                return Err(FieldError::new(field, "an alarm name has 1 to 255 characters"));
+                return Err(FieldError::new(
+                    field,
+                    "an alarm name has 1 to 255 characters",
+                ));
             }
             if alarm.chars().any(char::is_control) {
-                return Err(FieldError::new(field, "an alarm name cannot contain control characters"));
+                return Err(FieldError::new(
+                    field,
+                    "an alarm name cannot contain control characters",
+                ));
             }
             if !seen.insert(alarm) {
                 return Err(FieldError::new(field, format!("{alarm:?} is listed twice")));
@@ -183,7 +194,9 @@ impl DeploymentRequest {
             ("hooks.preTraffic", &raw.hooks.pre_traffic),
             ("hooks.postTraffic", &raw.hooks.post_traffic),
         ] {
-            if hook.as_deref().map(function_short_name) == Some(function_short_name(&raw.function_name)) {
+            if hook.as_deref().map(function_short_name)
+                == Some(function_short_name(&raw.function_name))
+            {
                 return Err(FieldError::new(
                     field,
                     "a hook cannot be the function being deployed",
@@ -232,19 +245,23 @@ fn deserialize_named<T: serde::de::DeserializeOwned>(
             (Some(name), _) => join(&path, name),
             (None, Some(name)) => {
                 // serde_path_to_error already points at the unknown field itself.
-                if path.ends_with(name) { join(&path, "") } else { join(&path, name) }
+                if path.ends_with(name) {
+                    join(&path, "")
+                } else {
+                    join(&path, name)
+                }
             }
             _ => join(&path, ""),
         };
-        let field = if field.is_empty() { "(input)".to_owned() } else { field };
+        let field = if field.is_empty() {
+            "(input)".to_owned()
+        } else {
+            field
+        };
         let message = match (missing, unknown) {
             (Some(_), _) => "is required".to_owned(),
             (None, Some(_)) => format!("is not a known field ({inner})"),
-            _ => inner
-                .split(" at line ")
-                .next()
-                .unwrap_or(&inner)
-                .to_owned(),
+            _ => inner.split(" at line ").next().unwrap_or(&inner).to_owned(),
         };
         FieldError::new(field, message)
     })
@@ -271,7 +288,10 @@ fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
         )),
         t if !t.is_empty() && t.len() <= 10 && t.bytes().all(|b| b.is_ascii_digit()) => {
             match t.parse::<u64>() {
-                Ok(0) | Err(_) => Err(FieldError::new(FIELD, format!("{t:?} is not a published version number"))),
+                Ok(0) | Err(_) => Err(FieldError::new(
+                    FIELD,
+                    format!("{t:?} is not a published version number"),
+                )),
                 Ok(v) => Ok(TargetVersion::Version(v)),
             }
         }
@@ -285,8 +305,8 @@ fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
 fn parse_strategy(value: &Value) -> Result<(String, Plan), FieldError> {
     match value {
         Value::String(name) => {
-            let strategy =
-                Strategy::from_name(name).map_err(|e| FieldError::new("strategy", e.to_string()))?;
+            let strategy = Strategy::from_name(name)
+                .map_err(|e| FieldError::new("strategy", e.to_string()))?;
             Ok((name.clone(), strategy.plan()))
         }
         Value::Object(_) => {
@@ -330,7 +350,8 @@ fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {
     let name_ok = |n: &str| {
         !n.is_empty()
             && n.len() <= 64
-            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     if value.starts_with("arn:") {
         let parts: Vec<&str> = value.split(':').collect();
@@ -358,7 +379,9 @@ fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {
     } else {
         Err(FieldError::new(
             field,
-            format!("{value:?} is not a function name (1 to 64 letters, digits, '-' or '_') or ARN"),
+            format!(
+                "{value:?} is not a function name (1 to 64 letters, digits, '-' or '_') or ARN"
+            ),
         ))
     }
 }
@@ -366,7 +389,9 @@ fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {
 fn validate_alias(field: &str, value: &str) -> Result<(), FieldError> {
     let ok = !value.is_empty()
         && value.len() <= 128
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         && !value.bytes().all(|b| b.is_ascii_digit());
     if value == "$LATEST" || !ok {
         return Err(FieldError::new(
@@ -425,34 +450,100 @@ mod tests {
             (with("alias", json!("123")), "alias"),
             (with("alias", json!("$LATEST")), "alias"),
             (with("functionName", json!("has space")), "functionName"),
-            (with("functionName", json!("arn:aws:lambda:eu-west-1:123456789012:function:f:live")), "functionName"),
+            (
+                with(
+                    "functionName",
+                    json!("arn:aws:lambda:eu-west-1:123456789012:function:f:live"),
+                ),
+                "functionName",
+            ),
             (with("targetVersion", json!("$LATEST")), "targetVersion"),
             (with("targetVersion", json!("v2")), "targetVersion"),
             (with("targetVersion", json!(true)), "targetVersion"),
             (with("targetVersion", json!("0")), "targetVersion"),
             (with("strategy", json!("Canary10Percent")), "strategy"),
             (with("strategy", json!(5)), "strategy"),
-            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":60},{"weight":5,"bakeSeconds":60}]})), "strategy.steps[1].weight"),
-            (with("strategy", json!({"steps":[{"weight":-1,"bakeSeconds":60}]})), "strategy.steps[0].weight"),
-            (with("strategy", json!({"steps":[{"weight":101,"bakeSeconds":60}]})), "strategy.steps[0].weight"),
-            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":0}]})), "strategy.steps[0].bakeSeconds"),
-            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":-5}]})), "strategy.steps[0].bakeSeconds"),
-            (with("strategy", json!({"steps":[{"weight":10}]})), "strategy.steps[0].bakeSeconds"),
-            (with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":60,"extra":1}]})), "strategy.steps[0].extra"),
+            (
+                with(
+                    "strategy",
+                    json!({"steps":[{"weight":10,"bakeSeconds":60},{"weight":5,"bakeSeconds":60}]}),
+                ),
+                "strategy.steps[1].weight",
+            ),
+            (
+                with(
+                    "strategy",
+                    json!({"steps":[{"weight":-1,"bakeSeconds":60}]}),
+                ),
+                "strategy.steps[0].weight",
+            ),
+            (
+                with(
+                    "strategy",
+                    json!({"steps":[{"weight":101,"bakeSeconds":60}]}),
+                ),
+                "strategy.steps[0].weight",
+            ),
+            (
+                with("strategy", json!({"steps":[{"weight":10,"bakeSeconds":0}]})),
+                "strategy.steps[0].bakeSeconds",
+            ),
+            (
+                with(
+                    "strategy",
+                    json!({"steps":[{"weight":10,"bakeSeconds":-5}]}),
+                ),
+                "strategy.steps[0].bakeSeconds",
+            ),
+            (
+                with("strategy", json!({"steps":[{"weight":10}]})),
+                "strategy.steps[0].bakeSeconds",
+            ),
+            (
+                with(
+                    "strategy",
+                    json!({"steps":[{"weight":10,"bakeSeconds":60,"extra":1}]}),
+                ),
+                "strategy.steps[0].extra",
+            ),
             (with("strategy", json!({"stepz":[]})), "strategy.stepz"),
             (with("strategy", json!({"steps":[]})), "strategy.steps"),
             (with("alarms", json!("one")), "alarms"),
             (with("alarms", json!(["a", "a"])), "alarms[1]"),
             (with("alarms", json!([""])), "alarms[0]"),
-            (with("alarms", json!((0..101).map(|i| format!("a{i}")).collect::<Vec<_>>())), "alarms"),
-            (with("checkIntervalSeconds", json!(1)), "checkIntervalSeconds"),
-            (with("checkIntervalSeconds", json!("15")), "checkIntervalSeconds"),
+            (
+                with(
+                    "alarms",
+                    json!((0..101).map(|i| format!("a{i}")).collect::<Vec<_>>()),
+                ),
+                "alarms",
+            ),
+            (
+                with("checkIntervalSeconds", json!(1)),
+                "checkIntervalSeconds",
+            ),
+            (
+                with("checkIntervalSeconds", json!("15")),
+                "checkIntervalSeconds",
+            ),
             (with("hooks", json!({"preTrafic":"x"})), "hooks.preTrafic"),
             (with("hooks", json!({"preTraffic":5})), "hooks.preTraffic"),
-            (with("hooks", json!({"postTraffic":"orders-api"})), "hooks.postTraffic"),
-            (with("postPromotionBakeSeconds", json!(MAX_BAKE_SECONDS + 1)), "postPromotionBakeSeconds"),
-            (json!({"alias":"live","targetVersion":"1","strategy":"AllAtOnce"}), "functionName"),
-            (json!({"functionName":"f","alias":"live","strategy":"AllAtOnce"}), "targetVersion"),
+            (
+                with("hooks", json!({"postTraffic":"orders-api"})),
+                "hooks.postTraffic",
+            ),
+            (
+                with("postPromotionBakeSeconds", json!(MAX_BAKE_SECONDS + 1)),
+                "postPromotionBakeSeconds",
+            ),
+            (
+                json!({"alias":"live","targetVersion":"1","strategy":"AllAtOnce"}),
+                "functionName",
+            ),
+            (
+                json!({"functionName":"f","alias":"live","strategy":"AllAtOnce"}),
+                "targetVersion",
+            ),
             (json!([1, 2]), "(input)"),
             (with("alarms", json!(["x".repeat(40_000)])), "(input)"),
         ];
@@ -466,7 +557,9 @@ mod tests {
     #[test]
     fn numeric_target_is_accepted() {
         assert_eq!(
-            DeploymentRequest::from_json(&with("targetVersion", json!(7))).unwrap().target,
+            DeploymentRequest::from_json(&with("targetVersion", json!(7)))
+                .unwrap()
+                .target,
             TargetVersion::Version(7)
         );
         assert_eq!(field_of(with("targetVersion", json!(-7))), "targetVersion");

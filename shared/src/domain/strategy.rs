@@ -234,7 +234,11 @@ mod tests {
     }
 
     fn linear(every: u32, bake: u32) -> Vec<(u32, u32)> {
-        let mut v: Vec<_> = (1..).map(|i| i * every).take_while(|p| *p < 100).map(|p| (p, bake)).collect();
+        let mut v: Vec<_> = (1..)
+            .map(|i| i * every)
+            .take_while(|p| *p < 100)
+            .map(|p| (p, bake))
+            .collect();
         v.push((100, 0));
         v
     }
@@ -257,42 +261,98 @@ mod tests {
         for (name, expected) in table {
             assert_eq!(&schedule(name), expected, "SAM name {name}");
             let codedeploy = format!("CodeDeployDefault.Lambda{name}");
-            assert_eq!(&schedule(&codedeploy), expected, "CodeDeploy name {codedeploy}");
+            assert_eq!(
+                &schedule(&codedeploy),
+                expected,
+                "CodeDeploy name {codedeploy}"
+            );
         }
         assert_eq!(
             schedule("Linear10PercentEvery1Minute"),
-            vec![(10, 60), (20, 60), (30, 60), (40, 60), (50, 60), (60, 60), (70, 60), (80, 60), (90, 60), (100, 0)]
+            vec![
+                (10, 60),
+                (20, 60),
+                (30, 60),
+                (40, 60),
+                (50, 60),
+                (60, 60),
+                (70, 60),
+                (80, 60),
+                (90, 60),
+                (100, 0)
+            ]
         );
     }
 
     #[test]
     fn generic_forms() {
-        assert_eq!(schedule("Canary5Percent45Minutes"), vec![(5, 2700), (100, 0)]);
+        assert_eq!(
+            schedule("Canary5Percent45Minutes"),
+            vec![(5, 2700), (100, 0)]
+        );
         assert_eq!(schedule("Canary1Percent1Minute"), vec![(1, 60), (100, 0)]);
-        assert_eq!(schedule("Linear25PercentEvery5Minutes"), vec![(25, 300), (50, 300), (75, 300), (100, 0)]);
-        assert_eq!(schedule("Linear30PercentEvery1Minute"), vec![(30, 60), (60, 60), (90, 60), (100, 0)]);
-        assert_eq!(schedule("Linear50PercentEvery1Minutes"), vec![(50, 60), (100, 0)]);
+        assert_eq!(
+            schedule("Linear25PercentEvery5Minutes"),
+            vec![(25, 300), (50, 300), (75, 300), (100, 0)]
+        );
+        assert_eq!(
+            schedule("Linear30PercentEvery1Minute"),
+            vec![(30, 60), (60, 60), (90, 60), (100, 0)]
+        );
+        assert_eq!(
+            schedule("Linear50PercentEvery1Minutes"),
+            vec![(50, 60), (100, 0)]
+        );
     }
 
     #[test]
     fn bad_names_say_why() {
-        for bad in ["Canary", "Canary10Percent", "Canary10Percent5Hours", "Linear10Every1Minute", "allatonce", "", "Canary10Percent5MinutesX"] {
-            assert!(matches!(Strategy::from_name(bad), Err(PlanError::UnknownName(_))), "{bad}");
+        for bad in [
+            "Canary",
+            "Canary10Percent",
+            "Canary10Percent5Hours",
+            "Linear10Every1Minute",
+            "allatonce",
+            "",
+            "Canary10Percent5MinutesX",
+        ] {
+            assert!(
+                matches!(Strategy::from_name(bad), Err(PlanError::UnknownName(_))),
+                "{bad}"
+            );
         }
-        assert_eq!(Strategy::from_name("Canary0Percent5Minutes"), Err(PlanError::Percent(0)));
-        assert_eq!(Strategy::from_name("Canary100Percent5Minutes"), Err(PlanError::Percent(100)));
-        assert_eq!(Strategy::from_name("Linear10PercentEvery0Minutes"), Err(PlanError::Minutes(0)));
-        assert_eq!(Strategy::from_name("Canary10Percent2881Minutes"), Err(PlanError::Minutes(2881)));
+        assert_eq!(
+            Strategy::from_name("Canary0Percent5Minutes"),
+            Err(PlanError::Percent(0))
+        );
+        assert_eq!(
+            Strategy::from_name("Canary100Percent5Minutes"),
+            Err(PlanError::Percent(100))
+        );
+        assert_eq!(
+            Strategy::from_name("Linear10PercentEvery0Minutes"),
+            Err(PlanError::Minutes(0))
+        );
+        assert_eq!(
+            Strategy::from_name("Canary10Percent2881Minutes"),
+            Err(PlanError::Minutes(2881))
+        );
     }
 
     fn step(bp: u32, bake: u32) -> Step {
-        Step { weight: Weight::from_bp(bp).unwrap(), bake_seconds: bake }
+        Step {
+            weight: Weight::from_bp(bp).unwrap(),
+            bake_seconds: bake,
+        }
     }
 
     #[test]
     fn explicit_steps_get_the_promotion_appended() {
         let plan = Plan::new(vec![step(100, 60), step(5000, 600)]).unwrap();
-        assert_eq!(plan.steps(), &[step(100, 60), step(5000, 600), step(10_000, 0)]);
+        assert_eq!(
+            plan.steps(),
+            &[step(100, 60), step(5000, 600), step(10_000, 0)]
+        );
         assert_eq!(plan.total_bake_seconds(), 660);
         let plan = Plan::new(vec![step(2500, 60), step(10_000, 0)]).unwrap();
         assert_eq!(plan.steps().len(), 2);
@@ -301,11 +361,32 @@ mod tests {
     #[test]
     fn explicit_steps_are_validated_by_index() {
         assert_eq!(Plan::new(vec![]), Err(PlanError::Empty));
-        assert_eq!(Plan::new(vec![step(0, 60)]), Err(PlanError::ZeroWeight { at: 0 }));
-        assert!(matches!(Plan::new(vec![step(500, 60), step(500, 60)]), Err(PlanError::NotIncreasing { at: 1, .. })));
-        assert!(matches!(Plan::new(vec![step(500, 60), step(100, 60)]), Err(PlanError::NotIncreasing { at: 1, .. })));
-        assert_eq!(Plan::new(vec![step(500, 0)]), Err(PlanError::Bake { at: 0, bake: 0 }));
-        assert_eq!(Plan::new(vec![step(500, MAX_BAKE_SECONDS + 1)]), Err(PlanError::Bake { at: 0, bake: MAX_BAKE_SECONDS + 1 }));
-        assert_eq!(Plan::new(vec![step(10_000, 5)]), Err(PlanError::BakeAfterPromotion { at: 0 }));
+        assert_eq!(
+            Plan::new(vec![step(0, 60)]),
+            Err(PlanError::ZeroWeight { at: 0 })
+        );
+        assert!(matches!(
+            Plan::new(vec![step(500, 60), step(500, 60)]),
+            Err(PlanError::NotIncreasing { at: 1, .. })
+        ));
+        assert!(matches!(
+            Plan::new(vec![step(500, 60), step(100, 60)]),
+            Err(PlanError::NotIncreasing { at: 1, .. })
+        ));
+        assert_eq!(
+            Plan::new(vec![step(500, 0)]),
+            Err(PlanError::Bake { at: 0, bake: 0 })
+        );
+        assert_eq!(
+            Plan::new(vec![step(500, MAX_BAKE_SECONDS + 1)]),
+            Err(PlanError::Bake {
+                at: 0,
+                bake: MAX_BAKE_SECONDS + 1
+            })
+        );
+        assert_eq!(
+            Plan::new(vec![step(10_000, 5)]),
+            Err(PlanError::BakeAfterPromotion { at: 0 })
+        );
     }
 }

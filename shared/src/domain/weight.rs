@@ -147,9 +147,18 @@ mod tests {
             Weight::from_percent_f64(0.001),
             Err(WeightError::TooPrecise(0.001))
         );
-        assert!(matches!(Weight::from_percent_f64(100.5), Err(WeightError::OutOfRange(_))));
-        assert!(matches!(Weight::from_percent_f64(-1.0), Err(WeightError::OutOfRange(_))));
-        assert!(matches!(Weight::from_percent_f64(f64::NAN), Err(WeightError::OutOfRange(_))));
+        assert!(matches!(
+            Weight::from_percent_f64(100.5),
+            Err(WeightError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            Weight::from_percent_f64(-1.0),
+            Err(WeightError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            Weight::from_percent_f64(f64::NAN),
+            Err(WeightError::OutOfRange(_))
+        ));
     }
 
     #[test]

@@ -80,18 +80,27 @@ impl FakeAlarms {
 
 #[async_trait]
 impl AlarmReader for FakeAlarms {
-    async fn alarm_states(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>, ShifterError> {
+    async fn alarm_states(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(String, AlarmState)>, ShifterError> {
         if names.len() > 100 {
             return Err(ShifterError::invalid(
                 "AlarmNames",
-                format!("DescribeAlarms takes at most 100 names, got {}", names.len()),
+                format!(
+                    "DescribeAlarms takes at most 100 names, got {}",
+                    names.len()
+                ),
             ));
         }
         let now = self.clock.now();
         let mut alarms = self.lock();
         if alarms.throttle_next > 0 {
             alarms.throttle_next -= 1;
-            return Err(ShifterError::transient("DescribeAlarms", "Throttling: Rate exceeded"));
+            return Err(ShifterError::transient(
+                "DescribeAlarms",
+                "Throttling: Rate exceeded",
+            ));
         }
         let states: Vec<(String, AlarmState)> = names
             .iter()

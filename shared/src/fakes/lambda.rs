@@ -139,7 +139,14 @@ impl FakeLambda {
     /// Creates (or overwrites) an alias, as someone outside the deployment would.
     pub fn put_alias(&self, name: &str, alias: &str, route: AliasRoute) -> Option<String> {
         let mut account = self.lock();
-        Self::write(&mut account, self.clock.now(), name, alias, route, Writer::Other)
+        Self::write(
+            &mut account,
+            self.clock.now(),
+            name,
+            alias,
+            route,
+            Writer::Other,
+        )
     }
 
     /// The alias as it is now.
@@ -176,7 +183,11 @@ impl FakeLambda {
         by: Writer,
     ) -> Option<String> {
         account.writes += 1;
-        let revision_id = format!("{:08x}-rev{}", account.writes.wrapping_mul(0x9e37_79b9), account.writes);
+        let revision_id = format!(
+            "{:08x}-rev{}",
+            account.writes.wrapping_mul(0x9e37_79b9),
+            account.writes
+        );
         let f = account.functions.get_mut(name)?;
         f.aliases.insert(
             alias.to_owned(),
@@ -218,7 +229,11 @@ impl FakeLambda {
         }
     }
 
-    fn validate_route(f: &Function, function: &str, route: &AliasRoute) -> Result<(), ShifterError> {
+    fn validate_route(
+        f: &Function,
+        function: &str,
+        route: &AliasRoute,
+    ) -> Result<(), ShifterError> {
         let published = |v: &str| v.parse::<u64>().ok().and_then(|n| f.versions.get(&n));
         let primary = match published(&route.version) {
             Some(info) => Some(info),
@@ -240,7 +255,10 @@ impl FakeLambda {
             let Some(info) = published(&extra.version) else {
                 return Err(ShifterError::invalid(
                     "RoutingConfig",
-                    format!("version {} is not a published version of {function}", extra.version),
+                    format!(
+                        "version {} is not a published version of {function}",
+                        extra.version
+                    ),
                 ));
             };
             if extra.version == route.version {
@@ -303,7 +321,14 @@ impl AliasRouter for FakeLambda {
         }
         let name = function_short_name(function);
         if let Some(Fault::DriftTo(theirs)) = &fault {
-            Self::write(&mut account, now, name, alias, theirs.clone(), Writer::Other);
+            Self::write(
+                &mut account,
+                now,
+                name,
+                alias,
+                theirs.clone(),
+                Writer::Other,
+            );
         }
         let f = account
             .functions
@@ -321,8 +346,15 @@ impl AliasRouter for FakeLambda {
             )));
         }
         Self::validate_route(f, name, route)?;
-        let revision_id = Self::write(&mut account, now, name, alias, route.clone(), Writer::Deployment)
-            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        let revision_id = Self::write(
+            &mut account,
+            now,
+            name,
+            alias,
+            route.clone(),
+            Writer::Deployment,
+        )
+        .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
         if fault == Some(Fault::CrashAfterWrite) {
             return Err(ShifterError::transient(
                 "UpdateAlias",
@@ -346,10 +378,16 @@ impl FunctionRegistry for FakeLambda {
         {
             return Err(err);
         }
-        Ok(account.functions.contains_key(function_short_name(function)))
+        Ok(account
+            .functions
+            .contains_key(function_short_name(function)))
     }
 
-    async fn version(&self, function: &str, version: &str) -> Result<Option<VersionInfo>, ShifterError> {
+    async fn version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<Option<VersionInfo>, ShifterError> {
         let mut account = self.lock();
         if let Some(err) = self
             .begin(&mut account, LambdaOp::GetFunction)
@@ -369,7 +407,10 @@ impl FunctionRegistry for FakeLambda {
             .cloned())
     }
 
-    async fn latest_published_version(&self, function: &str) -> Result<Option<String>, ShifterError> {
+    async fn latest_published_version(
+        &self,
+        function: &str,
+    ) -> Result<Option<String>, ShifterError> {
         let mut account = self.lock();
         if let Some(err) = self
             .begin(&mut account, LambdaOp::ListVersions)

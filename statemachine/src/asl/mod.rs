@@ -1,1 +1,252 @@
-pub fn placeholder() {}
+//! A small, exact Amazon States Language (JSONPath) interpreter for offline runs on a virtual clock.
+//!
+//! It implements only what the shipped definition needs and refuses, by name, every state type,
+//! field, resource and intrinsic it does not, so a local run can never silently differ from AWS.
+
+mod choice;
+mod definition;
+mod intrinsic;
+mod path;
+mod run;
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+
+pub use definition::StateMachine;
+
+/// The error name AWS gives failures no Retry or Catch may handle.
+const RUNTIME: &str = "States.Runtime";
+
+/// Calls the Lambda functions behind `arn:aws:states:::lambda:invoke` Tasks.
+#[async_trait::async_trait]
+pub trait LambdaInvoker: Send + Sync {
+    /// Invokes a function (the `FunctionName` and `Payload` of an `arn:aws:states:::lambda:invoke` Task). It may advance the clock itself to simulate duration.
+    async fn invoke(
+        &self,
+        function_name: &str,
+        payload: Value,
+        timeout_seconds: Option<u64>,
+    ) -> Result<Value, InvokeError>;
+}
+
+/// Why an invocation produced no result.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InvokeError {
+    /// The function ran and returned an error: Step Functions error = error_type, Cause = JSON string {"errorMessage":..,"errorType":..,"trace":[]}.
+    #[error("function failed with {error_type}: {error_message}")]
+    Function {
+        /// The function's error type, which Retry and Catch match on.
+        error_type: String,
+        /// The function's error message.
+        error_message: String,
+    },
+    /// The Lambda service refused (e.g. error "Lambda.TooManyRequestsException"), passed through as error/cause.
+    #[error("Lambda refused the invocation with {error}: {cause}")]
+    Service {
+        /// The Step Functions error name.
+        error: String,
+        /// The cause, verbatim.
+        cause: String,
+    },
+    /// The task ran past TimeoutSeconds: error "States.Timeout".
+    #[error("the task timed out")]
+    Timeout,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ExecutionStatus {
+    /// It reached a Succeed state or an End.
+    Succeeded,
+    /// It reached a Fail state, an uncaught error, or a `States.Runtime` error.
+    Failed,
+}
+
+/// One finished execution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Execution {
+    /// How it ended.
+    pub status: ExecutionStatus,
+    /// The final output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error name, when it failed (a Fail state may omit it).
+    pub error: Option<String>,
+    /// The cause, when it failed (a Fail state may omit it).
+    pub cause: Option<String>,
+    /// The last state entered.
+    pub final_state: String,
+    /// States entered plus retry attempts, as Step Functions bills them.
+    pub transitions: u64,
+    /// Retry attempts across all states.
+    pub retries: u64,
+    /// Everything that happened, in order.
+    pub events: Vec<HistoryEvent>,
+}
+
+/// Something that happened during an execution, stamped with the virtual time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEvent {
+    /// Seconds on the virtual clock since it started.
+    pub at_seconds: f64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    /// A state was entered with its raw input.
+    StateEntered {
+        name: String,
+        /// Its raw input.
+        input: Value,
+    },
+    /// A state finished with this output.
+    StateExited { name: String, output: Value },
+    /// A Task attempt failed with a catchable error.
+    TaskFailed {
+        state: String,
+        error: String,
+        cause: String,
+    },
+    /// A retrier matched and the Task will run again after the delay.
+    Retrying {
+        state: String,
+        /// This retrier's attempt number, from 1.
+        attempt: u32,
+        /// The delay before the attempt, after backoff, cap and jitter.
+        delay_seconds: f64,
+    },
+    /// A catcher matched after retries were exhausted.
+    Caught {
+        state: String,
+        error: String,
+        next: String,
+    },
+    /// A Wait state is letting virtual time pass.
+    Waiting { state: String, seconds: f64 },
+    /// The execution succeeded.
+    ExecutionSucceeded { output: Value },
+    /// The execution failed.
+    ExecutionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+/// Where in a definition a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Where {
+    /// The top level.
+    Machine,
+    /// The named state.
+    State(String),
+}
+
+impl fmt::Display for Where {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Where::Machine => write!(f, "state machine"),
+            Where::State(name) => write!(f, "state {name:?}"),
+        }
+    }
+}
+
+/// Why a definition cannot be run locally.
+#[derive(Debug, Error)]
+pub enum DefinitionError {
+    /// A `${Name}` had no substitution.
+    #[error("definition substitution ${{{0}}} is not defined")]
+    Unresolved(String),
+    /// The text is not JSON.
+    #[error("definition is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Only JSONPath definitions are interpreted.
+    #[error("query language {0:?} is not supported by the local runner (only JSONPath)")]
+    QueryLanguage(String),
+    /// A state type the runner does not implement.
+    #[error("{at}: type {kind:?} is not supported")]
+    UnsupportedType { at: Where, kind: String },
+    /// A field the runner does not implement (or ASL does not allow there).
+    #[error("{at}: field {field:?} is not supported by the local runner")]
+    UnsupportedField {
+        at: Where,
+        /// The field, with its position inside Retry, Catch, Choices or Parameters.
+        field: String,
+    },
+    /// A Task resource other than `arn:aws:states:::lambda:invoke`.
+    #[error("{at}: resource {resource:?} is not supported by the local runner")]
+    UnsupportedResource { at: Where, resource: String },
+    /// An intrinsic function the runner does not implement.
+    #[error("{at}: field {field:?}: intrinsic {name} is not supported")]
+    UnsupportedIntrinsic {
+        at: Where,
+        field: String,
+        name: String,
+    },
+    /// A path outside the supported JSONPath subset, or malformed.
+    #[error("{at}: field {field:?}: path {path:?}: {reason}")]
+    Path {
+        at: Where,
+        field: String,
+        path: String,
+        reason: String,
+    },
+    /// A Next, Default or StartAt naming no state.
+    #[error("{at}: {field} names state {target:?}, which does not exist")]
+    UnknownState {
+        at: Where,
+        field: String,
+        target: String,
+    },
+    /// Any other violation of the ASL rules.
+    #[error("{at}: {message}")]
+    Invalid { at: Where, message: String },
+}
+
+/// Why an execution could not be run to its end.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// The definition could not be parsed, so nothing ran.
+    #[error(transparent)]
+    Definition(#[from] DefinitionError),
+    /// The execution looks like a runaway loop.
+    #[error("execution {execution:?} exceeded {limit} state transitions at state {state:?}")]
+    TransitionLimit {
+        /// The execution name.
+        execution: String,
+        /// The limit.
+        limit: u64,
+        /// The state being entered or retried.
+        state: String,
+    },
+}
+
+/// A Step Functions error raised inside a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    error: String,
+    cause: String,
+}
+
+impl Failure {
+    fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Failure {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+
+    fn runtime(cause: impl Into<String>) -> Self {
+        Failure::new(RUNTIME, cause)
+    }
+
+    fn is_runtime(&self) -> bool {
+        self.error == RUNTIME
+    }
+}

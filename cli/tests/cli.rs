@@ -1,0 +1,205 @@
+//! The `shifter` binary as users run it: exit statuses, JSON summaries, timelines, plans.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn shifter(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shifter"))
+        .args(args)
+        .output()
+        .expect("shifter runs")
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn simulate_without_arguments_succeeds_and_shows_the_steps() {
+    let out = shifter(&["simulate"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "Start Deployment",
+        "Run Pre-Traffic Hook",
+        "10% of traffic on version 2",
+        "100% on version 2, routing cleared",
+        "alarm OK · 10% baked 4:30 of 5:00",
+        "Outcome: Succeeded",
+        "state transitions",
+        "$0.025 per 1,000",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn simulate_json_summary_has_the_documented_shape() {
+    let out = shifter(&["simulate", "--json"]);
+    assert!(out.status.success());
+    let s = json_of(&out);
+    assert_eq!(s["outcome"], "Succeeded");
+    assert_eq!(s["error"], Value::Null);
+    assert_eq!(s["alias"]["version"], "2");
+    assert_eq!(
+        s["alias"]["additionalVersionWeights"],
+        serde_json::json!({})
+    );
+    assert_eq!(s["simulatedSeconds"], 300.0);
+    assert!(s["stateTransitions"].as_u64().unwrap() > 10);
+    let weights: Vec<f64> = s["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["weight"].as_f64().unwrap())
+        .collect();
+    assert_eq!(weights, vec![0.0, 10.0, 100.0]);
+}
+
+#[test]
+fn alarm_at_rolls_back_and_exits_non_zero() {
+    let out = shifter(&["simulate", "--alarm-at", "3m", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = json_of(&out);
+    assert_eq!(s["outcome"], "RolledBack");
+    assert_eq!(s["error"], "AlarmTriggered");
+    assert_eq!(s["alias"]["version"], "1");
+    assert!(
+        s["cause"]
+            .as_str()
+            .unwrap()
+            .contains("restored to version 1")
+    );
+    assert_eq!(s["simulatedSeconds"], 180.0);
+}
+
+#[test]
+fn fault_options_reach_the_deployment() {
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&["--fail-hook", "pre"], "RolledBack", "HookFailed"),
+        (&["--fail-hook", "post"], "RolledBack", "HookFailed"),
+        (&["--drift-at-step", "2"], "Stopped", "AliasDrift"),
+        (
+            &["--strategy", "Canary0Percent5Minutes"],
+            "Rejected",
+            "InvalidInput",
+        ),
+    ];
+    for (extra, outcome, error) in cases {
+        let mut args = vec!["simulate", "--json"];
+        args.extend_from_slice(extra);
+        let out = shifter(&args);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        let s = json_of(&out);
+        assert_eq!(
+            (s["outcome"].as_str(), s["error"].as_str()),
+            (Some(outcome), Some(error)),
+            "{extra:?}: {s}"
+        );
+    }
+}
+
+#[test]
+fn input_file_and_timelines() {
+    let dir = std::env::temp_dir().join(format!("shifter-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"functionName":"demo","alias":"live","targetVersion":"2","strategy":{"steps":[{"weight":5,"bakeSeconds":60},{"weight":50,"bakeSeconds":60}]},"alarms":["demo-errors"],"checkIntervalSeconds":20}"#,
+    )
+    .unwrap();
+    let svg = dir.join("t.svg");
+    let json = dir.join("t.json");
+    for timeline in [&svg, &json] {
+        let out = shifter(&[
+            "simulate",
+            "--input",
+            input.to_str().unwrap(),
+            "--alarm-at",
+            "90s",
+            "--timeline",
+            timeline.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        chart.starts_with("<svg")
+            && chart.contains("rollback")
+            && chart.contains("alarm check: ALARM")
+    );
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let weights: Vec<f64> = data["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["weight"].as_f64().unwrap())
+        .collect();
+    assert_eq!(weights, vec![0.0, 5.0, 50.0, 0.0]);
+    assert_eq!(
+        data["timeline"][3]["seconds"], 100.0,
+        "caught at the first check after 90 s"
+    );
+    let bad = shifter(&[
+        "simulate",
+        "--timeline",
+        dir.join("t.png").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(".json or .svg"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn plan_prints_schedule_transitions_and_cost() {
+    let out = shifter(&[
+        "plan",
+        "--strategy",
+        "Linear10PercentEvery1Minute",
+        "--check-interval",
+        "15",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let p = json_of(&out);
+    let steps = p["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 10);
+    assert_eq!(
+        steps[0],
+        serde_json::json!({"weight": 10.0, "bakeSeconds": 60})
+    );
+    assert_eq!(
+        steps[9],
+        serde_json::json!({"weight": 100.0, "bakeSeconds": 0})
+    );
+    assert_eq!(p["totalSeconds"], 540);
+    assert_eq!(p["stateTransitions"], 122);
+    assert!(p["estimatedCostUsd"].as_f64().unwrap() <= 0.004);
+
+    let text = shifter(&["plan", "--strategy", "Canary10Percent5Minutes"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("10% on the new version, bake 5:00") && text.contains("promote"),
+        "{text}"
+    );
+
+    let bad = shifter(&["plan", "--strategy", "Linear10PercentEvery0Minutes"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--strategy"));
+}

@@ -1,0 +1,18 @@
+//! Roll Back Lambda: wires the real adapters to the handler.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use roll_back::roll_back;
+use shifter::aws::LambdaAdapter;
+use shifter::domain::Deployment;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let aws = shifter::aws::load().await;
+    let router = LambdaAdapter::new(aws.lambda);
+    router.warm().await;
+    lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| {
+        roll_back(&router, ev.payload)
+    }))
+    .await
+}

@@ -1,0 +1,26 @@
+//! Start Deployment Lambda: wires the real adapters to the handler.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use shifter::aws::{CloudWatchAlarms, LambdaAdapter};
+use shifter::ports::SystemClock;
+use start_deployment::{Config, Ports, StartEvent, start_deployment};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let aws = shifter::aws::load().await;
+    let lambda = LambdaAdapter::new(aws.lambda);
+    let alarms = CloudWatchAlarms::new(aws.cloudwatch);
+    tokio::join!(lambda.warm(), alarms.warm());
+    let config = Config::from_env();
+    let ports = Ports {
+        router: &lambda,
+        registry: &lambda,
+        alarms: &alarms,
+        clock: &SystemClock,
+    };
+    lambda_runtime::run(service_fn(|ev: LambdaEvent<StartEvent>| {
+        start_deployment(&ports, &config, ev.payload)
+    }))
+    .await
+}

@@ -1,0 +1,354 @@
+//! `AliasRouter` and `FunctionRegistry` over the Lambda API.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
+use tracing::warn;
+
+use super::errors::{AwsFailure, FailureKind};
+use crate::domain::request::function_short_name;
+use crate::domain::{AdditionalVersion, AliasRoute, AliasState, Weight};
+use crate::error::ShifterError;
+use crate::ports::{AliasRouter, FunctionRegistry, VersionInfo};
+
+/// Lambda aliases, versions and functions through `aws-sdk-lambda`. Every alias write carries
+/// the RevisionId it expects and always sends a RoutingConfig (an empty map clears routing).
+#[derive(Debug, Clone)]
+pub struct LambdaAdapter {
+    client: Client,
+}
+
+impl LambdaAdapter {
+    /// Wraps a client (from [`super::load`], an emulator, or a mock).
+    pub fn new(client: Client) -> LambdaAdapter {
+        LambdaAdapter { client }
+    }
+
+    /// Opens the HTTPS connection during init with one cheap call; a failure is only logged.
+    pub async fn warm(&self) {
+        if let Err(e) = self.client.get_account_settings().send().await {
+            let failure = AwsFailure::new("GetAccountSettings", e);
+            warn!(error = %failure.detail(), "warming the Lambda connection failed");
+        }
+    }
+}
+
+/// What a `ResourceNotFoundException` is about, from the ARN in Lambda's message
+/// (`Function not found: arn:aws:lambda:…:function:NAME[:QUALIFIER]`).
+fn missing_from_message(message: &str, function: &str, alias: Option<&str>) -> String {
+    let name = function_short_name(function);
+    let qualifier = message
+        .split_whitespace()
+        .find(|w| w.starts_with("arn:"))
+        .and_then(|arn| arn.split(':').nth(7))
+        .map(|q| q.trim_end_matches(['.', ',']));
+    let lower = message.to_ascii_lowercase();
+    match (alias, qualifier) {
+        (Some(a), _) if lower.contains("alias") => format!("alias {a} of function {name}"),
+        (Some(a), Some(q)) if q == a => format!("alias {a} of function {name}"),
+        (_, Some(q)) if q.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("version {q} of function {name}")
+        }
+        (_, Some(q)) if Some(q) != alias => format!("{q} of function {name}"),
+        _ => format!("function {name}"),
+    }
+}
+
+fn read_route(
+    version: Option<&str>,
+    routing: Option<&AliasRoutingConfiguration>,
+) -> Result<AliasRoute, ShifterError> {
+    let version = version.ok_or_else(|| {
+        ShifterError::invalid(
+            "FunctionVersion",
+            "Lambda returned an alias without a version",
+        )
+    })?;
+    let weights = routing.and_then(|r| r.additional_version_weights());
+    let additional = match weights.map(|w| w.iter().collect::<Vec<_>>()).as_deref() {
+        None | Some([]) => None,
+        Some([(v, w)]) => Some(AdditionalVersion {
+            version: (*v).clone(),
+            weight: Weight::from_fraction(**w).map_err(|e| {
+                ShifterError::invalid("RoutingConfig", format!("weight {w} on version {v}: {e}"))
+            })?,
+        }),
+        Some(many) => {
+            return Err(ShifterError::invalid(
+                "RoutingConfig",
+                format!(
+                    "alias routes to {} additional versions; Lambda allows one",
+                    many.len()
+                ),
+            ));
+        }
+    };
+    Ok(AliasRoute {
+        version: version.to_owned(),
+        additional,
+    })
+}
+
+fn read_state(
+    version: Option<&str>,
+    routing: Option<&AliasRoutingConfiguration>,
+    revision_id: Option<&str>,
+) -> Result<AliasState, ShifterError> {
+    let route = read_route(version, routing)?;
+    let revision_id = revision_id.ok_or_else(|| {
+        ShifterError::invalid(
+            "RevisionId",
+            "Lambda returned an alias without a RevisionId; writes must be conditional on one",
+        )
+    })?;
+    Ok(AliasState {
+        route,
+        revision_id: revision_id.to_owned(),
+    })
+}
+
+/// The routing config that makes the alias route exactly `route`: one weight, or an empty map.
+fn routing_config(route: &AliasRoute) -> AliasRoutingConfiguration {
+    let weights: HashMap<String, f64> = route
+        .additional
+        .iter()
+        .map(|a| (a.version.clone(), a.weight.as_fraction()))
+        .collect();
+    AliasRoutingConfiguration::builder()
+        .set_additional_version_weights(Some(weights))
+        .build()
+}
+
+#[async_trait]
+impl AliasRouter for LambdaAdapter {
+    async fn get_alias(&self, function: &str, alias: &str) -> Result<AliasState, ShifterError> {
+        let out = self
+            .client
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsFailure::new("GetAlias", e)
+                    .into_error(|m| missing_from_message(m, function, Some(alias)))
+            })?;
+        read_state(
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+        )
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        route: &AliasRoute,
+        expected_revision: &str,
+    ) -> Result<AliasState, ShifterError> {
+        let out = self
+            .client
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&route.version)
+            .routing_config(routing_config(route))
+            .revision_id(expected_revision)
+            .send()
+            .await
+            .map_err(|e| {
+                let failure = AwsFailure::new("UpdateAlias", e);
+                if failure.kind == FailureKind::Precondition {
+                    return ShifterError::AliasDrift(format!(
+                        "alias {alias} of {} is no longer at RevisionId {expected_revision}: someone \
+                         else changed it ({})",
+                        function_short_name(function),
+                        failure.detail()
+                    ));
+                }
+                failure.into_error(|m| missing_from_message(m, function, Some(alias)))
+            })?;
+        read_state(
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+        )
+    }
+}
+
+#[async_trait]
+impl FunctionRegistry for LambdaAdapter {
+    async fn function_exists(&self, function: &str) -> Result<bool, ShifterError> {
+        match self
+            .client
+            .get_function()
+            .function_name(function)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let failure = AwsFailure::new("GetFunction", e);
+                match failure.kind {
+                    FailureKind::NotFound => Ok(false),
+                    _ => Err(failure.into_error(|m| missing_from_message(m, function, None))),
+                }
+            }
+        }
+    }
+
+    async fn version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<Option<VersionInfo>, ShifterError> {
+        let published = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit());
+        if !published {
+            // `$LATEST`, aliases and garbage are not published versions.
+            return if self.function_exists(function).await? {
+                Ok(None)
+            } else {
+                Err(ShifterError::not_found(format!(
+                    "function {}",
+                    function_short_name(function)
+                )))
+            };
+        }
+        let out = match self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let failure = AwsFailure::new("GetFunctionConfiguration", e);
+                if failure.kind != FailureKind::NotFound {
+                    return Err(failure.into_error(|m| missing_from_message(m, function, None)));
+                }
+                // Lambda says "Function not found" for a missing version too: ask which.
+                return if self.function_exists(function).await? {
+                    Ok(None)
+                } else {
+                    Err(ShifterError::not_found(format!(
+                        "function {}",
+                        function_short_name(function)
+                    )))
+                };
+            }
+        };
+        let role = out.role().ok_or_else(|| {
+            ShifterError::invalid("Role", format!("version {version} has no execution role"))
+        })?;
+        Ok(Some(VersionInfo {
+            version: out.version().unwrap_or(version).to_owned(),
+            role: role.to_owned(),
+            dead_letter_target: out
+                .dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        }))
+    }
+
+    async fn latest_published_version(
+        &self,
+        function: &str,
+    ) -> Result<Option<String>, ShifterError> {
+        let mut pages = self
+            .client
+            .list_versions_by_function()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        let mut latest: Option<u64> = None;
+        let mut listed = 0usize;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsFailure::new("ListVersionsByFunction", e)
+                    .into_error(|m| missing_from_message(m, function, None))
+            })?;
+            listed += page.versions().len();
+            for v in page.versions() {
+                if let Some(n) = v.version().and_then(|v| v.parse::<u64>().ok()) {
+                    latest = latest.max(Some(n));
+                }
+            }
+        }
+        if listed == 0 {
+            // Every existing function lists at least `$LATEST`; moto answers a missing one so.
+            return Err(ShifterError::not_found(format!(
+                "function {}",
+                function_short_name(function)
+            )));
+        }
+        Ok(latest.map(|n| n.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_names_what_is_missing() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function";
+        let cases = [
+            (
+                format!("Function not found: {arn}:orders"),
+                None,
+                "function orders",
+            ),
+            (
+                format!("Function not found: {arn}:orders:7"),
+                None,
+                "version 7 of function orders",
+            ),
+            (
+                format!("Function not found: {arn}:orders:live"),
+                Some("live"),
+                "alias live of function orders",
+            ),
+            (
+                format!("Alias not found: {arn}:orders:live"),
+                Some("live"),
+                "alias live of function orders",
+            ),
+            (
+                "Cannot find alias arn: x".to_owned(),
+                Some("live"),
+                "alias live of function orders",
+            ),
+            (
+                "Function not found".to_owned(),
+                Some("live"),
+                "function orders",
+            ),
+        ];
+        for (message, alias, what) in cases {
+            assert_eq!(
+                missing_from_message(&message, "orders", alias),
+                what,
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn routing_is_one_weight_or_an_empty_map() {
+        let w = Weight::from_bp(3000).unwrap_or(Weight::ZERO);
+        let split = routing_config(&AliasRoute::split("1", "2", w));
+        let weights = split
+            .additional_version_weights()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(weights.get("2").copied(), Some(0.3));
+        let single = routing_config(&AliasRoute::single("2"));
+        assert_eq!(single.additional_version_weights(), Some(&HashMap::new()));
+    }
+}

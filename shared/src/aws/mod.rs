@@ -1,0 +1,62 @@
+//! Real adapters of the ports over the AWS SDK for Rust (feature `aws`).
+//!
+//! Clients come from one loader so every Lambda builds them once per cold start, with the
+//! SDK's standard retry mode and the environment's region, credentials and `AWS_ENDPOINT_URL`.
+
+pub mod cloudwatch;
+pub mod errors;
+pub mod lambda;
+pub mod sfn;
+
+pub use cloudwatch::CloudWatchAlarms;
+pub use lambda::LambdaAdapter;
+pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// One client per service, built from one shared configuration.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    /// Lambda: aliases, versions, functions.
+    pub lambda: aws_sdk_lambda::Client,
+    /// CloudWatch: alarm states.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Step Functions: executions.
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+impl AwsClients {
+    /// Clients for an already loaded configuration.
+    pub fn from_config(config: &SdkConfig) -> AwsClients {
+        AwsClients {
+            lambda: aws_sdk_lambda::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
+        }
+    }
+}
+
+/// Clients from the environment (`aws_config` defaults): region, credentials and
+/// `AWS_ENDPOINT_URL` as the Lambda runtime or the shell provides them; standard retry.
+pub async fn load() -> AwsClients {
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    AwsClients::from_config(&config)
+}
+
+/// Clients for a local AWS API emulator at `endpoint`: the environment's region (else
+/// `us-east-1`) and, unless the environment has keys, dummy credentials, so no real account
+/// or instance metadata is ever consulted.
+pub async fn load_for_emulator(endpoint: &str) -> AwsClients {
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".to_owned());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region));
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader = loader.credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "testing", "testing", None, None, "emulator",
+        ));
+    }
+    AwsClients::from_config(&loader.load().await)
+}

@@ -1,0 +1,232 @@
+//! The `Executions` port (start, describe and read the history of state machine executions)
+//! and its adapter over Step Functions.
+
+use async_trait::async_trait;
+use aws_sdk_sfn::Client;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::errors::AwsFailure;
+use crate::error::ShifterError;
+
+/// Where an execution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    /// Still going.
+    Running,
+    /// Finished successfully.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Ran past its timeout.
+    TimedOut,
+    /// Stopped by someone.
+    Aborted,
+    /// Failed and being redriven.
+    PendingRedrive,
+}
+
+/// One execution as described.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// Execution ARN.
+    pub arn: String,
+    /// Execution name.
+    pub name: Option<String>,
+    /// Status.
+    pub status: ExecutionStatus,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it stopped, once it has.
+    pub stopped: Option<DateTime<Utc>>,
+    /// Its input document.
+    pub input: Option<Value>,
+    /// Its output document, once succeeded.
+    pub output: Option<Value>,
+    /// Error name, once failed.
+    pub error: Option<String>,
+    /// Error cause, once failed.
+    pub cause: Option<String>,
+}
+
+/// One event of an execution's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEvent {
+    /// Event id (1-based, in order).
+    pub id: i64,
+    /// Event type (`TaskStateEntered`, `ExecutionFailed`, …).
+    pub kind: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The state entered or exited, for state events.
+    pub state: Option<String>,
+    /// Error name, for failure events.
+    pub error: Option<String>,
+    /// Error cause, for failure events.
+    pub cause: Option<String>,
+}
+
+/// Starts and follows state machine executions (for the CLI and the CodePipeline action).
+#[async_trait]
+pub trait Executions: Send + Sync {
+    /// Starts an execution named `name` with `input`; returns its ARN.
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<String, ShifterError>;
+
+    /// The execution's status, input and (once finished) output or error.
+    async fn describe_execution(&self, execution_arn: &str) -> Result<Execution, ShifterError>;
+
+    /// Every event of the execution's history, oldest first, across all pages.
+    async fn execution_history(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Vec<HistoryEvent>, ShifterError>;
+}
+
+/// `Executions` through `aws-sdk-sfn`.
+#[derive(Debug, Clone)]
+pub struct StepFunctionsExecutions {
+    client: Client,
+}
+
+impl StepFunctionsExecutions {
+    /// Wraps a client (from [`super::load`], an emulator, or a mock).
+    pub fn new(client: Client) -> StepFunctionsExecutions {
+        StepFunctionsExecutions { client }
+    }
+}
+
+fn time(t: &aws_sdk_sfn::primitives::DateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn document(field: &str, text: Option<&str>) -> Result<Option<Value>, ShifterError> {
+    text.map(|t| {
+        serde_json::from_str(t).map_err(|e| ShifterError::invalid(field, format!("not JSON: {e}")))
+    })
+    .transpose()
+}
+
+fn status(s: &aws_sdk_sfn::types::ExecutionStatus) -> Result<ExecutionStatus, ShifterError> {
+    use aws_sdk_sfn::types::ExecutionStatus as S;
+    Ok(match s {
+        S::Running => ExecutionStatus::Running,
+        S::Succeeded => ExecutionStatus::Succeeded,
+        S::Failed => ExecutionStatus::Failed,
+        S::TimedOut => ExecutionStatus::TimedOut,
+        S::Aborted => ExecutionStatus::Aborted,
+        S::PendingRedrive => ExecutionStatus::PendingRedrive,
+        other => {
+            return Err(ShifterError::invalid(
+                "status",
+                format!("unknown execution status {}", other.as_str()),
+            ));
+        }
+    })
+}
+
+fn event(e: &aws_sdk_sfn::types::HistoryEvent) -> HistoryEvent {
+    let state = e
+        .state_entered_event_details()
+        .map(|d| d.name())
+        .or_else(|| e.state_exited_event_details().map(|d| d.name()))
+        .map(str::to_owned);
+    let (error, cause) = if let Some(d) = e.execution_failed_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.task_failed_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.lambda_function_failed_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.execution_aborted_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.execution_timed_out_event_details() {
+        (d.error(), d.cause())
+    } else {
+        (None, None)
+    };
+    HistoryEvent {
+        id: e.id(),
+        kind: e.r#type().as_str().to_owned(),
+        at: time(e.timestamp()),
+        state,
+        error: error.map(str::to_owned),
+        cause: cause.map(str::to_owned),
+    }
+}
+
+#[async_trait]
+impl Executions for StepFunctionsExecutions {
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<String, ShifterError> {
+        let out = self
+            .client
+            .start_execution()
+            .state_machine_arn(state_machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                AwsFailure::new("StartExecution", e)
+                    .into_error(|_| format!("state machine {state_machine_arn}"))
+            })?;
+        Ok(out.execution_arn().to_owned())
+    }
+
+    async fn describe_execution(&self, execution_arn: &str) -> Result<Execution, ShifterError> {
+        let out = self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsFailure::new("DescribeExecution", e)
+                    .into_error(|_| format!("execution {execution_arn}"))
+            })?;
+        Ok(Execution {
+            arn: out.execution_arn().to_owned(),
+            name: out.name().map(str::to_owned),
+            status: status(out.status())?,
+            started: time(out.start_date()),
+            stopped: out.stop_date().map(time),
+            input: document("input", out.input())?,
+            output: document("output", out.output())?,
+            error: out.error().map(str::to_owned),
+            cause: out.cause().map(str::to_owned),
+        })
+    }
+
+    async fn execution_history(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Vec<HistoryEvent>, ShifterError> {
+        let mut pages = self
+            .client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .into_paginator()
+            .send();
+        let mut events = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsFailure::new("GetExecutionHistory", e)
+                    .into_error(|_| format!("execution {execution_arn}"))
+            })?;
+            events.extend(page.events().iter().map(event));
+        }
+        Ok(events)
+    }
+}

@@ -1,0 +1,848 @@
+//! Parsing and validating a definition into the model the runner executes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::choice::{Rule, parse_choices};
+use super::intrinsic::{Expr, ExprError, FieldError, Template};
+use super::path::Path;
+use super::{DefinitionError, Where};
+
+const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+const ALL: &str = "States.ALL";
+/// The largest MaxAttempts Step Functions accepts.
+const MAX_ATTEMPTS: u64 = 99_999_999;
+
+/// A parsed, validated state machine, ready to run locally.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMachine {
+    pub(super) start_at: usize,
+    pub(super) states: Vec<State>,
+}
+
+/// One state; `None` for InputPath/OutputPath means `null`, which yields `{}`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct State {
+    pub(super) name: String,
+    pub(super) input_path: Option<Path>,
+    pub(super) output_path: Option<Path>,
+    pub(super) kind: Kind,
+}
+
+/// Where a non-terminal state goes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Then {
+    Next(usize),
+    End,
+}
+
+/// What a state does; `None` for a ResultPath means `null`, which discards the result.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Kind {
+    Task(Box<Task>),
+    Pass {
+        parameters: Option<Template>,
+        result: Option<Value>,
+        result_path: Option<Path>,
+        then: Then,
+    },
+    Wait {
+        wait: WaitFor,
+        then: Then,
+    },
+    Choice {
+        choices: Vec<(Rule, usize)>,
+        default: Option<usize>,
+    },
+    Succeed,
+    Fail {
+        error: Option<Message>,
+        cause: Option<Message>,
+    },
+}
+
+/// A Fail state's Error or Cause: literal, or from ErrorPath/CausePath.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Message {
+    Literal(String),
+    Expr(Expr),
+}
+
+/// How long a Wait state waits.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum WaitFor {
+    Seconds(u64),
+    SecondsPath(Path),
+    Timestamp(DateTime<Utc>),
+    TimestampPath(Path),
+}
+
+/// An `arn:aws:states:::lambda:invoke` Task.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Task {
+    pub(super) parameters: Template,
+    pub(super) result_selector: Option<Template>,
+    pub(super) result_path: Option<Path>,
+    pub(super) retry: Vec<Retrier>,
+    pub(super) catch: Vec<Catcher>,
+    pub(super) timeout_seconds: Option<u64>,
+    pub(super) then: Then,
+}
+
+/// One Retry entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Retrier {
+    pub(super) errors: Vec<String>,
+    pub(super) interval_seconds: u64,
+    pub(super) max_attempts: u32,
+    pub(super) backoff_rate: f64,
+    pub(super) max_delay_seconds: Option<u64>,
+    pub(super) full_jitter: bool,
+}
+
+/// One Catch entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Catcher {
+    pub(super) errors: Vec<String>,
+    pub(super) next: usize,
+    pub(super) result_path: Option<Path>,
+}
+
+/// The state names, for resolving Next, Default and StartAt to indexes.
+pub(super) struct Names<'d>(Vec<&'d str>);
+
+impl Names<'_> {
+    /// The index of `target`, or an error naming the field that named it.
+    pub(super) fn resolve(
+        &self,
+        at: &Where,
+        field: &str,
+        target: &str,
+    ) -> Result<usize, DefinitionError> {
+        self.0
+            .iter()
+            .position(|name| *name == target)
+            .ok_or_else(|| DefinitionError::UnknownState {
+                at: at.clone(),
+                field: field.to_string(),
+                target: target.to_string(),
+            })
+    }
+}
+
+/// A JSON object being parsed, with its position for error messages.
+pub(super) struct Obj<'a> {
+    pub(super) at: &'a Where,
+    prefix: String,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Obj<'a> {
+    /// Wraps `value`, which must be an object.
+    pub(super) fn new(
+        at: &'a Where,
+        prefix: impl Into<String>,
+        value: &'a Value,
+    ) -> Result<Self, DefinitionError> {
+        let prefix = prefix.into();
+        match value {
+            Value::Object(map) => Ok(Obj { at, prefix, map }),
+            _ => Err(DefinitionError::Invalid {
+                at: at.clone(),
+                message: format!("{} must be an object", non_empty(&prefix)),
+            }),
+        }
+    }
+
+    /// Wraps a nested object at `prefix`.
+    pub(super) fn child(
+        &self,
+        prefix: impl Into<String>,
+        value: &'a Value,
+    ) -> Result<Obj<'a>, DefinitionError> {
+        Obj::new(self.at, prefix, value)
+    }
+
+    /// The field's full name, e.g. `Retry[0].MaxAttempts`.
+    pub(super) fn field(&self, key: &str) -> String {
+        match (self.prefix.is_empty(), key.is_empty()) {
+            (true, _) => key.to_string(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}.{key}", self.prefix),
+        }
+    }
+
+    /// The keys present.
+    pub(super) fn keys(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.map.keys().map(String::as_str)
+    }
+
+    /// Refuses, by name, the first key `known` rejects.
+    pub(super) fn allow(&self, known: impl Fn(&str) -> bool) -> Result<(), DefinitionError> {
+        match self.keys().find(|key| !known(key)) {
+            Some(key) => Err(DefinitionError::UnsupportedField {
+                at: self.at.clone(),
+                field: self.field(key),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn allow_only(&self, known: &[&str]) -> Result<(), DefinitionError> {
+        self.allow(|key| known.contains(&key))
+    }
+
+    /// The raw value of a key.
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    /// An ASL violation here.
+    pub(super) fn invalid(&self, message: impl Into<String>) -> DefinitionError {
+        DefinitionError::Invalid {
+            at: self.at.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// A string field, if present.
+    pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, DefinitionError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.invalid(format!("{} must be a string", self.field(key)))),
+        }
+    }
+
+    fn uint(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>, DefinitionError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(value) => match value.as_u64().filter(|n| (min..=max).contains(n)) {
+                Some(n) => Ok(Some(n)),
+                None => Err(self.invalid(format!(
+                    "{} must be an integer from {min} to {max}",
+                    self.field(key)
+                ))),
+            },
+        }
+    }
+
+    /// A path over the effective input (never `$$`), if present.
+    pub(super) fn path(&self, key: &str) -> Result<Option<Path>, DefinitionError> {
+        let Some(text) = self.string(key)? else {
+            return Ok(None);
+        };
+        Path::parse_input(text)
+            .map(Some)
+            .map_err(|reason| DefinitionError::Path {
+                at: self.at.clone(),
+                field: self.field(key),
+                path: text.to_string(),
+                reason,
+            })
+    }
+
+    /// InputPath, OutputPath or ResultPath: `$` when absent, `None` when `null`.
+    fn io_path(&self, key: &str) -> Result<Option<Path>, DefinitionError> {
+        match self.get(key) {
+            None => Path::parse("$")
+                .map(Some)
+                .map_err(|reason| self.invalid(reason)),
+            Some(Value::Null) => Ok(None),
+            Some(_) => self.path(key),
+        }
+    }
+
+    fn template(&self, key: &str) -> Result<Option<Template>, DefinitionError> {
+        self.get(key)
+            .map(|value| Template::compile(value, key))
+            .transpose()
+            .map_err(|error| self.expr_error(error))
+    }
+
+    fn expr_error(&self, FieldError { field, error }: FieldError) -> DefinitionError {
+        let at = self.at.clone();
+        let field = self.field(&field);
+        match error {
+            ExprError::Path { path, reason } => DefinitionError::Path {
+                at,
+                field,
+                path,
+                reason,
+            },
+            ExprError::Unsupported(name) => {
+                DefinitionError::UnsupportedIntrinsic { at, field, name }
+            }
+            ExprError::Syntax(message) => DefinitionError::Invalid {
+                at,
+                message: format!("field {field:?}: {message}"),
+            },
+        }
+    }
+}
+
+fn non_empty(prefix: &str) -> &str {
+    if prefix.is_empty() { "it" } else { prefix }
+}
+
+/// Replaces every `${Name}`, as CloudFormation's DefinitionSubstitutions do.
+fn substitute(
+    text: &str,
+    substitutions: &BTreeMap<String, String>,
+) -> Result<String, DefinitionError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| DefinitionError::Unresolved(after.chars().take(40).collect()))?;
+        let name = &after[..end];
+        let value = substitutions
+            .get(name)
+            .ok_or_else(|| DefinitionError::Unresolved(name.to_string()))?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl StateMachine {
+    /// Replaces every `${Name}` in the raw text from `substitutions` (an unresolved `${...}` is an error naming it), parses, validates (StartAt and every Next/Default/Catch Next exist; every non-terminal state has Next or End; unknown fields/types refused by name).
+    pub fn parse(
+        definition: &str,
+        substitutions: &BTreeMap<String, String>,
+    ) -> Result<StateMachine, DefinitionError> {
+        let root: Value = serde_json::from_str(&substitute(definition, substitutions)?)?;
+        let at = Where::Machine;
+        let top = Obj::new(&at, "", &root)?;
+        if let Some(language) = top.get("QueryLanguage")
+            && language != "JSONPath"
+        {
+            let name = language
+                .as_str()
+                .map_or_else(|| language.to_string(), str::to_string);
+            return Err(DefinitionError::QueryLanguage(name));
+        }
+        top.allow_only(&["Comment", "StartAt", "States", "Version", "QueryLanguage"])?;
+        if let Some(version) = top.string("Version")?
+            && version != "1.0"
+        {
+            return Err(top.invalid(format!("Version {version:?} is not 1.0")));
+        }
+        let states = match top.get("States") {
+            Some(Value::Object(states)) if !states.is_empty() => states,
+            _ => return Err(top.invalid("States must be a non-empty object")),
+        };
+        let names = Names(states.keys().map(String::as_str).collect());
+        let start_at = top
+            .string("StartAt")?
+            .ok_or_else(|| top.invalid("StartAt is required"))?;
+        Ok(StateMachine {
+            start_at: names.resolve(&at, "StartAt", start_at)?,
+            states: states
+                .iter()
+                .map(|(name, value)| State::parse(name, value, &names))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The state names, in the order the definition's JSON object yields them.
+    pub fn state_names(&self) -> Vec<&str> {
+        self.states
+            .iter()
+            .map(|state| state.name.as_str())
+            .collect()
+    }
+}
+
+impl State {
+    fn parse(name: &str, value: &Value, names: &Names<'_>) -> Result<State, DefinitionError> {
+        let at = Where::State(name.to_string());
+        let obj = Obj::new(&at, "", value)?;
+        let kind = obj
+            .string("Type")?
+            .ok_or_else(|| obj.invalid("Type is required"))?;
+        let fields: &[&str] = match kind {
+            "Task" => &[
+                "Resource",
+                "Parameters",
+                "ResultSelector",
+                "ResultPath",
+                "InputPath",
+                "OutputPath",
+                "Retry",
+                "Catch",
+                "TimeoutSeconds",
+                "Next",
+                "End",
+            ],
+            "Pass" => &[
+                "Result",
+                "Parameters",
+                "ResultPath",
+                "InputPath",
+                "OutputPath",
+                "Next",
+                "End",
+            ],
+            "Wait" => &[
+                "Seconds",
+                "SecondsPath",
+                "Timestamp",
+                "TimestampPath",
+                "InputPath",
+                "OutputPath",
+                "Next",
+                "End",
+            ],
+            "Choice" => &["Choices", "Default", "InputPath", "OutputPath"],
+            "Succeed" => &["InputPath", "OutputPath"],
+            "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+            other => {
+                return Err(DefinitionError::UnsupportedType {
+                    at: at.clone(),
+                    kind: other.to_string(),
+                });
+            }
+        };
+        obj.allow(|key| key == "Type" || key == "Comment" || fields.contains(&key))?;
+        let kind = match kind {
+            "Task" => Kind::Task(Box::new(parse_task(&obj, names)?)),
+            "Pass" => Kind::Pass {
+                parameters: obj.template("Parameters")?,
+                result: obj.get("Result").cloned(),
+                result_path: obj.io_path("ResultPath")?,
+                then: then(&obj, names)?,
+            },
+            "Wait" => Kind::Wait {
+                wait: parse_wait(&obj)?,
+                then: then(&obj, names)?,
+            },
+            "Choice" => Kind::Choice {
+                choices: parse_choices(&obj, names)?,
+                default: obj
+                    .string("Default")?
+                    .map(|target| names.resolve(&at, "Default", target))
+                    .transpose()?,
+            },
+            "Succeed" => Kind::Succeed,
+            _ => Kind::Fail {
+                error: message(&obj, "Error", "ErrorPath")?,
+                cause: message(&obj, "Cause", "CausePath")?,
+            },
+        };
+        Ok(State {
+            name: name.to_string(),
+            input_path: obj.io_path("InputPath")?,
+            output_path: obj.io_path("OutputPath")?,
+            kind,
+        })
+    }
+}
+
+fn then(obj: &Obj<'_>, names: &Names<'_>) -> Result<Then, DefinitionError> {
+    match (obj.string("Next")?, obj.get("End")) {
+        (Some(_), Some(_)) => Err(obj.invalid("cannot have both Next and End")),
+        (Some(next), None) => Ok(Then::Next(names.resolve(obj.at, "Next", next)?)),
+        (None, Some(Value::Bool(true))) => Ok(Then::End),
+        _ => Err(obj.invalid("needs Next or \"End\": true")),
+    }
+}
+
+fn parse_task(obj: &Obj<'_>, names: &Names<'_>) -> Result<Task, DefinitionError> {
+    let resource = obj
+        .string("Resource")?
+        .ok_or_else(|| obj.invalid("Resource is required"))?;
+    if resource != LAMBDA_INVOKE {
+        return Err(DefinitionError::UnsupportedResource {
+            at: obj.at.clone(),
+            resource: resource.to_string(),
+        });
+    }
+    let parameters = obj
+        .template("Parameters")?
+        .ok_or_else(|| obj.invalid("Parameters with FunctionName and Payload are required"))?;
+    let keys = parameters.keys();
+    if let Some(other) = keys
+        .iter()
+        .find(|key| !matches!(**key, "FunctionName" | "Payload"))
+    {
+        return Err(DefinitionError::UnsupportedField {
+            at: obj.at.clone(),
+            field: format!("Parameters.{other}"),
+        });
+    }
+    if !(keys.contains(&"FunctionName") && keys.contains(&"Payload")) {
+        return Err(obj.invalid("Parameters must give both FunctionName and Payload"));
+    }
+    let retry = list(obj, "Retry")?;
+    let catch = list(obj, "Catch")?;
+    Ok(Task {
+        parameters,
+        result_selector: obj.template("ResultSelector")?,
+        result_path: obj.io_path("ResultPath")?,
+        retry: retry
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                parse_retrier(
+                    &obj.child(format!("Retry[{i}]"), item)?,
+                    i + 1 == retry.len(),
+                )
+            })
+            .collect::<Result<_, _>>()?,
+        catch: catch
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let catcher = obj.child(format!("Catch[{i}]"), item)?;
+                catcher.allow_only(&["ErrorEquals", "Next", "ResultPath", "Comment"])?;
+                let next = catcher
+                    .string("Next")?
+                    .ok_or_else(|| obj.invalid(format!("Catch[{i}] needs Next")))?;
+                Ok(Catcher {
+                    errors: error_equals(&catcher, i + 1 == catch.len())?,
+                    next: names.resolve(obj.at, &catcher.field("Next"), next)?,
+                    result_path: catcher.io_path("ResultPath")?,
+                })
+            })
+            .collect::<Result<_, DefinitionError>>()?,
+        timeout_seconds: obj.uint("TimeoutSeconds", 1, MAX_ATTEMPTS)?,
+        then: then(obj, names)?,
+    })
+}
+
+fn list<'a>(obj: &Obj<'a>, key: &str) -> Result<&'a [Value], DefinitionError> {
+    match obj.get(key) {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(obj.invalid(format!("{key} must be an array"))),
+    }
+}
+
+fn parse_retrier(obj: &Obj<'_>, last: bool) -> Result<Retrier, DefinitionError> {
+    obj.allow_only(&[
+        "ErrorEquals",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "JitterStrategy",
+        "Comment",
+    ])?;
+    let backoff_rate = match obj.get("BackoffRate") {
+        None => 2.0,
+        Some(value) => value.as_f64().filter(|rate| *rate >= 1.0).ok_or_else(|| {
+            obj.invalid(format!(
+                "{} must be a number >= 1.0",
+                obj.field("BackoffRate")
+            ))
+        })?,
+    };
+    let full_jitter = match obj.string("JitterStrategy")? {
+        None | Some("NONE") => false,
+        Some("FULL") => true,
+        Some(other) => {
+            return Err(obj.invalid(format!(
+                "{} {other:?} is not FULL or NONE",
+                obj.field("JitterStrategy")
+            )));
+        }
+    };
+    Ok(Retrier {
+        errors: error_equals(obj, last)?,
+        interval_seconds: obj.uint("IntervalSeconds", 1, MAX_ATTEMPTS)?.unwrap_or(1),
+        max_attempts: obj
+            .uint("MaxAttempts", 0, MAX_ATTEMPTS)?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(3),
+        backoff_rate,
+        max_delay_seconds: obj.uint("MaxDelaySeconds", 1, 31_622_400)?,
+        full_jitter,
+    })
+}
+
+/// ErrorEquals, with `States.ALL` alone and only in the last retrier or catcher.
+fn error_equals(obj: &Obj<'_>, last: bool) -> Result<Vec<String>, DefinitionError> {
+    let field = obj.field("ErrorEquals");
+    let errors: Vec<String> = match obj.get("ErrorEquals") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| obj.invalid(format!("{field} must hold only strings")))?,
+        _ => return Err(obj.invalid(format!("{field} must be a non-empty array"))),
+    };
+    if errors.iter().any(|error| error == ALL) && (errors.len() > 1 || !last) {
+        return Err(obj.invalid(format!(
+            "{field}: States.ALL must appear alone, in the last entry"
+        )));
+    }
+    Ok(errors)
+}
+
+fn parse_wait(obj: &Obj<'_>) -> Result<WaitFor, DefinitionError> {
+    let given: Vec<&str> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
+        .into_iter()
+        .filter(|key| obj.get(key).is_some())
+        .collect();
+    let wait = match given.as_slice() {
+        ["Seconds"] => obj.uint("Seconds", 0, MAX_ATTEMPTS)?.map(WaitFor::Seconds),
+        ["SecondsPath"] => obj.path("SecondsPath")?.map(WaitFor::SecondsPath),
+        ["TimestampPath"] => obj.path("TimestampPath")?.map(WaitFor::TimestampPath),
+        ["Timestamp"] => match obj.string("Timestamp")? {
+            Some(text) => Some(WaitFor::Timestamp(
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| obj.invalid(format!("Timestamp {text:?} is not RFC3339")))?
+                    .with_timezone(&Utc),
+            )),
+            None => None,
+        },
+        _ => None,
+    };
+    wait.ok_or_else(|| {
+        obj.invalid("needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")
+    })
+}
+
+fn message(obj: &Obj<'_>, literal: &str, path: &str) -> Result<Option<Message>, DefinitionError> {
+    match (obj.string(literal)?, obj.string(path)?) {
+        (Some(_), Some(_)) => Err(obj.invalid(format!("cannot have both {literal} and {path}"))),
+        (Some(text), None) => Ok(Some(Message::Literal(text.to_string()))),
+        (None, Some(text)) => Expr::parse(text)
+            .map(|expr| Some(Message::Expr(expr)))
+            .map_err(|error| {
+                obj.expr_error(FieldError {
+                    field: path.to_string(),
+                    error,
+                })
+            }),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(definition: &Value) -> Result<StateMachine, DefinitionError> {
+        StateMachine::parse(&definition.to_string(), &BTreeMap::new())
+    }
+
+    fn one_state(state: Value) -> Value {
+        json!({"StartAt": "Roll Back", "States": {"Roll Back": state, "Done": {"Type": "Succeed"}}})
+    }
+
+    fn lambda(extra: Value) -> Value {
+        let mut state = json!({
+            "Type": "Task", "Resource": LAMBDA_INVOKE, "Next": "Done",
+            "Parameters": {"FunctionName": "fn", "Payload.$": "$"}
+        });
+        if let (Value::Object(state), Value::Object(extra)) = (&mut state, extra) {
+            state.extend(extra);
+        }
+        state
+    }
+
+    fn refusal(definition: Value) -> String {
+        parse(&definition).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn accepts_every_supported_state_type() {
+        let machine = parse(&json!({
+            "Comment": "all types", "Version": "1.0", "QueryLanguage": "JSONPath", "StartAt": "Task",
+            "States": {
+                "Task": lambda(json!({"Next": "Pass", "TimeoutSeconds": 30,
+                    "Retry": [{"ErrorEquals": ["A"], "JitterStrategy": "FULL", "MaxDelaySeconds": 5},
+                              {"ErrorEquals": ["States.ALL"]}],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Fail", "ResultPath": "$.error"}]})),
+                "Pass": {"Type": "Pass", "Result": 1, "ResultPath": null, "Next": "Wait"},
+                "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Choice"},
+                "Choice": {"Type": "Choice", "Default": "Done",
+                    "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "Fail"}]},
+                "Fail": {"Type": "Fail", "ErrorPath": "$.error.Error", "Cause": "because"},
+                "Done": {"Type": "Succeed"}
+            }
+        }))
+        .unwrap();
+        let mut names = machine.state_names();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            vec!["Choice", "Done", "Fail", "Pass", "Task", "Wait"]
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_fields_by_name() {
+        let heartbeat = one_state(lambda(json!({"HeartbeatSeconds": 10})));
+        assert_eq!(
+            refusal(heartbeat),
+            r#"state "Roll Back": field "HeartbeatSeconds" is not supported by the local runner"#
+        );
+        for (definition, field) in [
+            (
+                one_state(lambda(
+                    json!({"Retry": [{"ErrorEquals": ["A"], "MaxAttempt": 1}]}),
+                )),
+                "Retry[0].MaxAttempt",
+            ),
+            (
+                one_state(lambda(
+                    json!({"Parameters": {"FunctionName": "f", "Payload": {}, "Qualifier": "1"}}),
+                )),
+                "Parameters.Qualifier",
+            ),
+            (
+                one_state(json!({"Type": "Pass", "Next": "Done", "Retry": []})),
+                "Retry",
+            ),
+            (
+                one_state(json!({"Type": "Succeed", "Next": "Done"})),
+                "Next",
+            ),
+            (one_state(lambda(json!({"Arguments": {}}))), "Arguments"),
+            (
+                json!({"StartAt": "A", "TimeoutSeconds": 60, "States": {"A": {"Type": "Succeed"}}}),
+                "TimeoutSeconds",
+            ),
+        ] {
+            let message = refusal(definition);
+            assert!(
+                message.contains(&format!("field {field:?} is not supported")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_types_resources_and_intrinsics_by_name() {
+        for kind in ["Map", "Parallel", "Loop"] {
+            assert_eq!(
+                refusal(one_state(json!({"Type": kind, "Next": "Done"}))),
+                format!(r#"state "Roll Back": type "{kind}" is not supported"#)
+            );
+        }
+        let sns = one_state(lambda(json!({"Resource": "arn:aws:states:::sns:publish"})));
+        assert!(
+            refusal(sns).contains(r#"resource "arn:aws:states:::sns:publish" is not supported"#)
+        );
+        let uuid = one_state(lambda(
+            json!({"Parameters": {"FunctionName": "f", "Payload": {"id.$": "States.UUID()"}}}),
+        ));
+        let message = refusal(uuid);
+        assert!(
+            message.contains("intrinsic States.UUID is not supported"),
+            "{message}"
+        );
+        assert!(message.contains("Parameters.Payload.id.$"), "{message}");
+        let filter = one_state(json!({"Type": "Pass", "InputPath": "$.a[?(@.b)]", "Next": "Done"}));
+        assert!(refusal(filter).contains("filter expressions are not supported"));
+    }
+
+    #[test]
+    fn refuses_jsonata() {
+        let definition = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}});
+        assert!(
+            matches!(parse(&definition), Err(DefinitionError::QueryLanguage(l)) if l == "JSONata")
+        );
+    }
+
+    #[test]
+    fn substitutes_and_refuses_unresolved_names() {
+        let text = r#"{"StartAt": "A", "States": {"A": {"Type": "Fail", "Error": "${Name}", "Cause": "${Other}"}}}"#;
+        let mut substitutions = BTreeMap::from([("Name".to_string(), "Boom".to_string())]);
+        let error = StateMachine::parse(text, &substitutions).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "definition substitution ${Other} is not defined"
+        );
+        substitutions.insert("Other".into(), "why".into());
+        let machine = StateMachine::parse(text, &substitutions).unwrap();
+        assert!(matches!(
+            &machine.states[0].kind,
+            Kind::Fail { error: Some(Message::Literal(e)), .. } if e == "Boom"
+        ));
+    }
+
+    #[test]
+    fn refuses_missing_transition_targets() {
+        for (definition, field) in [
+            (
+                json!({"StartAt": "Nowhere", "States": {"A": {"Type": "Succeed"}}}),
+                "StartAt",
+            ),
+            (
+                one_state(json!({"Type": "Pass", "Next": "Nowhere"})),
+                "Next",
+            ),
+            (
+                one_state(json!({"Type": "Choice", "Default": "Nowhere",
+                "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Done"}]})),
+                "Default",
+            ),
+            (
+                one_state(json!({"Type": "Choice",
+                "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Nowhere"}]})),
+                "Choices[0].Next",
+            ),
+            (
+                one_state(lambda(
+                    json!({"Catch": [{"ErrorEquals": ["A"], "Next": "Nowhere"}]}),
+                )),
+                "Catch[0].Next",
+            ),
+        ] {
+            assert_eq!(
+                refusal(definition).split(": ").nth(1),
+                Some(format!(r#"{field} names state "Nowhere", which does not exist"#).as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_invalid_structure() {
+        for definition in [
+            one_state(json!({"Type": "Pass"})),
+            one_state(json!({"Type": "Pass", "End": false})),
+            one_state(json!({"Type": "Pass", "Next": "Done", "End": true})),
+            one_state(json!({"Type": "Wait", "Next": "Done"})),
+            one_state(json!({"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "Next": "Done"})),
+            one_state(json!({"Type": "Wait", "Timestamp": "tomorrow", "Next": "Done"})),
+            one_state(json!({"Type": "Fail", "Error": "A", "ErrorPath": "$.e"})),
+            one_state(lambda(json!({"Parameters": {"FunctionName": "f"}}))),
+            one_state(lambda(
+                json!({"Retry": [{"ErrorEquals": ["States.ALL", "A"]}]}),
+            )),
+            one_state(lambda(
+                json!({"Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["A"]}]}),
+            )),
+            one_state(lambda(
+                json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"},
+                {"ErrorEquals": ["A"], "Next": "Done"}]}),
+            )),
+            one_state(lambda(
+                json!({"Retry": [{"ErrorEquals": ["A"], "BackoffRate": 0.5}]}),
+            )),
+            one_state(lambda(
+                json!({"Retry": [{"ErrorEquals": ["A"], "JitterStrategy": "HALF"}]}),
+            )),
+            one_state(lambda(json!({"Retry": [{"ErrorEquals": []}]}))),
+            json!({"StartAt": "A", "Version": "2.0", "States": {"A": {"Type": "Succeed"}}}),
+            json!({"StartAt": "A", "States": {}}),
+        ] {
+            assert!(
+                matches!(parse(&definition), Err(DefinitionError::Invalid { .. })),
+                "{definition}"
+            );
+        }
+    }
+}

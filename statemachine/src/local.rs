@@ -1,0 +1,418 @@
+//! The simulated account the local runner deploys into: our four handlers in-process over the
+//! in-memory fakes, users' hooks as scripted functions, and a virtual clock.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use shifter::ShifterError;
+use shifter::domain::{AliasRoute, Deployment};
+use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock};
+use shifter::ports::{AlarmState, Clock};
+use start_deployment::{Config, Ports, StartEvent};
+
+use crate::asl::{
+    Execution, ExecutionStatus, HistoryEvent, InvokeError, LambdaInvoker, RunError, StateMachine,
+};
+
+/// ARN prefix of functions in the simulated account.
+pub const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:local-1:000000000000:function:";
+
+/// Our functions, by the `DefinitionSubstitutions` key that names them in the definition.
+pub const OUR_FUNCTIONS: [(&str, &str); 4] = [
+    ("StartDeploymentFunctionArn", "start-deployment"),
+    ("ShiftTrafficFunctionArn", "shift-traffic"),
+    ("CheckHealthFunctionArn", "check-health"),
+    ("RollBackFunctionArn", "roll-back"),
+];
+
+/// How a simulated hook function behaves when invoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookBehaviour {
+    /// Returns `{"status":"Succeeded"}`.
+    Pass,
+    /// Returns `{"status": <status>}`.
+    Status(String),
+    /// Raises a function error.
+    Error(String),
+    /// Runs past the task's timeout.
+    Timeout,
+}
+
+/// Everything a simulated deployment touches.
+#[derive(Clone)]
+pub struct LocalAccount {
+    /// Virtual time, shared with the fakes.
+    pub clock: ManualClock,
+    /// Functions, versions, aliases.
+    pub lambda: FakeLambda,
+    /// Alarms.
+    pub alarms: FakeAlarms,
+    /// Hook functions and their behaviour.
+    hooks: Arc<Mutex<BTreeMap<String, HookBehaviour>>>,
+    /// Start Deployment's environment.
+    pub config: Config,
+}
+
+impl LocalAccount {
+    /// An empty account at the runner's epoch, managing every function.
+    pub fn new() -> Self {
+        let clock = ManualClock::at_epoch();
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        LocalAccount {
+            lambda: FakeLambda::new(shared.clone()),
+            alarms: FakeAlarms::new(shared),
+            clock,
+            hooks: Arc::default(),
+            config: Config {
+                managed: shifter::domain::ManagedSet::everything(),
+            },
+        }
+    }
+
+    /// The default rehearsal: function `demo` with versions 1 and 2, alias `live` on 1, alarm
+    /// `demo-errors` (OK), hooks `demo-pre-traffic` and `demo-post-traffic` that pass.
+    pub fn demo() -> Self {
+        let account = LocalAccount::new();
+        let role = "arn:aws:iam::000000000000:role/demo";
+        account.lambda.add_function("demo", role);
+        account.lambda.publish("demo");
+        account.lambda.publish("demo");
+        account
+            .lambda
+            .put_alias("demo", "live", AliasRoute::single("1"));
+        account.alarms.add("demo-errors", AlarmState::Ok);
+        account.add_hook("demo-pre-traffic", HookBehaviour::Pass);
+        account.add_hook("demo-post-traffic", HookBehaviour::Pass);
+        account
+    }
+
+    /// The execution input that deploys version 2 of `demo` with `strategy`.
+    pub fn demo_input(strategy: &str) -> Value {
+        json!({
+            "functionName": "demo",
+            "alias": "live",
+            "targetVersion": "2",
+            "strategy": strategy,
+            "alarms": ["demo-errors"],
+            "checkIntervalSeconds": 30,
+            "hooks": {"preTraffic": "demo-pre-traffic", "postTraffic": "demo-post-traffic"}
+        })
+    }
+
+    /// Creates a hook function that behaves as told.
+    pub fn add_hook(&self, name: &str, behaviour: HookBehaviour) {
+        self.lambda
+            .add_function(name, "arn:aws:iam::000000000000:role/hooks");
+        self.set_hook(name, behaviour);
+    }
+
+    /// Changes how an existing hook behaves.
+    pub fn set_hook(&self, name: &str, behaviour: HookBehaviour) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), behaviour);
+    }
+
+    /// The alarm goes to ALARM `seconds` after the start of the run.
+    pub fn alarm_at(&self, alarm: &str, seconds: i64) {
+        let at = self.clock.start() + chrono::TimeDelta::seconds(seconds);
+        self.alarms.set_from(alarm, at, AlarmState::Alarm);
+    }
+
+    fn hook(&self, name: &str) -> Option<HookBehaviour> {
+        let short = shifter::domain::request::function_short_name(name);
+        self.hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(short)
+            .cloned()
+    }
+}
+
+impl Default for LocalAccount {
+    fn default() -> Self {
+        LocalAccount::new()
+    }
+}
+
+/// Dispatches `lambda:invoke` tasks to our handlers in-process, or to simulated hooks.
+struct LocalInvoker<'a> {
+    account: &'a LocalAccount,
+}
+
+impl LocalInvoker<'_> {
+    async fn ours(&self, name: &str, payload: Value) -> Result<Value, ShifterError> {
+        let a = self.account;
+        let out = match name {
+            "start-deployment" => {
+                let event: StartEvent = decode(payload)?;
+                let ports = Ports {
+                    router: &a.lambda,
+                    registry: &a.lambda,
+                    alarms: &a.alarms,
+                    clock: &a.clock,
+                };
+                start_deployment::start_deployment(&ports, &a.config, event).await?
+            }
+            "shift-traffic" => {
+                shift_traffic::shift_traffic(&a.lambda, &a.clock, decode(payload)?).await?
+            }
+            "check-health" => {
+                check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
+            }
+            "roll-back" => roll_back::roll_back(&a.lambda, decode(payload)?).await?,
+            other => return Err(ShifterError::not_found(format!("function {other}"))),
+        };
+        serde_json::to_value(out).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, ShifterError> {
+    serde_json::from_value(payload).map_err(|e| ShifterError::invalid("(payload)", e.to_string()))
+}
+
+#[async_trait]
+impl LambdaInvoker for LocalInvoker<'_> {
+    async fn invoke(
+        &self,
+        function_name: &str,
+        payload: Value,
+        _timeout_seconds: Option<u64>,
+    ) -> Result<Value, InvokeError> {
+        let short = shifter::domain::request::function_short_name(function_name);
+        if OUR_FUNCTIONS.iter().any(|(_, n)| *n == short) {
+            return self
+                .ours(short, payload)
+                .await
+                .map_err(|e| InvokeError::Function {
+                    error_type: e.kind().to_owned(),
+                    error_message: e.to_string(),
+                });
+        }
+        match self.account.hook(short) {
+            Some(HookBehaviour::Pass) => Ok(json!({"status": "Succeeded"})),
+            Some(HookBehaviour::Status(s)) => Ok(json!({ "status": s })),
+            Some(HookBehaviour::Error(message)) => Err(InvokeError::Function {
+                error_type: "Error".to_owned(),
+                error_message: message,
+            }),
+            Some(HookBehaviour::Timeout) => Err(InvokeError::Timeout),
+            None => Err(InvokeError::Service {
+                error: "Lambda.ResourceNotFoundException".to_owned(),
+                cause: format!("Function not found: {function_name}"),
+            }),
+        }
+    }
+}
+
+/// The shipped definition, with our functions' local ARNs substituted.
+pub fn shipped_state_machine() -> Result<StateMachine, crate::asl::DefinitionError> {
+    let substitutions: BTreeMap<String, String> = OUR_FUNCTIONS
+        .iter()
+        .map(|(key, name)| ((*key).to_owned(), format!("{LOCAL_ARN_PREFIX}{name}")))
+        .collect();
+    StateMachine::parse(crate::DEFINITION, &substitutions)
+}
+
+/// How a deployment ended, in the words of `shifter simulate --json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// All traffic on the target.
+    Succeeded,
+    /// The alias was already on the target; nothing was touched.
+    AlreadyCurrent,
+    /// Restored to the original version.
+    RolledBack,
+    /// Refused before anything changed.
+    Rejected,
+    /// Stopped without restoring: someone else changed the alias, or the rollback failed.
+    Stopped,
+}
+
+/// One change of the traffic on the target version.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TimelinePoint {
+    /// Simulated seconds since the start.
+    pub seconds: f64,
+    /// Percent of traffic on the target version.
+    pub weight: f64,
+}
+
+/// An alarm check made during the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmCheck {
+    /// Simulated seconds since the start.
+    pub seconds: f64,
+    /// Names in ALARM at that moment.
+    pub in_alarm: Vec<String>,
+}
+
+/// The alias at the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalAlias {
+    /// `FunctionVersion`.
+    pub version: String,
+    /// `RoutingConfig.AdditionalVersionWeights` as Lambda would report it.
+    pub additional_version_weights: BTreeMap<String, f64>,
+}
+
+/// The summary of one simulated deployment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The execution's error name, when it failed.
+    pub error: Option<String>,
+    /// The execution's cause, when it failed.
+    pub cause: Option<String>,
+    /// The alias at the end.
+    pub alias: Option<FinalAlias>,
+    /// States entered, plus retries.
+    pub state_transitions: u64,
+    /// Simulated seconds from start to end.
+    pub simulated_seconds: f64,
+    /// Traffic on the target over time, one entry per change.
+    pub timeline: Vec<TimelinePoint>,
+    /// Every alarm check.
+    pub alarm_checks: Vec<AlarmCheck>,
+    /// The state the execution ended in.
+    pub final_state: String,
+    /// Estimated Step Functions cost in USD.
+    pub estimated_cost_usd: f64,
+}
+
+/// A finished simulated run: the execution as the runner saw it, and its summary.
+pub struct Run {
+    /// The execution.
+    pub execution: Execution,
+    /// The summary.
+    pub summary: Summary,
+}
+
+/// Runs the shipped definition against `account` with `input`.
+pub async fn run(
+    account: &LocalAccount,
+    input: Value,
+    execution_name: &str,
+    observer: &mut (dyn FnMut(&HistoryEvent) + Send),
+) -> Result<Run, RunError> {
+    let machine = shipped_state_machine().map_err(RunError::from)?;
+    let invoker = LocalInvoker { account };
+    let (function, alias) = (
+        input
+            .get("functionName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        input
+            .get("alias")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    let execution = machine
+        .run(&invoker, &account.clock, input, execution_name, observer)
+        .await?;
+    let summary = summarize(account, &execution, &function, &alias);
+    Ok(Run { execution, summary })
+}
+
+fn summarize(
+    account: &LocalAccount,
+    execution: &Execution,
+    function: &str,
+    alias: &str,
+) -> Summary {
+    let start = account.clock.start();
+    let secs = |t: DateTime<Utc>| (t - start).num_milliseconds() as f64 / 1000.0;
+    let deployment = execution
+        .output
+        .as_ref()
+        .and_then(|o| serde_json::from_value::<Deployment>(o.clone()).ok());
+    let target = deployment
+        .as_ref()
+        .map(|d| d.target_version.clone())
+        .or_else(|| first_deployment(execution).map(|d| d.target_version));
+
+    let mut timeline = vec![TimelinePoint {
+        seconds: 0.0,
+        weight: 0.0,
+    }];
+    if let Some(target) = &target {
+        let short = shifter::domain::request::function_short_name(function);
+        for write in account.lambda.history() {
+            if write.function != short || write.alias != alias || write.at < start {
+                continue;
+            }
+            let weight = write.route.weight_on(target).as_percent();
+            if timeline.last().is_some_and(|p| p.weight == weight) {
+                continue;
+            }
+            timeline.push(TimelinePoint {
+                seconds: secs(write.at),
+                weight,
+            });
+        }
+    }
+    let alarm_checks = account
+        .alarms
+        .reads()
+        .into_iter()
+        .filter(|r| r.at >= start)
+        .map(|r| AlarmCheck {
+            seconds: secs(r.at),
+            in_alarm: r
+                .states
+                .iter()
+                .filter(|(_, s)| *s == AlarmState::Alarm)
+                .map(|(n, _)| n.clone())
+                .collect(),
+        })
+        .collect();
+    let outcome = match (execution.status, execution.final_state.as_str()) {
+        (ExecutionStatus::Succeeded, "Already Current") => Outcome::AlreadyCurrent,
+        (ExecutionStatus::Succeeded, _) => Outcome::Succeeded,
+        (_, "Deployment Rejected") => Outcome::Rejected,
+        (_, "Deployment Rolled Back") => Outcome::RolledBack,
+        _ => Outcome::Stopped,
+    };
+    let final_alias = account.lambda.alias(function, alias).map(|a| FinalAlias {
+        additional_version_weights: a
+            .route
+            .additional
+            .iter()
+            .map(|x| (x.version.clone(), x.weight.as_fraction()))
+            .collect(),
+        version: a.route.version,
+    });
+    Summary {
+        outcome,
+        error: execution.error.clone(),
+        cause: execution.cause.clone(),
+        alias: final_alias,
+        state_transitions: execution.transitions,
+        simulated_seconds: account.clock.elapsed_secs(),
+        timeline,
+        alarm_checks,
+        final_state: execution.final_state.clone(),
+        estimated_cost_usd: execution.transitions as f64
+            * shifter::domain::cost::USD_PER_TRANSITION,
+    }
+}
+
+/// The deployment document as Start Deployment first produced it, if it got that far.
+pub fn first_deployment(execution: &Execution) -> Option<Deployment> {
+    execution.events.iter().find_map(|e| match &e.kind {
+        crate::asl::EventKind::StateExited { name, output } if name == "Start Deployment" => {
+            serde_json::from_value(output.clone()).ok()
+        }
+        _ => None,
+    })
+}
