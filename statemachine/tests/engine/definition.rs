@@ -1,0 +1,149 @@
+//! The definition, the SAM template, the function crates and the error enum agree.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use shifter::ShifterError;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn template() -> String {
+    std::fs::read_to_string(repo().join("template.yaml")).unwrap()
+}
+
+/// Keys of the YAML mapping under `key:` (one level deeper than `key`).
+fn keys_under(text: &str, key: &str) -> BTreeSet<String> {
+    let mut lines = text.lines().skip_while(|l| l.trim() != format!("{key}:"));
+    let header = lines.next().expect("key present");
+    let indent = header.len() - header.trim_start().len();
+    let mut keys = BTreeSet::new();
+    let mut child = None;
+    for line in lines {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let depth = line.len() - trimmed.len();
+        if depth <= indent {
+            break;
+        }
+        let child_depth = *child.get_or_insert(depth);
+        if depth == child_depth
+            && let Some((k, _)) = trimmed.split_once(':')
+        {
+            keys.insert(k.to_owned());
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_substitution_in_the_definition_is_defined_by_the_template() {
+    let asl = shifter_statemachine::DEFINITION;
+    let used: BTreeSet<String> = asl
+        .split("${")
+        .skip(1)
+        .map(|rest| rest.split('}').next().unwrap().to_owned())
+        .collect();
+    let defined = keys_under(&template(), "DefinitionSubstitutions");
+    assert!(!used.is_empty());
+    assert_eq!(used, defined, "ASL placeholders vs DefinitionSubstitutions");
+}
+
+#[test]
+fn every_function_in_the_template_is_a_crate_under_functions() {
+    let binaries: Vec<String> = template()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Binary: ").map(str::to_owned))
+        .collect();
+    assert!(binaries.len() >= 4);
+    for binary in &binaries {
+        let manifest = repo().join("functions").join(binary).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|_| panic!("{binary} has no crate at {}", manifest.display()));
+        assert!(
+            text.contains(&format!("name = \"{binary}\"")),
+            "{binary}: crate name differs"
+        );
+    }
+    let crates: BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        crates,
+        binaries.into_iter().collect(),
+        "a crate under functions/ is not deployed"
+    );
+}
+
+#[test]
+fn every_error_the_definition_matches_exists() {
+    let asl: serde_json::Value = serde_json::from_str(shifter_statemachine::DEFINITION).unwrap();
+    let mut names = BTreeSet::new();
+    for state in asl["States"].as_object().unwrap().values() {
+        for list in ["Retry", "Catch"] {
+            for rule in state[list].as_array().into_iter().flatten() {
+                for name in rule["ErrorEquals"].as_array().unwrap() {
+                    names.insert(name.as_str().unwrap().to_owned());
+                }
+            }
+        }
+        if let Some(error) = state["Error"].as_str() {
+            names.insert(error.to_owned());
+        }
+    }
+    for name in names {
+        let known = ShifterError::NAMES.contains(&name.as_str())
+            || name.starts_with("States.")
+            || name.starts_with("Lambda.");
+        assert!(known, "the definition matches {name}, which no code raises");
+    }
+}
+
+#[test]
+fn every_task_retries_service_errors_and_catches() {
+    let asl: serde_json::Value = serde_json::from_str(shifter_statemachine::DEFINITION).unwrap();
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let retried: BTreeSet<&str> = state["Retry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| {
+                r["ErrorEquals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+            })
+            .collect();
+        for required in [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+        ] {
+            assert!(
+                retried.contains(required),
+                "{name} does not retry {required}"
+            );
+        }
+        let ours = state["Parameters"]["FunctionName"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("${"));
+        assert_eq!(
+            retried.contains("Transient"),
+            ours,
+            "{name}: Transient is retried on our functions only"
+        );
+        assert!(
+            state["Catch"].as_array().is_some_and(|c| !c.is_empty()),
+            "{name} has no Catch"
+        );
+    }
+}

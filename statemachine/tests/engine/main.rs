@@ -1,0 +1,5 @@
+//! The engine's integration tests, one test binary: scenarios through the local runner on the
+//! shipped definition, and the checks that keep definition, template and code in step.
+
+mod definition;
+mod scenarios;
