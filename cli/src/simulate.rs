@@ -4,9 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use serde_json::Value;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shifter::aws::LambdaAdapter;
 use shifter::domain::{AliasRoute, Decision, Deployment};
 use shifter::fakes::{Fault, LambdaOp, ManualClock};
+use shifter::ports::AlarmState;
+use shifter_statemachine::account::AccountSpec;
 use shifter_statemachine::asl::{EventKind, HistoryEvent};
 use shifter_statemachine::local::{self, HookBehaviour, LocalAccount, Outcome, Summary};
 
@@ -28,6 +33,14 @@ pub struct Args {
     /// A full execution input (JSON), as given to Step Functions in production.
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// A simulated account (JSON: functions, versions, aliases, alarms, hooks, and optionally
+    /// the input to run); the embedded demo account when absent.
+    #[arg(long, value_name = "FILE", conflicts_with = "endpoint")]
+    account: Option<PathBuf>,
+    /// Use the real Lambda adapter against an AWS API emulator at URL (e.g. moto server);
+    /// alarms and hooks stay simulated in memory.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
     /// Override the strategy (a CodeDeploy/SAM name, a generic form, or JSON {"steps":[...]}).
     #[arg(long)]
     strategy: Option<String>,
@@ -50,18 +63,23 @@ pub struct Args {
 
 /// Runs the rehearsal; exit status 0 only when the deployment succeeded.
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
-    let account = LocalAccount::demo();
+    let (account, default_input) = account_for(&args).await?;
     let mut input = match &args.input {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            serde_json::from_str::<Value>(&text)
-                .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?
-        }
-        None => LocalAccount::demo_input("Canary10Percent5Minutes"),
+        Some(path) => read_json(path)?,
+        None => default_input.ok_or_else(|| {
+            CliError::Usage("give --input FILE, or an \"input\" in the --account file".into())
+        })?,
     };
+    if args.endpoint.is_some() {
+        simulate_alarms_of(&account, &input);
+        if !args.json {
+            println!(
+                "Aliases and versions: the emulator, through the real Lambda adapter. Alarms and hooks: \
+                 simulated in memory (the emulator cannot serve CloudWatch's RPCv2 CBOR protocol or run \
+                 function code).\n"
+            );
+        }
+    }
     if let Some(strategy) = &args.strategy {
         let value = if strategy.trim_start().starts_with('{') {
             serde_json::from_str(strategy)
@@ -103,6 +121,67 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     })
 }
 
+/// The account to deploy into, and the input it suggests.
+async fn account_for(args: &Args) -> Result<(LocalAccount, Option<Value>), CliError> {
+    if let Some(url) = &args.endpoint {
+        let clients = shifter::aws::load_for_emulator(url).await;
+        let adapter = Arc::new(LambdaAdapter::new(clients.lambda));
+        let input = json!({
+            "functionName": "orders-api", "alias": "live", "targetVersion": "2",
+            "strategy": "Canary10Percent5Minutes", "alarms": ["orders-api-errors"],
+            "checkIntervalSeconds": 30
+        });
+        return Ok((LocalAccount::with_lambda(adapter), Some(input)));
+    }
+    if let Some(path) = &args.account {
+        let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let spec = AccountSpec::from_json(&text)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        let account = spec
+            .build()
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        return Ok((account, spec.input));
+    }
+    Ok((
+        LocalAccount::demo(),
+        Some(LocalAccount::demo_input("Canary10Percent5Minutes")),
+    ))
+}
+
+/// Against an emulator, the input's alarms exist in memory, quiet unless `--alarm-at` says otherwise.
+fn simulate_alarms_of(account: &LocalAccount, input: &Value) {
+    for alarm in input
+        .get("alarms")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(name) = alarm.as_str() {
+            account.alarms.add(name, AlarmState::Ok);
+        }
+    }
+    for field in ["preTraffic", "postTraffic"] {
+        if let Some(hook) = input
+            .pointer(&format!("/hooks/{field}"))
+            .and_then(Value::as_str)
+        {
+            account.set_hook(hook, HookBehaviour::Pass);
+        }
+    }
+}
+
+fn read_json(path: &std::path::Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str::<Value>(&text)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))
+}
+
 fn arrange_faults(account: &LocalAccount, args: &Args, input: &Value) -> Result<(), CliError> {
     if let Some(at) = args.alarm_at {
         let alarm = input
@@ -135,11 +214,24 @@ fn arrange_faults(account: &LocalAccount, args: &Args, input: &Value) -> Result<
         if n == 0 {
             return Err(CliError::Usage("--drift-at-step counts from 1".into()));
         }
-        // Someone ships a hotfix by hand: version 3, all traffic, no routing.
+        if args.endpoint.is_some() {
+            return Err(CliError::Usage(
+                "--drift-at-step injects faults into the in-memory account; it is not available with --endpoint".into(),
+            ));
+        }
+        // Someone ships a hotfix by hand: a new version, all traffic, no routing.
+        let function = input
+            .get("functionName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let hotfix = account
             .lambda
-            .publish("demo")
-            .ok_or_else(|| CliError::Usage("--drift-at-step needs the demo function".into()))?;
+            .publish(shifter::domain::request::function_short_name(function))
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--drift-at-step: no function {function:?} in the account"
+                ))
+            })?;
         account.lambda.inject(
             LambdaOp::UpdateAlias,
             n,

@@ -203,3 +203,120 @@ fn plan_prints_schedule_transitions_and_cost() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--strategy"));
 }
+
+/// `simulate --endpoint`: the same local runner, with the handlers on the real Lambda adapter
+/// against moto server (started by `scripts/test`, seeded with `orders-api` versions 1 and 2 and
+/// alias `live`). Never skipped in CI.
+#[test]
+fn simulate_against_the_emulator_runs_a_full_canary() {
+    let Ok(endpoint) = std::env::var("SHIFTER_MOTO_ENDPOINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "SHIFTER_MOTO_ENDPOINT is not set: scripts/test starts moto server; CI must not skip this"
+        );
+        eprintln!(
+            "SKIPPED simulate_against_the_emulator_runs_a_full_canary: no SHIFTER_MOTO_ENDPOINT (run scripts/test)"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("shifter-emulator-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let deploy = |target: &str| {
+        let input = dir.join(format!("to-{target}.json"));
+        std::fs::write(
+            &input,
+            format!(
+                r#"{{"functionName":"orders-api","alias":"live","targetVersion":"{target}","strategy":"Linear50PercentEvery1Minute","alarms":["orders-api-errors"],"checkIntervalSeconds":20}}"#
+            ),
+        )
+        .unwrap();
+        let out = shifter(&[
+            "simulate",
+            "--endpoint",
+            &endpoint,
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ]);
+        (out.status.code(), json_of(&out))
+    };
+    // Forward to version 2 (already there if an earlier run on this server got that far) …
+    let (code, first) = deploy("2");
+    assert_eq!(code, Some(0), "{first}");
+    assert!(
+        first["outcome"] == "Succeeded" || first["outcome"] == "AlreadyCurrent",
+        "{first}"
+    );
+    // … then a full canary back to version 1, every write through the real adapter.
+    let (code, back) = deploy("1");
+    assert_eq!(code, Some(0), "{back}");
+    assert_eq!(back["outcome"], "Succeeded");
+    assert_eq!(back["alias"]["version"], "1", "read back from the emulator");
+    assert_eq!(
+        back["alias"]["additionalVersionWeights"],
+        serde_json::json!({})
+    );
+    let weights: Vec<f64> = back["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["weight"].as_f64().unwrap())
+        .collect();
+    assert_eq!(weights, vec![0.0, 50.0, 100.0]);
+    assert_eq!(back["simulatedSeconds"], 60.0);
+
+    // The in-memory-only fault is refused by name against an emulator.
+    let out = shifter(&["simulate", "--endpoint", &endpoint, "--drift-at-step", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not available with --endpoint"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn account_files_rehearse_a_users_own_setup() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let nightly = repo.join("events/accounts/nightly-noop.json");
+    let out = shifter(&["simulate", "--account", nightly.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = json_of(&out);
+    assert_eq!(
+        s["outcome"], "AlreadyCurrent",
+        "a nightly run with nothing new is a no-op"
+    );
+    assert_eq!(s["alias"]["version"], "3");
+    assert_eq!(
+        s["timeline"].as_array().unwrap().len(),
+        1,
+        "nothing was written"
+    );
+
+    let canary = repo.join("events/accounts/orders-canary.json");
+    let out = shifter(&["simulate", "--account", canary.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = json_of(&out);
+    assert_eq!(
+        (s["outcome"].as_str(), s["error"].as_str()),
+        (Some("RolledBack"), Some("AlarmTriggered"))
+    );
+    assert_eq!(s["alias"]["version"], "41");
+    assert_eq!(s["simulatedSeconds"], 420.0);
+
+    let dir = std::env::temp_dir().join(format!("shifter-account-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"functions":[{"name":"f","publishedVersions":"two"}]}"#,
+    )
+    .unwrap();
+    let out = shifter(&["simulate", "--account", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("functions[0].publishedVersions"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 use shifter::ShifterError;
-use shifter::domain::{AliasRoute, Deployment};
+use shifter::domain::{AliasRoute, AliasState, Deployment};
 use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock};
-use shifter::ports::{AlarmState, Clock};
+use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
 use start_deployment::{Config, Ports, StartEvent};
 
 use crate::asl::{
@@ -47,8 +47,15 @@ pub enum HookBehaviour {
 pub struct LocalAccount {
     /// Virtual time, shared with the fakes.
     pub clock: ManualClock,
-    /// Functions, versions, aliases.
+    /// Functions, versions, aliases (the in-memory account).
     pub lambda: FakeLambda,
+    /// What the handlers read and write aliases through: the fake, or a real adapter
+    /// against an emulator; every write is recorded for the timeline.
+    router: Arc<RecordingRouter>,
+    /// What Start Deployment looks functions and versions up in.
+    registry: Arc<dyn FunctionRegistry>,
+    /// True when aliases live behind a real adapter rather than in `lambda`.
+    remote: bool,
     /// Alarms.
     pub alarms: FakeAlarms,
     /// Hook functions and their behaviour.
@@ -62,14 +69,43 @@ impl LocalAccount {
     pub fn new() -> Self {
         let clock = ManualClock::at_epoch();
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let lambda = FakeLambda::new(shared.clone());
         LocalAccount {
-            lambda: FakeLambda::new(shared.clone()),
+            router: Arc::new(RecordingRouter::new(
+                Arc::new(lambda.clone()),
+                clock.clone(),
+            )),
+            registry: Arc::new(lambda.clone()),
+            remote: false,
+            lambda,
             alarms: FakeAlarms::new(shared),
             clock,
             hooks: Arc::default(),
             config: Config {
                 managed: shifter::domain::ManagedSet::everything(),
             },
+        }
+    }
+
+    /// An account whose functions, versions and aliases live behind `lambda` (e.g. the real
+    /// adapter against an AWS API emulator); alarms and hooks stay simulated.
+    pub fn with_lambda<L>(lambda: Arc<L>) -> Self
+    where
+        L: AliasRouter + FunctionRegistry + 'static,
+    {
+        let mut account = LocalAccount::new();
+        account.router = Arc::new(RecordingRouter::new(lambda.clone(), account.clock.clone()));
+        account.registry = lambda;
+        account.remote = true;
+        account
+    }
+
+    /// The alias as it is now (read from the in-memory account without counting as a call).
+    pub async fn alias_state(&self, function: &str, alias: &str) -> Option<AliasState> {
+        if self.remote {
+            self.router.get_alias(function, alias).await.ok()
+        } else {
+            self.lambda.alias(function, alias)
         }
     }
 
@@ -140,6 +176,64 @@ impl Default for LocalAccount {
     }
 }
 
+/// Passes alias calls through and records every write that landed, with its virtual time.
+struct RecordingRouter {
+    inner: Arc<dyn AliasRouter>,
+    clock: ManualClock,
+    writes: Mutex<Vec<(DateTime<Utc>, String, String, AliasRoute)>>,
+}
+
+impl RecordingRouter {
+    fn new(inner: Arc<dyn AliasRouter>, clock: ManualClock) -> Self {
+        RecordingRouter {
+            inner,
+            clock,
+            writes: Mutex::default(),
+        }
+    }
+
+    /// Writes to `function`/`alias`, in order.
+    fn writes_to(&self, function: &str, alias: &str) -> Vec<(DateTime<Utc>, AliasRoute)> {
+        self.writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(_, f, a, _)| f == function && a == alias)
+            .map(|(t, _, _, r)| (*t, r.clone()))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AliasRouter for RecordingRouter {
+    async fn get_alias(&self, function: &str, alias: &str) -> Result<AliasState, ShifterError> {
+        self.inner.get_alias(function, alias).await
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        route: &AliasRoute,
+        expected_revision: &str,
+    ) -> Result<AliasState, ShifterError> {
+        let written = self
+            .inner
+            .update_alias(function, alias, route, expected_revision)
+            .await?;
+        self.writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((
+                self.clock.now(),
+                function.to_owned(),
+                alias.to_owned(),
+                route.clone(),
+            ));
+        Ok(written)
+    }
+}
+
 /// Dispatches `lambda:invoke` tasks to our handlers in-process, or to simulated hooks.
 struct LocalInvoker<'a> {
     account: &'a LocalAccount,
@@ -152,20 +246,20 @@ impl LocalInvoker<'_> {
             "start-deployment" => {
                 let event: StartEvent = decode(payload)?;
                 let ports = Ports {
-                    router: &a.lambda,
-                    registry: &a.lambda,
+                    router: a.router.as_ref(),
+                    registry: a.registry.as_ref(),
                     alarms: &a.alarms,
                     clock: &a.clock,
                 };
                 start_deployment::start_deployment(&ports, &a.config, event).await?
             }
             "shift-traffic" => {
-                shift_traffic::shift_traffic(&a.lambda, &a.clock, decode(payload)?).await?
+                shift_traffic::shift_traffic(a.router.as_ref(), &a.clock, decode(payload)?).await?
             }
             "check-health" => {
                 check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
             }
-            "roll-back" => roll_back::roll_back(&a.lambda, decode(payload)?).await?,
+            "roll-back" => roll_back::roll_back(a.router.as_ref(), decode(payload)?).await?,
             other => return Err(ShifterError::not_found(format!("function {other}"))),
         };
         serde_json::to_value(out).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
@@ -320,11 +414,11 @@ pub async fn run(
     let execution = machine
         .run(&invoker, &account.clock, input, execution_name, observer)
         .await?;
-    let summary = summarize(account, &execution, &function, &alias);
+    let summary = summarize(account, &execution, &function, &alias).await;
     Ok(Run { execution, summary })
 }
 
-fn summarize(
+async fn summarize(
     account: &LocalAccount,
     execution: &Execution,
     function: &str,
@@ -346,17 +440,16 @@ fn summarize(
         weight: 0.0,
     }];
     if let Some(target) = &target {
-        let short = shifter::domain::request::function_short_name(function);
-        for write in account.lambda.history() {
-            if write.function != short || write.alias != alias || write.at < start {
+        for (at, route) in account.router.writes_to(function, alias) {
+            if at < start {
                 continue;
             }
-            let weight = write.route.weight_on(target).as_percent();
+            let weight = route.weight_on(target).as_percent();
             if timeline.last().is_some_and(|p| p.weight == weight) {
                 continue;
             }
             timeline.push(TimelinePoint {
-                seconds: secs(write.at),
+                seconds: secs(at),
                 weight,
             });
         }
@@ -383,15 +476,18 @@ fn summarize(
         (_, "Deployment Rolled Back") => Outcome::RolledBack,
         _ => Outcome::Stopped,
     };
-    let final_alias = account.lambda.alias(function, alias).map(|a| FinalAlias {
-        additional_version_weights: a
-            .route
-            .additional
-            .iter()
-            .map(|x| (x.version.clone(), x.weight.as_fraction()))
-            .collect(),
-        version: a.route.version,
-    });
+    let final_alias = account
+        .alias_state(function, alias)
+        .await
+        .map(|a| FinalAlias {
+            additional_version_weights: a
+                .route
+                .additional
+                .iter()
+                .map(|x| (x.version.clone(), x.weight.as_fraction()))
+                .collect(),
+            version: a.route.version,
+        });
     Summary {
         outcome,
         error: execution.error.clone(),

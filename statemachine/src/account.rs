@@ -1,0 +1,204 @@
+//! A simulated account described in JSON (`shifter simulate --account FILE`), so users can
+//! rehearse their own setup: functions and published versions, aliases, alarms with scripted
+//! states, hooks and how they behave.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use shifter::domain::{AliasRoute, ManagedSet, Weight};
+use shifter::ports::AlarmState;
+
+use crate::local::{HookBehaviour, LocalAccount};
+
+/// The whole account file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountSpec {
+    /// What this account rehearses, for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Functions with their published versions and aliases.
+    pub functions: Vec<FunctionSpec>,
+    /// CloudWatch alarms.
+    #[serde(default)]
+    pub alarms: Vec<AlarmSpec>,
+    /// Hook functions.
+    #[serde(default)]
+    pub hooks: Vec<HookSpec>,
+    /// Start Deployment's `MANAGED_FUNCTIONS`; every function when absent.
+    #[serde(default)]
+    pub managed_functions: Option<String>,
+    /// The execution input to run when `--input` is not given.
+    #[serde(default)]
+    pub input: Option<Value>,
+}
+
+/// A function.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// Function name.
+    pub name: String,
+    /// Published versions, 1 to N (all with the function's role).
+    pub published_versions: u32,
+    /// Execution role of every version.
+    #[serde(default = "default_role")]
+    pub role: String,
+    /// Aliases: name → version, or {"version", "routing": {"version", "weight"}}.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, AliasSpec>,
+}
+
+/// Where an alias points.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AliasSpec {
+    /// All traffic on one version.
+    Version(String),
+    /// A version with a weighted second one.
+    Routed {
+        /// Primary version.
+        version: String,
+        /// The weighted version.
+        routing: RoutingSpec,
+    },
+}
+
+/// A weighted second version.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSpec {
+    /// Version number.
+    pub version: String,
+    /// Percent of traffic.
+    pub weight: f64,
+}
+
+/// An alarm and the states it goes through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlarmSpec {
+    /// Alarm name.
+    pub name: String,
+    /// State at the start.
+    #[serde(default = "ok")]
+    pub state: AlarmState,
+    /// Later changes.
+    #[serde(default)]
+    pub changes: Vec<AlarmChange>,
+}
+
+/// An alarm changing state at a simulated time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlarmChange {
+    /// Seconds after the start.
+    pub at_seconds: i64,
+    /// The new state.
+    pub state: AlarmState,
+}
+
+/// A hook function and how it behaves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HookSpec {
+    /// Function name.
+    pub name: String,
+    /// `pass` (default), `fail`, `error` or `timeout`.
+    #[serde(default)]
+    pub behaviour: HookSpecBehaviour,
+}
+
+/// How a hook answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookSpecBehaviour {
+    /// `{"status":"Succeeded"}`.
+    #[default]
+    Pass,
+    /// `{"status":"Failed"}`.
+    Fail,
+    /// A function error.
+    Error,
+    /// Runs past its timeout.
+    Timeout,
+}
+
+fn default_role() -> String {
+    "arn:aws:iam::000000000000:role/simulated".to_owned()
+}
+
+fn ok() -> AlarmState {
+    AlarmState::Ok
+}
+
+/// Why an account file cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Not the expected JSON.
+    #[error("{path}: {message}")]
+    Json { path: String, message: String },
+    /// Consistent JSON, impossible account.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl AccountSpec {
+    /// Parses an account file; errors name the JSON path of the bad field.
+    pub fn from_json(text: &str) -> Result<AccountSpec, AccountError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| AccountError::Json {
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+        })
+    }
+
+    /// Builds the simulated account.
+    pub fn build(&self) -> Result<LocalAccount, AccountError> {
+        let mut account = LocalAccount::new();
+        if let Some(managed) = &self.managed_functions {
+            account.config.managed = ManagedSet::parse(managed);
+        }
+        for f in &self.functions {
+            account.lambda.add_function(&f.name, &f.role);
+            for _ in 0..f.published_versions {
+                account.lambda.publish(&f.name);
+            }
+            for (alias, spec) in &f.aliases {
+                let route = match spec {
+                    AliasSpec::Version(v) => AliasRoute::single(v),
+                    AliasSpec::Routed { version, routing } => {
+                        let weight = Weight::from_percent_f64(routing.weight).map_err(|e| {
+                            AccountError::Invalid(format!(
+                                "functions.{}.aliases.{alias}.routing.weight: {e}",
+                                f.name
+                            ))
+                        })?;
+                        AliasRoute::split(version, &routing.version, weight)
+                    }
+                };
+                account.lambda.put_alias(&f.name, alias, route);
+            }
+        }
+        for alarm in &self.alarms {
+            account.alarms.add(&alarm.name, alarm.state);
+            for change in &alarm.changes {
+                let at = account.clock.start() + chrono::TimeDelta::seconds(change.at_seconds);
+                account.alarms.set_from(&alarm.name, at, change.state);
+            }
+        }
+        for hook in &self.hooks {
+            let behaviour = match hook.behaviour {
+                HookSpecBehaviour::Pass => HookBehaviour::Pass,
+                HookSpecBehaviour::Fail => HookBehaviour::Status("Failed".to_owned()),
+                HookSpecBehaviour::Error => {
+                    HookBehaviour::Error(format!("{} raised an error", hook.name))
+                }
+                HookSpecBehaviour::Timeout => HookBehaviour::Timeout,
+            };
+            account.add_hook(&hook.name, behaviour);
+        }
+        Ok(account)
+    }
+}
