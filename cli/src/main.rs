@@ -1,5 +1,6 @@
 //! `shifter`: rehearse Lambda deployments offline and plan their schedules.
 
+mod chaos;
 mod chart;
 mod plan;
 mod simulate;

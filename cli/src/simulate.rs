@@ -59,6 +59,8 @@ pub struct Args {
     /// Print one JSON summary on stdout instead of the step-by-step log.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    chaos: Box<crate::chaos::ChaosArgs>,
 }
 
 /// Runs the rehearsal; exit status 0 only when the deployment succeeded.
@@ -90,6 +92,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         input["strategy"] = value;
     }
     arrange_faults(&account, &args, &input)?;
+    crate::chaos::apply(&args.chaos, &account, &input)?;
 
     let wall = Instant::now();
     let quiet = args.json;

@@ -52,6 +52,10 @@ pub trait FunctionRegistry: Send + Sync {
         &self,
         function: &str,
     ) -> Result<Option<String>, ShifterError>;
+
+    /// Publishes `$LATEST` as it is now and returns the version. As in Lambda, publishing
+    /// unchanged code and configuration returns the existing latest version.
+    async fn publish_version(&self, function: &str) -> Result<VersionInfo, ShifterError>;
 }
 
 /// State of one CloudWatch alarm.
@@ -108,4 +112,120 @@ pub fn alarm_report(
         .cloned()
         .collect();
     crate::domain::AlarmReport { in_alarm, missing }
+}
+
+/// Where an execution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    /// Still going.
+    Running,
+    /// Finished successfully.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Ran past its timeout.
+    TimedOut,
+    /// Stopped by someone.
+    Aborted,
+    /// Failed and being redriven.
+    PendingRedrive,
+}
+
+/// One execution as described.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// Execution ARN.
+    pub arn: String,
+    /// Execution name.
+    pub name: Option<String>,
+    /// Status.
+    pub status: ExecutionStatus,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it stopped, once it has.
+    pub stopped: Option<DateTime<Utc>>,
+    /// Its input document.
+    pub input: Option<serde_json::Value>,
+    /// Its output document, once succeeded.
+    pub output: Option<serde_json::Value>,
+    /// Error name, once failed.
+    pub error: Option<String>,
+    /// Error cause, once failed.
+    pub cause: Option<String>,
+}
+
+/// One event of an execution's history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEvent {
+    /// Event id (1-based, in order).
+    pub id: i64,
+    /// Event type (`TaskStateEntered`, `ExecutionFailed`, …).
+    pub kind: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The state entered or exited, for state events.
+    pub state: Option<String>,
+    /// Error name, for failure events.
+    pub error: Option<String>,
+    /// Error cause, for failure events.
+    pub cause: Option<String>,
+}
+
+/// Starts and follows state machine executions (for the CLI and the CodePipeline action).
+#[async_trait]
+pub trait Executions: Send + Sync {
+    /// Starts an execution named `name` with `input`; returns its ARN. Idempotent: when an
+    /// execution of that name already exists with the same input (running or not), returns its
+    /// ARN; with a different input, `InvalidInput` naming `ExecutionAlreadyExists`.
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<String, ShifterError>;
+
+    /// The execution's status, input and (once finished) output or error.
+    async fn describe_execution(&self, execution_arn: &str) -> Result<Execution, ShifterError>;
+
+    /// Every event of the execution's history, oldest first, across all pages.
+    async fn execution_history(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Vec<HistoryEvent>, ShifterError>;
+}
+
+/// How CodePipeline classifies a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum JobFailureType {
+    /// The action's configuration (its UserParameters) is wrong: fixing it, not retrying, helps.
+    ConfigurationError,
+    /// The work was attempted and failed.
+    JobFailed,
+}
+
+/// The longest failure message CodePipeline accepts, in characters.
+pub const MAX_JOB_FAILURE_MESSAGE_CHARS: usize = 5000;
+
+/// Reports the result of a CodePipeline job back to CodePipeline.
+#[async_trait]
+pub trait PipelineJobs: Send + Sync {
+    /// Success, or with `continuation_token` "still working, invoke me again with this token".
+    /// `output_variables` only on a final success (CodePipeline refuses them with a token).
+    async fn put_job_success(
+        &self,
+        job_id: &str,
+        continuation_token: Option<&str>,
+        output_variables: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ShifterError>;
+
+    /// Failure with a message of at most [`MAX_JOB_FAILURE_MESSAGE_CHARS`] characters.
+    async fn put_job_failure(
+        &self,
+        job_id: &str,
+        failure_type: JobFailureType,
+        message: &str,
+    ) -> Result<(), ShifterError>;
 }

@@ -25,7 +25,7 @@ fn contract_suite_needs_the_aws_feature() {
 
 #[cfg(feature = "aws")]
 mod contract {
-    use std::collections::HashMap;
+    use std::collections::{BTreeMap, HashMap};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::Duration;
@@ -36,12 +36,15 @@ mod contract {
     use serde_json::json;
     use shifter::ShifterError;
     use shifter::aws::{
-        AwsClients, CloudWatchAlarms, ExecutionStatus, Executions, LambdaAdapter,
+        AwsClients, CloudWatchAlarms, CodePipelineJobs, ExecutionStatus, Executions, LambdaAdapter,
         StepFunctionsExecutions,
     };
     use shifter::domain::{AliasRoute, Weight};
-    use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock};
-    use shifter::ports::{AlarmReader, AlarmState, AliasRouter, FunctionRegistry, VersionInfo};
+    use shifter::fakes::{FakeAlarms, FakeExecutions, FakeLambda, FakePipelineJobs, ManualClock};
+    use shifter::ports::{
+        AlarmReader, AlarmState, AliasRouter, FunctionRegistry, JobFailureType, PipelineJobs,
+        VersionInfo,
+    };
 
     // ---------------------------------------------------------------- emulator gaps
 
@@ -97,6 +100,12 @@ mod contract {
             "execution-history-not-paginated",
             "moto ignores maxResults on GetExecutionHistory and never returns nextToken",
             "mocks::sfn_history_follows_every_page",
+        ),
+        (
+            "codepipeline-job-apis",
+            "moto serves no CodePipeline job APIs (PutJobSuccessResult, PutJobFailureResult); \
+             every PipelineJobs call runs on mocks instead",
+            "mocks::codepipeline_success_sends_the_token_or_the_variables",
         ),
     ];
 
@@ -1389,6 +1398,479 @@ mod contract {
                 .unwrap_err();
             assert_eq!(err.kind(), "Transient", "{err}");
             assert_eq!(start.num_calls(), 3);
+        }
+
+        // -- CodePipeline
+
+        fn codepipeline_client(rules: &[&Rule]) -> aws_sdk_codepipeline::Client {
+            mock_client!(aws_sdk_codepipeline, RuleMode::Sequential, rules, |c| c
+                .retry_config(
+                    aws_sdk_codepipeline::config::retry::RetryConfig::standard()
+                        .with_initial_backoff(Duration::from_millis(1))
+                ))
+        }
+
+        /// A CodePipeline (awsJson1_1) error body as the service sends it.
+        fn codepipeline_error(code: &str, message: &str) -> Option<String> {
+            Some(json!({"__type": code, "message": message}).to_string())
+        }
+
+        #[tokio::test]
+        async fn codepipeline_success_sends_the_token_or_the_variables() {
+            use aws_sdk_codepipeline::operation::put_job_success_result::PutJobSuccessResultOutput;
+            let continued = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+                .match_requests(|req| {
+                    req.job_id() == Some("job-1")
+                        && req.continuation_token() == Some("arn:execution")
+                        && req.output_variables().is_none()
+                })
+                .then_output(|| PutJobSuccessResultOutput::builder().build());
+            let succeeded = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+                .match_requests(|req| {
+                    let variables = req.output_variables().cloned().unwrap_or_default();
+                    req.job_id() == Some("job-1")
+                        && req.continuation_token().is_none()
+                        && variables.len() == 2
+                        && variables.get("deployedVersion").map(String::as_str) == Some("42")
+                        && variables.get("outcome").map(String::as_str) == Some("Succeeded")
+                })
+                .then_output(|| PutJobSuccessResultOutput::builder().build());
+            let jobs = CodePipelineJobs::new(codepipeline_client(&[&continued, &succeeded]));
+            jobs.put_job_success("job-1", Some("arn:execution"), &BTreeMap::new())
+                .await
+                .expect("continued");
+            let variables = BTreeMap::from([
+                ("deployedVersion".to_owned(), "42".to_owned()),
+                ("outcome".to_owned(), "Succeeded".to_owned()),
+            ]);
+            jobs.put_job_success("job-1", None, &variables)
+                .await
+                .expect("succeeded");
+            assert_eq!((continued.num_calls(), succeeded.num_calls()), (1, 1));
+        }
+
+        #[tokio::test]
+        async fn codepipeline_failure_sends_the_type_and_the_message() {
+            use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResultOutput;
+            use aws_sdk_codepipeline::types::FailureType;
+            let cases = [
+                (
+                    JobFailureType::ConfigurationError,
+                    FailureType::ConfigurationError,
+                ),
+                (JobFailureType::JobFailed, FailureType::JobFailed),
+            ];
+            for (ours, theirs) in cases {
+                let expected = theirs.clone();
+                let failed = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+                    .match_requests(move |req| {
+                        req.job_id() == Some("job-1")
+                            && req.failure_details().is_some_and(|d| {
+                                *d.r#type() == expected && d.message() == "alias: bad name"
+                            })
+                    })
+                    .then_output(|| PutJobFailureResultOutput::builder().build());
+                CodePipelineJobs::new(codepipeline_client(&[&failed]))
+                    .put_job_failure("job-1", ours, "alias: bad name")
+                    .await
+                    .expect("reported");
+                assert_eq!(failed.num_calls(), 1, "{theirs:?}");
+            }
+        }
+
+        #[tokio::test]
+        async fn codepipeline_refusals_are_named() {
+            let ended = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+                .sequence()
+                .http_status(
+                    400,
+                    codepipeline_error(
+                        "InvalidJobStateException",
+                        "The job is in an invalid state",
+                    ),
+                )
+                .build();
+            let missing = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+                .sequence()
+                .http_status(
+                    400,
+                    codepipeline_error("JobNotFoundException", "The job was not found"),
+                )
+                .build();
+            let jobs = CodePipelineJobs::new(codepipeline_client(&[&ended, &missing]));
+            let err = jobs
+                .put_job_success("job-1", None, &BTreeMap::new())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "InvalidInput", "{err}");
+            assert!(
+                err.to_string().contains("InvalidJobStateException"),
+                "{err}"
+            );
+            assert_not_found(
+                jobs.put_job_failure("job-1", JobFailureType::JobFailed, "x")
+                    .await,
+                "job job-1",
+            );
+        }
+
+        #[tokio::test]
+        async fn codepipeline_throttling_is_transient_after_sdk_retries() {
+            let throttled = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+                .sequence()
+                .http_status(
+                    400,
+                    codepipeline_error("ThrottlingException", "Rate exceeded"),
+                )
+                .times(3)
+                .build();
+            let err = CodePipelineJobs::new(codepipeline_client(&[&throttled]))
+                .put_job_success("job-1", Some("arn:execution"), &BTreeMap::new())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "Transient", "{err}");
+            assert_eq!(throttled.num_calls(), 3);
+        }
+
+        #[tokio::test]
+        async fn sfn_already_exists_is_only_started_when_the_input_matches() {
+            let already = || {
+                mock!(aws_sdk_sfn::Client::start_execution)
+                    .sequence()
+                    .http_status(
+                        400,
+                        Some(
+                            json!({"__type": "ExecutionAlreadyExists", "message": "Execution Already Exists"})
+                                .to_string(),
+                        ),
+                    )
+                    .build()
+            };
+            let describe = |input: &'static str| {
+                mock!(aws_sdk_sfn::Client::describe_execution).then_output(move || {
+                    DescribeExecutionOutput::builder()
+                        .execution_arn("arn:aws:states:us-east-1:1:execution:sm:job-1")
+                        .state_machine_arn("arn:aws:states:us-east-1:1:stateMachine:sm")
+                        .status(aws_sdk_sfn::types::ExecutionStatus::Succeeded)
+                        .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(1_767_225_600))
+                        .input(input)
+                        .build()
+                        .expect("complete output")
+                })
+            };
+            let sm = "arn:aws:states:us-east-1:1:stateMachine:sm";
+            let (start, same) = (already(), describe("{\"alias\":\"live\"}"));
+            let arn = StepFunctionsExecutions::new(sfn_client(&[&start, &same]))
+                .start_execution(sm, "job-1", &json!({"alias": "live"}))
+                .await
+                .expect("the ended execution with the same input");
+            assert_eq!(arn, "arn:aws:states:us-east-1:1:execution:sm:job-1");
+
+            let (start, other) = (already(), describe("{\"alias\":\"other\"}"));
+            let err = StepFunctionsExecutions::new(sfn_client(&[&start, &other]))
+                .start_execution(sm, "job-1", &json!({"alias": "live"}))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "InvalidInput", "{err}");
+            assert!(err.to_string().contains("ExecutionAlreadyExists"), "{err}");
+
+            let throttled = mock!(aws_sdk_sfn::Client::describe_execution)
+                .sequence()
+                .http_status(
+                    400,
+                    Some(
+                        json!({"__type": "ThrottlingException", "message": "Rate exceeded"})
+                            .to_string(),
+                    ),
+                )
+                .times(3)
+                .build();
+            let start = already();
+            let err = StepFunctionsExecutions::new(sfn_client(&[&start, &throttled]))
+                .start_execution(sm, "job-1", &json!({"alias": "live"}))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                "Transient",
+                "unreadable is retried, not refused: {err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn codepipeline_on_moto() {
+        emulator_gap("codepipeline-job-apis");
+    }
+
+    // ---------------------------------------------------------------- Executions suite
+
+    /// State machines the Executions suite can start on, with the port under test on top.
+    trait ExecutionsWorld {
+        type Port: Executions;
+        fn port(&self) -> &Self::Port;
+        /// A new state machine's ARN.
+        async fn state_machine(&self) -> String;
+        /// Stops a running execution (as a person would, from the console).
+        async fn stop(&self, execution_arn: &str);
+    }
+
+    struct FakeExecutionsWorld(FakeExecutions);
+
+    impl ExecutionsWorld for FakeExecutionsWorld {
+        type Port = FakeExecutions;
+        fn port(&self) -> &FakeExecutions {
+            &self.0
+        }
+        async fn state_machine(&self) -> String {
+            let arn = format!(
+                "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}",
+                unique("contract")
+            );
+            self.0.add_state_machine(&arn);
+            arn
+        }
+        async fn stop(&self, execution_arn: &str) {
+            self.0
+                .fail(execution_arn, ExecutionStatus::Aborted, "", "")
+                .expect("stop");
+        }
+    }
+
+    struct MotoExecutionsWorld {
+        clients: AwsClients,
+        port: StepFunctionsExecutions,
+    }
+
+    impl ExecutionsWorld for MotoExecutionsWorld {
+        type Port = StepFunctionsExecutions;
+        fn port(&self) -> &StepFunctionsExecutions {
+            &self.port
+        }
+        async fn state_machine(&self) -> String {
+            let definition =
+                json!({"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": true}}});
+            self.clients
+                .sfn
+                .create_state_machine()
+                .name(unique("contract"))
+                .definition(definition.to_string())
+                .role_arn(ROLE)
+                .send()
+                .await
+                .expect("moto CreateStateMachine")
+                .state_machine_arn()
+                .to_owned()
+        }
+        async fn stop(&self, execution_arn: &str) {
+            self.clients
+                .sfn
+                .stop_execution()
+                .execution_arn(execution_arn)
+                .send()
+                .await
+                .expect("moto StopExecution");
+        }
+    }
+
+    mod executions_suite {
+        use super::*;
+
+        fn input(target: &str) -> serde_json::Value {
+            json!({"functionName": "orders-api", "alias": "live", "targetVersion": target})
+        }
+
+        pub async fn same_name_and_input_is_the_same_execution<W: ExecutionsWorld>(w: &W) {
+            let sm = w.state_machine().await;
+            let first = w
+                .port()
+                .start_execution(&sm, "codepipeline-job-1", &input("2"))
+                .await
+                .expect("start");
+            let again = w
+                .port()
+                .start_execution(&sm, "codepipeline-job-1", &input("2"))
+                .await
+                .expect("start again");
+            assert_eq!(first, again);
+            assert!(first.ends_with(":codepipeline-job-1"), "{first}");
+            let e = w.port().describe_execution(&first).await.expect("describe");
+            assert_eq!(e.status, ExecutionStatus::Running);
+            assert_eq!(e.input, Some(input("2")));
+        }
+
+        pub async fn same_name_and_input_after_it_ended_is_still_that_execution<
+            W: ExecutionsWorld,
+        >(
+            w: &W,
+        ) {
+            let sm = w.state_machine().await;
+            let arn = w
+                .port()
+                .start_execution(&sm, "codepipeline-job-2", &input("2"))
+                .await
+                .expect("start");
+            w.stop(&arn).await;
+            let again = w
+                .port()
+                .start_execution(&sm, "codepipeline-job-2", &input("2"))
+                .await
+                .expect("a retried start finds the ended execution");
+            assert_eq!(again, arn);
+            let e = w.port().describe_execution(&arn).await.expect("describe");
+            assert_eq!(e.status, ExecutionStatus::Aborted);
+        }
+
+        pub async fn same_name_with_other_input_is_refused<W: ExecutionsWorld>(w: &W) {
+            let sm = w.state_machine().await;
+            let arn = w
+                .port()
+                .start_execution(&sm, "codepipeline-job-3", &input("2"))
+                .await
+                .expect("start");
+            let err = w
+                .port()
+                .start_execution(&sm, "codepipeline-job-3", &input("3"))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "InvalidInput", "{err}");
+            assert!(err.to_string().contains("ExecutionAlreadyExists"), "{err}");
+            let e = w.port().describe_execution(&arn).await.expect("describe");
+            assert_eq!(
+                e.input,
+                Some(input("2")),
+                "the first execution is untouched"
+            );
+        }
+
+        pub async fn names_step_functions_refuses_are_invalid_input<W: ExecutionsWorld>(w: &W) {
+            let sm = w.state_machine().await;
+            for name in ["has:colon", "has space", &"x".repeat(81)] {
+                let err = w
+                    .port()
+                    .start_execution(&sm, name, &input("2"))
+                    .await
+                    .unwrap_err();
+                assert_eq!(err.kind(), "InvalidInput", "{name}: {err}");
+            }
+            let fine = "codepipeline-11111111-abcd-1111-abcd-111111abcdef_retry.1";
+            w.port()
+                .start_execution(&sm, fine, &input("2"))
+                .await
+                .expect("a job-id name is fine");
+        }
+
+        pub async fn missing_state_machine_and_execution_are_named<W: ExecutionsWorld>(w: &W) {
+            let ghost_sm = format!(
+                "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}",
+                unique("ghost")
+            );
+            assert_not_found(
+                w.port().start_execution(&ghost_sm, "x", &json!({})).await,
+                &format!("state machine {ghost_sm}"),
+            );
+            let sm = w.state_machine().await;
+            let ghost = format!(
+                "{}:{}",
+                sm.replacen(":stateMachine:", ":execution:", 1),
+                unique("e")
+            );
+            assert_not_found(
+                w.port().describe_execution(&ghost).await,
+                &format!("execution {ghost}"),
+            );
+        }
+    }
+
+    /// Runs an Executions behaviour against the fake and against the adapter on moto.
+    macro_rules! executions_on_fake_and_moto {
+        ($behaviour:ident) => {
+            mod $behaviour {
+                use super::*;
+
+                #[tokio::test]
+                async fn fake() {
+                    let clock = Arc::new(ManualClock::at_epoch());
+                    let w = FakeExecutionsWorld(FakeExecutions::new(clock));
+                    executions_suite::$behaviour(&w).await;
+                }
+
+                #[tokio::test]
+                async fn moto() {
+                    let test = concat!(stringify!($behaviour), "::moto");
+                    if let Some(clients) = moto_clients(test).await {
+                        let port = StepFunctionsExecutions::new(clients.sfn.clone());
+                        executions_suite::$behaviour(&MotoExecutionsWorld { clients, port }).await;
+                    }
+                }
+            }
+        };
+    }
+
+    executions_on_fake_and_moto!(same_name_and_input_is_the_same_execution);
+    executions_on_fake_and_moto!(same_name_and_input_after_it_ended_is_still_that_execution);
+    executions_on_fake_and_moto!(same_name_with_other_input_is_refused);
+    executions_on_fake_and_moto!(names_step_functions_refuses_are_invalid_input);
+    executions_on_fake_and_moto!(missing_state_machine_and_execution_are_named);
+
+    // ---------------------------------------------------------------- PipelineJobs fake
+
+    mod pipeline_fake {
+        use super::*;
+
+        #[tokio::test]
+        async fn a_job_continues_any_number_of_times_then_ends_once() {
+            let jobs = FakePipelineJobs::new();
+            for _ in 0..2 {
+                jobs.put_job_success("job-1", Some("arn:execution"), &BTreeMap::new())
+                    .await
+                    .expect("continued");
+            }
+            jobs.put_job_failure("job-1", JobFailureType::JobFailed, "AlarmTriggered")
+                .await
+                .expect("failed");
+            let err = jobs
+                .put_job_success("job-1", None, &BTreeMap::new())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "InvalidInput");
+            assert!(
+                err.to_string().contains("InvalidJobStateException"),
+                "{err}"
+            );
+            assert_eq!(jobs.results("job-1").len(), 3);
+            jobs.put_job_success("job-2", None, &BTreeMap::new())
+                .await
+                .expect("another job is another job");
+        }
+
+        #[tokio::test]
+        async fn requests_codepipeline_refuses_are_refused() {
+            let jobs = FakePipelineJobs::new();
+            let variables = BTreeMap::from([("outcome".to_owned(), "Succeeded".to_owned())]);
+            let err = jobs
+                .put_job_success("job-1", Some("arn:execution"), &variables)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "InvalidInput", "variables with a token: {err}");
+            for message in [String::new(), "x".repeat(5001)] {
+                let err = jobs
+                    .put_job_failure("job-1", JobFailureType::JobFailed, &message)
+                    .await
+                    .unwrap_err();
+                assert_eq!(err.kind(), "InvalidInput", "{} chars", message.len());
+            }
+            assert!(jobs.results("job-1").is_empty());
+            jobs.throttle_next(1);
+            let err = jobs
+                .put_job_failure("job-1", JobFailureType::JobFailed, "x")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "Transient");
+            assert!(
+                jobs.results("job-1").is_empty(),
+                "a throttled call records nothing"
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use shifter::ShifterError;
 use shifter::domain::{AliasRoute, AliasState, Deployment};
-use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock};
+use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock, Writer};
 use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
 use start_deployment::{Config, Ports, StartEvent};
 
@@ -40,6 +40,11 @@ pub enum HookBehaviour {
     Error(String),
     /// Runs past the task's timeout.
     Timeout,
+    /// Refused by the Lambda service (`Lambda.TooManyRequestsException`) this many more
+    /// times, then passes.
+    Flaky(u32),
+    /// Runs this many virtual seconds, then passes (or times out past the task's timeout).
+    Slow(u64),
 }
 
 /// Everything a simulated deployment touches.
@@ -98,6 +103,21 @@ impl LocalAccount {
         account.registry = lambda;
         account.remote = true;
         account
+    }
+
+    /// The deployment's alias writes, in order: the in-memory account's own history (which
+    /// also holds writes whose answer was lost), or what the recorder saw answer.
+    fn deployment_writes(&self, function: &str, alias: &str) -> Vec<(DateTime<Utc>, AliasRoute)> {
+        if self.remote {
+            return self.router.writes_to(function, alias);
+        }
+        let short = shifter::domain::request::function_short_name(function);
+        self.lambda
+            .history()
+            .into_iter()
+            .filter(|w| w.by == Writer::Deployment && w.function == short && w.alias == alias)
+            .map(|w| (w.at, w.route))
+            .collect()
     }
 
     /// The alias as it is now (read from the in-memory account without counting as a call).
@@ -176,11 +196,20 @@ impl Default for LocalAccount {
     }
 }
 
-/// Passes alias calls through and records every write that landed, with its virtual time.
+/// One alias write the recorder saw succeed.
+struct RecordedWrite {
+    at: DateTime<Utc>,
+    function: String,
+    alias: String,
+    route: AliasRoute,
+}
+
+/// Passes alias calls through and records every write that answered, with its virtual time
+/// (for the timeline when the aliases live behind a real adapter).
 struct RecordingRouter {
     inner: Arc<dyn AliasRouter>,
     clock: ManualClock,
-    writes: Mutex<Vec<(DateTime<Utc>, String, String, AliasRoute)>>,
+    writes: Mutex<Vec<RecordedWrite>>,
 }
 
 impl RecordingRouter {
@@ -198,8 +227,8 @@ impl RecordingRouter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .filter(|(_, f, a, _)| f == function && a == alias)
-            .map(|(t, _, _, r)| (*t, r.clone()))
+            .filter(|w| w.function == function && w.alias == alias)
+            .map(|w| (w.at, w.route.clone()))
             .collect()
     }
 }
@@ -224,12 +253,12 @@ impl AliasRouter for RecordingRouter {
         self.writes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((
-                self.clock.now(),
-                function.to_owned(),
-                alias.to_owned(),
-                route.clone(),
-            ));
+            .push(RecordedWrite {
+                at: self.clock.now(),
+                function: function.to_owned(),
+                alias: alias.to_owned(),
+                route: route.clone(),
+            });
         Ok(written)
     }
 }
@@ -276,7 +305,7 @@ impl LambdaInvoker for LocalInvoker<'_> {
         &self,
         function_name: &str,
         payload: Value,
-        _timeout_seconds: Option<u64>,
+        timeout_seconds: Option<u64>,
     ) -> Result<Value, InvokeError> {
         let short = shifter::domain::request::function_short_name(function_name);
         if OUR_FUNCTIONS.iter().any(|(_, n)| *n == short) {
@@ -296,6 +325,27 @@ impl LambdaInvoker for LocalInvoker<'_> {
                 error_message: message,
             }),
             Some(HookBehaviour::Timeout) => Err(InvokeError::Timeout),
+            Some(HookBehaviour::Flaky(left)) => {
+                if left == 0 {
+                    return Ok(json!({"status": "Succeeded"}));
+                }
+                self.account.set_hook(short, HookBehaviour::Flaky(left - 1));
+                Err(InvokeError::Service {
+                    error: "Lambda.TooManyRequestsException".to_owned(),
+                    cause: "Rate exceeded".to_owned(),
+                })
+            }
+            Some(HookBehaviour::Slow(seconds)) => {
+                let limit = timeout_seconds.unwrap_or(u64::MAX);
+                let ran = seconds.min(limit);
+                let by = chrono::TimeDelta::seconds(i64::try_from(ran).unwrap_or(i64::MAX));
+                self.account.clock.sleep(by).await;
+                if seconds > limit {
+                    Err(InvokeError::Timeout)
+                } else {
+                    Ok(json!({"status": "Succeeded"}))
+                }
+            }
             None => Err(InvokeError::Service {
                 error: "Lambda.ResourceNotFoundException".to_owned(),
                 cause: format!("Function not found: {function_name}"),
@@ -440,7 +490,7 @@ async fn summarize(
         weight: 0.0,
     }];
     if let Some(target) = &target {
-        for (at, route) in account.router.writes_to(function, alias) {
+        for (at, route) in account.deployment_writes(function, alias) {
             if at < start {
                 continue;
             }

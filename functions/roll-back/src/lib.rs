@@ -22,9 +22,25 @@ pub async fn roll_back(
         }
         RestoreAction::Restore { expected_revision } => {
             let snapshot = AliasRoute::single(&deployment.original_version);
+            // A failed restore says where the alias was, so RollbackFailed's cause is never stale.
             let restored = router
                 .update_alias(&function, &alias, &snapshot, &expected_revision)
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    ShifterError::Transient {
+                        operation,
+                        message,
+                        source,
+                    } => ShifterError::Transient {
+                        message: format!(
+                            "{message}; before this attempt the alias routed {}",
+                            current.route
+                        ),
+                        operation,
+                        source,
+                    },
+                    other => other,
+                })?;
             info!(%function, %alias, version = %deployment.original_version, error = %failure.error, "alias restored");
             Ok(deployment.rolled_back(&restored, true))
         }

@@ -1,17 +1,33 @@
 //! Shift Traffic: moves the alias to the current step's weight (or promotes it), always
 //! conditional on the RevisionId seen last (DESIGN.md invariants 2 and 3).
 
+use serde::Deserialize;
 use shifter::ShifterError;
 use shifter::domain::{Decision, Deployment};
 use shifter::ports::{AliasRouter, Clock};
 use tracing::info;
 
+/// What the state machine passes in: the deployment and which attempt of this state this is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftEvent {
+    /// The deployment document.
+    pub deployment: Deployment,
+    /// `$$.State.RetryCount`: 0 on the first attempt.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
 /// Applies the step `stepIndex` names and decides what follows.
 pub async fn shift_traffic(
     router: &dyn AliasRouter,
     clock: &dyn Clock,
-    deployment: Deployment,
+    event: ShiftEvent,
 ) -> Result<Deployment, ShifterError> {
+    let ShiftEvent {
+        deployment,
+        attempt,
+    } = event;
     if !matches!(deployment.decision, Decision::Shift | Decision::Promote) {
         return Err(ShifterError::invalid(
             "decision",
@@ -28,8 +44,10 @@ pub async fn shift_traffic(
         .await
     {
         Ok(state) => state,
-        Err(ShifterError::AliasDrift(conflict)) => {
-            // A retried call whose first attempt landed sees its own write as a conflict.
+        Err(ShifterError::AliasDrift(conflict)) if attempt > 0 => {
+            // A retry whose earlier attempt landed (its answer lost) sees its own write as a
+            // conflict. On a first attempt a conflict can only be someone else's change, even
+            // one identical to ours.
             let current = router.get_alias(function, alias).await?;
             if current.route != route {
                 return Err(ShifterError::AliasDrift(format!(
@@ -37,6 +55,11 @@ pub async fn shift_traffic(
                 )));
             }
             current
+        }
+        Err(ShifterError::AliasDrift(conflict)) => {
+            return Err(ShifterError::AliasDrift(format!(
+                "{conflict}; stopping without overwriting that change"
+            )));
         }
         Err(e) => return Err(e),
     };

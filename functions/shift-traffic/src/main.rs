@@ -1,9 +1,8 @@
 //! Shift Traffic Lambda: wires the real adapters to the handler.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shift_traffic::shift_traffic;
+use shift_traffic::{ShiftEvent, shift_traffic};
 use shifter::aws::LambdaAdapter;
-use shifter::domain::Deployment;
 use shifter::ports::SystemClock;
 
 #[tokio::main]
@@ -12,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let aws = shifter::aws::load().await;
     let router = LambdaAdapter::new(aws.lambda);
     router.warm().await;
-    lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| {
+    lambda_runtime::run(service_fn(|ev: LambdaEvent<ShiftEvent>| {
         shift_traffic(&router, &SystemClock, ev.payload)
     }))
     .await

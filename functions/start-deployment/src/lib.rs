@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::{Deployment, DeploymentRequest, ManagedSet, TargetVersion};
-use shifter::ports::{AlarmReader, AlarmState, AliasRouter, Clock, FunctionRegistry};
+use shifter::ports::{AlarmReader, AliasRouter, Clock, FunctionRegistry};
 use tracing::info;
 
 /// Infrastructure facts from the environment.
@@ -76,68 +76,110 @@ pub async fn start_deployment(
     }
 
     let target = match request.target {
-        TargetVersion::Version(v) => v.to_string(),
-        TargetVersion::Latest => ports
-            .registry
-            .latest_published_version(function)
-            .await?
-            .ok_or_else(|| {
-                ShifterError::not_found(format!("a published version of function {function}"))
-            })?,
-        TargetVersion::Publish => {
-            return Err(ShifterError::invalid(
-                "targetVersion",
-                "\"publish\" is not supported yet; publish the version first and name it, or use \"latest\"",
-            ));
-        }
+        TargetVersion::Version(v) => Some(v.to_string()),
+        TargetVersion::Latest => Some(
+            ports
+                .registry
+                .latest_published_version(function)
+                .await?
+                .ok_or_else(|| {
+                    ShifterError::not_found(format!("a published version of function {function}"))
+                })?,
+        ),
+        // Publishing is the one change Start Deployment makes; it waits for every other check.
+        TargetVersion::Publish => None,
     };
     let deployment_id = event.execution_name;
-    if target == alias.route.version {
-        info!(function, alias = %request.alias, version = %target, "alias already on target");
+    if target.as_deref() == Some(alias.route.version.as_str()) {
+        info!(function, alias = %request.alias, version = %alias.route.version, "alias already on target");
+        let current = alias.route.version.clone();
         return Ok(Deployment::start(
             deployment_id,
             &request,
             &alias,
-            target,
+            current,
             ports.clock.now(),
         ));
     }
 
     let original = required_version(ports, function, &alias.route.version).await?;
-    let wanted = required_version(ports, function, &target).await?;
+    let wanted = match &target {
+        Some(version) => Some(required_version(ports, function, version).await?),
+        None => None,
+    };
+    check_alarms(ports, &request).await?;
+    check_hooks(ports, &request).await?;
+
+    let wanted = match wanted {
+        Some(info) => info,
+        None => {
+            // Lambda returns the existing latest version when $LATEST is unchanged, so a re-run
+            // publishes nothing new and, if the alias is already there, ends AlreadyCurrent.
+            let published = ports.registry.publish_version(function).await?;
+            info!(function, version = %published.version, "published $LATEST");
+            if published.version == alias.route.version {
+                return Ok(Deployment::start(
+                    deployment_id,
+                    &request,
+                    &alias,
+                    published.version,
+                    ports.clock.now(),
+                ));
+            }
+            published
+        }
+    };
     if original.role != wanted.role || original.dead_letter_target != wanted.dead_letter_target {
         return Err(ShifterError::invalid(
             "targetVersion",
             format!(
-                "version {target} differs from version {} in execution role or dead-letter config; \
+                "version {} differs from version {} in execution role or dead-letter config; \
                  Lambda only routes traffic between versions that share both",
-                original.version
+                wanted.version, original.version
             ),
         ));
     }
 
-    if !request.alarms.is_empty() {
-        let states = ports.alarms.alarm_states(&request.alarms).await?;
-        let report = shifter::ports::alarm_report(&request.alarms, &states);
-        if !report.missing.is_empty() {
-            return Err(ShifterError::not_found(format!(
-                "alarm {}",
-                report.missing.join(", ")
-            )));
-        }
-        let firing: Vec<&str> = states
-            .iter()
-            .filter(|(_, s)| *s == AlarmState::Alarm)
-            .map(|(n, _)| n.as_str())
-            .collect();
-        if !firing.is_empty() {
-            return Err(ShifterError::AlarmTriggered(format!(
-                "alarm {} is already in ALARM; not starting a deployment into it",
-                firing.join(", ")
-            )));
-        }
-    }
+    let deployment = Deployment::start(
+        deployment_id,
+        &request,
+        &alias,
+        wanted.version,
+        ports.clock.now(),
+    );
+    info!(
+        function,
+        alias = %deployment.alias,
+        from = %deployment.original_version,
+        to = %deployment.target_version,
+        steps = deployment.plan.len(),
+        "deployment planned"
+    );
+    Ok(deployment)
+}
 
+async fn check_alarms(ports: &Ports<'_>, request: &DeploymentRequest) -> Result<(), ShifterError> {
+    if request.alarms.is_empty() {
+        return Ok(());
+    }
+    let states = ports.alarms.alarm_states(&request.alarms).await?;
+    let report = shifter::ports::alarm_report(&request.alarms, &states);
+    if !report.missing.is_empty() {
+        return Err(ShifterError::not_found(format!(
+            "alarm {}",
+            report.missing.join(", ")
+        )));
+    }
+    if !report.in_alarm.is_empty() {
+        return Err(ShifterError::AlarmTriggered(format!(
+            "alarm {} is already in ALARM; not starting a deployment into it",
+            report.in_alarm.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+async fn check_hooks(ports: &Ports<'_>, request: &DeploymentRequest) -> Result<(), ShifterError> {
     for (phase, hook) in [
         ("pre-traffic", &request.hooks.pre_traffic),
         ("post-traffic", &request.hooks.post_traffic),
@@ -150,17 +192,7 @@ pub async fn start_deployment(
             )));
         }
     }
-
-    let deployment = Deployment::start(deployment_id, &request, &alias, target, ports.clock.now());
-    info!(
-        function,
-        alias = %deployment.alias,
-        from = %deployment.original_version,
-        to = %deployment.target_version,
-        steps = deployment.plan.len(),
-        "deployment planned"
-    );
-    Ok(deployment)
+    Ok(())
 }
 
 fn check_managed(config: &Config, request: &DeploymentRequest) -> Result<(), ShifterError> {

@@ -289,6 +289,48 @@ impl FunctionRegistry for LambdaAdapter {
         }
         Ok(latest.map(|n| n.to_string()))
     }
+
+    async fn publish_version(&self, function: &str) -> Result<VersionInfo, ShifterError> {
+        let missing = |m: &str| missing_from_message(m, function, None);
+        // Pin what is published to the code and configuration read here: a concurrent update
+        // of $LATEST makes Lambda refuse (412), and Step Functions retries from a fresh read.
+        let latest = self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| AwsFailure::new("GetFunctionConfiguration", e).into_error(missing))?;
+        let published = self
+            .client
+            .publish_version()
+            .function_name(function)
+            .set_code_sha256(latest.code_sha256().map(str::to_owned))
+            .set_revision_id(latest.revision_id().map(str::to_owned))
+            .description("published by Traffic Shifter")
+            .send()
+            .await
+            .map_err(|e| {
+                let failure = AwsFailure::new("PublishVersion", e);
+                if failure.kind == FailureKind::Precondition {
+                    ShifterError::transient(
+                        "PublishVersion",
+                        format!("$LATEST changed while publishing ({})", failure.detail()),
+                    )
+                } else {
+                    failure.into_error(missing)
+                }
+            })?;
+        let version = published.version().unwrap_or_default().to_owned();
+        Ok(VersionInfo {
+            version,
+            role: published.role().unwrap_or_default().to_owned(),
+            dead_letter_target: published
+                .dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .map(str::to_owned),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,13 @@
 //! SDK's standard retry mode and the environment's region, credentials and `AWS_ENDPOINT_URL`.
 
 pub mod cloudwatch;
+pub mod codepipeline;
 pub mod errors;
 pub mod lambda;
 pub mod sfn;
 
 pub use cloudwatch::CloudWatchAlarms;
+pub use codepipeline::CodePipelineJobs;
 pub use lambda::LambdaAdapter;
 pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
 

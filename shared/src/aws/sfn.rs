@@ -1,95 +1,14 @@
-//! The `Executions` port (start, describe and read the history of state machine executions)
-//! and its adapter over Step Functions.
+//! The `Executions` port's adapter over Step Functions (start, describe and read the history
+//! of state machine executions).
 
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::errors::AwsFailure;
 use crate::error::ShifterError;
-
-/// Where an execution is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ExecutionStatus {
-    /// Still going.
-    Running,
-    /// Finished successfully.
-    Succeeded,
-    /// Finished with an error.
-    Failed,
-    /// Ran past its timeout.
-    TimedOut,
-    /// Stopped by someone.
-    Aborted,
-    /// Failed and being redriven.
-    PendingRedrive,
-}
-
-/// One execution as described.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Execution {
-    /// Execution ARN.
-    pub arn: String,
-    /// Execution name.
-    pub name: Option<String>,
-    /// Status.
-    pub status: ExecutionStatus,
-    /// When it started.
-    pub started: DateTime<Utc>,
-    /// When it stopped, once it has.
-    pub stopped: Option<DateTime<Utc>>,
-    /// Its input document.
-    pub input: Option<Value>,
-    /// Its output document, once succeeded.
-    pub output: Option<Value>,
-    /// Error name, once failed.
-    pub error: Option<String>,
-    /// Error cause, once failed.
-    pub cause: Option<String>,
-}
-
-/// One event of an execution's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryEvent {
-    /// Event id (1-based, in order).
-    pub id: i64,
-    /// Event type (`TaskStateEntered`, `ExecutionFailed`, …).
-    pub kind: String,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// The state entered or exited, for state events.
-    pub state: Option<String>,
-    /// Error name, for failure events.
-    pub error: Option<String>,
-    /// Error cause, for failure events.
-    pub cause: Option<String>,
-}
-
-/// Starts and follows state machine executions (for the CLI and the CodePipeline action).
-#[async_trait]
-pub trait Executions: Send + Sync {
-    /// Starts an execution named `name` with `input`; returns its ARN.
-    async fn start_execution(
-        &self,
-        state_machine_arn: &str,
-        name: &str,
-        input: &Value,
-    ) -> Result<String, ShifterError>;
-
-    /// The execution's status, input and (once finished) output or error.
-    async fn describe_execution(&self, execution_arn: &str) -> Result<Execution, ShifterError>;
-
-    /// Every event of the execution's history, oldest first, across all pages.
-    async fn execution_history(
-        &self,
-        execution_arn: &str,
-    ) -> Result<Vec<HistoryEvent>, ShifterError>;
-}
+pub use crate::ports::{Execution, ExecutionStatus, Executions, HistoryEvent};
 
 /// `Executions` through `aws-sdk-sfn`.
 #[derive(Debug, Clone)]
@@ -102,6 +21,14 @@ impl StepFunctionsExecutions {
     pub fn new(client: Client) -> StepFunctionsExecutions {
         StepFunctionsExecutions { client }
     }
+}
+
+/// The ARN Step Functions gives the execution `name` of a (Standard) state machine.
+fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
 }
 
 fn time(t: &aws_sdk_sfn::primitives::DateTime) -> DateTime<Utc> {
@@ -178,11 +105,23 @@ impl Executions for StepFunctionsExecutions {
             .input(input.to_string())
             .send()
             .await
-            .map_err(|e| {
-                AwsFailure::new("StartExecution", e)
-                    .into_error(|_| format!("state machine {state_machine_arn}"))
-            })?;
-        Ok(out.execution_arn().to_owned())
+            .map_err(|e| AwsFailure::new("StartExecution", e));
+        match out {
+            Ok(out) => Ok(out.execution_arn().to_owned()),
+            // Step Functions itself returns the running execution for the same name and input;
+            // a finished one is answered with ExecutionAlreadyExists, which is still "started".
+            Err(failure) if failure.code.as_deref() == Some("ExecutionAlreadyExists") => {
+                let arn = execution_arn(state_machine_arn, name);
+                match self.describe_execution(&arn).await {
+                    Ok(existing) if existing.input.as_ref() == Some(input) => Ok(existing.arn),
+                    Err(e @ ShifterError::Transient { .. }) => Err(e),
+                    _ => Err(failure.into_error(|_| format!("execution {arn}"))),
+                }
+            }
+            Err(failure) => {
+                Err(failure.into_error(|_| format!("state machine {state_machine_arn}")))
+            }
+        }
     }
 
     async fn describe_execution(&self, execution_arn: &str) -> Result<Execution, ShifterError> {

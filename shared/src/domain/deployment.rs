@@ -122,6 +122,10 @@ pub struct Deployment {
     pub decision: Decision,
     /// The alias as last seen, for people and for a failed rollback's message.
     pub alias_last_seen: String,
+    /// When the next step writes the alias, the route it will write — so that a rollback that
+    /// fails after that write was interrupted can say it may have landed. Empty otherwise.
+    #[serde(default)]
+    pub write_in_flight: String,
     /// The command that restores the snapshot by hand.
     pub restore_command: String,
     /// Alarm checks made so far.
@@ -188,6 +192,7 @@ impl Deployment {
             wait_seconds: 0,
             decision: Decision::Shift,
             alias_last_seen: alias.route.to_string(),
+            write_in_flight: String::new(),
             restore_command,
             alarm_checks: 0,
             failure: None,
@@ -234,6 +239,7 @@ impl Deployment {
         self.set_traffic(step.weight);
         self.revision_id = alias.revision_id.clone();
         self.alias_last_seen = alias.route.to_string();
+        self.write_in_flight.clear();
         self.step_started_at = now;
         if step.weight.is_full() {
             self.decision = if self.hooks.post_traffic.is_some() {
@@ -322,7 +328,7 @@ impl Deployment {
         if current.route == snapshot {
             return RestoreAction::AlreadyRestored;
         }
-        if current.revision_id == self.revision_id || self.could_have_written(&current.route) {
+        if current.revision_id == self.revision_id || self.write_may_have_landed(&current.route) {
             return RestoreAction::Restore {
                 expected_revision: current.revision_id.clone(),
             };
@@ -394,7 +400,13 @@ impl Deployment {
 
     fn move_to(&mut self, index: usize) -> Decision {
         self.step_index = index;
-        match self.plan.get(index) {
+        let next = self.plan.get(index).copied();
+        if let Some(step) = next {
+            let route =
+                AliasRoute::split(&self.original_version, &self.target_version, step.weight);
+            self.write_in_flight = format!(" A write moving it to {route} may also have landed.");
+        }
+        match next {
             Some(step) if step.weight.is_full() => Decision::Promote,
             _ => Decision::Shift,
         }
@@ -441,15 +453,13 @@ impl Deployment {
         None
     }
 
-    fn could_have_written(&self, route: &AliasRoute) -> bool {
-        let attempted = self.current_step().map_or(self.traffic, |s| s.weight);
-        if *route == AliasRoute::single(&self.target_version) {
-            return attempted.is_full() || self.traffic.is_full();
-        }
-        route.version == self.original_version
-            && route.additional.as_ref().is_some_and(|a| {
-                a.version == self.target_version && a.weight <= attempted.max(self.traffic)
-            })
+    /// True when `route` is exactly the write Shift Traffic or Promote was attempting when it
+    /// failed: that write may have landed with its answer lost. Any other change of RevisionId
+    /// is someone else's, even a change identical to one we would make.
+    fn write_may_have_landed(&self, route: &AliasRoute) -> bool {
+        matches!(self.decision, Decision::Shift | Decision::Promote)
+            && self.caught.is_some()
+            && self.next_route().is_ok_and(|attempted| attempted == *route)
     }
 }
 
@@ -626,7 +636,9 @@ mod tests {
         d.step_index = 1;
         d.traffic = Weight::from_bp(1000).unwrap();
         d.revision_id = "r2".into();
+        d.decision = Decision::Bake;
         let ours = AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap());
+        let next = AliasRoute::split("1", "2", Weight::from_bp(2000).unwrap());
         assert_eq!(
             d.restore_action(&written(AliasRoute::single("1"), "r9")),
             RestoreAction::AlreadyRestored
@@ -637,10 +649,19 @@ mod tests {
                 expected_revision: "r2".into()
             }
         );
-        // Our next write (20%) landed but its answer was lost: still ours to restore.
-        let landed = AliasRoute::split("1", "2", Weight::from_bp(2000).unwrap());
+        // The same route under another RevisionId, with no write of ours in flight: someone else's.
+        assert!(matches!(
+            d.restore_action(&written(next.clone(), "r3")),
+            RestoreAction::Drifted(_)
+        ));
+        // Shift Traffic failed while writing 20%: that write may have landed, its answer lost.
+        d.decision = Decision::Shift;
+        d.caught = Some(Caught {
+            error: "Transient".into(),
+            cause: "{}".into(),
+        });
         assert_eq!(
-            d.restore_action(&written(landed, "r3")),
+            d.restore_action(&written(next, "r3")),
             RestoreAction::Restore {
                 expected_revision: "r3".into()
             }
@@ -649,6 +670,7 @@ mod tests {
         let theirs = [
             AliasRoute::single("3"),
             AliasRoute::single("2"),
+            AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap()),
             AliasRoute::split("1", "2", Weight::from_bp(5000).unwrap()),
             AliasRoute {
                 version: "1".into(),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::clock::{Chaos, ChaosState, ChaosStats, Drawn, ManualClock};
 use crate::error::ShifterError;
 use crate::ports::{AlarmReader, AlarmState, Clock};
 
@@ -24,6 +25,10 @@ struct Alarms {
     scripts: BTreeMap<String, Vec<(DateTime<Utc>, AlarmState)>>,
     reads: Vec<AlarmRead>,
     throttle_next: u32,
+    /// Seeded random faults, the DescribeAlarms quota and latency.
+    chaos: Option<ChaosState>,
+    /// Alarms deleted from a virtual time on.
+    deleted_from: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// CloudWatch alarms in memory: a state per alarm that can change at scripted times; names
@@ -67,9 +72,56 @@ impl FakeAlarms {
         self.lock().scripts.remove(name);
     }
 
+    /// Deletes an alarm at virtual time `at`.
+    pub fn delete_at(&self, name: &str, at: DateTime<Utc>) {
+        self.lock().deleted_from.insert(name.to_owned(), at);
+    }
+
     /// The next `n` calls fail with throttling.
     pub fn throttle_next(&self, n: u32) {
         self.lock().throttle_next = n;
+    }
+
+    /// The alarm flaps: from `from` until `until` it spends `ok_secs` in OK, then
+    /// `alarm_secs` in ALARM, and so on; after `until` it stays OK.
+    pub fn flap(
+        &self,
+        name: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        ok_secs: u32,
+        alarm_secs: u32,
+    ) {
+        let (ok, alarm) = (
+            chrono::TimeDelta::seconds(i64::from(ok_secs.max(1))),
+            chrono::TimeDelta::seconds(i64::from(alarm_secs.max(1))),
+        );
+        let mut at = from;
+        while at < until {
+            self.set_from(name, at, AlarmState::Ok);
+            at += ok;
+            if at >= until {
+                break;
+            }
+            self.set_from(name, at, AlarmState::Alarm);
+            at += alarm;
+        }
+        self.set_from(name, until.max(from), AlarmState::Ok);
+    }
+
+    /// Draws faults at random from `chaos` on every call from now on (its `per_second` is
+    /// DescribeAlarms' TPS quota), sleeping latency on `clock`.
+    pub fn set_chaos(&self, chaos: Chaos, clock: &ManualClock) {
+        self.lock().chaos = Some(ChaosState::new(chaos, clock.clone()));
+    }
+
+    /// What chaos did so far (all zero without chaos).
+    pub fn chaos_stats(&self) -> ChaosStats {
+        self.lock()
+            .chaos
+            .as_ref()
+            .map(|c| c.stats)
+            .unwrap_or_default()
     }
 
     /// Every read so far.
@@ -93,6 +145,10 @@ impl AlarmReader for FakeAlarms {
                 ),
             ));
         }
+        let delay = self.lock().chaos.as_mut().and_then(ChaosState::latency);
+        if let Some((clock, by)) = delay {
+            clock.sleep(by).await;
+        }
         let now = self.clock.now();
         let mut alarms = self.lock();
         if alarms.throttle_next > 0 {
@@ -102,9 +158,27 @@ impl AlarmReader for FakeAlarms {
                 "Throttling: Rate exceeded",
             ));
         }
+        match alarms.chaos.as_mut().map(|c| c.draw(now, false)) {
+            Some(Drawn::OverQuota | Drawn::Throttle) => {
+                return Err(ShifterError::transient(
+                    "DescribeAlarms",
+                    "Throttling: Rate exceeded",
+                ));
+            }
+            Some(Drawn::ServerError) => {
+                return Err(ShifterError::transient(
+                    "DescribeAlarms",
+                    "InternalServiceFault: 500 Internal Server Error",
+                ));
+            }
+            _ => {}
+        }
         let states: Vec<(String, AlarmState)> = names
             .iter()
             .filter_map(|name| {
+                if alarms.deleted_from.get(name).is_some_and(|at| *at <= now) {
+                    return None;
+                }
                 let script = alarms.scripts.get(name)?;
                 let state = script
                     .iter()

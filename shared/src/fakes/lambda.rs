@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::clock::{Chaos, ChaosState, ChaosStats, Drawn, ManualClock};
 use crate::domain::request::function_short_name;
 use crate::domain::{AliasRoute, AliasState};
 use crate::error::ShifterError;
@@ -63,10 +64,14 @@ pub enum LambdaOp {
     GetFunction,
     /// ListVersionsByFunction.
     ListVersions,
+    /// PublishVersion.
+    PublishVersion,
 }
 
 #[derive(Debug, Default)]
 struct Function {
+    /// $LATEST changed since the last published version.
+    latest_changed: bool,
     role: String,
     dead_letter_target: Option<String>,
     versions: BTreeMap<u64, VersionInfo>,
@@ -80,6 +85,21 @@ struct Account {
     history: Vec<AliasWrite>,
     calls: BTreeMap<LambdaOp, u64>,
     faults: BTreeMap<(LambdaOp, u64), Fault>,
+    /// Seeded random faults, quota and latency.
+    chaos: Option<ChaosState>,
+    /// Routes whose next writes fail with a 5xx, and how many more times.
+    failing_writes: Vec<(AliasRoute, u32)>,
+    /// Someone else's alias changes, applied at the first call at or after their time.
+    scheduled: Vec<ScheduledChange>,
+}
+
+/// An alias change by someone else, due at a virtual time.
+#[derive(Debug, Clone)]
+struct ScheduledChange {
+    at: DateTime<Utc>,
+    function: String,
+    alias: String,
+    route: AliasRoute,
 }
 
 /// A Lambda account in memory. RevisionId changes on every alias write and stale ones are
@@ -109,6 +129,7 @@ impl FakeLambda {
         self.lock().functions.insert(
             name.to_owned(),
             Function {
+                latest_changed: true,
                 role: role.to_owned(),
                 ..Function::default()
             },
@@ -122,18 +143,37 @@ impl FakeLambda {
         }
     }
 
-    /// Publishes `$LATEST` as the next version; `None` if the function does not exist.
+    /// Deploys new code to `$LATEST` and publishes it as the next version; `None` if the
+    /// function does not exist.
     pub fn publish(&self, name: &str) -> Option<String> {
+        self.update_code(name);
         let mut account = self.lock();
-        let f = account.functions.get_mut(name)?;
+        Some(Self::publish_latest(account.functions.get_mut(name)?).version)
+    }
+
+    /// Deploys new code to `$LATEST` without publishing it.
+    pub fn update_code(&self, name: &str) {
+        if let Some(f) = self.lock().functions.get_mut(name) {
+            f.latest_changed = true;
+        }
+    }
+
+    /// Lambda's PublishVersion: a new version when `$LATEST` changed, else the latest one.
+    fn publish_latest(f: &mut Function) -> VersionInfo {
+        if !f.latest_changed
+            && let Some(info) = f.versions.values().next_back()
+        {
+            return info.clone();
+        }
+        f.latest_changed = false;
         let next = f.versions.keys().next_back().map_or(1, |v| v + 1);
         let info = VersionInfo {
             version: next.to_string(),
             role: f.role.clone(),
             dead_letter_target: f.dead_letter_target.clone(),
         };
-        f.versions.insert(next, info);
-        Some(next.to_string())
+        f.versions.insert(next, info.clone());
+        info
     }
 
     /// Creates (or overwrites) an alias, as someone outside the deployment would.
@@ -157,6 +197,17 @@ impl FakeLambda {
             .aliases
             .get(alias)
             .cloned()
+    }
+
+    /// The highest published version.
+    pub fn latest_published(&self, name: &str) -> Option<String> {
+        self.lock()
+            .functions
+            .get(name)?
+            .versions
+            .keys()
+            .next_back()
+            .map(u64::to_string)
     }
 
     /// Every alias write so far, in order.
@@ -209,10 +260,83 @@ impl FakeLambda {
 
     /// Counts the call and returns the fault planned for it, if any.
     fn begin(&self, account: &mut Account, op: LambdaOp) -> Option<Fault> {
+        let now = self.clock.now();
+        Self::apply_scheduled(account, now);
         let n = account.calls.entry(op).or_insert(0);
         *n += 1;
         let nth = *n;
-        account.faults.remove(&(op, nth))
+        if let Some(fault) = account.faults.remove(&(op, nth)) {
+            return Some(fault);
+        }
+        match account
+            .chaos
+            .as_mut()?
+            .draw(now, op == LambdaOp::UpdateAlias)
+        {
+            Drawn::Pass => None,
+            Drawn::OverQuota | Drawn::Throttle => Some(Fault::Throttle),
+            Drawn::ServerError => Some(Fault::ServerError),
+            Drawn::CrashAfterWrite => Some(Fault::CrashAfterWrite),
+        }
+    }
+
+    /// Applies someone else's changes that are due.
+    fn apply_scheduled(account: &mut Account, now: DateTime<Utc>) {
+        if account.scheduled.is_empty() {
+            return;
+        }
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut account.scheduled)
+            .into_iter()
+            .partition(|c| c.at <= now);
+        account.scheduled = later;
+        for c in due {
+            Self::write(account, now, &c.function, &c.alias, c.route, Writer::Other);
+        }
+    }
+
+    /// Sleeps the call's latency, if chaos asks for one.
+    async fn latency(&self) {
+        let delay = self.lock().chaos.as_mut().and_then(ChaosState::latency);
+        if let Some((clock, by)) = delay {
+            clock.sleep(by).await;
+        }
+    }
+
+    /// Draws faults at random from `chaos` on every call from now on, sleeping latency on `clock`.
+    pub fn set_chaos(&self, chaos: Chaos, clock: &ManualClock) {
+        self.lock().chaos = Some(ChaosState::new(chaos, clock.clone()));
+    }
+
+    /// What chaos did so far (all zero without chaos).
+    pub fn chaos_stats(&self) -> ChaosStats {
+        self.lock()
+            .chaos
+            .as_ref()
+            .map(|c| c.stats)
+            .unwrap_or_default()
+    }
+
+    /// The next `times` UpdateAlias calls that would write exactly `route` fail with a 5xx
+    /// before anything happens (e.g. the restore of a snapshot: a Roll Back that keeps failing).
+    pub fn fail_writes_of(&self, route: AliasRoute, times: u32) {
+        self.lock().failing_writes.push((route, times));
+    }
+
+    /// Someone else points the alias at `route` at virtual time `at` (seen by the first call
+    /// made at or after it).
+    pub fn change_alias_at(
+        &self,
+        at: DateTime<Utc>,
+        function: &str,
+        alias: &str,
+        route: AliasRoute,
+    ) {
+        self.lock().scheduled.push(ScheduledChange {
+            at,
+            function: function.to_owned(),
+            alias: alias.to_owned(),
+            route,
+        });
     }
 
     fn injected_error(op: LambdaOp, fault: &Fault) -> Option<ShifterError> {
@@ -285,6 +409,7 @@ impl FakeLambda {
 #[async_trait]
 impl AliasRouter for FakeLambda {
     async fn get_alias(&self, function: &str, alias: &str) -> Result<AliasState, ShifterError> {
+        self.latency().await;
         let mut account = self.lock();
         if let Some(err) = self
             .begin(&mut account, LambdaOp::GetAlias)
@@ -310,9 +435,21 @@ impl AliasRouter for FakeLambda {
         route: &AliasRoute,
         expected_revision: &str,
     ) -> Result<AliasState, ShifterError> {
+        self.latency().await;
         let now = self.clock.now();
         let mut account = self.lock();
-        let fault = self.begin(&mut account, LambdaOp::UpdateAlias);
+        let mut fault = self.begin(&mut account, LambdaOp::UpdateAlias);
+        if let Some((_, left)) = account
+            .failing_writes
+            .iter_mut()
+            .find(|(r, left)| r == route && *left > 0)
+        {
+            *left -= 1;
+            fault = Some(Fault::ServerError);
+            if let Some(c) = account.chaos.as_mut() {
+                c.stats.server_errors += 1;
+            }
+        }
         if let Some(err) = fault
             .as_ref()
             .and_then(|f| Self::injected_error(LambdaOp::UpdateAlias, f))
@@ -371,6 +508,7 @@ impl AliasRouter for FakeLambda {
 #[async_trait]
 impl FunctionRegistry for FakeLambda {
     async fn function_exists(&self, function: &str) -> Result<bool, ShifterError> {
+        self.latency().await;
         let mut account = self.lock();
         if let Some(err) = self
             .begin(&mut account, LambdaOp::GetFunction)
@@ -388,6 +526,7 @@ impl FunctionRegistry for FakeLambda {
         function: &str,
         version: &str,
     ) -> Result<Option<VersionInfo>, ShifterError> {
+        self.latency().await;
         let mut account = self.lock();
         if let Some(err) = self
             .begin(&mut account, LambdaOp::GetFunction)
@@ -411,6 +550,7 @@ impl FunctionRegistry for FakeLambda {
         &self,
         function: &str,
     ) -> Result<Option<String>, ShifterError> {
+        self.latency().await;
         let mut account = self.lock();
         if let Some(err) = self
             .begin(&mut account, LambdaOp::ListVersions)
@@ -424,5 +564,22 @@ impl FunctionRegistry for FakeLambda {
             .get(name)
             .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
         Ok(f.versions.keys().next_back().map(u64::to_string))
+    }
+
+    async fn publish_version(&self, function: &str) -> Result<VersionInfo, ShifterError> {
+        self.latency().await;
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::PublishVersion)
+            .and_then(|f| Self::injected_error(LambdaOp::PublishVersion, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get_mut(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        Ok(Self::publish_latest(f))
     }
 }

@@ -8,3 +8,9 @@ pub mod lambda;
 pub use alarms::{AlarmRead, FakeAlarms};
 pub use clock::ManualClock;
 pub use lambda::{AliasWrite, FakeLambda, Fault, LambdaOp, Writer};
+
+pub mod executions;
+pub mod pipeline;
+
+pub use executions::FakeExecutions;
+pub use pipeline::{FakePipelineJobs, JobResult};

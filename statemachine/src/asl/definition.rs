@@ -11,6 +11,7 @@ use super::path::Path;
 use super::{DefinitionError, Where};
 
 const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+const PUT_EVENTS_WAIT: &str = "arn:aws:states:::events:putEvents.waitForTaskToken";
 const ALL: &str = "States.ALL";
 /// The largest MaxAttempts Step Functions accepts.
 const MAX_ATTEMPTS: u64 = 99_999_999;
@@ -79,15 +80,44 @@ pub(super) enum WaitFor {
     TimestampPath(Path),
 }
 
-/// An `arn:aws:states:::lambda:invoke` Task.
+/// The two Task resources the runner implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resource {
+    /// `arn:aws:states:::lambda:invoke`: the invoker runs the function.
+    LambdaInvoke,
+    /// `arn:aws:states:::events:putEvents.waitForTaskToken`: the execution parks until the task
+    /// token is answered or the timeout passes; the invoker decides which.
+    PutEventsWaitForTaskToken,
+}
+
+impl Resource {
+    /// The ARN as written in the definition.
+    pub(super) fn arn(self) -> &'static str {
+        match self {
+            Resource::LambdaInvoke => LAMBDA_INVOKE,
+            Resource::PutEventsWaitForTaskToken => PUT_EVENTS_WAIT,
+        }
+    }
+}
+
+/// A Task's timeout: none, fixed, or read from the input (`TimeoutSecondsPath`).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Timeout {
+    None,
+    Seconds(u64),
+    Path(Path),
+}
+
+/// A Task on one of the supported resources.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Task {
+    pub(super) resource: Resource,
     pub(super) parameters: Template,
     pub(super) result_selector: Option<Template>,
     pub(super) result_path: Option<Path>,
     pub(super) retry: Vec<Retrier>,
     pub(super) catch: Vec<Catcher>,
-    pub(super) timeout_seconds: Option<u64>,
+    pub(super) timeout: Timeout,
     pub(super) then: Then,
 }
 
@@ -378,6 +408,7 @@ impl State {
                 "Retry",
                 "Catch",
                 "TimeoutSeconds",
+                "TimeoutSecondsPath",
                 "Next",
                 "End",
             ],
@@ -458,28 +489,50 @@ fn parse_task(obj: &Obj<'_>, names: &Names<'_>) -> Result<Task, DefinitionError>
     let resource = obj
         .string("Resource")?
         .ok_or_else(|| obj.invalid("Resource is required"))?;
-    if resource != LAMBDA_INVOKE {
-        return Err(DefinitionError::UnsupportedResource {
-            at: obj.at.clone(),
-            resource: resource.to_string(),
-        });
-    }
-    let parameters = obj
-        .template("Parameters")?
-        .ok_or_else(|| obj.invalid("Parameters with FunctionName and Payload are required"))?;
+    let resource = match resource {
+        LAMBDA_INVOKE => Resource::LambdaInvoke,
+        PUT_EVENTS_WAIT => Resource::PutEventsWaitForTaskToken,
+        other => {
+            return Err(DefinitionError::UnsupportedResource {
+                at: obj.at.clone(),
+                resource: other.to_string(),
+            });
+        }
+    };
+    let parameters = obj.template("Parameters")?.ok_or_else(|| {
+        obj.invalid(match resource {
+            Resource::LambdaInvoke => "Parameters with FunctionName and Payload are required",
+            Resource::PutEventsWaitForTaskToken => "Parameters with Entries are required",
+        })
+    })?;
     let keys = parameters.keys();
-    if let Some(other) = keys
-        .iter()
-        .find(|key| !matches!(**key, "FunctionName" | "Payload"))
-    {
+    let (allowed, required): (&[&str], &[&str]) = match resource {
+        Resource::LambdaInvoke => (&["FunctionName", "Payload"], &["FunctionName", "Payload"]),
+        Resource::PutEventsWaitForTaskToken => (&["Entries"], &["Entries"]),
+    };
+    if let Some(other) = keys.iter().find(|key| !allowed.contains(key)) {
         return Err(DefinitionError::UnsupportedField {
             at: obj.at.clone(),
             field: format!("Parameters.{other}"),
         });
     }
-    if !(keys.contains(&"FunctionName") && keys.contains(&"Payload")) {
-        return Err(obj.invalid("Parameters must give both FunctionName and Payload"));
+    if !required.iter().all(|key| keys.contains(key)) {
+        return Err(obj.invalid(match resource {
+            Resource::LambdaInvoke => "Parameters must give both FunctionName and Payload",
+            Resource::PutEventsWaitForTaskToken => "Parameters must give Entries",
+        }));
     }
+    let timeout = match (
+        obj.uint("TimeoutSeconds", 1, MAX_ATTEMPTS)?,
+        obj.path("TimeoutSecondsPath")?,
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(obj.invalid("cannot have both TimeoutSeconds and TimeoutSecondsPath"));
+        }
+        (Some(seconds), None) => Timeout::Seconds(seconds),
+        (None, Some(path)) => Timeout::Path(path),
+        (None, None) => Timeout::None,
+    };
     let retry = list(obj, "Retry")?;
     let catch = list(obj, "Catch")?;
     Ok(Task {
@@ -512,7 +565,8 @@ fn parse_task(obj: &Obj<'_>, names: &Names<'_>) -> Result<Task, DefinitionError>
                 })
             })
             .collect::<Result<_, DefinitionError>>()?,
-        timeout_seconds: obj.uint("TimeoutSeconds", 1, MAX_ATTEMPTS)?,
+        resource,
+        timeout,
         then: then(obj, names)?,
     })
 }

@@ -6,6 +6,7 @@
 mod choice;
 mod definition;
 mod intrinsic;
+mod history;
 mod path;
 mod run;
 
@@ -16,13 +17,52 @@ use serde_json::Value;
 use thiserror::Error;
 
 pub use definition::StateMachine;
+pub use history::export_history;
 
 /// The error name AWS gives failures no Retry or Catch may handle.
 const RUNTIME: &str = "States.Runtime";
 
-/// Calls the Lambda functions behind `arn:aws:states:::lambda:invoke` Tasks.
+/// A Task parked on `arn:aws:states:::events:putEvents.waitForTaskToken`: its event was put on
+/// the bus and the execution waits for someone to answer `token`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Park {
+    /// The Task's state name.
+    pub state: String,
+    /// The event's `DetailType` (e.g. `Traffic Shifter Bake`).
+    pub detail_type: String,
+    /// The event's `Detail`, as evaluated.
+    pub detail: Value,
+    /// The task token (`$$.Task.Token`).
+    pub token: String,
+    /// Seconds until `States.Timeout`.
+    pub timeout_seconds: u64,
+}
+
+/// How a park ended: after how long, and with which answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parked {
+    /// Milliseconds of virtual time until the answer (at most the timeout); the runner sleeps
+    /// them on the shared clock, so other executions run meanwhile.
+    pub after_millis: i64,
+    /// SendTaskSuccess's output, SendTaskFailure's error and cause ([`InvokeError::Callback`]),
+    /// or [`InvokeError::Timeout`] when nobody answered.
+    pub answer: Result<Value, InvokeError>,
+}
+
+/// Calls the Lambda functions behind `arn:aws:states:::lambda:invoke` Tasks, and answers (or
+/// lets time out) the tokens of `events:putEvents.waitForTaskToken` Tasks.
 #[async_trait::async_trait]
 pub trait LambdaInvoker: Send + Sync {
+    /// Parks a `putEvents.waitForTaskToken` Task. By default nobody ever answers: it times out.
+    async fn park(&self, park: &Park) -> Parked {
+        Parked {
+            after_millis: i64::try_from(park.timeout_seconds)
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
+            answer: Err(InvokeError::Timeout),
+        }
+    }
+
     /// Invokes a function (the `FunctionName` and `Payload` of an `arn:aws:states:::lambda:invoke` Task). It may advance the clock itself to simulate duration.
     async fn invoke(
         &self,
@@ -54,6 +94,14 @@ pub enum InvokeError {
     /// The task ran past TimeoutSeconds: error "States.Timeout".
     #[error("the task timed out")]
     Timeout,
+    /// SendTaskFailure answered a task token: error and cause verbatim (e.g. `Aborted`).
+    #[error("the task token was answered with {error}: {cause}")]
+    Callback {
+        /// The error name given to SendTaskFailure.
+        error: String,
+        /// The cause given to SendTaskFailure.
+        cause: String,
+    },
 }
 
 /// How an execution ended.
@@ -108,6 +156,18 @@ pub enum EventKind {
     },
     /// A state finished with this output.
     StateExited { name: String, output: Value },
+    /// A Task attempt was scheduled on its resource with these evaluated parameters.
+    TaskScheduled {
+        state: String,
+        /// The resource ARN.
+        resource: String,
+        /// The evaluated Parameters (for a park, they hold the task token).
+        parameters: Value,
+        /// The attempt's timeout, when it has one.
+        timeout_seconds: Option<u64>,
+    },
+    /// A Task attempt's resource answered with this result (before ResultSelector/ResultPath).
+    TaskSucceeded { state: String, output: Value },
     /// A Task attempt failed with a catchable error.
     TaskFailed {
         state: String,
@@ -179,7 +239,8 @@ pub enum DefinitionError {
         /// The field, with its position inside Retry, Catch, Choices or Parameters.
         field: String,
     },
-    /// A Task resource other than `arn:aws:states:::lambda:invoke`.
+    /// A Task resource other than `arn:aws:states:::lambda:invoke` and
+    /// `arn:aws:states:::events:putEvents.waitForTaskToken`.
     #[error("{at}: resource {resource:?} is not supported by the local runner")]
     UnsupportedResource { at: Where, resource: String },
     /// An intrinsic function the runner does not implement.

@@ -6,11 +6,11 @@ use shifter::fakes::ManualClock;
 use shifter::ports::Clock;
 
 use super::definition::{
-    Catcher, Kind, Message, Retrier, State, StateMachine, Task, Then, WaitFor,
+    Catcher, Kind, Message, Resource, Retrier, State, StateMachine, Task, Then, Timeout, WaitFor,
 };
 use super::path::{Path, Scope};
 use super::{
-    EventKind, Execution, ExecutionStatus, Failure, HistoryEvent, InvokeError, LambdaInvoker,
+    EventKind, Execution, ExecutionStatus, Failure, HistoryEvent, InvokeError, LambdaInvoker, Park,
     RunError,
 };
 
@@ -52,7 +52,9 @@ impl From<InvokeError> for Failure {
                     json!({"errorMessage": error_message, "errorType": error_type, "trace": []});
                 Failure::new(error_type, cause.to_string())
             }
-            InvokeError::Service { error, cause } => Failure::new(error, cause),
+            InvokeError::Service { error, cause } | InvokeError::Callback { error, cause } => {
+                Failure::new(error, cause)
+            }
             InvokeError::Timeout => Failure::new(TIMEOUT, "The task timed out."),
         }
     }
@@ -141,6 +143,10 @@ struct Run<'r> {
     transitions: u64,
     retries: u64,
     final_state: String,
+    /// Milliseconds a Wait state asked for, slept once the state is done.
+    pending_wait: Option<i64>,
+    /// Task tokens handed out so far.
+    tokens: u64,
 }
 
 impl StateMachine {
@@ -165,6 +171,8 @@ impl StateMachine {
             transitions: 0,
             retries: 0,
             final_state: String::new(),
+            pending_wait: None,
+            tokens: 0,
         };
         let (status, output, error, cause) = match run.drive().await? {
             Ending::Succeeded(output) => (ExecutionStatus::Succeeded, Some(output), None, None),
@@ -206,6 +214,23 @@ impl<'r> Run<'r> {
     }
 
     fn context(&self, state: &State, entered: DateTime<Utc>, retry_count: u32) -> Value {
+        let mut context = self.base_context(state, entered, retry_count);
+        if let Kind::Task(task) = &state.kind
+            && task.resource == Resource::PutEventsWaitForTaskToken
+        {
+            context["Task"] = json!({"Token": self.token()});
+        }
+        context
+    }
+
+    /// The token the next park attempt gets: unique per execution, deterministic.
+    fn token(&self) -> String {
+        let seed = format!("{}/{}", self.name, self.tokens);
+        let hash = jitter_fraction(&seed, "token", 0).to_bits();
+        format!("AQCEAAAAKgAAAA{hash:016x}{:08x}", self.tokens)
+    }
+
+    fn base_context(&self, state: &State, entered: DateTime<Utc>, retry_count: u32) -> Value {
         json!({
             "Execution": {
                 "Id": format!("{ARN_PREFIX}:execution:{STATE_MACHINE_NAME}:{}", self.name),
@@ -275,9 +300,14 @@ impl<'r> Run<'r> {
             return self.task(state, task, raw, entered).await;
         }
         let context = self.context(state, entered, 0);
-        Ok(self
+        let step = self
             .local_step(state, &raw, &context)
-            .unwrap_or_else(Step::from))
+            .unwrap_or_else(Step::from);
+        if let Some(millis) = self.pending_wait.take() {
+            // Other executions sharing the clock run while this one waits.
+            self.clock.sleep(TimeDelta::milliseconds(millis)).await;
+        }
+        Ok(step)
     }
 
     /// Every state but Task: none of them can retry or catch.
@@ -319,7 +349,7 @@ impl<'r> Run<'r> {
                     state: state.name.clone(),
                     seconds: millis as f64 / 1000.0,
                 });
-                self.clock.advance(TimeDelta::milliseconds(millis));
+                self.pending_wait = Some(millis);
                 then(*next, select(output_path, &effective, "OutputPath")?)
             }
             Kind::Choice { choices, default } => {
@@ -425,7 +455,7 @@ impl<'r> Run<'r> {
                     attempt: *used,
                     delay_seconds: millis as f64 / 1000.0,
                 });
-                self.clock.advance(TimeDelta::milliseconds(millis));
+                self.clock.sleep(TimeDelta::milliseconds(millis)).await;
                 continue;
             }
             return Ok(
@@ -469,16 +499,51 @@ impl<'r> Run<'r> {
             input: &effective,
             context,
         })?;
-        let function = parameters
-            .get("FunctionName")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Failure::runtime("FunctionName must be a string"))?;
-        let payload = parameters.get("Payload").cloned().unwrap_or(Value::Null);
-        let returned = self
-            .invoker
-            .invoke(function, payload, task.timeout_seconds)
-            .await?;
-        let result = json!({"ExecutedVersion": "$LATEST", "Payload": returned, "StatusCode": 200});
+        let timeout_seconds = match &task.timeout {
+            Timeout::None => None,
+            Timeout::Seconds(seconds) => Some(*seconds),
+            Timeout::Path(path) => {
+                let value = path.select(&effective).ok_or_else(|| {
+                    Failure::runtime(format!(
+                        "The TimeoutSecondsPath '{path}' could not be found in the input"
+                    ))
+                })?;
+                Some(value.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+                    Failure::runtime(format!(
+                        "The TimeoutSecondsPath '{path}' must select a positive integer, not {value}"
+                    ))
+                })?)
+            }
+        };
+        self.emit(EventKind::TaskScheduled {
+            state: state.name.clone(),
+            resource: task.resource.arn().to_owned(),
+            parameters: parameters.clone(),
+            timeout_seconds,
+        });
+        let result = match task.resource {
+            Resource::LambdaInvoke => {
+                let function = parameters
+                    .get("FunctionName")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Failure::runtime("FunctionName must be a string"))?;
+                let payload = parameters.get("Payload").cloned().unwrap_or(Value::Null);
+                let returned = self
+                    .invoker
+                    .invoke(function, payload, timeout_seconds)
+                    .await?;
+                json!({"ExecutedVersion": "$LATEST", "Payload": returned, "StatusCode": 200})
+            }
+            Resource::PutEventsWaitForTaskToken => {
+                let token = context["Task"]["Token"].as_str().unwrap_or_default().to_owned();
+                self.tokens += 1;
+                self.park(state, &parameters, token, timeout_seconds).await?
+            }
+        };
+        self.emit(EventKind::TaskSucceeded {
+            state: state.name.clone(),
+            output: result.clone(),
+        });
         let result = match &task.result_selector {
             Some(selector) => selector.eval(&Scope {
                 input: &result,
@@ -488,6 +553,40 @@ impl<'r> Run<'r> {
         };
         let merged = merge(task.result_path.as_ref(), raw, result)?;
         select(state.output_path.as_ref(), &merged, "OutputPath")
+    }
+}
+
+impl Run<'_> {
+    /// Puts the event (in spirit) and waits on the shared clock for the invoker's answer.
+    async fn park(
+        &mut self,
+        state: &State,
+        parameters: &Value,
+        token: String,
+        timeout_seconds: Option<u64>,
+    ) -> Result<Value, Failure> {
+        let entry = &parameters["Entries"][0];
+        let timeout_seconds = timeout_seconds.ok_or_else(|| {
+            Failure::runtime("a waitForTaskToken Task needs TimeoutSeconds or TimeoutSecondsPath locally")
+        })?;
+        let park = Park {
+            state: state.name.clone(),
+            detail_type: entry["DetailType"].as_str().unwrap_or_default().to_owned(),
+            detail: entry["Detail"].clone(),
+            token,
+            timeout_seconds,
+        };
+        let parked = self.invoker.park(&park).await;
+        let limit = i64::try_from(timeout_seconds)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        let (millis, answer) = if parked.after_millis >= limit {
+            (limit, Err(InvokeError::Timeout))
+        } else {
+            (parked.after_millis.max(0), parked.answer)
+        };
+        self.clock.sleep(TimeDelta::milliseconds(millis)).await;
+        Ok(answer?)
     }
 }
 
@@ -1039,6 +1138,8 @@ mod tests {
             .iter()
             .map(|event| match event.kind {
                 EventKind::StateEntered { .. } => "entered",
+                EventKind::TaskScheduled { .. } => "scheduled",
+                EventKind::TaskSucceeded { .. } => "answered",
                 EventKind::TaskFailed { .. } => "failed",
                 EventKind::Retrying { .. } => "retrying",
                 EventKind::StateExited { .. } => "exited",
@@ -1048,9 +1149,18 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            vec!["entered", "failed", "retrying", "exited", "succeeded"]
+            vec![
+                "entered",
+                "scheduled",
+                "failed",
+                "retrying",
+                "scheduled",
+                "answered",
+                "exited",
+                "succeeded"
+            ]
         );
-        assert_eq!(seen[4].at_seconds, 1.0);
+        assert_eq!(seen[7].at_seconds, 1.0);
     }
 
     #[tokio::test]

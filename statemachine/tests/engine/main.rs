@@ -1,5 +1,12 @@
 //! The engine's integration tests, one test binary: scenarios through the local runner on the
 //! shipped definition, and the checks that keep definition, template and code in step.
 
+mod costs;
 mod definition;
 mod scenarios;
+
+mod catalog;
+mod properties;
+mod races;
+mod scale;
+mod support;

@@ -306,8 +306,9 @@ async fn every_preflight_failure_touches_nothing() {
             a.lambda
                 .put_alias("demo", "live", AliasRoute::single("$LATEST"));
         }),
-        ("publish not yet supported", "InvalidInput", |_, i| {
-            i["targetVersion"] = json!("publish")
+        ("publish, but an alarm is missing", "NotFound", |_, i| {
+            i["targetVersion"] = json!("publish");
+            i["alarms"] = json!(["demo-errors", "gone"]);
         }),
     ];
     for (name, error, setup) in cases {
@@ -340,7 +341,38 @@ async fn every_preflight_failure_touches_nothing() {
             "{name}: the alias was written"
         );
         assert_eq!(account.lambda.calls(LambdaOp::UpdateAlias), 0, "{name}");
+        assert_eq!(
+            account.lambda.calls(LambdaOp::PublishVersion),
+            0,
+            "{name}: published before every check passed"
+        );
     }
+}
+
+#[tokio::test]
+async fn publish_deploys_new_code_and_a_rerun_is_a_no_op() {
+    let (account, mut input) = demo("Canary10Percent5Minutes");
+    input["targetVersion"] = json!("publish");
+    account.lambda.update_code("demo");
+    let run = deploy(&account, input.clone()).await;
+    assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
+    assert_eq!(
+        alias(&account),
+        AliasRoute::single("3"),
+        "the new code was published as version 3"
+    );
+    assert_invariants(&account, &run, "1", "3");
+
+    // Nothing changed since: Lambda hands back version 3, the alias is on it, nothing moves.
+    let writes = deployment_writes(&account).len();
+    let again = deploy(&account, input).await;
+    assert_eq!(again.summary.outcome, Outcome::AlreadyCurrent);
+    assert_eq!(deployment_writes(&account).len(), writes);
+    assert_eq!(account.lambda.calls(LambdaOp::PublishVersion), 2);
+    assert_eq!(
+        account.lambda.latest_published("demo").as_deref(),
+        Some("3")
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,42 @@
+"""Python twin of the shift-traffic function, for the start-up benchmark only (bench/startup.py).
+
+What the Rust function does at init and per event, with boto3: one Lambda client built at
+import, one GetAccountSettings to open the connection, then per event one UpdateAlias to the
+step's weight conditional on the RevisionId, and GetAlias only after a conflict.
+"""
+
+import boto3
+
+lambda_client = boto3.client("lambda")
+try:
+    lambda_client.get_account_settings()
+except Exception as e:  # warming is best effort, as in Rust
+    print(f"warming the Lambda connection failed: {e}")
+
+
+def handler(event, context):
+    deployment = dict(event)
+    step = deployment["plan"][deployment["stepIndex"]]
+    weight_bp = int(step["weight"])  # basis points, as the Rust document carries them
+    kwargs = dict(
+        FunctionName=deployment["functionName"],
+        Name=deployment["alias"],
+        FunctionVersion=deployment["originalVersion"],
+        RevisionId=deployment["revisionId"],
+    )
+    if weight_bp >= 10000:
+        kwargs["FunctionVersion"] = deployment["targetVersion"]
+        kwargs["RoutingConfig"] = {"AdditionalVersionWeights": {}}
+    else:
+        kwargs["RoutingConfig"] = {
+            "AdditionalVersionWeights": {deployment["targetVersion"]: weight_bp / 10000}
+        }
+    try:
+        written = lambda_client.update_alias(**kwargs)
+    except lambda_client.exceptions.PreconditionFailedException:
+        written = lambda_client.get_alias(FunctionName=deployment["functionName"], Name=deployment["alias"])
+    deployment["revisionId"] = written["RevisionId"]
+    deployment["traffic"] = weight_bp
+    deployment["trafficPercent"] = weight_bp / 100
+    deployment["decision"] = "bake"
+    return deployment

@@ -1,0 +1,366 @@
+//! Engine benchmarks (plain `harness = false`, no criterion): wall time of the local runner on
+//! the shipped definition, of 1,000 deployments at once, and of the handlers' decisions.
+//!
+//! `cargo bench -p shifter-statemachine --bench engine` prints a table; with
+//! `BENCH_JSON=path` it also writes the numbers as JSON (scripts/bench uses that for
+//! BENCHMARKS.md). `BENCH_QUICK=1` runs fewer iterations (a smoke test, not a measurement).
+//!
+//! The 1,000-deployment figures give every deployment its own `LocalAccount` (own virtual
+//! clock), run one after another, as tokio tasks on a multi-thread runtime, and split across
+//! one OS thread per core. Deployments on one account sharing a single virtual clock are not
+//! measured here.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use serde_json::Value;
+use shifter::domain::Deployment;
+use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock};
+use shifter::ports::{AlarmState, Clock, alarm_report};
+use shifter_statemachine::asl::{EventKind, HistoryEvent};
+use shifter_statemachine::local::{self, LocalAccount, Outcome};
+use std::sync::Arc;
+
+const STRATEGY: &str = "Canary10Percent30Minutes";
+const FLEET: usize = 1_000;
+
+struct Stats {
+    name: &'static str,
+    what: &'static str,
+    samples: Vec<Duration>,
+    /// Work items per sample (1 unless the sample timed a batch).
+    per_sample: u64,
+}
+
+impl Stats {
+    fn sorted(&self) -> Vec<Duration> {
+        let mut s = self.samples.clone();
+        s.sort();
+        s
+    }
+
+    fn quantile(&self, q: f64) -> Duration {
+        let s = self.sorted();
+        let i = ((s.len() - 1) as f64 * q).round() as usize;
+        s[i] / u32::try_from(self.per_sample).unwrap_or(u32::MAX)
+    }
+
+    fn json(&self) -> Value {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        serde_json::json!({
+            "name": self.name,
+            "what": self.what,
+            "runs": self.samples.len(),
+            "perSample": self.per_sample,
+            "medianMicros": us(self.quantile(0.5)),
+            "p95Micros": us(self.quantile(0.95)),
+            "minMicros": us(self.quantile(0.0)),
+        })
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us >= 1e6 {
+        format!("{:.2} s", us / 1e6)
+    } else if us >= 1e3 {
+        format!("{:.2} ms", us / 1e3)
+    } else {
+        format!("{us:.2} µs")
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// One simulated deployment of `demo` on its own account, from account setup to summary.
+async fn one_deployment() -> Duration {
+    let start = Instant::now();
+    let account = LocalAccount::demo();
+    let run = local::run(
+        &account,
+        LocalAccount::demo_input(STRATEGY),
+        "bench",
+        &mut |_| {},
+    )
+    .await
+    .expect("the runner accepts the shipped definition");
+    let took = start.elapsed();
+    assert_eq!(run.summary.outcome, Outcome::Succeeded);
+    assert_eq!(run.summary.simulated_seconds, 1800.0);
+    took
+}
+
+fn bench_canary(runs: usize) -> Stats {
+    let rt = runtime();
+    rt.block_on(one_deployment()); // warm-up: page in the definition and allocator
+    let samples = (0..runs).map(|_| rt.block_on(one_deployment())).collect();
+    Stats {
+        name: "canary30_one_deployment",
+        what: "one simulated Canary10Percent30Minutes deployment (30 virtual minutes, hooks, 30 s checks)",
+        samples,
+        per_sample: 1,
+    }
+}
+
+fn bench_fleet_sequential(rounds: usize) -> Stats {
+    let rt = runtime();
+    let samples = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..FLEET {
+                black_box(rt.block_on(one_deployment()));
+            }
+            start.elapsed()
+        })
+        .collect();
+    Stats {
+        name: "fleet_1000_sequential",
+        what: "1,000 Canary10Percent30Minutes deployments, one after another, each on its own account",
+        samples,
+        per_sample: 1,
+    }
+}
+
+fn bench_fleet_tasks(rounds: usize, workers: usize) -> Stats {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let samples = (0..rounds)
+        .map(|_| {
+            rt.block_on(async {
+                let start = Instant::now();
+                let tasks: Vec<_> = (0..FLEET).map(|_| tokio::spawn(one_deployment())).collect();
+                for t in tasks {
+                    black_box(t.await.expect("deployment task"));
+                }
+                start.elapsed()
+            })
+        })
+        .collect();
+    Stats {
+        name: "fleet_1000_tokio_tasks",
+        what: "1,000 deployments as concurrent tokio tasks (multi-thread runtime, one worker per core), each on its own account",
+        samples,
+        per_sample: 1,
+    }
+}
+
+fn bench_fleet_threads(rounds: usize, threads: usize) -> Stats {
+    let samples = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                for t in 0..threads {
+                    let share = FLEET / threads + usize::from(t < FLEET % threads);
+                    scope.spawn(move || {
+                        let rt = runtime();
+                        for _ in 0..share {
+                            black_box(rt.block_on(one_deployment()));
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+        .collect();
+    Stats {
+        name: "fleet_1000_os_threads",
+        what: "1,000 deployments split over one OS thread per core, each on its own account",
+        samples,
+        per_sample: 1,
+    }
+}
+
+/// The deployment documents as Check Health receives one mid-bake and as Shift Traffic
+/// receives the first step, from a real run of the shipped definition.
+fn documents() -> (Deployment, Value) {
+    let rt = runtime();
+    let account = LocalAccount::demo();
+    let mut check: Option<Value> = None;
+    let mut shift: Option<Value> = None;
+    let mut observer = |e: &HistoryEvent| {
+        if let EventKind::StateEntered { name, input } = &e.kind {
+            if name == "Check Health" && e.at_seconds > 0.0 && check.is_none() {
+                check = Some(input.clone());
+            }
+            if name == "Shift Traffic" && shift.is_none() {
+                shift = Some(input.clone());
+            }
+        }
+    };
+    rt.block_on(local::run(
+        &account,
+        LocalAccount::demo_input(STRATEGY),
+        "doc",
+        &mut observer,
+    ))
+    .expect("runs");
+    let (check, shift) = (
+        check.expect("Check Health ran during a bake"),
+        shift.expect("Shift Traffic ran"),
+    );
+    // The start-up benchmark (bench/startup.py) hands these to the real functions.
+    if let Some(dir) = std::env::var_os("BENCH_EVENTS") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("creates BENCH_EVENTS");
+        for (file, doc) in [
+            ("check-health.json", &check),
+            ("shift-traffic.json", &shift),
+        ] {
+            std::fs::write(
+                dir.join(file),
+                serde_json::to_vec_pretty(doc).expect("encodes"),
+            )
+            .expect("writes an event");
+        }
+    }
+    let doc = serde_json::from_value(check).expect("Check Health's input is a Deployment");
+    (doc, shift)
+}
+
+/// Times `batch` calls of `f` per sample.
+fn batched(samples: usize, batch: u64, mut f: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..batch {
+        f();
+    }
+    (0..samples)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            start.elapsed()
+        })
+        .collect()
+}
+
+fn bench_decisions(samples: usize) -> Vec<Stats> {
+    const BATCH: u64 = 10_000;
+    let (doc, shift_input) = documents();
+    let names = doc.alarms.clone();
+    let states: Vec<(String, AlarmState)> =
+        names.iter().map(|n| (n.clone(), AlarmState::Ok)).collect();
+    let clock = ManualClock::at_epoch();
+    clock.advance(TimeDelta::seconds(30));
+    let now = clock.now();
+
+    let checked = batched(samples, BATCH, || {
+        let report = alarm_report(&names, &states);
+        let next = black_box(doc.clone()).checked(now, Some(&report));
+        black_box(next.expect("a decision"));
+    });
+    let clone_only = batched(samples, BATCH, || {
+        black_box(black_box(&doc).clone());
+    });
+
+    // What one Check Health invocation costs in our code: decode the payload, read the alarms
+    // (in-memory fake), decide, encode the result. Network and runtime excluded.
+    let payload = serde_json::to_vec(&doc).expect("encodes");
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let alarms = FakeAlarms::new(shared.clone());
+    for n in &names {
+        alarms.add(n, AlarmState::Ok);
+    }
+    let rt = runtime();
+    let invocation = batched(samples, BATCH / 10, || {
+        let d: Deployment = serde_json::from_slice(black_box(&payload)).expect("decodes");
+        let out = rt
+            .block_on(check_health::check_health(&alarms, &clock, d))
+            .expect("decides");
+        black_box(serde_json::to_vec(&out).expect("encodes"));
+    });
+
+    // Shift Traffic: decode, one UpdateAlias on the in-memory account, encode.
+    let shift_payload = serde_json::to_vec(&shift_input).expect("encodes");
+    let shift = batched(samples, BATCH / 10, || {
+        let lambda = FakeLambda::new(shared.clone());
+        lambda.add_function("demo", "arn:aws:iam::000000000000:role/demo");
+        lambda.publish("demo");
+        lambda.publish("demo");
+        let revision = lambda
+            .put_alias("demo", "live", shifter::domain::AliasRoute::single("1"))
+            .expect("alias");
+        let mut d: Deployment = serde_json::from_slice(black_box(&shift_payload)).expect("decodes");
+        d.revision_id = revision;
+        let event = shift_traffic::ShiftEvent {
+            deployment: d,
+            attempt: 0,
+        };
+        let out = rt.block_on(shift_traffic::shift_traffic(&lambda, &clock, event));
+        black_box(serde_json::to_vec(&out.ok()).expect("encodes"));
+    });
+
+    vec![
+        Stats {
+            name: "decision_checked",
+            what: "Deployment::checked: Check Health's pure decision (incl. one document clone and the alarm report)",
+            samples: checked,
+            per_sample: BATCH,
+        },
+        Stats {
+            name: "decision_document_clone",
+            what: "cloning the deployment document alone (part of the line above)",
+            samples: clone_only,
+            per_sample: BATCH,
+        },
+        Stats {
+            name: "handler_check_health",
+            what: "check-health handler: JSON in, DescribeAlarms on the in-memory fake, decide, JSON out",
+            samples: invocation,
+            per_sample: BATCH / 10,
+        },
+        Stats {
+            name: "handler_shift_traffic",
+            what: "shift-traffic handler: account set-up, JSON in, UpdateAlias on the in-memory fake, JSON out",
+            samples: shift,
+            per_sample: BATCH / 10,
+        },
+    ]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing else we use.
+    let quick = std::env::var_os("BENCH_QUICK").is_some()
+        || std::env::args().any(|a| a == "--test" || a == "--quick");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (runs, rounds, samples) = if quick { (5, 1, 3) } else { (300, 5, 30) };
+
+    let mut all = vec![bench_canary(runs)];
+    all.extend(bench_decisions(samples));
+    all.push(bench_fleet_sequential(rounds));
+    all.push(bench_fleet_tasks(rounds, cores));
+    all.push(bench_fleet_threads(rounds, cores));
+
+    println!(
+        "{:<26} {:>6} {:>11} {:>11} {:>11}  what",
+        "benchmark", "runs", "median", "p95", "min"
+    );
+    for s in &all {
+        println!(
+            "{:<26} {:>6} {:>11} {:>11} {:>11}  {}",
+            s.name,
+            s.samples.len(),
+            fmt(s.quantile(0.5)),
+            fmt(s.quantile(0.95)),
+            fmt(s.quantile(0.0)),
+            s.what
+        );
+    }
+    if let Some(path) = std::env::var_os("BENCH_JSON") {
+        let doc = serde_json::json!({
+            "cores": cores,
+            "quick": quick,
+            "benchmarks": all.iter().map(Stats::json).collect::<Vec<_>>(),
+        });
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).expect("encodes"))
+            .expect("writes BENCH_JSON");
+    }
+}
