@@ -2,6 +2,7 @@
 
 mod chaos;
 mod chart;
+mod operate;
 mod plan;
 mod simulate;
 
@@ -23,6 +24,61 @@ enum Command {
     Simulate(simulate::Args),
     /// Show a strategy's schedule, duration, state transitions and cost without running it.
     Plan(plan::Args),
+    /// Validate an execution input locally, then start it on Step Functions.
+    Deploy(operate::DeployArgs),
+    /// Follow a real execution from its history; exit 0 only on success.
+    Watch(operate::WatchArgs),
+    /// Pass the approval gate an execution is waiting at.
+    Approve(operate::AnswerArgs),
+    /// Skip the remaining steps: promote now (post-traffic hook and post-promotion bake still run).
+    Promote(operate::AnswerArgs),
+    /// Roll back now through the execution's own Roll Back; it fails with error Aborted.
+    Abort(operate::AbortArgs),
+    /// Draw the traffic chart of a real execution.
+    Timeline(operate::TimelineArgs),
+}
+
+async fn executions() -> shifter::aws::StepFunctionsExecutions {
+    let config = shifter::aws::load_config().await;
+    shifter::aws::StepFunctionsExecutions::new(aws_sdk_sfn::Client::new(&config))
+}
+
+async fn operate(command: Command) -> Result<ExitCode, CliError> {
+    let sfn = executions().await;
+    let poll = std::time::Duration::from_secs(5);
+    match command {
+        Command::Deploy(args) => {
+            let arn = operate::deploy(&sfn, &args).await?;
+            if args.watch_requested() {
+                return operate::watch(&sfn, &arn, false, poll).await;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch(args) => operate::watch(&sfn, args.arn(), args.json(), poll).await,
+        Command::Approve(args) => {
+            let state = operate::answer(&sfn, args.arn(), &operate::Answer::Approve).await?;
+            println!("Approved ({state}).");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Promote(args) => {
+            let state = operate::answer(&sfn, args.arn(), &operate::Answer::Promote).await?;
+            println!("Promotion requested ({state}).");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Abort(args) => {
+            let answer = operate::Answer::Abort(args.reason().to_owned());
+            let state = operate::answer(&sfn, args.arn(), &answer).await?;
+            println!("Abort sent ({state}): the execution rolls back and fails with Aborted.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Timeline(args) => {
+            operate::timeline(&sfn, &args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate(_) | Command::Plan(_) => {
+            Err(CliError::Usage("not an AWS command".into()))
+        }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -31,6 +87,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Plan(args) => plan::run(&args),
+        other => operate(other).await,
     };
     match result {
         Ok(code) => code,

@@ -53,6 +53,19 @@ pub struct Args {
     /// Someone else changes the alias just before the deployment's Nth alias write.
     #[arg(long, value_name = "N")]
     drift_at_step: Option<u64>,
+    /// An operator aborts at this simulated time (what `shifter abort` does): the deployment
+    /// rolls back at once and fails with error Aborted.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    abort_at: Option<std::time::Duration>,
+    /// The reason given with --abort-at.
+    #[arg(long, default_value = "aborted by an operator", requires = "abort_at")]
+    reason: String,
+    /// An operator approves each approval gate this long after it starts waiting.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    approve_after: Option<std::time::Duration>,
+    /// An operator promotes at this simulated time, skipping the remaining steps.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    promote_at: Option<std::time::Duration>,
     /// Write the timeline: .json (data) or .svg (chart).
     #[arg(long, value_name = "FILE")]
     timeline: Option<PathBuf>,
@@ -92,6 +105,15 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         input["strategy"] = value;
     }
     arrange_faults(&account, &args, &input)?;
+    if let Some(at) = args.abort_at {
+        account.abort_at(at.as_secs_f64(), &args.reason);
+    }
+    if let Some(at) = args.promote_at {
+        account.promote_at(at.as_secs_f64());
+    }
+    if let Some(after) = args.approve_after {
+        account.approve_after(after.as_secs_f64());
+    }
     crate::chaos::apply(&args.chaos, &account, &input)?;
 
     let wall = Instant::now();
@@ -300,8 +322,16 @@ impl Printer {
             } => {
                 println!("{t}  {state:<22} retry {attempt} in {delay_seconds:.1}s");
             }
+            // A park's timeout is the normal end of a bake: not worth a line.
+            EventKind::Caught { error, .. } if error == "States.Timeout" => {}
             EventKind::Caught { state, error, next } => {
                 println!("{t}  {state:<22} {error} → {next}");
+            }
+            EventKind::TaskSucceeded { state, output } if output.get("action").is_some() => {
+                println!("{t}  {state:<22} operator answered {output}");
+            }
+            EventKind::StateEntered { name, .. } if name == "Await Approval" => {
+                println!("{t}  {name:<22} waiting for approval (shifter approve|promote|abort)");
             }
             _ => {}
         }
@@ -341,6 +371,18 @@ fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
             "{alarms} · post-promotion bake {baked} of {}",
             clock(u64::from(d.post_promotion_bake_seconds))
         ),
+        Decision::AwaitApproval => {
+            let weight = d.plan.get(d.step_index).map(|s| s.weight.to_string());
+            format!(
+                "{alarms} · {} needs approval (timeout {}, default {:?})",
+                weight.unwrap_or_default(),
+                clock(u64::from(d.approval_timeout_seconds)),
+                d.approval_default
+            )
+        }
+        Decision::Shift | Decision::Promote if previous == "Await Approval" => {
+            format!("{alarms} · gate passed")
+        }
         Decision::Shift | Decision::Promote => format!("{alarms} · step done"),
         Decision::Succeed => format!("{alarms} · done"),
         other => format!("{alarms} · next: {other:?}"),
@@ -389,7 +431,7 @@ fn readable_cause(cause: &str) -> String {
         .unwrap_or_else(|| cause.to_owned())
 }
 
-fn write_timeline(path: &std::path::Path, summary: &Summary) -> Result<(), CliError> {
+pub(crate) fn write_timeline(path: &std::path::Path, summary: &Summary) -> Result<(), CliError> {
     let io = |source| CliError::Io {
         path: path.display().to_string(),
         source,

@@ -320,3 +320,85 @@ fn account_files_rehearse_a_users_own_setup() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn abort_at_restores_the_alias_at_once() {
+    let out = shifter(&[
+        "simulate",
+        "--abort-at",
+        "100s",
+        "--reason",
+        "p99 looks wrong",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = json_of(&out);
+    assert_eq!(s["outcome"], "RolledBack");
+    assert_eq!(s["error"], "Aborted");
+    assert!(s["cause"].as_str().unwrap().starts_with("p99 looks wrong"));
+    assert_eq!(s["alias"]["version"], "1");
+    let last = s["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last, serde_json::json!({"seconds": 100.0, "weight": 0.0}));
+}
+
+#[test]
+fn promote_at_skips_ahead_and_approve_after_passes_gates() {
+    let out = shifter(&["simulate", "--promote-at", "45s", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = json_of(&out);
+    assert_eq!(s["simulatedSeconds"], 45.0);
+    assert_eq!(s["alias"]["version"], "2");
+
+    let dir = std::env::temp_dir().join(format!("shifter-gates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("gated.json");
+    std::fs::write(
+        &input,
+        r#"{"functionName":"demo","alias":"live","targetVersion":"2","alarms":["demo-errors"],
+            "checkIntervalSeconds":30,"approvalBeforePromote":true,"approvalTimeoutSeconds":600,
+            "strategy":{"steps":[{"weight":10,"bakeSeconds":60},{"weight":50,"bakeSeconds":60,"approval":true}]}}"#,
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let out = shifter(&[
+        "simulate",
+        "--input",
+        input,
+        "--approve-after",
+        "30s",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["simulatedSeconds"], 180.0);
+    let out = shifter(&["simulate", "--input", input, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["error"], "ApprovalTimedOut");
+}
+
+#[test]
+fn deploy_refuses_bad_input_without_calling_aws() {
+    let dir = std::env::temp_dir().join(format!("shifter-deploy-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("bad.json");
+    std::fs::write(
+        &input,
+        r#"{"functionName":"f","alias":"live","targetVersion":"2","strategy":"AllAtOnce","approvalDefault":"maybe"}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shifter"))
+        .args([
+            "deploy",
+            "--input",
+            input.to_str().unwrap(),
+            "--state-machine",
+        ])
+        .arg("arn:aws:states:us-east-1:123456789012:stateMachine:deploy")
+        // Nothing may reach AWS: an unroutable endpoint would hang or fail differently.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("approvalDefault"), "{stderr}");
+}

@@ -39,6 +39,12 @@ pub enum ShifterError {
     /// The alias could not be restored.
     #[error("{0}")]
     RollbackFailed(String),
+    /// An operator aborted the deployment (`shifter abort`): it rolls back and fails with this.
+    #[error("{0}")]
+    Aborted(String),
+    /// Nobody answered an approval gate in time and its default action is to roll back.
+    #[error("{0}")]
+    ApprovalTimedOut(String),
 }
 
 impl ShifterError {
@@ -53,11 +59,13 @@ impl ShifterError {
             ShifterError::AlarmTriggered(_) => "AlarmTriggered",
             ShifterError::Transient { .. } => "Transient",
             ShifterError::RollbackFailed(_) => "RollbackFailed",
+            ShifterError::Aborted(_) => "Aborted",
+            ShifterError::ApprovalTimedOut(_) => "ApprovalTimedOut",
         }
     }
 
     /// Every stable name, for checks against the state machine definition.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 10] = [
         "InvalidInput",
         "NotFound",
         "DeploymentInProgress",
@@ -66,6 +74,8 @@ impl ShifterError {
         "AlarmTriggered",
         "Transient",
         "RollbackFailed",
+        "Aborted",
+        "ApprovalTimedOut",
     ];
 
     /// An `InvalidInput` naming `field`.
@@ -151,6 +161,12 @@ mod tests {
                 ShifterError::RollbackFailed("r".into()),
                 "RollbackFailed",
                 "r",
+            ),
+            (ShifterError::Aborted("stop".into()), "Aborted", "stop"),
+            (
+                ShifterError::ApprovalTimedOut("late".into()),
+                "ApprovalTimedOut",
+                "late",
             ),
         ];
         let mut names = vec![];

@@ -157,7 +157,7 @@ pub struct Execution {
 }
 
 /// One event of an execution's history.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEvent {
     /// Event id (1-based, in order).
@@ -172,6 +172,16 @@ pub struct HistoryEvent {
     pub error: Option<String>,
     /// Error cause, for failure events.
     pub cause: Option<String>,
+    /// The state's raw input (JSON text), for state-entered events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// The output (JSON text), for state-exited, task-succeeded and execution-succeeded events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// The task's evaluated parameters (JSON text; a parked task's hold its token), for
+    /// TaskScheduled events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<String>,
 }
 
 /// Starts and follows state machine executions (for the CLI and the CodePipeline action).
@@ -195,6 +205,21 @@ pub trait Executions: Send + Sync {
         &self,
         execution_arn: &str,
     ) -> Result<Vec<HistoryEvent>, ShifterError>;
+
+    /// Answers a parked task token (SendTaskSuccess) with `output` (e.g. `{"action":"approve"}`).
+    async fn send_task_success(
+        &self,
+        task_token: &str,
+        output: &serde_json::Value,
+    ) -> Result<(), ShifterError>;
+
+    /// Fails a parked task token (SendTaskFailure) with `error` and `cause` (`Aborted`, reason).
+    async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ShifterError>;
 }
 
 /// How CodePipeline classifies a failed job.

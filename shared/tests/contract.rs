@@ -1874,3 +1874,118 @@ mod contract {
         }
     }
 }
+
+/// The Step Functions adapter's task-token calls (`shifter approve|promote|abort`) and the
+/// history details the CLI reads the token from, against `aws-smithy-mocks`.
+#[cfg(feature = "aws")]
+mod sfn_callbacks {
+    use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+    use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureOutput;
+    use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessOutput;
+    use aws_sdk_sfn::types::{
+        HistoryEvent, HistoryEventType, StateEnteredEventDetails, TaskScheduledEventDetails,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use serde_json::json;
+    use shifter::aws::StepFunctionsExecutions;
+    use shifter::ports::Executions;
+
+    #[tokio::test]
+    async fn success_and_failure_answer_the_token_verbatim() {
+        let success = mock!(aws_sdk_sfn::Client::send_task_success)
+            .match_requests(|req| {
+                req.task_token() == Some("tok-1") && req.output() == Some(r#"{"action":"promote"}"#)
+            })
+            .then_output(|| SendTaskSuccessOutput::builder().build());
+        let failure = mock!(aws_sdk_sfn::Client::send_task_failure)
+            .match_requests(|req| {
+                req.task_token() == Some("tok-2")
+                    && req.error() == Some("Aborted")
+                    && req.cause() == Some("p99 looks wrong")
+            })
+            .then_output(|| SendTaskFailureOutput::builder().build());
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&success, &failure]);
+        let executions = StepFunctionsExecutions::new(client);
+        executions
+            .send_task_success("tok-1", &json!({"action": "promote"}))
+            .await
+            .unwrap();
+        executions
+            .send_task_failure("tok-2", "Aborted", "p99 looks wrong")
+            .await
+            .unwrap();
+        assert_eq!((success.num_calls(), failure.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_answered_token_is_named_in_the_error() {
+        let gone = mock!(aws_sdk_sfn::Client::send_task_success)
+            .sequence()
+            .http_status(
+                400,
+                Some(json!({"__type": "TaskTimedOut", "message": "Task Timed Out"}).to_string()),
+            )
+            .build();
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&gone]);
+        let err = StepFunctionsExecutions::new(client)
+            .send_task_success("tok", &json!({"action": "approve"}))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("TaskTimedOut"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn history_carries_parameters_and_inputs() {
+        let parameters = json!({"Entries": [{"DetailType": "Traffic Shifter Bake",
+            "Detail": {"taskToken": "tok-9"}}]})
+        .to_string();
+        let p = parameters.clone();
+        let history = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(move || {
+            let at = aws_sdk_sfn::primitives::DateTime::from_secs(1_767_225_600);
+            GetExecutionHistoryOutput::builder()
+                .events(
+                    HistoryEvent::builder()
+                        .id(1)
+                        .r#type(HistoryEventType::TaskStateEntered)
+                        .timestamp(at)
+                        .state_entered_event_details(
+                            StateEnteredEventDetails::builder()
+                                .name("Bake")
+                                .input(r#"{"waitSeconds":30}"#)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .events(
+                    HistoryEvent::builder()
+                        .id(2)
+                        .r#type(HistoryEventType::TaskScheduled)
+                        .timestamp(at)
+                        .task_scheduled_event_details(
+                            TaskScheduledEventDetails::builder()
+                                .resource_type("events")
+                                .resource("putEvents.waitForTaskToken")
+                                .region("us-east-1")
+                                .parameters(p.clone())
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        });
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&history]);
+        let events = StepFunctionsExecutions::new(client)
+            .execution_history("arn:x")
+            .await
+            .unwrap();
+        assert_eq!(events[0].state.as_deref(), Some("Bake"));
+        assert_eq!(events[0].input.as_deref(), Some(r#"{"waitSeconds":30}"#));
+        assert_eq!(events[1].kind, "TaskScheduled");
+        assert_eq!(events[1].parameters.as_deref(), Some(parameters.as_str()));
+    }
+}

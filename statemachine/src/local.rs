@@ -15,7 +15,8 @@ use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
 use start_deployment::{Config, Ports, StartEvent};
 
 use crate::asl::{
-    Execution, ExecutionStatus, HistoryEvent, InvokeError, LambdaInvoker, RunError, StateMachine,
+    Execution, ExecutionStatus, HistoryEvent, InvokeError, LambdaInvoker, Park, Parked, RunError,
+    StateMachine,
 };
 
 /// ARN prefix of functions in the simulated account.
@@ -67,7 +68,23 @@ pub struct LocalAccount {
     hooks: Arc<Mutex<BTreeMap<String, HookBehaviour>>>,
     /// Start Deployment's environment.
     pub config: Config,
+    /// Operators' answers to parked tasks, scheduled on the virtual clock.
+    controls: Arc<Mutex<Controls>>,
 }
+
+/// Operators' scheduled answers: what `shifter abort|promote|approve` would do, and when.
+#[derive(Debug, Clone, Default)]
+struct Controls {
+    /// SendTaskFailure(error "Aborted", cause) to whatever is parked at that time (once).
+    abort: Option<(DateTime<Utc>, String)>,
+    /// `{"action":"promote"}` to whatever is parked at that time (once).
+    promote: Option<DateTime<Utc>>,
+    /// `{"action":"approve"}` this long after each approval gate starts waiting.
+    approve_after: Option<chrono::TimeDelta>,
+}
+
+/// The DetailType of an approval gate's event.
+pub const APPROVAL_DETAIL_TYPE: &str = "Traffic Shifter Approval";
 
 impl LocalAccount {
     /// An empty account at the runner's epoch, managing every function.
@@ -89,6 +106,82 @@ impl LocalAccount {
             config: Config {
                 managed: shifter::domain::ManagedSet::everything(),
             },
+            controls: Arc::default(),
+        }
+    }
+
+    /// An operator aborts `seconds` after the start with `reason` (`shifter abort`).
+    pub fn abort_at(&self, seconds: f64, reason: &str) {
+        let at = self.clock.start() + chrono::TimeDelta::milliseconds((seconds * 1000.0) as i64);
+        self.lock_controls().abort = Some((at, reason.to_owned()));
+    }
+
+    /// An operator promotes `seconds` after the start (`shifter promote`).
+    pub fn promote_at(&self, seconds: f64) {
+        let at = self.clock.start() + chrono::TimeDelta::milliseconds((seconds * 1000.0) as i64);
+        self.lock_controls().promote = Some(at);
+    }
+
+    /// An operator approves every gate `seconds` after it starts waiting (`shifter approve`).
+    pub fn approve_after(&self, seconds: f64) {
+        self.lock_controls().approve_after =
+            Some(chrono::TimeDelta::milliseconds((seconds * 1000.0) as i64));
+    }
+
+    fn lock_controls(&self) -> std::sync::MutexGuard<'_, Controls> {
+        self.controls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The first scheduled answer for a task parked now for `timeout_seconds`: an answer
+    /// scheduled earlier that nobody received yet arrives at once; one-shot answers are used up.
+    fn answer_park(&self, park: &Park) -> Parked {
+        let now = self.clock.now();
+        let timeout = chrono::TimeDelta::seconds(
+            i64::try_from(park.timeout_seconds).unwrap_or(i64::MAX / 1000),
+        );
+        let deadline = now + timeout;
+        let mut controls = self.lock_controls();
+        let mut best: Option<(DateTime<Utc>, u8)> = None;
+        let mut consider = |at: DateTime<Utc>, which: u8| {
+            let at = at.max(now);
+            if at < deadline && best.is_none_or(|(b, _)| at < b) {
+                best = Some((at, which));
+            }
+        };
+        if let Some((at, _)) = &controls.abort {
+            consider(*at, 0);
+        }
+        if let Some(at) = controls.promote {
+            consider(at, 1);
+        }
+        if park.detail_type == APPROVAL_DETAIL_TYPE
+            && let Some(after) = controls.approve_after
+        {
+            consider(now + after, 2);
+        }
+        let Some((at, which)) = best else {
+            return Parked {
+                after_millis: timeout.num_milliseconds(),
+                answer: Err(InvokeError::Timeout),
+            };
+        };
+        let answer = match which {
+            0 => {
+                let reason = controls.abort.take().map(|(_, r)| r).unwrap_or_default();
+                Err(InvokeError::Callback {
+                    error: "Aborted".to_owned(),
+                    cause: reason,
+                })
+            }
+            1 => {
+                controls.promote = None;
+                Ok(json!({"action": "promote"}))
+            }
+            _ => Ok(json!({"action": "approve"})),
+        };
+        Parked {
+            after_millis: (at - now).num_milliseconds(),
+            answer,
         }
     }
 
@@ -301,6 +394,10 @@ fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, ShifterEr
 
 #[async_trait]
 impl LambdaInvoker for LocalInvoker<'_> {
+    async fn park(&self, park: &Park) -> Parked {
+        self.account.answer_park(park)
+    }
+
     async fn invoke(
         &self,
         function_name: &str,
@@ -561,4 +658,20 @@ pub fn first_deployment(execution: &Execution) -> Option<Deployment> {
         }
         _ => None,
     })
+}
+
+/// A finished run as Step Functions `GetExecutionHistory` JSON (what `aws stepfunctions
+/// get-execution-history` prints), for fixtures of the CLI's `watch` and `timeline`.
+pub fn execution_history(
+    account: &LocalAccount,
+    execution: &Execution,
+    input: &Value,
+) -> Result<Value, crate::asl::DefinitionError> {
+    let machine = shipped_state_machine()?;
+    Ok(crate::asl::export_history(
+        &machine,
+        execution,
+        account.clock.start(),
+        input,
+    ))
 }

@@ -8,9 +8,9 @@ use shifter::ports::SystemClock;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let aws = shifter::aws::load().await;
-    let alarms = CloudWatchAlarms::new(aws.cloudwatch);
+    shifter::aws::init_logging();
+    let aws = shifter::aws::load_config().await;
+    let alarms = CloudWatchAlarms::from_config(&aws);
     alarms.warm().await;
     lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| {
         check_health(&alarms, &SystemClock, ev.payload)

@@ -1,17 +1,16 @@
 //! Pipeline Action Lambda: wires the real adapters to the handler.
 
-use aws_config::BehaviorVersion;
 use aws_lambda_events::codepipeline_job::CodePipelineJobEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use pipeline_action::{Config, Ports, pipeline_action};
-use shifter::aws::{AwsClients, CodePipelineJobs, StepFunctionsExecutions};
+use shifter::aws::{CodePipelineJobs, StepFunctionsExecutions};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shifter::aws::init_logging();
     let config = Config::from_env()?;
-    let aws_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let executions = StepFunctionsExecutions::new(AwsClients::from_config(&aws_config).sfn);
+    let aws_config = shifter::aws::load_config().await;
+    let executions = StepFunctionsExecutions::from_config(&aws_config);
     let jobs = CodePipelineJobs::from_config(&aws_config);
     let ports = Ports {
         executions: &executions,

@@ -7,9 +7,9 @@ use shifter::domain::Deployment;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let aws = shifter::aws::load().await;
-    let router = LambdaAdapter::new(aws.lambda);
+    shifter::aws::init_logging();
+    let aws = shifter::aws::load_config().await;
+    let router = LambdaAdapter::from_config(&aws);
     router.warm().await;
     lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| {
         roll_back(&router, ev.payload)

@@ -7,10 +7,10 @@ use start_deployment::{Config, Ports, StartEvent, start_deployment};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let aws = shifter::aws::load().await;
-    let lambda = LambdaAdapter::new(aws.lambda);
-    let alarms = CloudWatchAlarms::new(aws.cloudwatch);
+    shifter::aws::init_logging();
+    let aws = shifter::aws::load_config().await;
+    let lambda = LambdaAdapter::from_config(&aws);
+    let alarms = CloudWatchAlarms::from_config(&aws);
     tokio::join!(lambda.warm(), alarms.warm());
     let config = Config::from_env();
     let ports = Ports {

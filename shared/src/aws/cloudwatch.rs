@@ -20,7 +20,12 @@ pub struct CloudWatchAlarms {
 }
 
 impl CloudWatchAlarms {
-    /// Wraps a client (from [`super::load`] or a mock).
+    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    pub fn from_config(config: &aws_config::SdkConfig) -> CloudWatchAlarms {
+        CloudWatchAlarms::new(Client::new(config))
+    }
+
+    /// Wraps an existing client (an emulator's, or a mock).
     pub fn new(client: Client) -> CloudWatchAlarms {
         CloudWatchAlarms { client }
     }

@@ -21,7 +21,12 @@ pub struct LambdaAdapter {
 }
 
 impl LambdaAdapter {
-    /// Wraps a client (from [`super::load`], an emulator, or a mock).
+    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    pub fn from_config(config: &aws_config::SdkConfig) -> LambdaAdapter {
+        LambdaAdapter::new(Client::new(config))
+    }
+
+    /// Wraps an existing client (an emulator's, or a mock).
     pub fn new(client: Client) -> LambdaAdapter {
         LambdaAdapter { client }
     }

@@ -38,6 +38,32 @@ impl AwsClients {
     }
 }
 
+/// The shared configuration from the environment (`aws_config` defaults): region,
+/// credentials and `AWS_ENDPOINT_URL`; standard retry. A Lambda builds only the clients it uses.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Structured logs for a Lambda: JSON when the function's log format is JSON, the level from
+/// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else INFO), no timestamps (CloudWatch adds them).
+pub fn init_logging() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|l| l.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let logs = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .without_time();
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        logs.json().with_current_span(false).init();
+    } else {
+        logs.init();
+    }
+}
+
 /// Clients from the environment (`aws_config` defaults): region, credentials and
 /// `AWS_ENDPOINT_URL` as the Lambda runtime or the shell provides them; standard retry.
 pub async fn load() -> AwsClients {

@@ -17,7 +17,12 @@ pub struct StepFunctionsExecutions {
 }
 
 impl StepFunctionsExecutions {
-    /// Wraps a client (from [`super::load`], an emulator, or a mock).
+    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    pub fn from_config(config: &aws_config::SdkConfig) -> StepFunctionsExecutions {
+        StepFunctionsExecutions::new(Client::new(config))
+    }
+
+    /// Wraps an existing client (an emulator's, or a mock).
     pub fn new(client: Client) -> StepFunctionsExecutions {
         StepFunctionsExecutions { client }
     }
@@ -86,6 +91,22 @@ fn event(e: &aws_sdk_sfn::types::HistoryEvent) -> HistoryEvent {
         state,
         error: error.map(str::to_owned),
         cause: cause.map(str::to_owned),
+        input: e
+            .state_entered_event_details()
+            .and_then(|d| d.input())
+            .map(str::to_owned),
+        output: e
+            .state_exited_event_details()
+            .and_then(|d| d.output())
+            .or_else(|| e.task_succeeded_event_details().and_then(|d| d.output()))
+            .or_else(|| {
+                e.execution_succeeded_event_details()
+                    .and_then(|d| d.output())
+            })
+            .map(str::to_owned),
+        parameters: e
+            .task_scheduled_event_details()
+            .map(|d| d.parameters().to_owned()),
     }
 }
 
@@ -167,5 +188,41 @@ impl Executions for StepFunctionsExecutions {
             events.extend(page.events().iter().map(event));
         }
         Ok(events)
+    }
+
+    async fn send_task_success(
+        &self,
+        task_token: &str,
+        output: &Value,
+    ) -> Result<(), ShifterError> {
+        self.client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                AwsFailure::new("SendTaskSuccess", e).into_error(|_| "task token".to_owned())
+            })?;
+        Ok(())
+    }
+
+    async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ShifterError> {
+        self.client
+            .send_task_failure()
+            .task_token(task_token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsFailure::new("SendTaskFailure", e).into_error(|_| "task token".to_owned())
+            })?;
+        Ok(())
     }
 }

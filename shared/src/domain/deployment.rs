@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::alias::{AliasRoute, AliasState};
-use super::request::{DeploymentRequest, Hooks};
+use super::request::{ApprovalDefault, DeploymentRequest, Hooks};
 use super::strategy::Step;
 use super::weight::Weight;
 use crate::error::ShifterError;
@@ -32,6 +32,8 @@ pub enum Decision {
     Succeed,
     /// Restore the alias and fail with `failure`.
     Rollback,
+    /// Wait for an operator's approval before moving to `stepIndex` (an approval gate).
+    AwaitApproval,
 }
 
 /// Why a deployment is being rolled back: a stable error name and a readable cause.
@@ -143,6 +145,29 @@ pub struct Deployment {
     /// Written by the state machine: the error a Catch caught.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caught: Option<Caught>,
+    /// Indices into `plan` of steps that wait for approval before traffic moves to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approval_steps: Vec<usize>,
+    /// The promotion waits for approval.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approval_before_promote: bool,
+    /// Seconds an approval gate waits (the Await Approval Task's TimeoutSecondsPath).
+    #[serde(default = "default_approval_timeout")]
+    pub approval_timeout_seconds: u32,
+    /// What a gate does when nobody answers.
+    #[serde(default)]
+    pub approval_default: ApprovalDefault,
+    /// The step whose gate was passed (approved, promoted, or defaulted to approve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_step: Option<usize>,
+    /// Written by the state machine: an operator's answer to a parked task token
+    /// (`{"action":"approve"}` or `{"action":"promote"}`); Check Health consumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<Value>,
+}
+
+fn default_approval_timeout() -> u32 {
+    super::request::DEFAULT_APPROVAL_TIMEOUT_SECONDS
 }
 
 /// What Roll Back must do, decided from the alias as it is now.
@@ -199,6 +224,12 @@ impl Deployment {
             rolled_back_to: None,
             hook_result: None,
             caught: None,
+            approval_steps: request.approval.steps.clone(),
+            approval_before_promote: request.approval.before_promote,
+            approval_timeout_seconds: request.approval.timeout_seconds,
+            approval_default: request.approval.default,
+            approved_step: None,
+            control: None,
         };
         d.decision = if d.target_version == d.original_version {
             Decision::AlreadyCurrent
@@ -254,10 +285,39 @@ impl Deployment {
         Ok(self)
     }
 
-    /// True when Check Health must read the alarms before deciding.
+    /// True when Check Health must read the alarms before deciding (also when a gate is
+    /// answered: traffic sat on the previous step while it waited).
     pub fn needs_alarm_check(&self) -> bool {
         !self.alarms.is_empty()
-            && matches!(self.decision, Decision::Bake | Decision::PostPromotionBake)
+            && matches!(
+                self.decision,
+                Decision::Bake | Decision::PostPromotionBake | Decision::AwaitApproval
+            )
+    }
+
+    /// True when moving to step `index` must first wait for approval.
+    fn gated(&self, index: usize) -> bool {
+        if self.approved_step == Some(index) {
+            return false;
+        }
+        let promotion = self.plan.get(index).is_some_and(|s| s.weight.is_full());
+        self.approval_steps.contains(&index) || (promotion && self.approval_before_promote)
+    }
+
+    /// An operator asked to promote now: skip the remaining steps (hooks and the
+    /// post-promotion bake still run).
+    fn promote_now(&mut self, now: DateTime<Utc>) -> Decision {
+        let last = self.plan.len().saturating_sub(1);
+        self.approved_step = Some(last);
+        self.step_started_at = now;
+        self.move_to(last)
+    }
+
+    /// The `action` of an operator's answer, if any.
+    fn control_action(control: Option<&Value>) -> Option<&str> {
+        control
+            .and_then(|c| c.get("action"))
+            .and_then(Value::as_str)
     }
 
     /// Check Health's decision: judge a hook's result, or the alarms and the bake clock.
@@ -266,7 +326,44 @@ impl Deployment {
         now: DateTime<Utc>,
         alarms: Option<&AlarmReport>,
     ) -> Result<Deployment, ShifterError> {
+        let control = self.control.take();
+        let action = Deployment::control_action(control.as_ref());
         match self.decision {
+            Decision::AwaitApproval => {
+                if let Some(report) = alarms {
+                    self.alarm_checks += 1;
+                    if let Some(cause) = self.alarm_problem(report) {
+                        return Ok(cause);
+                    }
+                }
+                let approve = match (control.as_ref(), action) {
+                    (None, _) => {
+                        if self.approval_default == ApprovalDefault::Rollback {
+                            let cause = format!(
+                                "nobody approved step {} ({} on version {}) within {}s; \
+                                 approvalDefault is rollback",
+                                self.step_index,
+                                self.current_step()?.weight,
+                                self.target_version,
+                                self.approval_timeout_seconds
+                            );
+                            return Ok(self.rolling_back("ApprovalTimedOut", cause));
+                        }
+                        true
+                    }
+                    (Some(_), Some("approve")) => true,
+                    (Some(_), Some("promote")) => false,
+                    // Not an answer we know: keep waiting at the gate.
+                    (Some(_), _) => return Ok(self),
+                };
+                self.decision = if approve {
+                    self.approved_step = Some(self.step_index);
+                    self.move_to(self.step_index)
+                } else {
+                    self.promote_now(now)
+                };
+                Ok(self)
+            }
             Decision::PreTrafficHook | Decision::PostTrafficHook => {
                 let pre = self.decision == Decision::PreTrafficHook;
                 let hook = if pre {
@@ -296,6 +393,10 @@ impl Deployment {
                     if let Some(cause) = self.alarm_problem(report) {
                         return Ok(cause);
                     }
+                }
+                if self.decision == Decision::Bake && action == Some("promote") {
+                    self.decision = self.promote_now(now);
+                    return Ok(self);
                 }
                 let elapsed = (now - self.step_started_at).num_seconds().max(0);
                 let bake = if self.decision == Decision::Bake {
@@ -399,6 +500,10 @@ impl Deployment {
     }
 
     fn move_to(&mut self, index: usize) -> Decision {
+        if self.gated(index) {
+            self.step_index = index;
+            return Decision::AwaitApproval;
+        }
         self.step_index = index;
         let next = self.plan.get(index).copied();
         if let Some(step) = next {
@@ -722,6 +827,68 @@ mod tests {
                 error: "Transient".into(),
                 cause: "UpdateAlias: throttled".into()
             }
+        );
+    }
+
+    #[test]
+    fn promote_during_a_bake_skips_to_the_promotion_unless_an_alarm_fires() {
+        let d = deployment("Linear10PercentEvery1Minute", json!({}));
+        let d = d
+            .clone()
+            .shifted(&written(d.next_route().unwrap(), "r2"), at(0))
+            .unwrap();
+        let mut asked = d.clone();
+        asked.control = Some(json!({"action": "promote"}));
+        let quiet = AlarmReport::default();
+        let next = asked.clone().checked(at(20), Some(&quiet)).unwrap();
+        assert_eq!(next.decision, Decision::Promote);
+        assert_eq!(next.step_index, next.plan.len() - 1);
+        assert!(next.control.is_none(), "the answer is consumed");
+        let firing = AlarmReport {
+            in_alarm: vec!["errors".into()],
+            missing: vec![],
+        };
+        assert_eq!(
+            asked.checked(at(20), Some(&firing)).unwrap().decision,
+            Decision::Rollback
+        );
+        // Anything else wakes the bake early and it carries on.
+        let mut other = d;
+        other.control = Some(json!({"action": "approve"}));
+        let next = other.checked(at(20), Some(&quiet)).unwrap();
+        assert_eq!((next.decision, next.wait_seconds), (Decision::Bake, 40));
+    }
+
+    #[test]
+    fn gates_wait_then_follow_the_answer_or_the_default() {
+        let gated = json!({"approvalBeforePromote": true, "approvalTimeoutSeconds": 600});
+        let d = deployment("Canary10Percent5Minutes", gated.clone());
+        let d = d
+            .clone()
+            .shifted(&written(d.next_route().unwrap(), "r2"), at(0))
+            .unwrap();
+        let quiet = AlarmReport::default();
+        let waiting = d.checked(at(300), Some(&quiet)).unwrap();
+        assert_eq!(waiting.decision, Decision::AwaitApproval);
+        assert_eq!(waiting.approval_timeout_seconds, 600);
+
+        let mut approved = waiting.clone();
+        approved.control = Some(json!({"action": "approve"}));
+        let next = approved.checked(at(310), Some(&quiet)).unwrap();
+        assert_eq!(
+            (next.decision, next.approved_step),
+            (Decision::Promote, Some(1))
+        );
+
+        let timed_out = waiting.clone().checked(at(900), Some(&quiet)).unwrap();
+        assert_eq!(timed_out.decision, Decision::Rollback);
+        assert_eq!(timed_out.failure.unwrap().error, "ApprovalTimedOut");
+
+        let mut lenient = waiting;
+        lenient.approval_default = ApprovalDefault::Approve;
+        assert_eq!(
+            lenient.checked(at(900), Some(&quiet)).unwrap().decision,
+            Decision::Promote
         );
     }
 }

@@ -11,6 +11,6 @@ pub mod weight;
 pub use alias::{AdditionalVersion, AliasRoute, AliasState};
 pub use deployment::{AlarmReport, Caught, Decision, Deployment, Failure, RestoreAction};
 pub use managed::ManagedSet;
-pub use request::{DeploymentRequest, FieldError, Hooks, TargetVersion};
+pub use request::{Approval, ApprovalDefault, DeploymentRequest, FieldError, Hooks, TargetVersion};
 pub use strategy::{Plan, PlanError, Step, Strategy};
 pub use weight::Weight;

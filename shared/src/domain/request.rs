@@ -80,6 +80,48 @@ pub struct DeploymentRequest {
     pub hooks: Hooks,
     /// Seconds to keep watching alarms after the promotion.
     pub post_promotion_bake_seconds: u32,
+    /// Manual gates.
+    pub approval: Approval,
+}
+
+/// The default approval timeout, in seconds.
+pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u32 = 3600;
+/// The longest approval timeout: one day.
+pub const MAX_APPROVAL_TIMEOUT_SECONDS: u32 = 86_400;
+
+/// What an approval gate does when nobody answers in time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalDefault {
+    /// Go ahead as if approved.
+    Approve,
+    /// Roll back (error `ApprovalTimedOut`).
+    #[default]
+    Rollback,
+}
+
+/// Manual gates: steps that wait for `shifter approve` before their shift, and the promotion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// Indices into the plan of steps that need approval before traffic moves to them.
+    pub steps: Vec<usize>,
+    /// The promotion needs approval.
+    pub before_promote: bool,
+    /// Seconds a gate waits for an answer.
+    pub timeout_seconds: u32,
+    /// What happens when nobody answers.
+    pub default: ApprovalDefault,
+}
+
+impl Default for Approval {
+    fn default() -> Self {
+        Approval {
+            steps: Vec::new(),
+            before_promote: false,
+            timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+            default: ApprovalDefault::Rollback,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -96,6 +138,10 @@ struct RawRequest {
     hooks: Hooks,
     #[serde(default)]
     post_promotion_bake_seconds: u32,
+    #[serde(default)]
+    approval_before_promote: bool,
+    approval_timeout_seconds: Option<u32>,
+    approval_default: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +155,8 @@ struct RawSteps {
 struct RawStep {
     weight: f64,
     bake_seconds: u32,
+    #[serde(default)]
+    approval: bool,
 }
 
 impl DeploymentRequest {
@@ -131,7 +179,7 @@ impl DeploymentRequest {
         validate_function_name("functionName", &raw.function_name)?;
         validate_alias("alias", &raw.alias)?;
         let target = parse_target(&raw.target_version)?;
-        let (strategy_name, plan) = parse_strategy(&raw.strategy)?;
+        let (strategy_name, plan, gated_steps) = parse_strategy(&raw.strategy)?;
 
         if raw.alarms.len() > MAX_ALARMS {
             return Err(FieldError::new(
@@ -204,7 +252,9 @@ impl DeploymentRequest {
             }
         }
 
+        let approval = parse_approval(&raw, gated_steps)?;
         Ok(DeploymentRequest {
+            approval,
             function_name: raw.function_name,
             alias: raw.alias,
             target,
@@ -302,12 +352,43 @@ fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
     }
 }
 
-fn parse_strategy(value: &Value) -> Result<(String, Plan), FieldError> {
+fn parse_approval(raw: &RawRequest, steps: Vec<usize>) -> Result<Approval, FieldError> {
+    let timeout_seconds = raw
+        .approval_timeout_seconds
+        .unwrap_or(DEFAULT_APPROVAL_TIMEOUT_SECONDS);
+    if !(1..=MAX_APPROVAL_TIMEOUT_SECONDS).contains(&timeout_seconds) {
+        return Err(FieldError::new(
+            "approvalTimeoutSeconds",
+            format!(
+                "must be between 1 and {MAX_APPROVAL_TIMEOUT_SECONDS} (one day) (got {timeout_seconds})"
+            ),
+        ));
+    }
+    let default = match raw.approval_default.as_ref() {
+        None => ApprovalDefault::Rollback,
+        Some(Value::String(s)) if s == "approve" => ApprovalDefault::Approve,
+        Some(Value::String(s)) if s == "rollback" => ApprovalDefault::Rollback,
+        Some(other) => {
+            return Err(FieldError::new(
+                "approvalDefault",
+                format!("must be \"approve\" or \"rollback\" (got {other})"),
+            ));
+        }
+    };
+    Ok(Approval {
+        steps,
+        before_promote: raw.approval_before_promote,
+        timeout_seconds,
+        default,
+    })
+}
+
+fn parse_strategy(value: &Value) -> Result<(String, Plan, Vec<usize>), FieldError> {
     match value {
         Value::String(name) => {
             let strategy = Strategy::from_name(name)
                 .map_err(|e| FieldError::new("strategy", e.to_string()))?;
-            Ok((name.clone(), strategy.plan()))
+            Ok((name.clone(), strategy.plan(), Vec::new()))
         }
         Value::Object(_) => {
             let raw: RawSteps = deserialize_named(value, "strategy")?;
@@ -330,7 +411,14 @@ fn parse_strategy(value: &Value) -> Result<(String, Plan), FieldError> {
                     _ => FieldError::new("strategy.steps", text),
                 }
             })?;
-            Ok(("custom steps".to_owned(), plan))
+            let gated = raw
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.approval)
+                .map(|(i, _)| i)
+                .collect();
+            Ok(("custom steps".to_owned(), plan, gated))
         }
         other => Err(FieldError::new(
             "strategy",
@@ -563,5 +651,53 @@ mod tests {
             TargetVersion::Version(7)
         );
         assert_eq!(field_of(with("targetVersion", json!(-7))), "targetVersion");
+    }
+
+    #[test]
+    fn approval_gates_are_validated_by_field() {
+        let base = json!({"functionName":"orders","alias":"live","targetVersion":"2",
+            "strategy":{"steps":[{"weight":10,"bakeSeconds":60},{"weight":50,"bakeSeconds":60,"approval":true}]}});
+        let r = DeploymentRequest::from_json(&base).unwrap();
+        assert_eq!(r.approval.steps, vec![1]);
+        assert!(!r.approval.before_promote);
+        assert_eq!(r.approval.timeout_seconds, 3600);
+        assert_eq!(r.approval.default, ApprovalDefault::Rollback);
+        for (field, value, named) in [
+            ("approvalTimeoutSeconds", json!(0), "approvalTimeoutSeconds"),
+            (
+                "approvalTimeoutSeconds",
+                json!(86_401),
+                "approvalTimeoutSeconds",
+            ),
+            ("approvalDefault", json!("maybe"), "approvalDefault"),
+            (
+                "approvalBeforePromote",
+                json!("yes"),
+                "approvalBeforePromote",
+            ),
+            ("approvalx", json!(true), "approvalx"),
+        ] {
+            let mut input = base.clone();
+            input[field] = value;
+            let e = DeploymentRequest::from_json(&input).unwrap_err();
+            assert!(e.to_string().contains(named), "{field}: {e}");
+        }
+        let mut input = base.clone();
+        input["strategy"]["steps"][0]["approve"] = json!(true);
+        let e = DeploymentRequest::from_json(&input).unwrap_err();
+        assert!(e.to_string().contains("approve"), "{e}");
+        let mut input = base;
+        input["approvalDefault"] = json!("approve");
+        input["approvalTimeoutSeconds"] = json!(86_400);
+        input["approvalBeforePromote"] = json!(true);
+        let r = DeploymentRequest::from_json(&input).unwrap();
+        assert_eq!(
+            (
+                r.approval.default,
+                r.approval.timeout_seconds,
+                r.approval.before_promote
+            ),
+            (ApprovalDefault::Approve, 86_400, true)
+        );
     }
 }

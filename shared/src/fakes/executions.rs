@@ -15,10 +15,15 @@ const INVALID_NAME_CHARS: &[char] = &[
     ',', ';', ':', '/',
 ];
 
+/// How a task token was answered: SendTaskSuccess's output, or SendTaskFailure's (error, cause).
+pub type TaskAnswer = Result<Value, (String, String)>;
+
 #[derive(Debug, Default)]
 struct State {
     state_machines: Vec<String>,
     executions: Vec<(Execution, Vec<HistoryEvent>)>,
+    /// Task tokens answered so far: (token, Ok(output) or Err((error, cause))).
+    answers: Vec<(String, TaskAnswer)>,
     starts: u64,
     throttle_next: u32,
 }
@@ -46,6 +51,20 @@ impl FakeExecutions {
     /// Creates a state machine executions can be started on.
     pub fn add_state_machine(&self, arn: &str) {
         self.lock().state_machines.push(arn.to_owned());
+    }
+
+    /// Replaces an execution's history (e.g. with a recorded one) and its status.
+    pub fn set_history(&self, arn: &str, status: ExecutionStatus, history: Vec<HistoryEvent>) {
+        let mut state = self.lock();
+        if let Some((execution, h)) = state.executions.iter_mut().find(|(e, _)| e.arn == arn) {
+            execution.status = status;
+            *h = history;
+        }
+    }
+
+    /// Every task token answered so far, oldest first: Ok(output) or Err((error, cause)).
+    pub fn answers(&self) -> Vec<(String, TaskAnswer)> {
+        self.lock().answers.clone()
     }
 
     /// The next `n` calls fail with throttling.
@@ -132,6 +151,7 @@ impl FakeExecutions {
             state: None,
             error: error.clone(),
             cause: cause.clone(),
+            ..HistoryEvent::default()
         });
         execution.status = status;
         execution.stopped = Some(now);
@@ -204,9 +224,7 @@ impl Executions for FakeExecutions {
             id: 1,
             kind: "ExecutionStarted".to_owned(),
             at: now,
-            state: None,
-            error: None,
-            cause: None,
+            ..HistoryEvent::default()
         };
         state.executions.push((
             Execution {
@@ -249,4 +267,41 @@ impl Executions for FakeExecutions {
             .map(|(_, h)| h.clone())
             .ok_or_else(|| ShifterError::not_found(format!("execution {execution_arn}")))
     }
+
+    async fn send_task_success(
+        &self,
+        task_token: &str,
+        output: &Value,
+    ) -> Result<(), ShifterError> {
+        let mut state = self.lock();
+        self.begin(&mut state, "SendTaskSuccess")?;
+        answer(&mut state, task_token, Ok(output.clone()))
+    }
+
+    async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ShifterError> {
+        let mut state = self.lock();
+        self.begin(&mut state, "SendTaskFailure")?;
+        answer(
+            &mut state,
+            task_token,
+            Err((error.to_owned(), cause.to_owned())),
+        )
+    }
+}
+
+/// A token can be answered once (Step Functions answers TaskTimedOut / InvalidToken after).
+fn answer(state: &mut State, token: &str, answer: TaskAnswer) -> Result<(), ShifterError> {
+    if token.is_empty() || state.answers.iter().any(|(t, _)| t == token) {
+        return Err(ShifterError::invalid(
+            "taskToken",
+            format!("TaskTimedOut: task token {token:?} is not waiting"),
+        ));
+    }
+    state.answers.push((token.to_owned(), answer));
+    Ok(())
 }

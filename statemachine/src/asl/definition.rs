@@ -899,4 +899,36 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn parks_need_entries_and_one_timeout_and_other_event_resources_are_refused() {
+        let park = |extra: Value| {
+            let mut state = json!({"Type": "Task", "Resource": PUT_EVENTS_WAIT, "Next": "Done",
+                "Parameters": {"Entries": [{"Detail": {"taskToken.$": "$$.Task.Token"}}]},
+                "TimeoutSecondsPath": "$.t"});
+            if let (Value::Object(state), Value::Object(extra)) = (&mut state, extra) {
+                state.extend(extra);
+            }
+            one_state(state)
+        };
+        assert!(parse(&park(json!({}))).is_ok());
+        assert!(
+            refusal(park(json!({"TimeoutSeconds": 5})))
+                .contains("cannot have both TimeoutSeconds and TimeoutSecondsPath")
+        );
+        assert!(
+            refusal(park(json!({"Parameters": {"Entries": [], "Extra": 1}})))
+                .contains(r#"field "Parameters.Extra""#)
+        );
+        assert!(
+            refusal(park(
+                json!({"Resource": "arn:aws:states:::events:putEvents"})
+            ))
+            .contains(r#"resource "arn:aws:states:::events:putEvents" is not supported"#)
+        );
+        assert!(
+            refusal(park(json!({"TimeoutSecondsPath": "$$.Execution.Input"})))
+                .contains("TimeoutSecondsPath")
+        );
+    }
 }

@@ -82,8 +82,10 @@ pub fn export_history(
                 out.push(at, "TaskStarted", "taskStartedEventDetails", base.clone());
                 if name.ends_with(".waitForTaskToken") {
                     let mut submitted = base;
-                    submitted["output"] =
-                        json!(json!({"Entries": [{"EventId": "local"}], "FailedEntryCount": 0}).to_string());
+                    submitted["output"] = json!(
+                        json!({"Entries": [{"EventId": "local"}], "FailedEntryCount": 0})
+                            .to_string()
+                    );
                     out.push(at, "TaskSubmitted", "taskSubmittedEventDetails", submitted);
                 }
             }

@@ -5,8 +5,8 @@
 
 mod choice;
 mod definition;
-mod intrinsic;
 mod history;
+mod intrinsic;
 mod path;
 mod run;
 

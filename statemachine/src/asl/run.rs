@@ -535,9 +535,13 @@ impl<'r> Run<'r> {
                 json!({"ExecutedVersion": "$LATEST", "Payload": returned, "StatusCode": 200})
             }
             Resource::PutEventsWaitForTaskToken => {
-                let token = context["Task"]["Token"].as_str().unwrap_or_default().to_owned();
+                let token = context["Task"]["Token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 self.tokens += 1;
-                self.park(state, &parameters, token, timeout_seconds).await?
+                self.park(state, &parameters, token, timeout_seconds)
+                    .await?
             }
         };
         self.emit(EventKind::TaskSucceeded {
@@ -567,7 +571,9 @@ impl Run<'_> {
     ) -> Result<Value, Failure> {
         let entry = &parameters["Entries"][0];
         let timeout_seconds = timeout_seconds.ok_or_else(|| {
-            Failure::runtime("a waitForTaskToken Task needs TimeoutSeconds or TimeoutSecondsPath locally")
+            Failure::runtime(
+                "a waitForTaskToken Task needs TimeoutSeconds or TimeoutSecondsPath locally",
+            )
         })?;
         let park = Park {
             state: state.name.clone(),
@@ -1183,5 +1189,145 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(invoker.calls.lock().unwrap()[0].0, arn);
+    }
+
+    fn park_state(extra: Value) -> Value {
+        let mut state = json!({
+            "Type": "Task", "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
+            "Parameters": {"Entries": [{"DetailType": "Gate", "Source": "s", "EventBusName": "default",
+                "Detail": {"taskToken.$": "$$.Task.Token", "n.$": "$.n"}}]},
+            "TimeoutSecondsPath": "$.t", "ResultPath": "$.control", "Next": "Caught",
+            "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": "Caught"},
+                      {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Caught"}]
+        });
+        if let (Value::Object(state), Value::Object(extra)) = (&mut state, extra) {
+            state.extend(extra);
+        }
+        state
+    }
+
+    /// Answers every park with `answer` after `after` seconds.
+    struct Answering {
+        after: i64,
+        answer: Result<Value, InvokeError>,
+        parks: Mutex<Vec<Park>>,
+    }
+
+    #[async_trait::async_trait]
+    impl LambdaInvoker for Answering {
+        async fn invoke(&self, _: &str, _: Value, _: Option<u64>) -> Result<Value, InvokeError> {
+            Err(function_error("NotHere"))
+        }
+
+        async fn park(&self, park: &Park) -> super::super::Parked {
+            self.parks.lock().unwrap().push(park.clone());
+            super::super::Parked {
+                after_millis: self.after * 1000,
+                answer: self.answer.clone(),
+            }
+        }
+    }
+
+    async fn park_run(states: Value, invoker: &Answering, input: Value) -> (Execution, f64) {
+        let clock = ManualClock::at_epoch();
+        let execution = machine(states)
+            .run(invoker, &clock, input, "exec-1", &mut |_| {})
+            .await
+            .unwrap();
+        (execution, clock.elapsed_secs())
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_park_times_out_after_its_timeout_path() {
+        let (execution, clock) = execute(
+            json!({"A": park_state(json!({}))}),
+            &echo(),
+            json!({"t": 45, "n": 1}),
+        )
+        .await;
+        assert_eq!(clock.elapsed_secs(), 45.0);
+        assert_eq!(execution.final_state, "Caught");
+        assert_eq!(execution.output, Some(json!({"t": 45, "n": 1})));
+        let scheduled = execution.events.iter().find_map(|e| match &e.kind {
+            EventKind::TaskScheduled {
+                parameters,
+                timeout_seconds,
+                ..
+            } => Some((parameters.clone(), *timeout_seconds)),
+            _ => None,
+        });
+        let (parameters, timeout) = scheduled.unwrap();
+        assert_eq!(timeout, Some(45));
+        let token = parameters["Entries"][0]["Detail"]["taskToken"]
+            .as_str()
+            .unwrap();
+        assert!(token.starts_with("AQCE"), "{token}");
+    }
+
+    #[tokio::test]
+    async fn answers_arrive_at_their_time_as_output_or_error() {
+        let answering = |after, answer| Answering {
+            after,
+            answer,
+            parks: Mutex::new(Vec::new()),
+        };
+        let invoker = answering(10, Ok(json!({"action": "promote"})));
+        let (execution, elapsed) = park_run(
+            json!({"A": park_state(json!({}))}),
+            &invoker,
+            json!({"t": 30, "n": 2}),
+        )
+        .await;
+        assert_eq!(elapsed, 10.0);
+        assert_eq!(
+            execution.output.unwrap()["control"],
+            json!({"action": "promote"})
+        );
+        let park = invoker.parks.lock().unwrap()[0].clone();
+        assert_eq!(
+            (park.detail_type.as_str(), park.timeout_seconds),
+            ("Gate", 30)
+        );
+        assert_eq!(park.detail["n"], 2);
+        assert_eq!(park.detail["taskToken"], json!(park.token));
+
+        let aborted = InvokeError::Callback {
+            error: "Aborted".into(),
+            cause: "stop".into(),
+        };
+        let (execution, elapsed) = park_run(
+            json!({"A": park_state(json!({}))}),
+            &answering(5, Err(aborted)),
+            json!({"t": 30, "n": 2}),
+        )
+        .await;
+        assert_eq!(elapsed, 5.0);
+        assert_eq!(
+            execution.output.unwrap()["caught"],
+            json!({"Error": "Aborted", "Cause": "stop"})
+        );
+
+        // An answer at or after the timeout loses to it.
+        let (execution, elapsed) = park_run(
+            json!({"A": park_state(json!({}))}),
+            &answering(30, Ok(json!({}))),
+            json!({"t": 30, "n": 2}),
+        )
+        .await;
+        assert_eq!(elapsed, 30.0);
+        assert!(execution.output.unwrap().get("control").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_bad_timeout_path_is_a_runtime_error() {
+        for t in [json!(0), json!("30"), json!(null)] {
+            let (execution, _) = execute(
+                json!({"A": park_state(json!({}))}),
+                &echo(),
+                json!({"t": t, "n": 1}),
+            )
+            .await;
+            assert_eq!(execution.error.as_deref(), Some("States.Runtime"), "{t}");
+        }
     }
 }

@@ -125,7 +125,11 @@ fn every_task_retries_service_errors_and_catches() {
         if state["Resource"] == "arn:aws:states:::events:putEvents.waitForTaskToken" {
             // A parked Task retries EventBridge's errors, but never an operator's abort.
             let retry = state["Retry"].as_array().unwrap();
-            assert_eq!(retry[0]["ErrorEquals"], serde_json::json!(["Aborted"]), "{name}");
+            assert_eq!(
+                retry[0]["ErrorEquals"],
+                serde_json::json!(["Aborted"]),
+                "{name}"
+            );
             assert_eq!(retry[0]["MaxAttempts"], 0, "{name}");
             assert!(retried.contains("States.TaskFailed"), "{name}");
             let caught: Vec<&str> = state["Catch"]
@@ -134,7 +138,11 @@ fn every_task_retries_service_errors_and_catches() {
                 .iter()
                 .map(|c| c["ErrorEquals"][0].as_str().unwrap())
                 .collect();
-            assert_eq!(caught, ["States.Timeout", "Aborted", "States.ALL"], "{name}");
+            assert_eq!(
+                caught,
+                ["States.Timeout", "Aborted", "States.ALL"],
+                "{name}"
+            );
             continue;
         }
         for required in [

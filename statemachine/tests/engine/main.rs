@@ -3,6 +3,7 @@
 
 mod costs;
 mod definition;
+mod operate;
 mod scenarios;
 
 mod catalog;
