@@ -100,14 +100,7 @@ pub fn apply(args: &ChaosArgs, account: &LocalAccount, input: &Value) -> Result<
             + chrono::TimeDelta::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2))
     };
     if let Some(from) = args.flap_alarm {
-        let alarm = input
-            .get("alarms")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                CliError::Usage("--flap-alarm needs an alarm in the input's \"alarms\"".into())
-            })?;
+        let alarm = crate::simulate::first_alarm(input, "--flap-alarm")?;
         let start = at(from);
         account
             .alarms

@@ -207,16 +207,19 @@ fn read_json(path: &std::path::Path) -> Result<Value, CliError> {
         .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))
 }
 
+/// The first alarm the input watches, which `flag` acts on.
+pub(crate) fn first_alarm<'a>(input: &'a Value, flag: &str) -> Result<&'a str, CliError> {
+    input
+        .get("alarms")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .ok_or_else(|| CliError::Usage(format!("{flag} needs an alarm in the input's \"alarms\"")))
+}
+
 fn arrange_faults(account: &LocalAccount, args: &Args, input: &Value) -> Result<(), CliError> {
     if let Some(at) = args.alarm_at {
-        let alarm = input
-            .get("alarms")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                CliError::Usage("--alarm-at needs an alarm in the input's \"alarms\"".into())
-            })?;
+        let alarm = first_alarm(input, "--alarm-at")?;
         let seconds = i64::try_from(at.as_secs())
             .map_err(|_| CliError::Usage("--alarm-at is too far away".into()))?;
         account.alarm_at(alarm, seconds);
@@ -396,7 +399,10 @@ fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&std::path::P
         summary.outcome, summary.final_state
     );
     if let (Some(error), Some(cause)) = (&summary.error, &summary.cause) {
-        println!("Error:   {error}: {}", readable_cause(cause));
+        println!(
+            "Error:   {error}: {}",
+            shifter::domain::deployment::error_message(cause)
+        );
     }
     if let Some(alias) = &summary.alias {
         let routing = if alias.additional_version_weights.is_empty() {
@@ -417,18 +423,6 @@ fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&std::path::P
     if let Some(path) = timeline {
         println!("Timeline written to {}", path.display());
     }
-}
-
-/// The `errorMessage` of a Lambda error cause, or the cause itself.
-fn readable_cause(cause: &str) -> String {
-    serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|v| {
-            v.get("errorMessage")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| cause.to_owned())
 }
 
 pub(crate) fn write_timeline(path: &std::path::Path, summary: &Summary) -> Result<(), CliError> {

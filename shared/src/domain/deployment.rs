@@ -59,15 +59,21 @@ pub struct Caught {
 impl Caught {
     /// The readable part of the cause (`errorMessage` of a Lambda error, else the raw text).
     pub fn message(&self) -> String {
-        serde_json::from_str::<Value>(&self.cause)
-            .ok()
-            .and_then(|v| {
-                v.get("errorMessage")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| self.cause.clone())
+        error_message(&self.cause)
     }
+}
+
+/// The `errorMessage` of a Lambda function error's cause (`{"errorMessage":…,"errorType":…}`),
+/// or the cause itself when it is not one.
+pub fn error_message(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| cause.to_owned())
 }
 
 /// States of the watched alarms, as one DescribeAlarms call returned them.

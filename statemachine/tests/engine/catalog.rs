@@ -9,8 +9,6 @@ use shifter::domain::AliasRoute;
 use shifter::fakes::LambdaOp;
 use shifter_statemachine::local::{self, LocalAccount, Outcome};
 
-use crate::support;
-
 const CATALOG: &str = include_str!("../../../events/bad-inputs/catalog.json");
 const OVERSIZED: &str = include_str!("../../../events/bad-inputs/oversized.json");
 
@@ -64,7 +62,8 @@ async fn every_bad_input_is_rejected_naming_the_field_and_touches_nothing() {
             .await
             .expect("the runner accepts the definition");
         let s = &run.summary;
-        let message = support::message(s.cause.as_deref().unwrap_or_default());
+        let message =
+            shifter::domain::deployment::error_message(s.cause.as_deref().unwrap_or_default());
         let untouched = account.lambda.history() == before
             && account.lambda.calls(LambdaOp::UpdateAlias) == 0
             && account.lambda.alias("demo", "live").map(|a| a.route)

@@ -1,7 +1,6 @@
 //! Checks shared by the property, race, scale and catalog tests: DESIGN.md's invariants over
 //! a recorded alias history, and the only ways a deployment may end.
 
-use serde_json::Value;
 use shifter::domain::{AliasRoute, Weight};
 use shifter::fakes::{AliasWrite, Writer};
 use shifter_statemachine::asl::{EventKind, HistoryEvent};
@@ -216,18 +215,6 @@ pub fn preflight_probe(
         }
     };
     (seen, observer)
-}
-
-/// The `errorMessage` inside a Lambda error cause, or the cause itself.
-pub fn message(cause: &str) -> String {
-    serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|v| {
-            v.get("errorMessage")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| cause.to_owned())
 }
 
 /// The target version Start Deployment resolved, if it got that far.
