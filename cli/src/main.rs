@@ -48,7 +48,15 @@ async fn operate(command: Command) -> Result<ExitCode, CliError> {
     let poll = std::time::Duration::from_secs(5);
     match command {
         Command::Deploy(args) => {
-            let arn = operate::deploy(&sfn, &args).await?;
+            let resolved = match args.stack() {
+                Some(stack) => {
+                    let config = shifter::aws::load_config().await;
+                    let cloudformation = aws_sdk_cloudformation::Client::new(&config);
+                    Some(operate::state_machine_of_stack(&cloudformation, stack).await?)
+                }
+                None => None,
+            };
+            let arn = operate::deploy(&sfn, &args, resolved.as_deref()).await?;
             if args.watch_requested() {
                 return operate::watch(&sfn, &arn, false, poll).await;
             }
