@@ -4,6 +4,20 @@ use serde::{Deserialize, Serialize};
 
 use super::weight::Weight;
 
+/// The predefined configurations, by their SAM names (each also spelled
+/// `CodeDeployDefault.Lambda<name>`).
+pub const PREDEFINED: [&str; 9] = [
+    "AllAtOnce",
+    "Canary10Percent5Minutes",
+    "Canary10Percent10Minutes",
+    "Canary10Percent15Minutes",
+    "Canary10Percent30Minutes",
+    "Linear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes",
+];
+
 /// Longest bake of one step: CodeDeploy's own limit for a custom configuration (2880 minutes).
 pub const MAX_BAKE_SECONDS: u32 = 2880 * 60;
 
@@ -258,6 +272,14 @@ mod tests {
             ("Linear10PercentEvery10Minutes", linear(10, 600)),
             ("AllAtOnce", vec![(100, 0)]),
         ];
+        let mut named: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+        let mut predefined = PREDEFINED.to_vec();
+        named.sort_unstable();
+        predefined.sort_unstable();
+        assert_eq!(
+            named, predefined,
+            "the table covers every predefined configuration"
+        );
         for (name, expected) in table {
             assert_eq!(&schedule(name), expected, "SAM name {name}");
             let codedeploy = format!("CodeDeployDefault.Lambda{name}");

@@ -9,22 +9,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use shifter::domain::DeploymentRequest;
 use shifter::domain::cost::{USD_PER_TRANSITION, estimate};
+use shifter::domain::strategy::PREDEFINED;
 use shifter::fakes::{Fault, LambdaOp, Writer};
 use shifter_statemachine::asl::{EventKind, HistoryEvent};
 use shifter_statemachine::local::{self, LocalAccount, Outcome, Run};
-
-/// Every predefined strategy name (CodeDeploy's Lambda configurations).
-const PREDEFINED: [&str; 9] = [
-    "AllAtOnce",
-    "Canary10Percent5Minutes",
-    "Canary10Percent10Minutes",
-    "Canary10Percent15Minutes",
-    "Canary10Percent30Minutes",
-    "Linear10PercentEvery1Minute",
-    "Linear10PercentEvery2Minutes",
-    "Linear10PercentEvery3Minutes",
-    "Linear10PercentEvery10Minutes",
-];
 
 /// API calls made while one state ran, by state name.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -461,18 +461,7 @@ async fn rollback_is_retried_and_its_failure_is_never_silent() {
 
 #[tokio::test]
 async fn state_transitions_match_the_plan_estimate_for_every_predefined_strategy() {
-    let names = [
-        "AllAtOnce",
-        "Canary10Percent5Minutes",
-        "Canary10Percent10Minutes",
-        "Canary10Percent15Minutes",
-        "Canary10Percent30Minutes",
-        "Linear10PercentEvery1Minute",
-        "Linear10PercentEvery2Minutes",
-        "Linear10PercentEvery3Minutes",
-        "Linear10PercentEvery10Minutes",
-    ];
-    for name in names {
+    for name in shifter::domain::strategy::PREDEFINED {
         for (interval, hooks, post_bake) in [(30, true, 0), (15, false, 0), (60, true, 120)] {
             let (account, mut input) = demo(name);
             input["checkIntervalSeconds"] = json!(interval);
