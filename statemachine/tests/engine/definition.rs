@@ -170,3 +170,24 @@ fn every_task_retries_service_errors_and_catches() {
         );
     }
 }
+
+#[test]
+fn every_sample_execution_input_in_events_is_valid() {
+    for name in [
+        "console-minimal.json",
+        "console-full.json",
+        "schedule-nightly.json",
+    ] {
+        let text = std::fs::read_to_string(repo().join("events").join(name)).unwrap();
+        let input: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let request = shifter::domain::DeploymentRequest::from_json(&input)
+            .unwrap_or_else(|e| panic!("events/{name}: {e}"));
+        if name.starts_with("schedule") {
+            assert_eq!(
+                request.target,
+                shifter::domain::TargetVersion::Latest,
+                "a schedule promotes the newest published version"
+            );
+        }
+    }
+}
