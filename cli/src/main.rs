@@ -40,7 +40,7 @@ enum Command {
 
 async fn executions() -> shifter::aws::StepFunctionsExecutions {
     let config = shifter::aws::load_config().await;
-    shifter::aws::StepFunctionsExecutions::new(aws_sdk_sfn::Client::new(&config))
+    shifter::aws::StepFunctionsExecutions::from_config(&config)
 }
 
 async fn operate(command: Command) -> Result<ExitCode, CliError> {

@@ -64,13 +64,6 @@ pub fn init_logging() {
     }
 }
 
-/// Clients from the environment (`aws_config` defaults): region, credentials and
-/// `AWS_ENDPOINT_URL` as the Lambda runtime or the shell provides them; standard retry.
-pub async fn load() -> AwsClients {
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    AwsClients::from_config(&config)
-}
-
 /// Clients for a local AWS API emulator at `endpoint`: the environment's region (else
 /// `us-east-1`) and, unless the environment has keys, dummy credentials, so no real account
 /// or instance metadata is ever consulted.
