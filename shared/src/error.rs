@@ -1,8 +1,9 @@
-//! The stable error names the state machine matches on.
+//! The errors a step returns, with the stable names the state machine matches on; the domain's
+//! own errors are mapped here, at the edge.
 
 use lambda_runtime::Diagnostic;
 
-use crate::domain::request::FieldError;
+use crate::domain::{DocumentError, ErrorKind, FieldError, Rejection};
 
 /// Boxed cause of a transient failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -48,35 +49,37 @@ pub enum ShifterError {
 }
 
 impl ShifterError {
-    /// The stable name (`InvalidInput`, `AliasDrift`, …).
-    pub fn kind(&self) -> &'static str {
+    /// The stable kind.
+    pub fn error_kind(&self) -> ErrorKind {
         match self {
-            ShifterError::InvalidInput { .. } => "InvalidInput",
-            ShifterError::NotFound { .. } => "NotFound",
-            ShifterError::DeploymentInProgress(_) => "DeploymentInProgress",
-            ShifterError::AliasDrift(_) => "AliasDrift",
-            ShifterError::HookFailed(_) => "HookFailed",
-            ShifterError::AlarmTriggered(_) => "AlarmTriggered",
-            ShifterError::Transient { .. } => "Transient",
-            ShifterError::RollbackFailed(_) => "RollbackFailed",
-            ShifterError::Aborted(_) => "Aborted",
-            ShifterError::ApprovalTimedOut(_) => "ApprovalTimedOut",
+            ShifterError::InvalidInput { .. } => ErrorKind::InvalidInput,
+            ShifterError::NotFound { .. } => ErrorKind::NotFound,
+            ShifterError::DeploymentInProgress(_) => ErrorKind::DeploymentInProgress,
+            ShifterError::AliasDrift(_) => ErrorKind::AliasDrift,
+            ShifterError::HookFailed(_) => ErrorKind::HookFailed,
+            ShifterError::AlarmTriggered(_) => ErrorKind::AlarmTriggered,
+            ShifterError::Transient { .. } => ErrorKind::Transient,
+            ShifterError::RollbackFailed(_) => ErrorKind::RollbackFailed,
+            ShifterError::Aborted(_) => ErrorKind::Aborted,
+            ShifterError::ApprovalTimedOut(_) => ErrorKind::ApprovalTimedOut,
         }
     }
 
+    /// The stable name (`InvalidInput`, `AliasDrift`, …).
+    pub fn kind(&self) -> &'static str {
+        self.error_kind().name()
+    }
+
     /// Every stable name, for checks against the state machine definition.
-    pub const NAMES: [&'static str; 10] = [
-        "InvalidInput",
-        "NotFound",
-        "DeploymentInProgress",
-        "AliasDrift",
-        "HookFailed",
-        "AlarmTriggered",
-        "Transient",
-        "RollbackFailed",
-        "Aborted",
-        "ApprovalTimedOut",
-    ];
+    pub const NAMES: [&'static str; ErrorKind::ALL.len()] = {
+        let mut names = [""; ErrorKind::ALL.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = ErrorKind::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
 
     /// An `InvalidInput` naming `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -106,6 +109,23 @@ impl From<FieldError> for ShifterError {
         ShifterError::InvalidInput {
             field: e.field,
             message: e.message,
+        }
+    }
+}
+
+impl From<DocumentError> for ShifterError {
+    fn from(e: DocumentError) -> Self {
+        ShifterError::invalid(e.field(), e.to_string())
+    }
+}
+
+impl From<Rejection> for ShifterError {
+    fn from(e: Rejection) -> Self {
+        match e {
+            Rejection::Invalid(field) => field.into(),
+            Rejection::NotFound(what) => ShifterError::NotFound { what },
+            Rejection::InProgress(message) => ShifterError::DeploymentInProgress(message),
+            Rejection::AlarmFiring(message) => ShifterError::AlarmTriggered(message),
         }
     }
 }
@@ -177,5 +197,25 @@ mod tests {
             assert_eq!(d.error_message, message);
         }
         assert_eq!(names, ShifterError::NAMES);
+    }
+
+    #[test]
+    fn domain_errors_keep_their_kind_and_name_the_field() {
+        let e = ShifterError::from(DocumentError::NoSuchStep { index: 5, steps: 2 });
+        assert_eq!(e.kind(), "InvalidInput");
+        assert_eq!(e.to_string(), "stepIndex: 5 is past the last of 2 steps");
+        let e = ShifterError::from(FieldError::new("alias", "bad"));
+        assert_eq!(e.to_string(), "alias: bad");
+        for rejection in [
+            Rejection::Invalid(FieldError::new("targetVersion", "differs")),
+            Rejection::NotFound("alarm x".into()),
+            Rejection::InProgress("busy".into()),
+            Rejection::AlarmFiring("firing".into()),
+        ] {
+            let (kind, text) = (rejection.kind(), rejection.to_string());
+            let e = ShifterError::from(rejection);
+            assert_eq!(e.error_kind(), kind);
+            assert!(e.to_string().ends_with(&text), "{e} / {text}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use crate::domain::VersionInfo;
 use crate::domain::{AliasRoute, AliasState};
 use crate::error::ShifterError;
 
@@ -21,17 +22,6 @@ pub trait AliasRouter: Send + Sync {
         route: &AliasRoute,
         expected_revision: &str,
     ) -> Result<AliasState, ShifterError>;
-}
-
-/// A published version's settings that weighted routing requires to match.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionInfo {
-    /// Version number.
-    pub version: String,
-    /// Execution role ARN.
-    pub role: String,
-    /// Dead-letter queue target ARN, if any.
-    pub dead_letter_target: Option<String>,
 }
 
 /// Looks up functions and their published versions.

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use shifter::ShifterError;
-use shifter::domain::{Decision, Deployment};
+use shifter::domain::Deployment;
 use shifter::ports::{AliasRouter, Clock};
 use tracing::info;
 
@@ -28,16 +28,7 @@ pub async fn shift_traffic(
         deployment,
         attempt,
     } = event;
-    if !matches!(deployment.decision, Decision::Shift | Decision::Promote) {
-        return Err(ShifterError::invalid(
-            "decision",
-            format!(
-                "Shift Traffic cannot follow decision {:?}",
-                deployment.decision
-            ),
-        ));
-    }
-    let route = deployment.next_route()?;
+    let route = deployment.route_to_write()?;
     let (function, alias) = (&deployment.function_name, &deployment.alias);
     let written = match router
         .update_alias(function, alias, &route, &deployment.revision_id)
@@ -70,5 +61,5 @@ pub async fn shift_traffic(
         to = %deployment.plan[deployment.step_index].weight,
         "traffic shifted"
     );
-    deployment.shifted(&written, clock.now())
+    Ok(deployment.shifted(&written, clock.now())?)
 }

@@ -37,6 +37,25 @@ pub struct AliasState {
     pub revision_id: String,
 }
 
+/// A published version's settings that weighted routing requires to match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// Version number.
+    pub version: String,
+    /// Execution role ARN.
+    pub role: String,
+    /// Dead-letter queue target ARN, if any.
+    pub dead_letter_target: Option<String>,
+}
+
+impl VersionInfo {
+    /// True when Lambda may route one alias between this version and `other`: both share
+    /// execution role and dead-letter config.
+    pub fn routable_with(&self, other: &VersionInfo) -> bool {
+        self.role == other.role && self.dead_letter_target == other.dead_letter_target
+    }
+}
+
 impl AliasRoute {
     /// All traffic on one version.
     pub fn single(version: impl Into<String>) -> Self {

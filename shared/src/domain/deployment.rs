@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::alias::{AliasRoute, AliasState};
+use super::failure::{ErrorKind, ErrorName};
 use super::request::{ApprovalDefault, DeploymentRequest, Hooks};
 use super::strategy::Step;
 use super::weight::Weight;
-use crate::error::ShifterError;
 
 /// What the state machine does next; its Choice state branches on this field only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,13 +36,56 @@ pub enum Decision {
     AwaitApproval,
 }
 
-/// Why a deployment is being rolled back: a stable error name and a readable cause.
+/// Why a deployment is being rolled back: an error name and a readable cause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
-    /// One of the stable error names.
-    pub error: String,
+    /// One of the stable error kinds, or the name of a caught error that is not ours.
+    pub error: ErrorName,
     /// What happened, for people.
     pub cause: String,
+}
+
+impl Failure {
+    /// A failure of one of our kinds.
+    pub fn new(kind: ErrorKind, cause: impl Into<String>) -> Failure {
+        Failure {
+            error: kind.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// A deployment document a step cannot follow; it maps to `InvalidInput` naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    /// `stepIndex` points past the plan.
+    #[error("{index} is past the last of {steps} steps")]
+    NoSuchStep { index: usize, steps: usize },
+    /// The step would not move traffic up.
+    #[error("step {index} would move traffic from {from} to {to}; weights only ever increase")]
+    WeightWouldNotIncrease {
+        index: usize,
+        from: Weight,
+        to: Weight,
+    },
+    /// The state cannot follow the document's decision.
+    #[error("{state} cannot follow decision {decision:?}")]
+    UnexpectedDecision {
+        state: &'static str,
+        decision: Decision,
+    },
+}
+
+impl DocumentError {
+    /// The document field at fault (`stepIndex`, `decision`).
+    pub fn field(&self) -> &'static str {
+        match self {
+            DocumentError::NoSuchStep { .. } | DocumentError::WeightWouldNotIncrease { .. } => {
+                "stepIndex"
+            }
+            DocumentError::UnexpectedDecision { .. } => "decision",
+        }
+    }
 }
 
 /// An error caught by a Catch (`ResultPath: "$.caught"`), in Step Functions' own shape.
@@ -50,7 +93,7 @@ pub struct Failure {
 pub struct Caught {
     /// Error name.
     #[serde(rename = "Error")]
-    pub error: String,
+    pub error: ErrorName,
     /// Cause; for a Lambda function error, JSON with `errorMessage`.
     #[serde(rename = "Cause", default)]
     pub cause: String,
@@ -247,17 +290,26 @@ impl Deployment {
         d
     }
 
+    /// The write Shift Traffic (or Promote) makes: refuses a document not at a shift.
+    pub fn route_to_write(&self) -> Result<AliasRoute, DocumentError> {
+        if !matches!(self.decision, Decision::Shift | Decision::Promote) {
+            return Err(DocumentError::UnexpectedDecision {
+                state: "Shift Traffic",
+                decision: self.decision,
+            });
+        }
+        self.next_route()
+    }
+
     /// The route the current step asks for; refuses anything but a strictly higher weight.
-    pub fn next_route(&self) -> Result<AliasRoute, ShifterError> {
+    pub fn next_route(&self) -> Result<AliasRoute, DocumentError> {
         let step = self.current_step()?;
         if step.weight <= self.traffic {
-            return Err(ShifterError::invalid(
-                "stepIndex",
-                format!(
-                    "step {} would move traffic from {} to {}; weights only ever increase",
-                    self.step_index, self.traffic, step.weight
-                ),
-            ));
+            return Err(DocumentError::WeightWouldNotIncrease {
+                index: self.step_index,
+                from: self.traffic,
+                to: step.weight,
+            });
         }
         Ok(AliasRoute::split(
             &self.original_version,
@@ -271,7 +323,7 @@ impl Deployment {
         mut self,
         alias: &AliasState,
         now: DateTime<Utc>,
-    ) -> Result<Deployment, ShifterError> {
+    ) -> Result<Deployment, DocumentError> {
         let step = self.current_step()?;
         self.set_traffic(step.weight);
         self.revision_id = alias.revision_id.clone();
@@ -326,107 +378,131 @@ impl Deployment {
             .and_then(Value::as_str)
     }
 
-    /// Check Health's decision: judge a hook's result, or the alarms and the bake clock.
+    /// Check Health's decision: judge an approval gate, a hook's result, or the alarms and the
+    /// bake clock.
     pub fn checked(
         mut self,
         now: DateTime<Utc>,
         alarms: Option<&AlarmReport>,
-    ) -> Result<Deployment, ShifterError> {
+    ) -> Result<Deployment, DocumentError> {
         let control = self.control.take();
         let action = Deployment::control_action(control.as_ref());
         match self.decision {
             Decision::AwaitApproval => {
-                if let Some(report) = alarms {
-                    self.alarm_checks += 1;
-                    if let Some(cause) = self.alarm_problem(report) {
-                        return Ok(cause);
-                    }
+                if let Some(failure) = self.watch(alarms) {
+                    return Ok(self.rolling_back(failure));
                 }
-                let approve = match (control.as_ref(), action) {
-                    (None, _) => {
-                        if self.approval_default == ApprovalDefault::Rollback {
-                            let cause = format!(
-                                "nobody approved step {} ({} on version {}) within {}s; \
-                                 approvalDefault is rollback",
-                                self.step_index,
-                                self.current_step()?.weight,
-                                self.target_version,
-                                self.approval_timeout_seconds
-                            );
-                            return Ok(self.rolling_back("ApprovalTimedOut", cause));
-                        }
-                        true
-                    }
-                    (Some(_), Some("approve")) => true,
-                    (Some(_), Some("promote")) => false,
-                    // Not an answer we know: keep waiting at the gate.
-                    (Some(_), _) => return Ok(self),
-                };
-                self.decision = if approve {
-                    self.approved_step = Some(self.step_index);
-                    self.move_to(self.step_index)
-                } else {
-                    self.promote_now(now)
-                };
-                Ok(self)
+                self.judge_gate(now, control.is_some(), action)
             }
-            Decision::PreTrafficHook | Decision::PostTrafficHook => {
-                let pre = self.decision == Decision::PreTrafficHook;
-                let hook = if pre {
-                    self.hooks.pre_traffic.clone()
-                } else {
-                    self.hooks.post_traffic.clone()
-                }
-                .unwrap_or_default();
-                let result = self.hook_result.take();
-                if let Some(problem) = hook_problem(result.as_ref()) {
-                    let phase = if pre { "pre-traffic" } else { "post-traffic" };
-                    return Ok(
-                        self.rolling_back("HookFailed", format!("{phase} hook {hook} {problem}"))
-                    );
-                }
-                self.step_started_at = now;
-                self.decision = if pre {
-                    self.move_to(0)
-                } else {
-                    self.post_promotion()
-                };
-                Ok(self)
-            }
+            Decision::PreTrafficHook | Decision::PostTrafficHook => Ok(self.judge_hook(now)),
             Decision::Bake | Decision::PostPromotionBake => {
-                if let Some(report) = alarms {
-                    self.alarm_checks += 1;
-                    if let Some(cause) = self.alarm_problem(report) {
-                        return Ok(cause);
-                    }
+                if let Some(failure) = self.watch(alarms) {
+                    return Ok(self.rolling_back(failure));
                 }
-                if self.decision == Decision::Bake && action == Some("promote") {
-                    self.decision = self.promote_now(now);
-                    return Ok(self);
-                }
-                let elapsed = (now - self.step_started_at).num_seconds().max(0);
-                let bake = if self.decision == Decision::Bake {
-                    self.current_step()?.bake_seconds
-                } else {
-                    self.post_promotion_bake_seconds
-                };
-                let remaining = i64::from(bake) - elapsed;
-                if remaining > 0 {
-                    self.wait_seconds = self
-                        .check_interval_seconds
-                        .min(u32::try_from(remaining).unwrap_or(u32::MAX));
-                } else if self.decision == Decision::Bake {
-                    self.decision = self.move_to(self.step_index + 1);
-                } else {
-                    self.decision = Decision::Succeed;
-                }
-                Ok(self)
+                self.judge_bake(now, action)
             }
-            other => Err(ShifterError::invalid(
-                "decision",
-                format!("Check Health cannot follow decision {other:?}"),
-            )),
+            other => Err(DocumentError::UnexpectedDecision {
+                state: "Check Health",
+                decision: other,
+            }),
         }
+    }
+
+    /// Counts an alarm read, if one was made; the failure to roll back for when it found an
+    /// alarm in ALARM or gone.
+    fn watch(&mut self, alarms: Option<&AlarmReport>) -> Option<Failure> {
+        let report = alarms?;
+        self.alarm_checks += 1;
+        self.alarm_problem(report)
+    }
+
+    /// At a gate: an approval (or no answer with `approvalDefault` approve) moves on, a promote
+    /// skips to the promotion, no answer with `approvalDefault` rollback rolls back.
+    fn judge_gate(
+        mut self,
+        now: DateTime<Utc>,
+        answered: bool,
+        action: Option<&str>,
+    ) -> Result<Deployment, DocumentError> {
+        let approve = match (answered, action) {
+            (false, _) if self.approval_default == ApprovalDefault::Rollback => {
+                let cause = format!(
+                    "nobody approved step {} ({} on version {}) within {}s; \
+                     approvalDefault is rollback",
+                    self.step_index,
+                    self.current_step()?.weight,
+                    self.target_version,
+                    self.approval_timeout_seconds
+                );
+                return Ok(self.rolling_back(Failure::new(ErrorKind::ApprovalTimedOut, cause)));
+            }
+            (false, _) | (true, Some("approve")) => true,
+            (true, Some("promote")) => false,
+            // Not an answer we know: keep waiting at the gate.
+            (true, _) => return Ok(self),
+        };
+        self.decision = if approve {
+            self.approved_step = Some(self.step_index);
+            self.move_to(self.step_index)
+        } else {
+            self.promote_now(now)
+        };
+        Ok(self)
+    }
+
+    /// After a hook ran: roll back unless it answered `{"status":"Succeeded"}`.
+    fn judge_hook(mut self, now: DateTime<Utc>) -> Deployment {
+        let pre = self.decision == Decision::PreTrafficHook;
+        let hook = if pre {
+            self.hooks.pre_traffic.clone()
+        } else {
+            self.hooks.post_traffic.clone()
+        }
+        .unwrap_or_default();
+        let result = self.hook_result.take();
+        if let Some(problem) = hook_problem(result.as_ref()) {
+            let phase = if pre { "pre-traffic" } else { "post-traffic" };
+            let cause = format!("{phase} hook {hook} {problem}");
+            return self.rolling_back(Failure::new(ErrorKind::HookFailed, cause));
+        }
+        self.step_started_at = now;
+        self.decision = if pre {
+            self.move_to(0)
+        } else {
+            self.post_promotion()
+        };
+        self
+    }
+
+    /// During a bake (alarms quiet): promote on request, bake on until the step's time is up,
+    /// then move to the next step (or, after the post-promotion bake, succeed).
+    fn judge_bake(
+        mut self,
+        now: DateTime<Utc>,
+        action: Option<&str>,
+    ) -> Result<Deployment, DocumentError> {
+        let stepping = self.decision == Decision::Bake;
+        if stepping && action == Some("promote") {
+            self.decision = self.promote_now(now);
+            return Ok(self);
+        }
+        let elapsed = (now - self.step_started_at).num_seconds().max(0);
+        let bake = if stepping {
+            self.current_step()?.bake_seconds
+        } else {
+            self.post_promotion_bake_seconds
+        };
+        let remaining = i64::from(bake) - elapsed;
+        if remaining > 0 {
+            self.wait_seconds = self
+                .check_interval_seconds
+                .min(u32::try_from(remaining).unwrap_or(u32::MAX));
+        } else if stepping {
+            self.decision = self.move_to(self.step_index + 1);
+        } else {
+            self.decision = Decision::Succeed;
+        }
+        Ok(self)
     }
 
     /// Roll Back's decision, from the alias as it is now.
@@ -457,13 +533,13 @@ impl Deployment {
                 error: c.error.clone(),
                 cause: c.message(),
             },
-            None => Failure {
-                error: "InvalidInput".to_owned(),
-                cause: format!(
+            None => Failure::new(
+                ErrorKind::InvalidInput,
+                format!(
                     "unexpected decision {:?} in the deployment document",
                     self.decision
                 ),
-            },
+            ),
         }
     }
 
@@ -492,17 +568,14 @@ impl Deployment {
     }
 
     /// The step at `step_index`.
-    pub fn current_step(&self) -> Result<Step, ShifterError> {
-        self.plan.get(self.step_index).copied().ok_or_else(|| {
-            ShifterError::invalid(
-                "stepIndex",
-                format!(
-                    "{} is past the last of {} steps",
-                    self.step_index,
-                    self.plan.len()
-                ),
-            )
-        })
+    pub fn current_step(&self) -> Result<Step, DocumentError> {
+        self.plan
+            .get(self.step_index)
+            .copied()
+            .ok_or(DocumentError::NoSuchStep {
+                index: self.step_index,
+                steps: self.plan.len(),
+            })
     }
 
     fn move_to(&mut self, index: usize) -> Decision {
@@ -539,27 +612,24 @@ impl Deployment {
         self.traffic_percent = weight.as_percent();
     }
 
-    fn rolling_back(mut self, error: &str, cause: String) -> Deployment {
-        self.failure = Some(Failure {
-            error: error.to_owned(),
-            cause,
-        });
+    fn rolling_back(mut self, failure: Failure) -> Deployment {
+        self.failure = Some(failure);
         self.decision = Decision::Rollback;
         self
     }
 
-    fn alarm_problem(&self, report: &AlarmReport) -> Option<Deployment> {
+    fn alarm_problem(&self, report: &AlarmReport) -> Option<Failure> {
         let at = format!("{} on version {}", self.traffic, self.target_version);
         if !report.in_alarm.is_empty() {
             let cause = format!("alarm {} in ALARM at {at}", report.in_alarm.join(", "));
-            return Some(self.clone().rolling_back("AlarmTriggered", cause));
+            return Some(Failure::new(ErrorKind::AlarmTriggered, cause));
         }
         if !report.missing.is_empty() {
             let cause = format!(
                 "alarm {} no longer exists (deleted during the deployment, at {at})",
                 report.missing.join(", ")
             );
-            return Some(self.clone().rolling_back("NotFound", cause));
+            return Some(Failure::new(ErrorKind::NotFound, cause));
         }
         None
     }
@@ -687,7 +757,7 @@ mod tests {
         };
         let r = d.clone().checked(at(60), Some(&firing)).unwrap();
         assert_eq!(r.decision, Decision::Rollback);
-        assert_eq!(r.failure.as_ref().unwrap().error, "AlarmTriggered");
+        assert_eq!(r.failure.as_ref().unwrap().error, ErrorKind::AlarmTriggered);
         assert!(
             r.failure
                 .unwrap()
@@ -704,7 +774,7 @@ mod tests {
                 .failure
                 .unwrap()
                 .error,
-            "NotFound"
+            ErrorKind::NotFound
         );
     }
 
@@ -735,7 +805,7 @@ mod tests {
         d.step_index = 0;
         assert!(matches!(
             d.next_route(),
-            Err(ShifterError::InvalidInput { .. })
+            Err(DocumentError::WeightWouldNotIncrease { .. })
         ));
         d.step_index = 99;
         assert!(d.next_route().is_err());
@@ -888,7 +958,10 @@ mod tests {
 
         let timed_out = waiting.clone().checked(at(900), Some(&quiet)).unwrap();
         assert_eq!(timed_out.decision, Decision::Rollback);
-        assert_eq!(timed_out.failure.unwrap().error, "ApprovalTimedOut");
+        assert_eq!(
+            timed_out.failure.unwrap().error,
+            ErrorKind::ApprovalTimedOut
+        );
 
         let mut lenient = waiting;
         lenient.approval_default = ApprovalDefault::Approve;

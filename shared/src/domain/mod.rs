@@ -3,14 +3,20 @@
 pub mod alias;
 pub mod cost;
 pub mod deployment;
+pub mod failure;
 pub mod managed;
+pub mod preflight;
 pub mod request;
 pub mod strategy;
 pub mod weight;
 
-pub use alias::{AdditionalVersion, AliasRoute, AliasState};
-pub use deployment::{AlarmReport, Caught, Decision, Deployment, Failure, RestoreAction};
+pub use alias::{AdditionalVersion, AliasRoute, AliasState, VersionInfo};
+pub use deployment::{
+    AlarmReport, Caught, Decision, Deployment, DocumentError, Failure, RestoreAction,
+};
+pub use failure::{ErrorKind, ErrorName};
 pub use managed::ManagedSet;
+pub use preflight::{Facts, Rejection, ResolvedTarget, Verdict};
 pub use request::{Approval, ApprovalDefault, DeploymentRequest, FieldError, Hooks, TargetVersion};
-pub use strategy::{Plan, PlanError, Step, Strategy};
+pub use strategy::{Plan, PlanError, Step, StepProblem, Strategy};
 pub use weight::Weight;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::strategy::{MAX_BAKE_SECONDS, Plan, Step, Strategy};
+use super::strategy::{MAX_BAKE_SECONDS, Plan, PlanError, Step, Strategy};
 use super::weight::Weight;
 
 /// Most alarms one DescribeAlarms call can read.
@@ -28,7 +28,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An error naming `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
             message: message.into(),
@@ -124,13 +125,15 @@ impl Default for Approval {
     }
 }
 
+/// The input as written. Required fields are options here so that a missing one is reported
+/// by name from the typed value, not from serde's message.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawRequest {
-    function_name: String,
-    alias: String,
-    target_version: Value,
-    strategy: Value,
+    function_name: Option<String>,
+    alias: Option<String>,
+    target_version: Option<Value>,
+    strategy: Option<Value>,
     #[serde(default)]
     alarms: Vec<String>,
     check_interval_seconds: Option<u32>,
@@ -147,14 +150,14 @@ struct RawRequest {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawSteps {
-    steps: Vec<RawStep>,
+    steps: Option<Vec<RawStep>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawStep {
-    weight: f64,
-    bake_seconds: u32,
+    weight: Option<f64>,
+    bake_seconds: Option<u32>,
     #[serde(default)]
     approval: bool,
 }
@@ -162,67 +165,17 @@ struct RawStep {
 impl DeploymentRequest {
     /// Validates an execution input; the error names the first bad field.
     pub fn from_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
-        let size = serde_json::to_vec(input)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
-        if size > MAX_INPUT_BYTES {
-            return Err(FieldError::new(
-                "(input)",
-                format!("is {size} bytes; the limit is {MAX_INPUT_BYTES}"),
-            ));
-        }
-        if !input.is_object() {
-            return Err(FieldError::new("(input)", "must be a JSON object"));
-        }
-        let raw: RawRequest = deserialize_named(input, "")?;
-
-        validate_function_name("functionName", &raw.function_name)?;
-        validate_alias("alias", &raw.alias)?;
-        let target = parse_target(&raw.target_version)?;
-        let (strategy_name, plan, gated_steps) = parse_strategy(&raw.strategy)?;
-
-        if raw.alarms.len() > MAX_ALARMS {
-            return Err(FieldError::new(
-                "alarms",
-                format!(
-                    "has {} names; at most {MAX_ALARMS} can be watched",
-                    raw.alarms.len()
-                ),
-            ));
-        }
-        let mut seen = BTreeSet::new();
-        for (i, alarm) in raw.alarms.iter().enumerate() {
-            let field = format!("alarms[{i}]");
-            if alarm.is_empty() || alarm.chars().count() > 255 {
-                return Err(FieldError::new(
-                    field,
-                    "an alarm name has 1 to 255 characters",
-                ));
-            }
-            if alarm.chars().any(char::is_control) {
-                return Err(FieldError::new(
-                    field,
-                    "an alarm name cannot contain control characters",
-                ));
-            }
-            if !seen.insert(alarm) {
-                return Err(FieldError::new(field, format!("{alarm:?} is listed twice")));
-            }
-        }
-
-        let check_interval_seconds = raw
-            .check_interval_seconds
-            .unwrap_or(DEFAULT_CHECK_INTERVAL_SECONDS);
-        if !CHECK_INTERVAL_RANGE.contains(&check_interval_seconds) {
-            return Err(FieldError::new(
-                "checkIntervalSeconds",
-                format!(
-                    "must be between {} and {} (got {check_interval_seconds})",
-                    CHECK_INTERVAL_RANGE.start(),
-                    CHECK_INTERVAL_RANGE.end()
-                ),
-            ));
-        }
+        check_envelope(input)?;
+        let mut raw: RawRequest = deserialize_named(input, "")?;
+        let function_name = required("functionName", raw.function_name.take())?;
+        validate_function_name("functionName", &function_name)?;
+        let alias = required("alias", raw.alias.take())?;
+        validate_alias("alias", &alias)?;
+        let target = parse_target(&required("targetVersion", raw.target_version.take())?)?;
+        let (strategy_name, plan, gated_steps) =
+            parse_strategy(&required("strategy", raw.strategy.take())?)?;
+        validate_alarms(&raw.alarms)?;
+        let check_interval_seconds = check_interval(raw.check_interval_seconds)?;
         if raw.post_promotion_bake_seconds > MAX_BAKE_SECONDS {
             return Err(FieldError::new(
                 "postPromotionBakeSeconds",
@@ -232,31 +185,12 @@ impl DeploymentRequest {
                 ),
             ));
         }
-        if let Some(h) = &raw.hooks.pre_traffic {
-            validate_function_name("hooks.preTraffic", h)?;
-        }
-        if let Some(h) = &raw.hooks.post_traffic {
-            validate_function_name("hooks.postTraffic", h)?;
-        }
-        for (field, hook) in [
-            ("hooks.preTraffic", &raw.hooks.pre_traffic),
-            ("hooks.postTraffic", &raw.hooks.post_traffic),
-        ] {
-            if hook.as_deref().map(function_short_name)
-                == Some(function_short_name(&raw.function_name))
-            {
-                return Err(FieldError::new(
-                    field,
-                    "a hook cannot be the function being deployed",
-                ));
-            }
-        }
-
+        validate_hooks(&raw.hooks, &function_name)?;
         let approval = parse_approval(&raw, gated_steps)?;
         Ok(DeploymentRequest {
             approval,
-            function_name: raw.function_name,
-            alias: raw.alias,
+            function_name,
+            alias,
             target,
             strategy_name,
             plan,
@@ -268,53 +202,117 @@ impl DeploymentRequest {
     }
 }
 
-/// Deserializes with the path of the failing field in the error (`hooks.preTraffic: invalid type …`).
+/// A JSON object within the size limit.
+fn check_envelope(input: &Value) -> Result<(), FieldError> {
+    let size = serde_json::to_vec(input)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_INPUT_BYTES {
+        return Err(FieldError::new(
+            "(input)",
+            format!("is {size} bytes; the limit is {MAX_INPUT_BYTES}"),
+        ));
+    }
+    if !input.is_object() {
+        return Err(FieldError::new("(input)", "must be a JSON object"));
+    }
+    Ok(())
+}
+
+/// The value of a required field, or an error naming it.
+fn required<T>(field: &str, value: Option<T>) -> Result<T, FieldError> {
+    value.ok_or_else(|| FieldError::new(field, "is required"))
+}
+
+/// Deserializes with the path of the failing field as the error's field
+/// (`hooks.preTraffic: invalid type …`); serde's own message says what is wrong with it.
 fn deserialize_named<T: serde::de::DeserializeOwned>(
     value: &Value,
     prefix: &str,
 ) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        // serde reports a missing field against its parent; name the field itself.
-        let missing = inner
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
-        let unknown = inner
-            .strip_prefix("unknown field `")
-            .and_then(|rest| rest.split('`').next());
-        let join = |parent: &str, leaf: &str| {
-            [prefix, parent, leaf]
-                .iter()
-                .filter(|p| !p.is_empty() && **p != ".")
-                .copied()
-                .collect::<Vec<_>>()
-                .join(".")
-        };
-        let field = match (missing, unknown) {
-            (Some(name), _) => join(&path, name),
-            (None, Some(name)) => {
-                // serde_path_to_error already points at the unknown field itself.
-                if path.ends_with(name) {
-                    join(&path, "")
-                } else {
-                    join(&path, name)
+        let path = e.path().iter().fold(prefix.to_owned(), |field, segment| {
+            use serde_path_to_error::Segment;
+            match segment {
+                Segment::Seq { index } => format!("{field}[{index}]"),
+                Segment::Map { key } | Segment::Enum { variant: key } if field.is_empty() => {
+                    key.clone()
                 }
+                Segment::Map { key } | Segment::Enum { variant: key } => format!("{field}.{key}"),
+                Segment::Unknown => field,
             }
-            _ => join(&path, ""),
-        };
-        let field = if field.is_empty() {
+        });
+        let field = if path.is_empty() {
             "(input)".to_owned()
         } else {
-            field
+            path
         };
-        let message = match (missing, unknown) {
-            (Some(_), _) => "is required".to_owned(),
-            (None, Some(_)) => format!("is not a known field ({inner})"),
-            _ => inner.split(" at line ").next().unwrap_or(&inner).to_owned(),
-        };
-        FieldError::new(field, message)
+        FieldError::new(field, e.into_inner().to_string())
     })
+}
+
+fn validate_alarms(alarms: &[String]) -> Result<(), FieldError> {
+    if alarms.len() > MAX_ALARMS {
+        return Err(FieldError::new(
+            "alarms",
+            format!(
+                "has {} names; at most {MAX_ALARMS} can be watched",
+                alarms.len()
+            ),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, alarm) in alarms.iter().enumerate() {
+        let field = format!("alarms[{i}]");
+        if alarm.is_empty() || alarm.chars().count() > 255 {
+            return Err(FieldError::new(
+                field,
+                "an alarm name has 1 to 255 characters",
+            ));
+        }
+        if alarm.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                "an alarm name cannot contain control characters",
+            ));
+        }
+        if !seen.insert(alarm) {
+            return Err(FieldError::new(field, format!("{alarm:?} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+fn check_interval(given: Option<u32>) -> Result<u32, FieldError> {
+    let seconds = given.unwrap_or(DEFAULT_CHECK_INTERVAL_SECONDS);
+    if !CHECK_INTERVAL_RANGE.contains(&seconds) {
+        return Err(FieldError::new(
+            "checkIntervalSeconds",
+            format!(
+                "must be between {} and {} (got {seconds})",
+                CHECK_INTERVAL_RANGE.start(),
+                CHECK_INTERVAL_RANGE.end()
+            ),
+        ));
+    }
+    Ok(seconds)
+}
+
+fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {
+    for (field, hook) in [
+        ("hooks.preTraffic", &hooks.pre_traffic),
+        ("hooks.postTraffic", &hooks.post_traffic),
+    ] {
+        let Some(hook) = hook else { continue };
+        validate_function_name(field, hook)?;
+        if function_short_name(hook) == function_short_name(function_name) {
+            return Err(FieldError::new(
+                field,
+                "a hook cannot be the function being deployed",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
@@ -392,27 +390,9 @@ fn parse_strategy(value: &Value) -> Result<(String, Plan, Vec<usize>), FieldErro
         }
         Value::Object(_) => {
             let raw: RawSteps = deserialize_named(value, "strategy")?;
-            let mut steps = Vec::with_capacity(raw.steps.len());
-            for (i, s) in raw.steps.iter().enumerate() {
-                let weight = Weight::from_percent_f64(s.weight).map_err(|e| {
-                    FieldError::new(format!("strategy.steps[{i}].weight"), e.to_string())
-                })?;
-                steps.push(Step {
-                    weight,
-                    bake_seconds: s.bake_seconds,
-                });
-            }
-            let plan = Plan::new(steps).map_err(|e| {
-                let text = e.to_string();
-                match text.split_once(": ") {
-                    Some((field, msg)) if field.starts_with("steps[") => {
-                        FieldError::new(format!("strategy.{field}"), msg)
-                    }
-                    _ => FieldError::new("strategy.steps", text),
-                }
-            })?;
-            let gated = raw
-                .steps
+            let raw_steps = required("strategy.steps", raw.steps)?;
+            let plan = explicit_plan(&raw_steps)?;
+            let gated = raw_steps
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.approval)
@@ -425,6 +405,29 @@ fn parse_strategy(value: &Value) -> Result<(String, Plan, Vec<usize>), FieldErro
             format!("must be a strategy name or {{\"steps\":[...]}} (got {other})"),
         )),
     }
+}
+
+/// The plan of `{"steps":[...]}`; errors name the step's field (`strategy.steps[1].weight`).
+fn explicit_plan(raw_steps: &[RawStep]) -> Result<Plan, FieldError> {
+    let mut steps = Vec::with_capacity(raw_steps.len());
+    for (i, s) in raw_steps.iter().enumerate() {
+        let field = |name: &str| format!("strategy.steps[{i}].{name}");
+        let weight = required(&field("weight"), s.weight)?;
+        let bake_seconds = required(&field("bakeSeconds"), s.bake_seconds)?;
+        let weight = Weight::from_percent_f64(weight)
+            .map_err(|e| FieldError::new(field("weight"), e.to_string()))?;
+        steps.push(Step {
+            weight,
+            bake_seconds,
+        });
+    }
+    Plan::new(steps).map_err(|e| match e {
+        PlanError::Step { at, problem } => FieldError::new(
+            format!("strategy.steps[{at}].{}", problem.field()),
+            problem.to_string(),
+        ),
+        other => FieldError::new("strategy.steps", other.to_string()),
+    })
 }
 
 /// The function name of a name or an ARN (`arn:aws:lambda:…:function:orders` → `orders`).

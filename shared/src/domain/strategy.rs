@@ -49,7 +49,7 @@ pub enum Strategy {
 #[serde(transparent)]
 pub struct Plan(Vec<Step>);
 
-/// Why a strategy or a plan is not acceptable. `at` is the index of the offending step, if any.
+/// Why a strategy or a plan is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     /// Not a name we know.
@@ -68,25 +68,62 @@ pub enum PlanError {
     /// No steps at all.
     #[error("needs at least one step")]
     Empty,
+    /// The step at index `at` is not acceptable.
+    #[error("steps[{at}].{}: {problem}", problem.field())]
+    Step { at: usize, problem: StepProblem },
+}
+
+/// What is wrong with one step of an explicit plan; [`StepProblem::field`] names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepProblem {
     /// A weight of 0%.
-    #[error("steps[{at}].weight: must be greater than 0")]
-    ZeroWeight { at: usize },
+    #[error("must be greater than 0")]
+    ZeroWeight,
     /// A weight not above the previous one.
-    #[error("steps[{at}].weight: {weight} must be greater than the previous step's {previous}")]
-    NotIncreasing {
-        at: usize,
-        weight: Weight,
-        previous: Weight,
-    },
+    #[error("{weight} must be greater than the previous step's {previous}")]
+    NotIncreasing { weight: Weight, previous: Weight },
     /// A bake of 0 or longer than the limit on a step before 100%.
-    #[error("steps[{at}].bakeSeconds: must be between 1 and {MAX_BAKE_SECONDS} (got {bake})")]
-    Bake { at: usize, bake: u32 },
+    #[error("must be between 1 and {MAX_BAKE_SECONDS} (got {bake})")]
+    Bake { bake: u32 },
     /// A bake on the 100% step, which is the promotion.
     #[error(
-        "steps[{at}].bakeSeconds: must be 0 on the 100% step (the promotion); \
+        "must be 0 on the 100% step (the promotion); \
          use postPromotionBakeSeconds to keep watching alarms after it"
     )]
-    BakeAfterPromotion { at: usize },
+    BakeAfterPromotion,
+}
+
+impl StepProblem {
+    /// The step's field at fault, as the input spells it (`weight`, `bakeSeconds`).
+    pub fn field(&self) -> &'static str {
+        match self {
+            StepProblem::ZeroWeight | StepProblem::NotIncreasing { .. } => "weight",
+            StepProblem::Bake { .. } | StepProblem::BakeAfterPromotion => "bakeSeconds",
+        }
+    }
+}
+
+impl Step {
+    /// What is wrong with this step when it follows a step at `previous`, if anything.
+    fn problem_after(&self, previous: Weight) -> Option<StepProblem> {
+        if self.weight.is_zero() {
+            return Some(StepProblem::ZeroWeight);
+        }
+        if self.weight <= previous {
+            return Some(StepProblem::NotIncreasing {
+                weight: self.weight,
+                previous,
+            });
+        }
+        if self.weight.is_full() {
+            return (self.bake_seconds != 0).then_some(StepProblem::BakeAfterPromotion);
+        }
+        (self.bake_seconds == 0 || self.bake_seconds > MAX_BAKE_SECONDS).then_some(
+            StepProblem::Bake {
+                bake: self.bake_seconds,
+            },
+        )
+    }
 }
 
 impl Plan {
@@ -97,25 +134,8 @@ impl Plan {
         }
         let mut previous = Weight::ZERO;
         for (at, step) in steps.iter().enumerate() {
-            if step.weight.is_zero() {
-                return Err(PlanError::ZeroWeight { at });
-            }
-            if step.weight <= previous {
-                return Err(PlanError::NotIncreasing {
-                    at,
-                    weight: step.weight,
-                    previous,
-                });
-            }
-            if step.weight.is_full() {
-                if step.bake_seconds != 0 {
-                    return Err(PlanError::BakeAfterPromotion { at });
-                }
-            } else if step.bake_seconds == 0 || step.bake_seconds > MAX_BAKE_SECONDS {
-                return Err(PlanError::Bake {
-                    at,
-                    bake: step.bake_seconds,
-                });
+            if let Some(problem) = step.problem_after(previous) {
+                return Err(PlanError::Step { at, problem });
             }
             previous = step.weight;
         }
@@ -383,32 +403,41 @@ mod tests {
     #[test]
     fn explicit_steps_are_validated_by_index() {
         assert_eq!(Plan::new(vec![]), Err(PlanError::Empty));
-        assert_eq!(
-            Plan::new(vec![step(0, 60)]),
-            Err(PlanError::ZeroWeight { at: 0 })
-        );
+        let at = |at, problem| Err(PlanError::Step { at, problem });
+        assert_eq!(Plan::new(vec![step(0, 60)]), at(0, StepProblem::ZeroWeight));
         assert!(matches!(
             Plan::new(vec![step(500, 60), step(500, 60)]),
-            Err(PlanError::NotIncreasing { at: 1, .. })
+            Err(PlanError::Step {
+                at: 1,
+                problem: StepProblem::NotIncreasing { .. }
+            })
         ));
         assert!(matches!(
             Plan::new(vec![step(500, 60), step(100, 60)]),
-            Err(PlanError::NotIncreasing { at: 1, .. })
+            Err(PlanError::Step {
+                at: 1,
+                problem: StepProblem::NotIncreasing { .. }
+            })
         ));
         assert_eq!(
             Plan::new(vec![step(500, 0)]),
-            Err(PlanError::Bake { at: 0, bake: 0 })
+            at(0, StepProblem::Bake { bake: 0 })
         );
         assert_eq!(
             Plan::new(vec![step(500, MAX_BAKE_SECONDS + 1)]),
-            Err(PlanError::Bake {
-                at: 0,
-                bake: MAX_BAKE_SECONDS + 1
-            })
+            at(
+                0,
+                StepProblem::Bake {
+                    bake: MAX_BAKE_SECONDS + 1
+                }
+            )
         );
+        let promotion = Plan::new(vec![step(10_000, 5)]);
+        assert_eq!(promotion, at(0, StepProblem::BakeAfterPromotion));
         assert_eq!(
-            Plan::new(vec![step(10_000, 5)]),
-            Err(PlanError::BakeAfterPromotion { at: 0 })
+            promotion.unwrap_err().to_string(),
+            "steps[0].bakeSeconds: must be 0 on the 100% step (the promotion); \
+             use postPromotionBakeSeconds to keep watching alarms after it"
         );
     }
 }

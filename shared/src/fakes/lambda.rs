@@ -391,7 +391,7 @@ impl FakeLambda {
                     "the additional version must differ from the alias's version",
                 ));
             }
-            if info.role != primary.role || info.dead_letter_target != primary.dead_letter_target {
+            if !info.routable_with(primary) {
                 return Err(ShifterError::invalid(
                     "RoutingConfig",
                     format!(
@@ -438,18 +438,7 @@ impl AliasRouter for FakeLambda {
         self.latency().await;
         let now = self.clock.now();
         let mut account = self.lock();
-        let mut fault = self.begin(&mut account, LambdaOp::UpdateAlias);
-        if let Some((_, left)) = account
-            .failing_writes
-            .iter_mut()
-            .find(|(r, left)| r == route && *left > 0)
-        {
-            *left -= 1;
-            fault = Some(Fault::ServerError);
-            if let Some(c) = account.chaos.as_mut() {
-                c.stats.server_errors += 1;
-            }
-        }
+        let fault = self.update_fault(&mut account, route);
         if let Some(err) = fault
             .as_ref()
             .and_then(|f| Self::injected_error(LambdaOp::UpdateAlias, f))
@@ -467,6 +456,51 @@ impl AliasRouter for FakeLambda {
                 Writer::Other,
             );
         }
+        let revision_id =
+            Self::conditional_write(&mut account, now, name, alias, route, expected_revision)?;
+        if fault == Some(Fault::CrashAfterWrite) {
+            return Err(ShifterError::transient(
+                "UpdateAlias",
+                "connection reset after the request was sent (the write may have landed)",
+            ));
+        }
+        Ok(AliasState {
+            route: route.clone(),
+            revision_id,
+        })
+    }
+}
+
+impl FakeLambda {
+    /// The fault of one UpdateAlias call: a scripted failing write of `route` wins over what
+    /// [`FakeLambda::begin`] planned or drew (which still counts the call).
+    fn update_fault(&self, account: &mut Account, route: &AliasRoute) -> Option<Fault> {
+        let planned = self.begin(account, LambdaOp::UpdateAlias);
+        let Some((_, left)) = account
+            .failing_writes
+            .iter_mut()
+            .find(|(r, left)| r == route && *left > 0)
+        else {
+            return planned;
+        };
+        *left -= 1;
+        if let Some(c) = account.chaos.as_mut() {
+            c.stats.server_errors += 1;
+        }
+        Some(Fault::ServerError)
+    }
+
+    /// UpdateAlias with a RevisionId: `AliasDrift` when it is stale, then Lambda's routing
+    /// rules, then the write; returns the new RevisionId.
+    /// https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html
+    fn conditional_write(
+        account: &mut Account,
+        now: DateTime<Utc>,
+        name: &str,
+        alias: &str,
+        route: &AliasRoute,
+        expected_revision: &str,
+    ) -> Result<String, ShifterError> {
         let f = account
             .functions
             .get(name)
@@ -483,25 +517,8 @@ impl AliasRouter for FakeLambda {
             )));
         }
         Self::validate_route(f, name, route)?;
-        let revision_id = Self::write(
-            &mut account,
-            now,
-            name,
-            alias,
-            route.clone(),
-            Writer::Deployment,
-        )
-        .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
-        if fault == Some(Fault::CrashAfterWrite) {
-            return Err(ShifterError::transient(
-                "UpdateAlias",
-                "connection reset after the request was sent (the write may have landed)",
-            ));
-        }
-        Ok(AliasState {
-            route: route.clone(),
-            revision_id,
-        })
+        Self::write(account, now, name, alias, route.clone(), Writer::Deployment)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))
     }
 }
 

@@ -1,0 +1,383 @@
+//! Start Deployment's pre-flight judgment (DESIGN.md invariant 1): from the request and what was
+//! read from the account, deploy, publish first, or reject — before anything is changed.
+
+use super::alias::{AliasState, VersionInfo};
+use super::deployment::AlarmReport;
+use super::failure::ErrorKind;
+use super::managed::ManagedSet;
+use super::request::{DeploymentRequest, FieldError};
+
+/// The version the request names, as resolved from the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolvedTarget {
+    /// A version number (as given, or the highest published one for `latest`).
+    Version(String),
+    /// `latest`, but the function has no published version.
+    NothingPublished,
+    /// `publish`: known once `$LATEST` has been published.
+    Publish,
+}
+
+/// Everything Start Deployment reads before it judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// The alias, with the RevisionId every later write is conditional on.
+    pub alias: AliasState,
+    /// The version to deploy.
+    pub target: ResolvedTarget,
+    /// The settings of the version the alias is on; `None` when it is not published.
+    pub original: Option<VersionInfo>,
+    /// The settings of the target version; `None` when it does not exist or is not known yet.
+    pub wanted: Option<VersionInfo>,
+    /// The watched alarms as one read found them.
+    pub alarms: AlarmReport,
+    /// `(phase, function)` of every hook whose function does not exist.
+    pub missing_hooks: Vec<(&'static str, String)>,
+}
+
+/// Why Start Deployment refuses to start; nothing has been touched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// A field of the input is not acceptable (or the alias is in a state it cannot start from).
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// Something the input names does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The alias already routes traffic to a second version.
+    #[error("{0}")]
+    InProgress(String),
+    /// A watched alarm is already in ALARM.
+    #[error("{0}")]
+    AlarmFiring(String),
+}
+
+impl Rejection {
+    /// The stable error kind the execution fails with.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Rejection::Invalid(_) => ErrorKind::InvalidInput,
+            Rejection::NotFound(_) => ErrorKind::NotFound,
+            Rejection::InProgress(_) => ErrorKind::DeploymentInProgress,
+            Rejection::AlarmFiring(_) => ErrorKind::AlarmTriggered,
+        }
+    }
+}
+
+/// What the pre-flight checks decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check passed: deploy this version (already current when the alias is on it).
+    Deploy(String),
+    /// Every check passed: publish `$LATEST`, then judge its version with [`judge_published`].
+    Publish,
+}
+
+/// Refuses a function or hook outside the stack's managed set, before anything is read (IAM
+/// would refuse the reads anyway; this says why).
+pub fn check_managed(request: &DeploymentRequest, managed: &ManagedSet) -> Result<(), Rejection> {
+    let hooks = [
+        ("hooks.preTraffic", &request.hooks.pre_traffic),
+        ("hooks.postTraffic", &request.hooks.post_traffic),
+    ];
+    let candidates = std::iter::once(("functionName", Some(&request.function_name)))
+        .chain(hooks.iter().map(|(f, h)| (*f, h.as_ref())));
+    for (field, name) in candidates {
+        if let Some(name) = name
+            && !managed.contains(name)
+        {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{name} is not managed by this stack (MANAGED_FUNCTIONS: {}); \
+                     redeploy the stack with it added",
+                    managed.describe()
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The pre-flight judgment: the alias must be free and on a published version, the target must
+/// exist (a target the alias is already on ends the checks: nothing will move), then every
+/// alarm must exist and be quiet, every hook must exist, and both versions must be routable.
+pub fn judge(request: &DeploymentRequest, facts: &Facts) -> Result<Verdict, Rejection> {
+    check_alias(request, &facts.alias)?;
+    let function = &request.function_name;
+    let target = match &facts.target {
+        ResolvedTarget::NothingPublished => {
+            return Err(Rejection::NotFound(format!(
+                "a published version of function {function}"
+            )));
+        }
+        ResolvedTarget::Version(v) if *v == facts.alias.route.version => {
+            return Ok(Verdict::Deploy(v.clone()));
+        }
+        ResolvedTarget::Version(v) => Some(v),
+        ResolvedTarget::Publish => None,
+    };
+    let original = existing(
+        facts.original.as_ref(),
+        &facts.alias.route.version,
+        function,
+    )?;
+    let wanted = match target {
+        Some(v) => Some(existing(facts.wanted.as_ref(), v, function)?),
+        None => None,
+    };
+    check_alarms(&facts.alarms)?;
+    if let Some((phase, hook)) = facts.missing_hooks.first() {
+        return Err(Rejection::NotFound(format!("{phase} hook function {hook}")));
+    }
+    match wanted {
+        Some(wanted) => Ok(Verdict::Deploy(routable(original, wanted)?)),
+        None => Ok(Verdict::Publish),
+    }
+}
+
+/// After a [`Verdict::Publish`]: the version Lambda published (the existing one when `$LATEST`
+/// was unchanged, which may be the alias's own: already current) must be routable.
+pub fn judge_published(
+    request: &DeploymentRequest,
+    facts: &Facts,
+    published: &VersionInfo,
+) -> Result<String, Rejection> {
+    if published.version == facts.alias.route.version {
+        return Ok(published.version.clone());
+    }
+    let original = existing(
+        facts.original.as_ref(),
+        &facts.alias.route.version,
+        &request.function_name,
+    )?;
+    routable(original, published)
+}
+
+fn check_alias(request: &DeploymentRequest, alias: &AliasState) -> Result<(), Rejection> {
+    if let Some(extra) = &alias.route.additional {
+        return Err(Rejection::InProgress(format!(
+            "alias {} of {} already routes {} to version {}: another deployment is in \
+             progress, or one was left half-done; finish or roll it back first",
+            request.alias, request.function_name, extra.weight, extra.version
+        )));
+    }
+    if alias.route.version == "$LATEST" {
+        return Err(FieldError::new(
+            "alias",
+            format!(
+                "{} points at $LATEST; weighted routing needs the alias on a published version",
+                request.alias
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn check_alarms(report: &AlarmReport) -> Result<(), Rejection> {
+    if !report.missing.is_empty() {
+        return Err(Rejection::NotFound(format!(
+            "alarm {}",
+            report.missing.join(", ")
+        )));
+    }
+    if !report.in_alarm.is_empty() {
+        return Err(Rejection::AlarmFiring(format!(
+            "alarm {} is already in ALARM; not starting a deployment into it",
+            report.in_alarm.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn existing<'a>(
+    info: Option<&'a VersionInfo>,
+    version: &str,
+    function: &str,
+) -> Result<&'a VersionInfo, Rejection> {
+    info.ok_or_else(|| Rejection::NotFound(format!("version {version} of function {function}")))
+}
+
+/// Lambda only routes one alias between versions that share role and dead-letter config.
+fn routable(original: &VersionInfo, wanted: &VersionInfo) -> Result<String, Rejection> {
+    if !original.routable_with(wanted) {
+        return Err(FieldError::new(
+            "targetVersion",
+            format!(
+                "version {} differs from version {} in execution role or dead-letter config; \
+                 Lambda only routes traffic between versions that share both",
+                wanted.version, original.version
+            ),
+        )
+        .into());
+    }
+    Ok(wanted.version.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AliasRoute, Weight};
+    use serde_json::json;
+
+    fn request(target: &str) -> DeploymentRequest {
+        DeploymentRequest::from_json(&json!({"functionName":"orders","alias":"live",
+            "targetVersion":target,"strategy":"AllAtOnce","alarms":["errors"],
+            "hooks":{"preTraffic":"orders-pre"}}))
+        .unwrap()
+    }
+
+    fn version(v: &str, role: &str) -> VersionInfo {
+        VersionInfo {
+            version: v.into(),
+            role: role.into(),
+            dead_letter_target: None,
+        }
+    }
+
+    /// The alias on version 1, version 2 as the target, everything present and quiet.
+    fn facts() -> Facts {
+        Facts {
+            alias: AliasState {
+                route: AliasRoute::single("1"),
+                revision_id: "r1".into(),
+            },
+            target: ResolvedTarget::Version("2".into()),
+            original: Some(version("1", "role")),
+            wanted: Some(version("2", "role")),
+            alarms: AlarmReport::default(),
+            missing_hooks: vec![],
+        }
+    }
+
+    #[test]
+    fn every_check_in_order() {
+        type Change = fn(&mut Facts);
+        let cases: Vec<(&str, Change, Result<Verdict, ErrorKind>)> = vec![
+            ("all good", |_| {}, Ok(Verdict::Deploy("2".into()))),
+            (
+                "publish",
+                |f| f.target = ResolvedTarget::Publish,
+                Ok(Verdict::Publish),
+            ),
+            (
+                "in progress",
+                |f| {
+                    f.alias.route = AliasRoute::split("1", "3", Weight::from_bp(100).unwrap());
+                },
+                Err(ErrorKind::DeploymentInProgress),
+            ),
+            (
+                "alias on $LATEST",
+                |f| f.alias.route = AliasRoute::single("$LATEST"),
+                Err(ErrorKind::InvalidInput),
+            ),
+            (
+                "nothing published",
+                |f| f.target = ResolvedTarget::NothingPublished,
+                Err(ErrorKind::NotFound),
+            ),
+            (
+                "already current, even with a missing alarm",
+                |f| {
+                    f.target = ResolvedTarget::Version("1".into());
+                    f.alarms.missing = vec!["errors".into()];
+                },
+                Ok(Verdict::Deploy("1".into())),
+            ),
+            (
+                "original unpublished",
+                |f| f.original = None,
+                Err(ErrorKind::NotFound),
+            ),
+            (
+                "no such target",
+                |f| f.wanted = None,
+                Err(ErrorKind::NotFound),
+            ),
+            (
+                "missing alarm",
+                |f| f.alarms.missing = vec!["errors".into()],
+                Err(ErrorKind::NotFound),
+            ),
+            (
+                "alarm firing",
+                |f| f.alarms.in_alarm = vec!["errors".into()],
+                Err(ErrorKind::AlarmTriggered),
+            ),
+            (
+                "missing hook",
+                |f| f.missing_hooks = vec![("pre-traffic", "orders-pre".into())],
+                Err(ErrorKind::NotFound),
+            ),
+            (
+                "other role",
+                |f| f.wanted = Some(version("2", "other")),
+                Err(ErrorKind::InvalidInput),
+            ),
+        ];
+        for (name, change, expected) in cases {
+            let mut f = facts();
+            change(&mut f);
+            let got = judge(&request("2"), &f).map_err(|r| r.kind());
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn messages_name_what_is_wrong() {
+        let mut f = facts();
+        f.missing_hooks = vec![("pre-traffic", "orders-pre".into())];
+        let e = judge(&request("2"), &f).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "pre-traffic hook function orders-pre does not exist"
+        );
+        let mut f = facts();
+        f.wanted = Some(version("2", "other"));
+        match judge(&request("2"), &f) {
+            Err(Rejection::Invalid(e)) => assert_eq!(e.field, "targetVersion"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_published_version_is_judged_like_a_named_one() {
+        let f = Facts {
+            target: ResolvedTarget::Publish,
+            wanted: None,
+            ..facts()
+        };
+        let r = request("publish");
+        assert_eq!(judge(&r, &f), Ok(Verdict::Publish));
+        assert_eq!(
+            judge_published(&r, &f, &version("1", "other")),
+            Ok("1".into())
+        );
+        assert_eq!(
+            judge_published(&r, &f, &version("3", "role")),
+            Ok("3".into())
+        );
+        assert_eq!(
+            judge_published(&r, &f, &version("3", "other")).map_err(|e| e.kind()),
+            Err(ErrorKind::InvalidInput)
+        );
+    }
+
+    #[test]
+    fn only_managed_functions_and_hooks_pass() {
+        let r = request("2");
+        assert_eq!(
+            check_managed(&r, &ManagedSet::parse("orders,orders-*")),
+            Ok(())
+        );
+        let field = |managed: &str| match check_managed(&r, &ManagedSet::parse(managed)) {
+            Err(Rejection::Invalid(e)) => e.field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field("orders"), "hooks.preTraffic");
+        assert_eq!(field("orders-*"), "functionName");
+    }
+}
