@@ -1,8 +1,6 @@
 //! The errors a step returns, with the stable names the state machine matches on; the domain's
 //! own errors are mapped here, at the edge.
 
-use lambda_runtime::Diagnostic;
-
 use crate::domain::{DocumentError, ErrorKind, FieldError, Rejection};
 
 /// Boxed cause of a transient failure.
@@ -130,9 +128,12 @@ impl From<Rejection> for ShifterError {
     }
 }
 
-impl From<ShifterError> for Diagnostic {
-    fn from(e: ShifterError) -> Diagnostic {
-        Diagnostic {
+/// What a Lambda function error reports: the stable name as `errorType`, which the state
+/// machine's Retry and Catch match on.
+#[cfg(feature = "lambda")]
+impl From<ShifterError> for lambda_runtime::Diagnostic {
+    fn from(e: ShifterError) -> lambda_runtime::Diagnostic {
+        lambda_runtime::Diagnostic {
             error_type: e.kind().to_owned(),
             error_message: e.to_string(),
         }
@@ -192,9 +193,13 @@ mod tests {
         let mut names = vec![];
         for (err, name, message) in cases {
             names.push(err.kind());
-            let d = Diagnostic::from(err);
-            assert_eq!(d.error_type, name);
-            assert_eq!(d.error_message, message);
+            assert_eq!((err.kind(), err.to_string().as_str()), (name, message));
+            #[cfg(feature = "lambda")]
+            {
+                let d = lambda_runtime::Diagnostic::from(err);
+                assert_eq!(d.error_type, name);
+                assert_eq!(d.error_message, message);
+            }
         }
         assert_eq!(names, ShifterError::NAMES);
     }
