@@ -1,0 +1,256 @@
+//! Check Health over the shared fakes, one invocation per bake interval on a virtual clock:
+//! after each call, the decision, the wait and the alarm reads are checked. An alarm in ALARM
+//! is a decision (`rollback`), not an error.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shifter::ShifterError;
+use shifter::domain::{
+    AliasRoute, AliasState, Decision, Deployment, DeploymentRequest, ErrorKind, Weight,
+};
+use shifter::fakes::{FakeAlarms, ManualClock};
+use shifter::ports::{AlarmState, Clock};
+
+const ALARM: &str = "orders-api-errors";
+
+/// One alarm (`orders-api-errors`, quiet) on a virtual clock.
+struct World {
+    clock: ManualClock,
+    alarms: FakeAlarms,
+}
+
+impl World {
+    fn new() -> World {
+        let clock = ManualClock::at_epoch();
+        let alarms = FakeAlarms::new(Arc::new(clock.clone()));
+        alarms.add(ALARM, AlarmState::Ok);
+        World { clock, alarms }
+    }
+
+    /// Version 1 → 2 with `strategy` and `extra` input fields, as Start Deployment plans it.
+    fn planned(&self, strategy: &str, extra: Value) -> Deployment {
+        let mut input = json!({"functionName": "orders-api", "alias": "live",
+            "targetVersion": "2", "strategy": strategy, "alarms": [ALARM],
+            "checkIntervalSeconds": 60});
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            input[key] = value.clone();
+        }
+        let request = DeploymentRequest::from_json(&input).expect("a valid input");
+        let alias = AliasState {
+            route: AliasRoute::single("1"),
+            revision_id: "r1".into(),
+        };
+        Deployment::start(
+            "exec".into(),
+            &request,
+            &alias,
+            "2".into(),
+            self.clock.now(),
+        )
+    }
+
+    /// The document after Shift Traffic wrote its first step.
+    fn baking(&self, strategy: &str, extra: Value) -> Deployment {
+        let d = self.planned(strategy, extra);
+        let written = AliasState {
+            route: d.next_route().expect("a first step"),
+            revision_id: "r2".into(),
+        };
+        d.shifted(&written, self.clock.now()).expect("shifted")
+    }
+
+    /// One tick: `secs` pass, then Check Health runs.
+    async fn check_after(&self, secs: i64, d: &Deployment) -> Result<Deployment, ShifterError> {
+        self.clock.advance_secs(secs);
+        check_health::check_health(&self.alarms, &self.clock, d.clone()).await
+    }
+}
+
+#[tokio::test]
+async fn a_step_bakes_one_interval_at_a_time_reading_the_alarms_each_time() {
+    let w = World::new();
+    let mut d = w.baking("Canary10Percent5Minutes", json!({}));
+    assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 60));
+    for tick in 1..=4 {
+        d = w.check_after(60, &d).await.expect("quiet");
+        assert_eq!(
+            (d.decision, d.wait_seconds),
+            (Decision::Bake, 60),
+            "tick {tick}"
+        );
+        assert_eq!(w.alarms.reads().len(), tick, "one DescribeAlarms per check");
+        assert_eq!(d.alarm_checks as usize, tick);
+    }
+    d = w.check_after(60, &d).await.expect("baked");
+    assert_eq!((d.decision, d.step_index), (Decision::Promote, 1));
+    assert_eq!(w.alarms.reads().len(), 5);
+}
+
+#[tokio::test]
+async fn the_last_wait_is_cut_to_the_end_of_the_bake() {
+    let w = World::new();
+    let d = w.baking("Canary10Percent5Minutes", json!({}));
+    let d = w.check_after(270, &d).await.expect("quiet");
+    assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 30));
+}
+
+#[tokio::test]
+async fn an_alarm_that_fires_rolls_back_at_the_next_check() {
+    let w = World::new();
+    let d = w.baking("Canary10Percent5Minutes", json!({}));
+    let d = w.check_after(60, &d).await.expect("still quiet");
+    assert_eq!(d.decision, Decision::Bake);
+    w.alarms.set_from(ALARM, w.clock.now(), AlarmState::Alarm);
+
+    let d = w
+        .check_after(60, &d)
+        .await
+        .expect("a decision, not an error");
+    assert_eq!(d.decision, Decision::Rollback);
+    let failure = d.failure.expect("why");
+    assert_eq!(failure.error, ErrorKind::AlarmTriggered);
+    assert_eq!(
+        failure.cause,
+        "alarm orders-api-errors in ALARM at 10% on version 2"
+    );
+    assert_eq!(d.alarm_checks, 2);
+}
+
+#[tokio::test]
+async fn a_deleted_alarm_rolls_back_as_not_found() {
+    let w = World::new();
+    let d = w.baking("Canary10Percent5Minutes", json!({}));
+    w.alarms.delete(ALARM);
+    let d = w.check_after(60, &d).await.expect("a decision");
+    assert_eq!(d.decision, Decision::Rollback);
+    assert_eq!(d.failure.expect("why").error, ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn a_throttled_read_is_transient_and_decides_nothing() {
+    let w = World::new();
+    let d = w.baking("Canary10Percent5Minutes", json!({}));
+    w.alarms.throttle_next(1);
+    let err = w.check_after(60, &d).await.expect_err("throttled");
+    assert_eq!(err.kind(), "Transient", "{err}");
+    // The state machine retries with the same document.
+    let next = w.check_after(1, &d).await.expect("read");
+    assert_eq!((next.decision, next.alarm_checks), (Decision::Bake, 1));
+}
+
+#[tokio::test]
+async fn hooks_pass_only_on_succeeded_and_read_no_alarm() {
+    let hooks = json!({"hooks": {"preTraffic": "orders-api-pre"}});
+    for (payload, next) in [
+        (json!({"status": "Succeeded"}), Decision::Shift),
+        (json!({"status": "Failed"}), Decision::Rollback),
+        (json!("Succeeded"), Decision::Rollback),
+        (Value::Null, Decision::Rollback),
+    ] {
+        let w = World::new();
+        let mut d = w.planned("Canary10Percent5Minutes", hooks.clone());
+        assert_eq!(d.decision, Decision::PreTrafficHook);
+        d.hook_result = Some(json!({ "payload": payload }));
+        let d = w.check_after(5, &d).await.expect("a decision");
+        assert_eq!(d.decision, next, "{payload}");
+        assert!(d.hook_result.is_none(), "the result is consumed");
+        assert!(w.alarms.reads().is_empty());
+        if next == Decision::Rollback {
+            let failure = d.failure.expect("why");
+            assert_eq!(failure.error, ErrorKind::HookFailed);
+            assert!(
+                failure.cause.starts_with("pre-traffic hook orders-api-pre"),
+                "{}",
+                failure.cause
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_gate_waits_watching_alarms_then_follows_the_answer_or_the_default() {
+    let gated = json!({"approvalBeforePromote": true, "approvalTimeoutSeconds": 600});
+    let w = World::new();
+    let waiting = w
+        .check_after(300, &w.baking("Canary10Percent5Minutes", gated.clone()))
+        .await
+        .expect("baked");
+    assert_eq!(
+        (waiting.decision, waiting.step_index),
+        (Decision::AwaitApproval, 1)
+    );
+
+    let mut approved = waiting.clone();
+    approved.control = Some(json!({"action": "approve"}));
+    let d = w.check_after(10, &approved).await.expect("approved");
+    assert_eq!((d.decision, d.approved_step), (Decision::Promote, Some(1)));
+    assert_eq!(
+        w.alarms.reads().len(),
+        2,
+        "the gate's answer is checked against the alarms"
+    );
+
+    let d = w.check_after(600, &waiting).await.expect("timed out");
+    assert_eq!(d.decision, Decision::Rollback);
+    assert_eq!(d.failure.expect("why").error, ErrorKind::ApprovalTimedOut);
+
+    w.alarms.add(ALARM, AlarmState::Alarm);
+    let d = w.check_after(10, &approved).await.expect("a decision");
+    assert_eq!(d.failure.expect("why").error, ErrorKind::AlarmTriggered);
+}
+
+#[tokio::test]
+async fn promote_during_a_bake_skips_the_remaining_steps() {
+    let w = World::new();
+    let mut d = w.baking("Linear10PercentEvery1Minute", json!({}));
+    d.control = Some(json!({"action": "promote"}));
+    let d = w.check_after(20, &d).await.expect("promote");
+    assert_eq!(d.decision, Decision::Promote);
+    assert_eq!(d.step_index, d.plan.len() - 1);
+    assert!(d.control.is_none(), "the answer is consumed");
+}
+
+#[tokio::test]
+async fn the_post_promotion_bake_watches_then_succeeds() {
+    let w = World::new();
+    let d = w.planned("AllAtOnce", json!({"postPromotionBakeSeconds": 90}));
+    let written = AliasState {
+        route: AliasRoute::single("2"),
+        revision_id: "r2".into(),
+    };
+    let d = d.shifted(&written, w.clock.now()).expect("promoted");
+    assert_eq!(
+        (d.decision, d.wait_seconds),
+        (Decision::PostPromotionBake, 60)
+    );
+    assert_eq!(d.traffic, Weight::FULL);
+    let d = w.check_after(60, &d).await.expect("quiet");
+    assert_eq!(
+        (d.decision, d.wait_seconds),
+        (Decision::PostPromotionBake, 30)
+    );
+    let d = w.check_after(30, &d).await.expect("done");
+    assert_eq!(d.decision, Decision::Succeed);
+    assert_eq!(w.alarms.reads().len(), 2);
+}
+
+#[tokio::test]
+async fn no_alarms_means_no_reads_and_a_document_it_cannot_follow_is_refused() {
+    let w = World::new();
+    let mut d = w.baking("Canary10Percent5Minutes", json!({}));
+    d.alarms.clear();
+    let next = w.check_after(60, &d).await.expect("quiet");
+    assert_eq!(next.decision, Decision::Bake);
+    assert!(
+        w.alarms.reads().is_empty(),
+        "an empty list would describe every alarm"
+    );
+
+    d.decision = Decision::Shift;
+    let err = w.check_after(0, &d).await.expect_err("not a check");
+    assert_eq!(
+        err.to_string(),
+        "decision: Check Health cannot follow decision Shift"
+    );
+}

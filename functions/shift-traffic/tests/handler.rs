@@ -1,0 +1,225 @@
+//! Shift Traffic over the shared fakes, one invocation at a time: after each call, the document
+//! (or the error) and the fake alias are checked. Every write is conditional on the RevisionId
+//! seen last, and the weight only goes up (DESIGN.md invariants 2 and 3).
+
+use std::sync::Arc;
+
+use serde_json::json;
+use shift_traffic::{ShiftEvent, shift_traffic};
+use shifter::ShifterError;
+use shifter::domain::{AlarmReport, AliasRoute, Decision, Deployment, DeploymentRequest, Weight};
+use shifter::fakes::{FakeLambda, Fault, LambdaOp, ManualClock, Writer};
+use shifter::ports::Clock;
+
+const FUNCTION: &str = "orders-api";
+
+/// `orders-api` with versions 1 to 3, alias `live` on 1, on a virtual clock.
+struct World {
+    clock: ManualClock,
+    lambda: FakeLambda,
+}
+
+impl World {
+    fn new() -> World {
+        let clock = ManualClock::at_epoch();
+        let lambda = FakeLambda::new(Arc::new(clock.clone()));
+        lambda.add_function(FUNCTION, "arn:aws:iam::123456789012:role/orders-api");
+        for _ in 0..3 {
+            lambda.publish(FUNCTION);
+        }
+        lambda.put_alias(FUNCTION, "live", AliasRoute::single("1"));
+        World { clock, lambda }
+    }
+
+    /// What Start Deployment returns for version 2 with `strategy`, from the alias as it is.
+    fn planned(&self, strategy: &str) -> Deployment {
+        let request = DeploymentRequest::from_json(&json!({"functionName": FUNCTION,
+            "alias": "live", "targetVersion": "2", "strategy": strategy,
+            "checkIntervalSeconds": 60}))
+        .expect("a valid input");
+        let alias = self.lambda.alias(FUNCTION, "live").expect("the alias");
+        Deployment::start(
+            "exec".into(),
+            &request,
+            &alias,
+            "2".into(),
+            self.clock.now(),
+        )
+    }
+
+    async fn shift(
+        &self,
+        deployment: &Deployment,
+        attempt: u32,
+    ) -> Result<Deployment, ShifterError> {
+        let event = ShiftEvent {
+            deployment: deployment.clone(),
+            attempt,
+        };
+        shift_traffic(&self.lambda, &self.clock, event).await
+    }
+
+    fn route(&self) -> AliasRoute {
+        self.lambda
+            .alias(FUNCTION, "live")
+            .expect("the alias")
+            .route
+    }
+
+    fn revision(&self) -> String {
+        self.lambda
+            .alias(FUNCTION, "live")
+            .expect("the alias")
+            .revision_id
+    }
+
+    /// Writes made through the port, in order.
+    fn ours(&self) -> Vec<AliasRoute> {
+        let history = self.lambda.history();
+        history
+            .into_iter()
+            .filter(|w| w.by == Writer::Deployment)
+            .map(|w| w.route)
+            .collect()
+    }
+}
+
+fn split(percent: u32) -> AliasRoute {
+    AliasRoute::split(
+        "1",
+        "2",
+        Weight::from_percent(percent).expect("a percentage"),
+    )
+}
+
+/// Check Health's part between two shifts: the bake ends, the next step is due.
+fn baked(d: Deployment, clock: &ManualClock) -> Deployment {
+    clock.advance_secs(i64::from(d.plan[d.step_index].bake_seconds));
+    d.checked(clock.now(), Some(&AlarmReport::default()))
+        .expect("a bake decision")
+}
+
+#[tokio::test]
+async fn each_step_moves_the_weight_up_conditionally_then_promotes() {
+    let w = World::new();
+    let mut d = w.planned("Linear50PercentEvery1Minute");
+    assert_eq!(d.decision, Decision::Shift);
+
+    d = w.shift(&d, 0).await.expect("50%");
+    assert_eq!(w.route(), split(50));
+    assert_eq!(
+        (d.decision, d.traffic.bp(), d.wait_seconds),
+        (Decision::Bake, 5000, 60)
+    );
+    assert_eq!(
+        d.revision_id,
+        w.revision(),
+        "the next write is conditional on this one"
+    );
+    assert_eq!(d.write_in_flight, "");
+
+    d = baked(d, &w.clock);
+    assert_eq!(d.decision, Decision::Promote);
+    d = w.shift(&d, 0).await.expect("promoted");
+    assert_eq!(w.route(), AliasRoute::single("2"));
+    assert_eq!((d.decision, d.traffic), (Decision::Succeed, Weight::FULL));
+    assert_eq!(d.revision_id, w.revision());
+    assert_eq!(w.ours(), [split(50), AliasRoute::single("2")]);
+}
+
+#[tokio::test]
+async fn someone_elses_change_stops_the_deployment_and_is_left_as_is() {
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    let hotfix = AliasRoute::single("3");
+    w.lambda.put_alias(FUNCTION, "live", hotfix.clone());
+
+    let err = w.shift(&d, 0).await.expect_err("drift");
+    assert_eq!(err.kind(), "AliasDrift", "{err}");
+    assert!(err.to_string().contains("without overwriting"), "{err}");
+    assert_eq!(w.route(), hotfix);
+    assert!(w.ours().is_empty());
+}
+
+#[tokio::test]
+async fn a_first_attempt_conflict_is_drift_even_when_the_change_equals_ours() {
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    w.lambda.put_alias(FUNCTION, "live", split(10));
+
+    let err = w.shift(&d, 0).await.expect_err("drift");
+    assert_eq!(err.kind(), "AliasDrift", "{err}");
+    assert_eq!(w.route(), split(10));
+    assert!(w.ours().is_empty(), "their write, not ours");
+}
+
+#[tokio::test]
+async fn a_retry_whose_first_write_landed_adopts_it_without_writing_again() {
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    w.lambda
+        .inject(LambdaOp::UpdateAlias, 1, Fault::CrashAfterWrite);
+
+    let err = w.shift(&d, 0).await.expect_err("the answer was lost");
+    assert_eq!(err.kind(), "Transient", "{err}");
+    assert_eq!(w.route(), split(10), "the write landed");
+
+    // The state machine retries with the same document.
+    let next = w.shift(&d, 1).await.expect("adopted");
+    assert_eq!((next.decision, next.traffic.bp()), (Decision::Bake, 1000));
+    assert_eq!(next.revision_id, w.revision());
+    assert_eq!(w.ours(), [split(10)], "written once");
+    assert_eq!(w.lambda.calls(LambdaOp::UpdateAlias), 2);
+}
+
+#[tokio::test]
+async fn a_retry_that_finds_another_route_is_still_drift() {
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    w.lambda
+        .inject(LambdaOp::UpdateAlias, 1, Fault::CrashAfterWrite);
+    w.shift(&d, 0).await.expect_err("the answer was lost");
+    w.lambda
+        .put_alias(FUNCTION, "live", AliasRoute::single("3"));
+
+    let err = w.shift(&d, 1).await.expect_err("drift");
+    assert_eq!(err.kind(), "AliasDrift", "{err}");
+    assert_eq!(w.route(), AliasRoute::single("3"));
+}
+
+#[tokio::test]
+async fn a_throttled_write_changes_nothing_and_the_retry_shifts() {
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    w.lambda.inject(LambdaOp::UpdateAlias, 1, Fault::Throttle);
+
+    let err = w.shift(&d, 0).await.expect_err("throttled");
+    assert_eq!(err.kind(), "Transient", "{err}");
+    assert_eq!(w.route(), AliasRoute::single("1"));
+
+    let next = w.shift(&d, 1).await.expect("shifted");
+    assert_eq!(w.route(), split(10));
+    assert_eq!(next.revision_id, w.revision());
+}
+
+#[tokio::test]
+async fn a_document_not_at_a_shift_or_going_down_is_refused_unwritten() {
+    let w = World::new();
+    let shifted = w
+        .shift(&w.planned("Linear10PercentEvery1Minute"), 0)
+        .await
+        .expect("10%");
+    assert_eq!(shifted.decision, Decision::Bake);
+    let err = w.shift(&shifted, 0).await.expect_err("not at a shift");
+    assert_eq!(
+        err.to_string(),
+        "decision: Shift Traffic cannot follow decision Bake"
+    );
+
+    let mut down = shifted.clone();
+    down.decision = Decision::Shift;
+    let err = w.shift(&down, 0).await.expect_err("same weight again");
+    assert_eq!(err.kind(), "InvalidInput");
+    assert!(err.to_string().starts_with("stepIndex: "), "{err}");
+    assert_eq!(w.ours(), [split(10)]);
+}

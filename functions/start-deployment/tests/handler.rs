@@ -1,0 +1,266 @@
+//! Start Deployment over the shared fakes, one invocation at a time: after each call, the
+//! document (or the error) and the fake account are checked. Nothing but `publish` may ever be
+//! written here (DESIGN.md invariant 1).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shifter::ShifterError;
+use shifter::domain::{AliasRoute, Decision, Deployment, ManagedSet, Weight};
+use shifter::fakes::{FakeAlarms, FakeLambda, Fault, LambdaOp, ManualClock};
+use shifter::ports::AlarmState;
+use start_deployment::{Config, Ports, StartEvent, start_deployment};
+
+const FULL: &str = include_str!("../../../events/console-full.json");
+
+const FUNCTION: &str = "orders-api";
+const ROLE: &str = "arn:aws:iam::123456789012:role/orders-api";
+
+/// `orders-api` with versions 1 and 2 (same role), alias `live` on 1; the sample's alarms
+/// (quiet) and hooks exist; the stack manages `orders-api*`.
+struct World {
+    clock: ManualClock,
+    lambda: FakeLambda,
+    alarms: FakeAlarms,
+    config: Config,
+}
+
+impl World {
+    fn new() -> World {
+        let clock = ManualClock::at_epoch();
+        let lambda = FakeLambda::new(Arc::new(clock.clone()));
+        lambda.add_function(FUNCTION, ROLE);
+        lambda.publish(FUNCTION);
+        lambda.publish(FUNCTION);
+        lambda.put_alias(FUNCTION, "live", AliasRoute::single("1"));
+        for hook in ["orders-api-pre-traffic", "orders-api-post-traffic"] {
+            lambda.add_function(hook, ROLE);
+        }
+        let alarms = FakeAlarms::new(Arc::new(clock.clone()));
+        for alarm in ["orders-api-errors", "orders-api-p99-latency"] {
+            alarms.add(alarm, AlarmState::Ok);
+        }
+        World {
+            clock,
+            lambda,
+            alarms,
+            config: Config {
+                managed: ManagedSet::parse("orders-api*"),
+            },
+        }
+    }
+
+    /// `events/console-full.json` (target `latest`, two alarms, both hooks).
+    fn full() -> Value {
+        serde_json::from_str(FULL).expect("events/console-full.json")
+    }
+
+    /// The sample with `field` replaced.
+    fn full_with(field: &str, value: Value) -> Value {
+        let mut input = World::full();
+        input[field] = value;
+        input
+    }
+
+    async fn start(&self, request: Value) -> Result<Deployment, ShifterError> {
+        let ports = Ports {
+            router: &self.lambda,
+            registry: &self.lambda,
+            alarms: &self.alarms,
+            clock: &self.clock,
+        };
+        let event = StartEvent {
+            request,
+            execution_name: "orders-api-2".to_owned(),
+        };
+        start_deployment(&ports, &self.config, event).await
+    }
+
+    /// Nothing was written: no alias write since `writes_before`, no UpdateAlias, no publish.
+    fn assert_untouched(&self, writes_before: usize, case: &str) {
+        assert_eq!(
+            self.lambda.history().len(),
+            writes_before,
+            "{case}: an alias was written"
+        );
+        assert_eq!(self.lambda.calls(LambdaOp::UpdateAlias), 0, "{case}");
+        assert_eq!(
+            self.lambda.calls(LambdaOp::PublishVersion),
+            0,
+            "{case}: published"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_full_sample_is_accepted_with_a_snapshot_of_the_alias() {
+    let w = World::new();
+    let writes = w.lambda.history().len();
+    let d = w.start(World::full()).await.expect("accepted");
+    let alias = w.lambda.alias(FUNCTION, "live").expect("the alias");
+    assert_eq!(
+        (d.original_version.as_str(), d.target_version.as_str()),
+        ("1", "2")
+    );
+    assert_eq!(
+        d.revision_id, alias.revision_id,
+        "every later write is conditional on it"
+    );
+    assert_eq!(d.decision, Decision::PreTrafficHook);
+    assert_eq!(
+        d.plan.iter().map(|s| s.weight.bp()).collect::<Vec<_>>(),
+        [100, 1000, 5000, 10_000]
+    );
+    assert_eq!(d.traffic, Weight::ZERO);
+    assert_eq!(d.started_at, w.clock.start());
+    assert!(d.restore_command.contains("--function-version 1"));
+    assert_eq!(alias.route, AliasRoute::single("1"));
+    w.assert_untouched(writes, "accepted");
+    assert_eq!(
+        w.alarms.reads().len(),
+        1,
+        "both alarms in one DescribeAlarms call"
+    );
+}
+
+#[tokio::test]
+async fn every_rejection_class_names_its_cause_and_touches_nothing() {
+    type Setup = fn(&World) -> Value;
+    let cases: Vec<(&str, &str, &str, Setup)> = vec![
+        ("bad input", "InvalidInput", "checkIntervalSeconds", |_| {
+            World::full_with("checkIntervalSeconds", json!(1))
+        }),
+        ("unmanaged function", "InvalidInput", "functionName", |_| {
+            World::full_with("functionName", json!("billing"))
+        }),
+        ("unknown alias", "NotFound", "alias staging", |_| {
+            World::full_with("alias", json!("staging"))
+        }),
+        (
+            "another deployment in progress",
+            "DeploymentInProgress",
+            "10% to version 2",
+            |w| {
+                let busy = AliasRoute::split("1", "2", Weight::from_percent(10).unwrap());
+                w.lambda.put_alias(FUNCTION, "live", busy);
+                World::full()
+            },
+        ),
+        ("alias on $LATEST", "InvalidInput", "alias", |w| {
+            w.lambda
+                .put_alias(FUNCTION, "live", AliasRoute::single("$LATEST"));
+            World::full()
+        }),
+        ("unknown target version", "NotFound", "version 9", |_| {
+            World::full_with("targetVersion", json!("9"))
+        }),
+        ("missing alarm", "NotFound", "orders-api-p99-latency", |w| {
+            w.alarms.delete("orders-api-p99-latency");
+            World::full()
+        }),
+        (
+            "alarm already firing",
+            "AlarmTriggered",
+            "orders-api-errors",
+            |w| {
+                w.alarms.add("orders-api-errors", AlarmState::Alarm);
+                World::full()
+            },
+        ),
+        ("missing hook", "NotFound", "post-traffic hook", |_| {
+            World::full_with("hooks", json!({"postTraffic": "orders-api-gone"}))
+        }),
+        (
+            "versions not routable together",
+            "InvalidInput",
+            "targetVersion",
+            |w| {
+                w.lambda.set_dead_letter_target(
+                    FUNCTION,
+                    Some("arn:aws:sqs:eu-west-1:123456789012:dlq"),
+                );
+                w.lambda.publish(FUNCTION);
+                World::full()
+            },
+        ),
+        (
+            "publish, but an alarm is missing",
+            "NotFound",
+            "orders-api-errors",
+            |w| {
+                w.alarms.delete("orders-api-errors");
+                w.lambda.update_code(FUNCTION);
+                World::full_with("targetVersion", json!("publish"))
+            },
+        ),
+    ];
+    for (case, kind, names, setup) in cases {
+        let w = World::new();
+        let input = setup(&w);
+        let (writes, alias) = (w.lambda.history().len(), w.lambda.alias(FUNCTION, "live"));
+        let err = w.start(input).await.expect_err(case);
+        assert_eq!(err.kind(), kind, "{case}: {err}");
+        assert!(err.to_string().contains(names), "{case}: {err}");
+        w.assert_untouched(writes, case);
+        assert_eq!(w.lambda.alias(FUNCTION, "live"), alias, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_target_the_alias_is_on_is_already_current_and_touches_nothing() {
+    let w = World::new();
+    w.lambda
+        .put_alias(FUNCTION, "live", AliasRoute::single("2"));
+    let writes = w.lambda.history().len();
+    // `latest` resolves to 2, where the alias already is (the nightly schedule's no-op).
+    let d = w.start(World::full()).await.expect("already current");
+    assert_eq!(d.decision, Decision::AlreadyCurrent);
+    assert_eq!(
+        (d.original_version.as_str(), d.target_version.as_str()),
+        ("2", "2")
+    );
+    w.assert_untouched(writes, "already current");
+}
+
+#[tokio::test]
+async fn publish_happens_only_after_every_check_and_a_rerun_is_already_current() {
+    let w = World::new();
+    w.lambda.update_code(FUNCTION);
+    let input = World::full_with("targetVersion", json!("publish"));
+
+    let d = w.start(input.clone()).await.expect("published and planned");
+    assert_eq!(w.lambda.calls(LambdaOp::PublishVersion), 1);
+    assert_eq!(w.lambda.latest_published(FUNCTION).as_deref(), Some("3"));
+    assert_eq!(
+        (d.target_version.as_str(), d.decision),
+        ("3", Decision::PreTrafficHook)
+    );
+    assert_eq!(w.lambda.calls(LambdaOp::UpdateAlias), 0);
+
+    // The deployment ran (the alias is on 3); unchanged code publishes nothing new.
+    w.lambda
+        .put_alias(FUNCTION, "live", AliasRoute::single("3"));
+    let again = w.start(input).await.expect("already current");
+    assert_eq!(w.lambda.calls(LambdaOp::PublishVersion), 2);
+    assert_eq!(w.lambda.latest_published(FUNCTION).as_deref(), Some("3"));
+    assert_eq!(
+        (again.target_version.as_str(), again.decision),
+        ("3", Decision::AlreadyCurrent)
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_read_is_transient_and_the_retry_starts() {
+    let w = World::new();
+    w.lambda.inject(LambdaOp::GetFunction, 1, Fault::Throttle);
+    w.alarms.throttle_next(1);
+    let writes = w.lambda.history().len();
+    for tick in 1..=2 {
+        let err = w.start(World::full()).await.expect_err("throttled");
+        assert_eq!(err.kind(), "Transient", "tick {tick}: {err}");
+        w.assert_untouched(writes, "throttled");
+    }
+    let d = w.start(World::full()).await.expect("the third attempt");
+    assert_eq!(d.target_version, "2");
+    w.assert_untouched(writes, "retried");
+}
