@@ -9,7 +9,7 @@ use shifter::ShifterError;
 use shifter::domain::{
     AliasRoute, Caught, Decision, Deployment, DeploymentRequest, ErrorKind, Failure, Weight,
 };
-use shifter::fakes::{FakeLambda, Fault, LambdaOp, ManualClock, Writer};
+use shifter::fakes::{FakeLambda, Fault, LambdaOp, ManualClock};
 use shifter::ports::{AliasRouter, Clock};
 
 const FUNCTION: &str = "orders-api";
@@ -23,12 +23,7 @@ struct World {
 impl World {
     fn new() -> World {
         let clock = ManualClock::at_epoch();
-        let lambda = FakeLambda::new(Arc::new(clock.clone()));
-        lambda.add_function(FUNCTION, "arn:aws:iam::123456789012:role/orders-api");
-        for _ in 0..3 {
-            lambda.publish(FUNCTION);
-        }
-        lambda.put_alias(FUNCTION, "live", AliasRoute::single("1"));
+        let lambda = FakeLambda::with_function(Arc::new(clock.clone()), FUNCTION, 3, "live");
         World { clock, lambda }
     }
 
@@ -75,16 +70,6 @@ impl World {
             .expect("the alias")
             .route
     }
-
-    /// Writes made through the port, in order.
-    fn ours(&self) -> Vec<AliasRoute> {
-        let history = self.lambda.history();
-        history
-            .into_iter()
-            .filter(|w| w.by == Writer::Deployment)
-            .map(|w| w.route)
-            .collect()
-    }
 }
 
 fn ten_percent() -> AliasRoute {
@@ -97,7 +82,10 @@ async fn restores_the_snapshot_exactly_and_says_so() {
     let d = w.rolling_back_at_ten_percent().await;
     let r = w.roll_back(&d).await.expect("restored");
     assert_eq!(w.route(), AliasRoute::single("1"));
-    assert_eq!(w.ours(), [ten_percent(), AliasRoute::single("1")]);
+    assert_eq!(
+        w.lambda.deployment_writes(),
+        [ten_percent(), AliasRoute::single("1")]
+    );
     let failure = r.failure.expect("why");
     assert_eq!(failure.error, ErrorKind::AlarmTriggered);
     assert_eq!(
@@ -134,7 +122,10 @@ async fn a_second_run_and_a_retry_after_a_lost_answer_write_nothing_more() {
                 .contains("restored to version 1"),
             "traffic had moved, so it says it was restored"
         );
-        assert_eq!(w.ours(), [ten_percent(), AliasRoute::single("1")]);
+        assert_eq!(
+            w.lambda.deployment_writes(),
+            [ten_percent(), AliasRoute::single("1")]
+        );
     }
 }
 
@@ -169,7 +160,7 @@ async fn someone_elses_change_is_never_overwritten() {
         "{err}"
     );
     assert_eq!(w.route(), AliasRoute::single("3"));
-    assert_eq!(w.ours(), [ten_percent()]);
+    assert_eq!(w.lambda.deployment_writes(), [ten_percent()]);
 }
 
 #[tokio::test]
@@ -182,7 +173,7 @@ async fn nothing_moved_means_nothing_written() {
         "pre-traffic hook orders-api-pre returned status \"Failed\"",
     ));
     let r = w.roll_back(&d).await.expect("nothing to restore");
-    assert!(w.ours().is_empty());
+    assert!(w.lambda.deployment_writes().is_empty());
     assert_eq!(
         r.failure.expect("why").cause,
         "pre-traffic hook orders-api-pre returned status \"Failed\". Alias live is on version 1 as \

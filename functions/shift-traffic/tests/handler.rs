@@ -8,7 +8,7 @@ use serde_json::json;
 use shift_traffic::{ShiftEvent, shift_traffic};
 use shifter::ShifterError;
 use shifter::domain::{AlarmReport, AliasRoute, Decision, Deployment, DeploymentRequest, Weight};
-use shifter::fakes::{FakeLambda, Fault, LambdaOp, ManualClock, Writer};
+use shifter::fakes::{FakeLambda, Fault, LambdaOp, ManualClock};
 use shifter::ports::Clock;
 
 const FUNCTION: &str = "orders-api";
@@ -22,12 +22,7 @@ struct World {
 impl World {
     fn new() -> World {
         let clock = ManualClock::at_epoch();
-        let lambda = FakeLambda::new(Arc::new(clock.clone()));
-        lambda.add_function(FUNCTION, "arn:aws:iam::123456789012:role/orders-api");
-        for _ in 0..3 {
-            lambda.publish(FUNCTION);
-        }
-        lambda.put_alias(FUNCTION, "live", AliasRoute::single("1"));
+        let lambda = FakeLambda::with_function(Arc::new(clock.clone()), FUNCTION, 3, "live");
         World { clock, lambda }
     }
 
@@ -72,16 +67,6 @@ impl World {
             .expect("the alias")
             .revision_id
     }
-
-    /// Writes made through the port, in order.
-    fn ours(&self) -> Vec<AliasRoute> {
-        let history = self.lambda.history();
-        history
-            .into_iter()
-            .filter(|w| w.by == Writer::Deployment)
-            .map(|w| w.route)
-            .collect()
-    }
 }
 
 fn split(percent: u32) -> AliasRoute {
@@ -124,7 +109,10 @@ async fn each_step_moves_the_weight_up_conditionally_then_promotes() {
     assert_eq!(w.route(), AliasRoute::single("2"));
     assert_eq!((d.decision, d.traffic), (Decision::Succeed, Weight::FULL));
     assert_eq!(d.revision_id, w.revision());
-    assert_eq!(w.ours(), [split(50), AliasRoute::single("2")]);
+    assert_eq!(
+        w.lambda.deployment_writes(),
+        [split(50), AliasRoute::single("2")]
+    );
 }
 
 #[tokio::test]
@@ -138,7 +126,7 @@ async fn someone_elses_change_stops_the_deployment_and_is_left_as_is() {
     assert_eq!(err.kind(), "AliasDrift", "{err}");
     assert!(err.to_string().contains("without overwriting"), "{err}");
     assert_eq!(w.route(), hotfix);
-    assert!(w.ours().is_empty());
+    assert!(w.lambda.deployment_writes().is_empty());
 }
 
 #[tokio::test]
@@ -150,7 +138,10 @@ async fn a_first_attempt_conflict_is_drift_even_when_the_change_equals_ours() {
     let err = w.shift(&d, 0).await.expect_err("drift");
     assert_eq!(err.kind(), "AliasDrift", "{err}");
     assert_eq!(w.route(), split(10));
-    assert!(w.ours().is_empty(), "their write, not ours");
+    assert!(
+        w.lambda.deployment_writes().is_empty(),
+        "their write, not ours"
+    );
 }
 
 #[tokio::test]
@@ -168,7 +159,7 @@ async fn a_retry_whose_first_write_landed_adopts_it_without_writing_again() {
     let next = w.shift(&d, 1).await.expect("adopted");
     assert_eq!((next.decision, next.traffic.bp()), (Decision::Bake, 1000));
     assert_eq!(next.revision_id, w.revision());
-    assert_eq!(w.ours(), [split(10)], "written once");
+    assert_eq!(w.lambda.deployment_writes(), [split(10)], "written once");
     assert_eq!(w.lambda.calls(LambdaOp::UpdateAlias), 2);
 }
 
@@ -221,5 +212,5 @@ async fn a_document_not_at_a_shift_or_going_down_is_refused_unwritten() {
     let err = w.shift(&down, 0).await.expect_err("same weight again");
     assert_eq!(err.kind(), "InvalidInput");
     assert!(err.to_string().starts_with("stepIndex: "), "{err}");
-    assert_eq!(w.ours(), [split(10)]);
+    assert_eq!(w.lambda.deployment_writes(), [split(10)]);
 }

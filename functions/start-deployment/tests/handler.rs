@@ -14,9 +14,9 @@ use start_deployment::{Config, Ports, StartEvent, start_deployment};
 const FULL: &str = include_str!("../../../events/console-full.json");
 
 const FUNCTION: &str = "orders-api";
-const ROLE: &str = "arn:aws:iam::123456789012:role/orders-api";
+const HOOK_ROLE: &str = "arn:aws:iam::123456789012:role/orders-api-hooks";
 
-/// `orders-api` with versions 1 and 2 (same role), alias `live` on 1; the sample's alarms
+/// `orders-api` with versions 1 and 2 (one role), alias `live` on 1; the sample's alarms
 /// (quiet) and hooks exist; the stack manages `orders-api*`.
 struct World {
     clock: ManualClock,
@@ -28,13 +28,9 @@ struct World {
 impl World {
     fn new() -> World {
         let clock = ManualClock::at_epoch();
-        let lambda = FakeLambda::new(Arc::new(clock.clone()));
-        lambda.add_function(FUNCTION, ROLE);
-        lambda.publish(FUNCTION);
-        lambda.publish(FUNCTION);
-        lambda.put_alias(FUNCTION, "live", AliasRoute::single("1"));
+        let lambda = FakeLambda::with_function(Arc::new(clock.clone()), FUNCTION, 2, "live");
         for hook in ["orders-api-pre-traffic", "orders-api-post-traffic"] {
-            lambda.add_function(hook, ROLE);
+            lambda.add_function(hook, HOOK_ROLE);
         }
         let alarms = FakeAlarms::new(Arc::new(clock.clone()));
         for alarm in ["orders-api-errors", "orders-api-p99-latency"] {

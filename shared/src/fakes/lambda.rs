@@ -124,6 +124,18 @@ impl FakeLambda {
         self.account.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// An account with one function: `versions` published versions sharing one execution
+    /// role, and `alias` on version 1 — where most deployment tests start.
+    pub fn with_function(clock: Arc<dyn Clock>, name: &str, versions: u32, alias: &str) -> Self {
+        let lambda = FakeLambda::new(clock);
+        lambda.add_function(name, &format!("arn:aws:iam::123456789012:role/{name}"));
+        for _ in 0..versions {
+            lambda.publish(name);
+        }
+        lambda.put_alias(name, alias, AliasRoute::single("1"));
+        lambda
+    }
+
     /// Creates a function (only `$LATEST`) with an execution role.
     pub fn add_function(&self, name: &str, role: &str) {
         self.lock().functions.insert(
@@ -213,6 +225,16 @@ impl FakeLambda {
     /// Every alias write so far, in order.
     pub fn history(&self) -> Vec<AliasWrite> {
         self.lock().history.clone()
+    }
+
+    /// The routes written through the port (by the deployment), in order.
+    pub fn deployment_writes(&self) -> Vec<AliasRoute> {
+        self.lock()
+            .history
+            .iter()
+            .filter(|w| w.by == Writer::Deployment)
+            .map(|w| w.route.clone())
+            .collect()
     }
 
     /// How many times the port called `op`.
