@@ -697,6 +697,36 @@ mod tests {
         }
     }
 
+    /// Every Deployment document in the recorded histories reads and writes back unchanged: the
+    /// typed fields (error names included) keep the JSON the state machine and fixtures hold.
+    #[test]
+    fn recorded_documents_round_trip_unchanged() {
+        let mut seen = 0;
+        for history in [
+            include_str!("../../../events/execution-history-aborted.json"),
+            include_str!("../../../events/execution-history-succeeded.json"),
+        ] {
+            let history: Value = serde_json::from_str(history).unwrap();
+            let texts = history["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|e| e.as_object().unwrap().values())
+                .flat_map(|details| ["input", "output"].map(|k| details.get(k)))
+                .filter_map(|text| text.and_then(Value::as_str));
+            for text in texts {
+                let document: Value = serde_json::from_str(text).unwrap_or_default();
+                if document.get("deploymentId").is_none() {
+                    continue;
+                }
+                let typed: Deployment = serde_json::from_value(document.clone()).unwrap();
+                assert_eq!(serde_json::to_value(&typed).unwrap(), document);
+                seen += 1;
+            }
+        }
+        assert!(seen > 40, "{seen}");
+    }
+
     #[test]
     fn start_decides_the_first_move() {
         assert_eq!(
