@@ -114,6 +114,11 @@ impl Path {
             })
     }
 
+    /// Whether the path is `$` (or `$$`) itself.
+    pub(super) fn is_root(&self) -> bool {
+        self.segments.is_empty()
+    }
+
     /// The value this path selects in `root`, moved out of it (no copy of the rest).
     pub(super) fn take(&self, mut root: Value) -> Option<Value> {
         let mut current = &mut root;

@@ -2,8 +2,7 @@
 //!
 //! The document moves from state to state: each event hands it to the observer and back, and a
 //! copy is made only where a payload needs one (a `.$` path selecting it) or when the execution
-//! keeps its [`History::Full`]. So a run's cost grows with the states it passes through, not
-//! with the square of them.
+//! keeps its [`History::Full`]. No step looks back at the states before it.
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
@@ -90,6 +89,21 @@ fn merge(path: Option<&Path>, raw: &mut Value, result: Value) -> Result<(), Fail
             .write(raw, result)
             .map_err(|cause| Failure::new("States.ResultPathMatchFailure", cause)),
     }
+}
+
+/// A Pass state's result (its Parameters payload, or else its input) placed in its input by
+/// ResultPath; the input is copied only when it is placed inside itself.
+fn pass_result(
+    mut raw: Value,
+    result: Option<Value>,
+    path: Option<&Path>,
+) -> Result<Value, Failure> {
+    if result.is_none() && path.is_none_or(Path::is_root) {
+        return Ok(raw);
+    }
+    let result = result.unwrap_or_else(|| raw.clone());
+    merge(path, &mut raw, result)?;
+    Ok(raw)
 }
 
 /// The first Choice rule that holds, or the Default; neither is `States.NoChoiceMatched`.
@@ -344,6 +358,9 @@ impl<'r> Run<'r> {
 
     async fn step(&mut self, state: &'r State, raw: Value) -> Result<Step, RunError> {
         let entered = timestamp(self.clock.now());
+        if let Kind::Task(task) = &state.kind {
+            return self.task(state, task, raw, &entered).await;
+        }
         self.set_context(state, &entered, 0);
         let scope = Scope {
             input: &raw,
@@ -351,21 +368,18 @@ impl<'r> Run<'r> {
         };
         let output_path = state.output_path.as_ref();
         let step = match &state.kind {
-            Kind::Task(task) => return self.task(state, task, raw, &entered).await,
+            Kind::Task(_) => Err(Failure::runtime("a Task state is run by Run::task")),
             Kind::Pass {
-                parameters: Some(parameters),
+                parameters,
                 result_path,
                 then: next,
-            } => parameters.eval(&scope).and_then(|result| {
-                let mut raw = raw;
-                merge(result_path.as_ref(), &mut raw, result)?;
-                output(output_path, raw).map(|output| then(*next, output))
-            }),
-            Kind::Pass {
-                parameters: None,
-                then: next,
-                ..
-            } => output(output_path, raw).map(|output| then(*next, output)),
+            } => parameters
+                .as_ref()
+                .map(|parameters| parameters.eval(&scope))
+                .transpose()
+                .and_then(|result| pass_result(raw, result, result_path.as_ref()))
+                .and_then(|placed| output(output_path, placed))
+                .map(|output| then(*next, output)),
             Kind::Choice { choices, default } => choose(state, choices, *default, &scope)
                 .and_then(|next| output(output_path, raw).map(|output| Step::Next(next, output))),
             Kind::Succeed => output(output_path, raw).map(Step::Succeed),
@@ -454,20 +468,21 @@ impl<'r> Run<'r> {
             context: &self.context,
         })?;
         let timeout_seconds = timeout_seconds(&task.timeout, raw)?;
-        let token = self.context["Task"]["Token"].as_str().map(str::to_owned);
         let parameters = self.emit(EventKind::TaskScheduled {
             state: state.name.clone(),
             resource: task.resource.arn().to_owned(),
             parameters,
             timeout_seconds,
         });
-        let result = match (task.resource, token) {
-            (Resource::PutEventsWaitForTaskToken, Some(token)) => {
+        let result = match task.resource {
+            Resource::LambdaInvoke => invoke(self.invoker, parameters, timeout_seconds).await?,
+            Resource::PutEventsWaitForTaskToken => {
+                // The token `$$.Task.Token` held for this attempt; the next attempt gets another.
+                let token = self.token();
                 self.tokens += 1;
                 self.park(state, &parameters, token, timeout_seconds)
                     .await?
             }
-            _ => invoke(self.invoker, parameters, timeout_seconds).await?,
         };
         let result = self.emit(EventKind::TaskSucceeded {
             state: state.name.clone(),
@@ -725,6 +740,12 @@ mod tests {
         let copy = json!({"A": {"Type": "Pass", "End": true}});
         let (execution, _) = execute(copy, &echo(), json!({"georefOf": "Home"})).await;
         assert_eq!(execution.output, Some(json!({"georefOf": "Home"})));
+        let nested = json!({"A": {"Type": "Pass", "ResultPath": "$.copy", "End": true}});
+        let (execution, _) = execute(nested, &echo(), json!({"georefOf": "Home"})).await;
+        assert_eq!(
+            execution.output,
+            Some(json!({"georefOf": "Home", "copy": {"georefOf": "Home"}}))
+        );
     }
 
     /// <https://states-language.net/spec.html#retrying-after-error>: "2 retry attempts after
