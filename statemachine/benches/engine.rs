@@ -5,22 +5,82 @@
 //! `BENCH_JSON=path` it also writes the numbers as JSON (scripts/bench uses that for
 //! BENCHMARKS.md). `BENCH_QUICK=1` runs fewer iterations (a smoke test, not a measurement).
 //!
+//! The `steps_*` figures run one deployment of 10, 100 and 1,000 steps (60 s bakes, an alarm
+//! check at the end of each bake) through the shipped definition and the real handlers, and
+//! record the peak heap of each run (a counting allocator wraps the system one). 1,000 steps
+//! is more than an execution input may hold (32 KiB), so these runs start from a document whose
+//! plan is set after Start Deployment; `simulate_steps_955` is the largest input
+//! `shifter simulate` accepts, run the way the CLI runs it.
+//!
 //! The 1,000-deployment figures give every deployment its own `LocalAccount` (own virtual
 //! clock), run one after another, as tokio tasks on a multi-thread runtime, and split across
 //! one OS thread per core. Deployments on one account sharing a single virtual clock are not
 //! measured here.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use chrono::TimeDelta;
-use serde_json::Value;
-use shifter::domain::Deployment;
+use serde_json::{Value, json};
+use shifter::ShifterError;
+use shifter::domain::{AliasRoute, Deployment, Plan, Step, Weight};
 use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock};
 use shifter::ports::{AlarmState, Clock, alarm_report};
-use shifter_statemachine::asl::{EventKind, HistoryEvent};
+use shifter_statemachine::asl::{
+    EventKind, ExecutionStatus, History, HistoryEvent, InvokeError, LambdaInvoker,
+};
 use shifter_statemachine::local::{self, LocalAccount, Outcome};
-use std::sync::Arc;
+
+/// The system allocator, counting the bytes live and their peak (for the `steps_*` runs).
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters are only statistics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded with the caller's pointer, layout and size.
+        let moved = unsafe { System.realloc(ptr, layout, new_size) };
+        if !moved.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f`, returning its result and the peak heap above what was live before, in bytes.
+fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let out = f();
+    (out, PEAK.load(Ordering::Relaxed).saturating_sub(before))
+}
 
 const STRATEGY: &str = "Canary10Percent30Minutes";
 const FLEET: usize = 1_000;
@@ -31,6 +91,8 @@ struct Stats {
     samples: Vec<Duration>,
     /// Work items per sample (1 unless the sample timed a batch).
     per_sample: u64,
+    /// The largest peak heap of one sample, when measured.
+    peak_bytes: Option<usize>,
 }
 
 impl Stats {
@@ -56,6 +118,7 @@ impl Stats {
             "medianMicros": us(self.quantile(0.5)),
             "p95Micros": us(self.quantile(0.95)),
             "minMicros": us(self.quantile(0.0)),
+            "peakHeapBytes": self.peak_bytes,
         })
     }
 }
@@ -105,6 +168,7 @@ fn bench_canary(runs: usize) -> Stats {
         what: "one simulated Canary10Percent30Minutes deployment (30 virtual minutes, hooks, 30 s checks)",
         samples,
         per_sample: 1,
+        peak_bytes: None,
     }
 }
 
@@ -124,6 +188,7 @@ fn bench_fleet_sequential(rounds: usize) -> Stats {
         what: "1,000 Canary10Percent30Minutes deployments, one after another, each on its own account",
         samples,
         per_sample: 1,
+        peak_bytes: None,
     }
 }
 
@@ -150,6 +215,7 @@ fn bench_fleet_tasks(rounds: usize, workers: usize) -> Stats {
         what: "1,000 deployments as concurrent tokio tasks (multi-thread runtime, one worker per core), each on its own account",
         samples,
         per_sample: 1,
+        peak_bytes: None,
     }
 }
 
@@ -176,7 +242,193 @@ fn bench_fleet_threads(rounds: usize, threads: usize) -> Stats {
         what: "1,000 deployments split over one OS thread per core, each on its own account",
         samples,
         per_sample: 1,
+        peak_bytes: None,
     }
+}
+
+/// `n` steps of 60 s below 100 % (evenly spaced weights), then the promotion.
+fn long_plan(n: u32) -> Vec<Step> {
+    let steps = (1..=n)
+        .map(|i| Step {
+            weight: Weight::from_bp(i * 9_900 / n).expect("below 100 %"),
+            bake_seconds: 60,
+        })
+        .collect();
+    Plan::new(steps).expect("a valid plan").steps().to_vec()
+}
+
+/// The real handlers over `account`'s fakes, with Start Deployment's plan replaced by `plan`
+/// (an input with 1,000 steps is larger than validation accepts).
+struct LongPlan {
+    account: LocalAccount,
+    plan: Vec<Step>,
+}
+
+impl LongPlan {
+    async fn handle(&self, function: &str, payload: Value) -> Result<Value, ShifterError> {
+        let a = &self.account;
+        let out = match function {
+            "start-deployment" => {
+                let ports = start_deployment::Ports {
+                    router: &a.lambda,
+                    registry: &a.lambda,
+                    alarms: &a.alarms,
+                    clock: &a.clock,
+                };
+                let mut d =
+                    start_deployment::start_deployment(&ports, &a.config, decode(payload)?).await?;
+                d.plan.clone_from(&self.plan);
+                d
+            }
+            "shift-traffic" => {
+                shift_traffic::shift_traffic(&a.lambda, &a.clock, decode(payload)?).await?
+            }
+            "check-health" => {
+                check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
+            }
+            _ => roll_back::roll_back(&a.lambda, decode(payload)?).await?,
+        };
+        serde_json::to_value(out).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, ShifterError> {
+    serde_json::from_value(payload).map_err(|e| ShifterError::invalid("(payload)", e.to_string()))
+}
+
+#[async_trait]
+impl LambdaInvoker for LongPlan {
+    async fn invoke(
+        &self,
+        function_name: &str,
+        payload: Value,
+        _timeout_seconds: Option<u64>,
+    ) -> Result<Value, InvokeError> {
+        let short = function_name.rsplit(':').next().unwrap_or(function_name);
+        self.handle(short, payload)
+            .await
+            .map_err(|e| InvokeError::Function {
+                error_type: e.kind().to_owned(),
+                error_message: e.to_string(),
+            })
+    }
+}
+
+/// One deployment of `n` steps through the shipped definition, as `local::run` runs it
+/// (events kept without documents); returns the wall time.
+fn steps_run(rt: &tokio::runtime::Runtime, n: u32) -> Duration {
+    let account = LocalAccount::demo();
+    let input = json!({
+        "functionName": "demo", "alias": "live", "targetVersion": "2",
+        "strategy": {"steps": [{"weight": 50, "bakeSeconds": 60}]},
+        "alarms": ["demo-errors"], "checkIntervalSeconds": 60
+    });
+    let machine = local::shipped_state_machine()
+        .expect("the shipped definition parses")
+        .with_history(History::WithoutData);
+    let start = Instant::now();
+    let invoker = LongPlan {
+        plan: long_plan(n),
+        account,
+    };
+    let execution = rt
+        .block_on(machine.run(
+            &invoker,
+            &invoker.account.clock,
+            input,
+            "steps",
+            &mut |_| {},
+        ))
+        .expect("runs");
+    let took = start.elapsed();
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{execution:?}"
+    );
+    let alias = invoker.account.lambda.alias("demo", "live").expect("alias");
+    assert_eq!(alias.route, AliasRoute::single("2"));
+    took
+}
+
+/// `steps_*`: deployments of 10, 100 and 1,000 steps; `simulate_steps_955`: the largest input
+/// `shifter simulate` accepts.
+fn bench_steps(quick: bool) -> Vec<Stats> {
+    let rt = runtime();
+    let runs = |n: u32| match (quick, n) {
+        (true, _) => 2,
+        (false, 1000) => 5,
+        (false, _) => 20,
+    };
+    let mut all: Vec<Stats> = [
+        (
+            10,
+            "steps_10",
+            "one deployment of 10 steps (60 s bakes, a check per bake)",
+        ),
+        (
+            100,
+            "steps_100",
+            "one deployment of 100 steps (60 s bakes, a check per bake)",
+        ),
+        (
+            1000,
+            "steps_1000",
+            "one deployment of 1,000 steps (60 s bakes, a check per bake)",
+        ),
+    ]
+    .into_iter()
+    .map(|(n, name, what)| {
+        let mut peak = 0;
+        let samples = (0..runs(n))
+            .map(|_| {
+                let (took, bytes) = peak_heap(|| steps_run(&rt, n));
+                peak = peak.max(bytes);
+                took
+            })
+            .collect();
+        Stats {
+            name,
+            what,
+            samples,
+            per_sample: 1,
+            peak_bytes: Some(peak),
+        }
+    })
+    .collect();
+    let mut peak = 0;
+    let samples = (0..runs(1000))
+        .map(|_| {
+            let ((took, outcome), bytes) = peak_heap(|| rt.block_on(simulate_955()));
+            assert_eq!(outcome, Outcome::Succeeded);
+            peak = peak.max(bytes);
+            took
+        })
+        .collect();
+    all.push(Stats {
+        name: "simulate_steps_955",
+        what: "local::run (what shifter simulate runs) on the largest accepted input: 955 steps, 60 s bakes and checks",
+        samples,
+        per_sample: 1,
+        peak_bytes: Some(peak),
+    });
+    all
+}
+
+/// The largest custom strategy an input may hold (32 KiB), on the demo account.
+async fn simulate_955() -> (Duration, Outcome) {
+    let steps: Vec<Value> = (1..=955u32)
+        .map(|i| json!({"weight": f64::from(i * 9_900 / 955) / 100.0, "bakeSeconds": 60}))
+        .collect();
+    let mut input = LocalAccount::demo_input("AllAtOnce");
+    input["strategy"] = json!({ "steps": steps });
+    input["checkIntervalSeconds"] = json!(60);
+    let account = LocalAccount::demo();
+    let start = Instant::now();
+    let run = local::run(&account, input, "simulate", &mut |_| {})
+        .await
+        .expect("runs");
+    (start.elapsed(), run.summary.outcome)
 }
 
 /// The deployment documents as Check Health receives one mid-bake and as Shift Traffic
@@ -304,24 +556,28 @@ fn bench_decisions(samples: usize) -> Vec<Stats> {
             what: "Deployment::checked: Check Health's pure decision (incl. one document clone and the alarm report)",
             samples: checked,
             per_sample: BATCH,
+            peak_bytes: None,
         },
         Stats {
             name: "decision_document_clone",
             what: "cloning the deployment document alone (part of the line above)",
             samples: clone_only,
             per_sample: BATCH,
+            peak_bytes: None,
         },
         Stats {
             name: "handler_check_health",
             what: "check-health handler: JSON in, DescribeAlarms on the in-memory fake, decide, JSON out",
             samples: invocation,
             per_sample: BATCH / 10,
+            peak_bytes: None,
         },
         Stats {
             name: "handler_shift_traffic",
             what: "shift-traffic handler: account set-up, JSON in, UpdateAlias on the in-memory fake, JSON out",
             samples: shift,
             per_sample: BATCH / 10,
+            peak_bytes: None,
         },
     ]
 }
@@ -334,23 +590,28 @@ fn main() {
     let (runs, rounds, samples) = if quick { (5, 1, 3) } else { (300, 5, 30) };
 
     let mut all = vec![bench_canary(runs)];
+    all.extend(bench_steps(quick));
     all.extend(bench_decisions(samples));
     all.push(bench_fleet_sequential(rounds));
     all.push(bench_fleet_tasks(rounds, cores));
     all.push(bench_fleet_threads(rounds, cores));
 
     println!(
-        "{:<26} {:>6} {:>11} {:>11} {:>11}  what",
-        "benchmark", "runs", "median", "p95", "min"
+        "{:<26} {:>6} {:>11} {:>11} {:>11} {:>10}  what",
+        "benchmark", "runs", "median", "p95", "min", "peak heap"
     );
     for s in &all {
+        let peak = s
+            .peak_bytes
+            .map_or_else(String::new, |b| format!("{:.1} MB", b as f64 / 1e6));
         println!(
-            "{:<26} {:>6} {:>11} {:>11} {:>11}  {}",
+            "{:<26} {:>6} {:>11} {:>11} {:>11} {:>10}  {}",
             s.name,
             s.samples.len(),
             fmt(s.quantile(0.5)),
             fmt(s.quantile(0.95)),
             fmt(s.quantile(0.0)),
+            peak,
             s.what
         );
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shifter::ShifterError;
 use shifter::domain::{AliasRoute, AliasState, Deployment};
@@ -15,8 +15,8 @@ use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
 use start_deployment::{Config, Ports, StartEvent};
 
 use crate::asl::{
-    Execution, ExecutionStatus, HistoryEvent, InvokeError, LambdaInvoker, Park, Parked, RunError,
-    StateMachine,
+    EventKind, Execution, ExecutionStatus, History, HistoryEvent, InvokeError, LambdaInvoker, Park,
+    Parked, RunError, StateMachine,
 };
 
 /// ARN prefix of functions in the simulated account.
@@ -531,10 +531,12 @@ pub struct Summary {
 
 /// A finished simulated run: the execution as the runner saw it, and its summary.
 pub struct Run {
-    /// The execution.
+    /// The execution; its events carry no documents (the observer saw them whole).
     pub execution: Execution,
     /// The summary.
     pub summary: Summary,
+    /// The deployment document as Start Deployment first produced it.
+    deployment: Option<Deployment>,
 }
 
 /// Runs the shipped definition against `account` with `input`.
@@ -544,7 +546,10 @@ pub async fn run(
     execution_name: &str,
     observer: &mut (dyn FnMut(&HistoryEvent) + Send),
 ) -> Result<Run, RunError> {
-    let machine = shipped_state_machine().map_err(RunError::from)?;
+    // Events without documents keep a long run linear in time and memory.
+    let machine = shipped_state_machine()
+        .map_err(RunError::from)?
+        .with_history(History::WithoutData);
     let invoker = LocalInvoker { account };
     let (function, alias) = (
         input
@@ -558,16 +563,29 @@ pub async fn run(
             .unwrap_or_default()
             .to_owned(),
     );
+    let mut deployment = None;
+    let slot = &mut deployment;
+    let mut watch = move |event: &HistoryEvent| {
+        if slot.is_none() {
+            *slot = planned(event);
+        }
+        observer(event);
+    };
     let execution = machine
-        .run(&invoker, &account.clock, input, execution_name, observer)
+        .run(&invoker, &account.clock, input, execution_name, &mut watch)
         .await?;
-    let summary = summarize(account, &execution, &function, &alias).await;
-    Ok(Run { execution, summary })
+    let summary = summarize(account, &execution, deployment.as_ref(), &function, &alias).await;
+    Ok(Run {
+        execution,
+        summary,
+        deployment,
+    })
 }
 
 async fn summarize(
     account: &LocalAccount,
     execution: &Execution,
+    planned: Option<&Deployment>,
     function: &str,
     alias: &str,
 ) -> Summary {
@@ -580,7 +598,7 @@ async fn summarize(
     let target = deployment
         .as_ref()
         .map(|d| d.target_version.clone())
-        .or_else(|| first_deployment(execution).map(|d| d.target_version));
+        .or_else(|| planned.map(|d| d.target_version.clone()));
 
     let mut timeline = vec![TimelinePoint {
         seconds: 0.0,
@@ -651,13 +669,18 @@ async fn summarize(
 }
 
 /// The deployment document as Start Deployment first produced it, if it got that far.
-pub fn first_deployment(execution: &Execution) -> Option<Deployment> {
-    execution.events.iter().find_map(|e| match &e.kind {
-        crate::asl::EventKind::StateExited { name, output } if name == "Start Deployment" => {
-            serde_json::from_value(output.clone()).ok()
+pub fn first_deployment(run: &Run) -> Option<Deployment> {
+    run.deployment.clone()
+}
+
+/// The document Start Deployment produced, when `event` is its exit.
+fn planned(event: &HistoryEvent) -> Option<Deployment> {
+    match &event.kind {
+        EventKind::StateExited { name, output } if name == "Start Deployment" => {
+            Deployment::deserialize(output).ok()
         }
         _ => None,
-    })
+    }
 }
 
 /// A finished run as Step Functions `GetExecutionHistory` JSON (what `aws stepfunctions

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::choice::{Rule, parse_choices};
-use super::intrinsic::{Expr, ExprError, FieldError, Template};
+use super::intrinsic::{Expr, FieldError, Template};
 use super::path::Path;
-use super::{DefinitionError, Where};
+use super::read::{Names, Obj};
+use super::{DefinitionError, History, Where};
 
 const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 const PUT_EVENTS_WAIT: &str = "arn:aws:states:::events:putEvents.waitForTaskToken";
@@ -16,18 +16,64 @@ const ALL: &str = "States.ALL";
 /// The largest MaxAttempts Step Functions accepts.
 const MAX_ATTEMPTS: u64 = 99_999_999;
 
+/// The fields each state type may have: those the shipped definition uses, nothing more.
+const TASK_FIELDS: &[&str] = &[
+    "Type",
+    "Comment",
+    "Resource",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "OutputPath",
+    "Retry",
+    "Catch",
+    "TimeoutSeconds",
+    "TimeoutSecondsPath",
+    "Next",
+    "End",
+];
+const PASS_FIELDS: &[&str] = &[
+    "Type",
+    "Comment",
+    "Parameters",
+    "ResultPath",
+    "OutputPath",
+    "Next",
+    "End",
+];
+const CHOICE_FIELDS: &[&str] = &["Type", "Comment", "Choices", "Default", "OutputPath"];
+const SUCCEED_FIELDS: &[&str] = &["Type", "Comment", "OutputPath"];
+const FAIL_FIELDS: &[&str] = &[
+    "Type",
+    "Comment",
+    "Error",
+    "ErrorPath",
+    "Cause",
+    "CausePath",
+];
+const RETRIER_FIELDS: &[&str] = &[
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    "Comment",
+];
+const CATCHER_FIELDS: &[&str] = &["ErrorEquals", "Next", "ResultPath", "Comment"];
+
 /// A parsed, validated state machine, ready to run locally.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateMachine {
     pub(super) start_at: usize,
     pub(super) states: Vec<State>,
+    pub(super) history: History,
 }
 
-/// One state; `None` for InputPath/OutputPath means `null`, which yields `{}`.
+/// One state; `None` for OutputPath means `null`, which yields `{}`.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct State {
     pub(super) name: String,
-    pub(super) input_path: Option<Path>,
     pub(super) output_path: Option<Path>,
     pub(super) kind: Kind,
 }
@@ -45,12 +91,7 @@ pub(super) enum Kind {
     Task(Box<Task>),
     Pass {
         parameters: Option<Template>,
-        result: Option<Value>,
         result_path: Option<Path>,
-        then: Then,
-    },
-    Wait {
-        wait: WaitFor,
         then: Then,
     },
     Choice {
@@ -71,15 +112,6 @@ pub(super) enum Message {
     Expr(Expr),
 }
 
-/// How long a Wait state waits.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum WaitFor {
-    Seconds(u64),
-    SecondsPath(Path),
-    Timestamp(DateTime<Utc>),
-    TimestampPath(Path),
-}
-
 /// The two Task resources the runner implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Resource {
@@ -96,6 +128,14 @@ impl Resource {
         match self {
             Resource::LambdaInvoke => LAMBDA_INVOKE,
             Resource::PutEventsWaitForTaskToken => PUT_EVENTS_WAIT,
+        }
+    }
+
+    /// The Parameters fields the resource takes (all of them required).
+    fn parameters(self) -> &'static [&'static str] {
+        match self {
+            Resource::LambdaInvoke => &["FunctionName", "Payload"],
+            Resource::PutEventsWaitForTaskToken => &["Entries"],
         }
     }
 }
@@ -140,183 +180,6 @@ pub(super) struct Catcher {
     pub(super) result_path: Option<Path>,
 }
 
-/// The state names, for resolving Next, Default and StartAt to indexes.
-pub(super) struct Names<'d>(Vec<&'d str>);
-
-impl Names<'_> {
-    /// The index of `target`, or an error naming the field that named it.
-    pub(super) fn resolve(
-        &self,
-        at: &Where,
-        field: &str,
-        target: &str,
-    ) -> Result<usize, DefinitionError> {
-        self.0
-            .iter()
-            .position(|name| *name == target)
-            .ok_or_else(|| DefinitionError::UnknownState {
-                at: at.clone(),
-                field: field.to_string(),
-                target: target.to_string(),
-            })
-    }
-}
-
-/// A JSON object being parsed, with its position for error messages.
-pub(super) struct Obj<'a> {
-    pub(super) at: &'a Where,
-    prefix: String,
-    map: &'a Map<String, Value>,
-}
-
-impl<'a> Obj<'a> {
-    /// Wraps `value`, which must be an object.
-    pub(super) fn new(
-        at: &'a Where,
-        prefix: impl Into<String>,
-        value: &'a Value,
-    ) -> Result<Self, DefinitionError> {
-        let prefix = prefix.into();
-        match value {
-            Value::Object(map) => Ok(Obj { at, prefix, map }),
-            _ => Err(DefinitionError::Invalid {
-                at: at.clone(),
-                message: format!("{} must be an object", non_empty(&prefix)),
-            }),
-        }
-    }
-
-    /// Wraps a nested object at `prefix`.
-    pub(super) fn child(
-        &self,
-        prefix: impl Into<String>,
-        value: &'a Value,
-    ) -> Result<Obj<'a>, DefinitionError> {
-        Obj::new(self.at, prefix, value)
-    }
-
-    /// The field's full name, e.g. `Retry[0].MaxAttempts`.
-    pub(super) fn field(&self, key: &str) -> String {
-        match (self.prefix.is_empty(), key.is_empty()) {
-            (true, _) => key.to_string(),
-            (false, true) => self.prefix.clone(),
-            (false, false) => format!("{}.{key}", self.prefix),
-        }
-    }
-
-    /// The keys present.
-    pub(super) fn keys(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        self.map.keys().map(String::as_str)
-    }
-
-    /// Refuses, by name, the first key `known` rejects.
-    pub(super) fn allow(&self, known: impl Fn(&str) -> bool) -> Result<(), DefinitionError> {
-        match self.keys().find(|key| !known(key)) {
-            Some(key) => Err(DefinitionError::UnsupportedField {
-                at: self.at.clone(),
-                field: self.field(key),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    fn allow_only(&self, known: &[&str]) -> Result<(), DefinitionError> {
-        self.allow(|key| known.contains(&key))
-    }
-
-    /// The raw value of a key.
-    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key)
-    }
-
-    /// An ASL violation here.
-    pub(super) fn invalid(&self, message: impl Into<String>) -> DefinitionError {
-        DefinitionError::Invalid {
-            at: self.at.clone(),
-            message: message.into(),
-        }
-    }
-
-    /// A string field, if present.
-    pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, DefinitionError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.invalid(format!("{} must be a string", self.field(key)))),
-        }
-    }
-
-    fn uint(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>, DefinitionError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(value) => match value.as_u64().filter(|n| (min..=max).contains(n)) {
-                Some(n) => Ok(Some(n)),
-                None => Err(self.invalid(format!(
-                    "{} must be an integer from {min} to {max}",
-                    self.field(key)
-                ))),
-            },
-        }
-    }
-
-    /// A path over the effective input (never `$$`), if present.
-    pub(super) fn path(&self, key: &str) -> Result<Option<Path>, DefinitionError> {
-        let Some(text) = self.string(key)? else {
-            return Ok(None);
-        };
-        Path::parse_input(text)
-            .map(Some)
-            .map_err(|reason| DefinitionError::Path {
-                at: self.at.clone(),
-                field: self.field(key),
-                path: text.to_string(),
-                reason,
-            })
-    }
-
-    /// InputPath, OutputPath or ResultPath: `$` when absent, `None` when `null`.
-    fn io_path(&self, key: &str) -> Result<Option<Path>, DefinitionError> {
-        match self.get(key) {
-            None => Path::parse("$")
-                .map(Some)
-                .map_err(|reason| self.invalid(reason)),
-            Some(Value::Null) => Ok(None),
-            Some(_) => self.path(key),
-        }
-    }
-
-    fn template(&self, key: &str) -> Result<Option<Template>, DefinitionError> {
-        self.get(key)
-            .map(|value| Template::compile(value, key))
-            .transpose()
-            .map_err(|error| self.expr_error(error))
-    }
-
-    fn expr_error(&self, FieldError { field, error }: FieldError) -> DefinitionError {
-        let at = self.at.clone();
-        let field = self.field(&field);
-        match error {
-            ExprError::Path { path, reason } => DefinitionError::Path {
-                at,
-                field,
-                path,
-                reason,
-            },
-            ExprError::Unsupported(name) => {
-                DefinitionError::UnsupportedIntrinsic { at, field, name }
-            }
-            ExprError::Syntax(message) => DefinitionError::Invalid {
-                at,
-                message: format!("field {field:?}: {message}"),
-            },
-        }
-    }
-}
-
-fn non_empty(prefix: &str) -> &str {
-    if prefix.is_empty() { "it" } else { prefix }
-}
-
 /// Replaces every `${Name}`, as CloudFormation's DefinitionSubstitutions do.
 fn substitute(
     text: &str,
@@ -341,6 +204,25 @@ fn substitute(
     Ok(out)
 }
 
+/// The top level: JSONPath only, Version 1.0, and nothing but the fields the definition uses.
+fn check_top(top: &Obj<'_>) -> Result<(), DefinitionError> {
+    if let Some(language) = top.get("QueryLanguage")
+        && language != "JSONPath"
+    {
+        let name = language
+            .as_str()
+            .map_or_else(|| language.to_string(), str::to_string);
+        return Err(DefinitionError::QueryLanguage(name));
+    }
+    top.allow_only(&["Comment", "StartAt", "States", "Version", "QueryLanguage"])?;
+    if let Some(version) = top.string("Version")?
+        && version != "1.0"
+    {
+        return Err(top.invalid(format!("Version {version:?} is not 1.0")));
+    }
+    Ok(())
+}
+
 impl StateMachine {
     /// Replaces every `${Name}` in the raw text from `substitutions` (an unresolved `${...}` is an error naming it), parses, validates (StartAt and every Next/Default/Catch Next exist; every non-terminal state has Next or End; unknown fields/types refused by name).
     pub fn parse(
@@ -350,35 +232,27 @@ impl StateMachine {
         let root: Value = serde_json::from_str(&substitute(definition, substitutions)?)?;
         let at = Where::Machine;
         let top = Obj::new(&at, "", &root)?;
-        if let Some(language) = top.get("QueryLanguage")
-            && language != "JSONPath"
-        {
-            let name = language
-                .as_str()
-                .map_or_else(|| language.to_string(), str::to_string);
-            return Err(DefinitionError::QueryLanguage(name));
-        }
-        top.allow_only(&["Comment", "StartAt", "States", "Version", "QueryLanguage"])?;
-        if let Some(version) = top.string("Version")?
-            && version != "1.0"
-        {
-            return Err(top.invalid(format!("Version {version:?} is not 1.0")));
-        }
+        check_top(&top)?;
         let states = match top.get("States") {
             Some(Value::Object(states)) if !states.is_empty() => states,
             _ => return Err(top.invalid("States must be a non-empty object")),
         };
         let names = Names(states.keys().map(String::as_str).collect());
-        let start_at = top
-            .string("StartAt")?
-            .ok_or_else(|| top.invalid("StartAt is required"))?;
         Ok(StateMachine {
-            start_at: names.resolve(&at, "StartAt", start_at)?,
+            start_at: names.resolve(&at, "StartAt", top.required("StartAt")?)?,
             states: states
                 .iter()
                 .map(|(name, value)| State::parse(name, value, &names))
                 .collect::<Result<_, _>>()?,
+            history: History::default(),
         })
+    }
+
+    /// The same machine, keeping `history` of each execution in [`super::Execution::events`].
+    #[must_use]
+    pub fn with_history(mut self, history: History) -> StateMachine {
+        self.history = history;
+        self
     }
 
     /// The state names, in the order the definition's JSON object yields them.
@@ -390,86 +264,37 @@ impl StateMachine {
     }
 }
 
+/// The fields a state type may have, or `None` for a type the runner does not implement.
+fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Task" => TASK_FIELDS,
+        "Pass" => PASS_FIELDS,
+        "Choice" => CHOICE_FIELDS,
+        "Succeed" => SUCCEED_FIELDS,
+        "Fail" => FAIL_FIELDS,
+        _ => return None,
+    })
+}
+
 impl State {
     fn parse(name: &str, value: &Value, names: &Names<'_>) -> Result<State, DefinitionError> {
         let at = Where::State(name.to_string());
         let obj = Obj::new(&at, "", value)?;
-        let kind = obj
-            .string("Type")?
-            .ok_or_else(|| obj.invalid("Type is required"))?;
-        let fields: &[&str] = match kind {
-            "Task" => &[
-                "Resource",
-                "Parameters",
-                "ResultSelector",
-                "ResultPath",
-                "InputPath",
-                "OutputPath",
-                "Retry",
-                "Catch",
-                "TimeoutSeconds",
-                "TimeoutSecondsPath",
-                "Next",
-                "End",
-            ],
-            "Pass" => &[
-                "Result",
-                "Parameters",
-                "ResultPath",
-                "InputPath",
-                "OutputPath",
-                "Next",
-                "End",
-            ],
-            "Wait" => &[
-                "Seconds",
-                "SecondsPath",
-                "Timestamp",
-                "TimestampPath",
-                "InputPath",
-                "OutputPath",
-                "Next",
-                "End",
-            ],
-            "Choice" => &["Choices", "Default", "InputPath", "OutputPath"],
-            "Succeed" => &["InputPath", "OutputPath"],
-            "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
-            other => {
-                return Err(DefinitionError::UnsupportedType {
-                    at: at.clone(),
-                    kind: other.to_string(),
-                });
-            }
-        };
-        obj.allow(|key| key == "Type" || key == "Comment" || fields.contains(&key))?;
+        let kind = obj.required("Type")?;
+        let fields = fields_of(kind).ok_or_else(|| DefinitionError::UnsupportedType {
+            at: at.clone(),
+            kind: kind.to_string(),
+        })?;
+        obj.allow_only(fields)?;
         let kind = match kind {
             "Task" => Kind::Task(Box::new(parse_task(&obj, names)?)),
-            "Pass" => Kind::Pass {
-                parameters: obj.template("Parameters")?,
-                result: obj.get("Result").cloned(),
-                result_path: obj.io_path("ResultPath")?,
-                then: then(&obj, names)?,
-            },
-            "Wait" => Kind::Wait {
-                wait: parse_wait(&obj)?,
-                then: then(&obj, names)?,
-            },
-            "Choice" => Kind::Choice {
-                choices: parse_choices(&obj, names)?,
-                default: obj
-                    .string("Default")?
-                    .map(|target| names.resolve(&at, "Default", target))
-                    .transpose()?,
-            },
+            "Pass" => parse_pass(&obj, names)?,
+            "Choice" => parse_choice(&obj, names)?,
             "Succeed" => Kind::Succeed,
-            _ => Kind::Fail {
-                error: message(&obj, "Error", "ErrorPath")?,
-                cause: message(&obj, "Cause", "CausePath")?,
-            },
+            _ => parse_fail(&obj)?,
         };
         Ok(State {
             name: name.to_string(),
-            input_path: obj.io_path("InputPath")?,
             output_path: obj.io_path("OutputPath")?,
             kind,
         })
@@ -485,11 +310,33 @@ fn then(obj: &Obj<'_>, names: &Names<'_>) -> Result<Then, DefinitionError> {
     }
 }
 
+fn parse_pass(obj: &Obj<'_>, names: &Names<'_>) -> Result<Kind, DefinitionError> {
+    Ok(Kind::Pass {
+        parameters: obj.template("Parameters")?,
+        result_path: obj.io_path("ResultPath")?,
+        then: then(obj, names)?,
+    })
+}
+
+fn parse_choice(obj: &Obj<'_>, names: &Names<'_>) -> Result<Kind, DefinitionError> {
+    Ok(Kind::Choice {
+        choices: parse_choices(obj, names)?,
+        default: obj
+            .string("Default")?
+            .map(|target| names.resolve(obj.at, "Default", target))
+            .transpose()?,
+    })
+}
+
+fn parse_fail(obj: &Obj<'_>) -> Result<Kind, DefinitionError> {
+    Ok(Kind::Fail {
+        error: message(obj, "Error", "ErrorPath")?,
+        cause: message(obj, "Cause", "CausePath")?,
+    })
+}
+
 fn parse_task(obj: &Obj<'_>, names: &Names<'_>) -> Result<Task, DefinitionError> {
-    let resource = obj
-        .string("Resource")?
-        .ok_or_else(|| obj.invalid("Resource is required"))?;
-    let resource = match resource {
+    let resource = match obj.required("Resource")? {
         LAMBDA_INVOKE => Resource::LambdaInvoke,
         PUT_EVENTS_WAIT => Resource::PutEventsWaitForTaskToken,
         other => {
@@ -499,76 +346,53 @@ fn parse_task(obj: &Obj<'_>, names: &Names<'_>) -> Result<Task, DefinitionError>
             });
         }
     };
-    let parameters = obj.template("Parameters")?.ok_or_else(|| {
-        obj.invalid(match resource {
-            Resource::LambdaInvoke => "Parameters with FunctionName and Payload are required",
-            Resource::PutEventsWaitForTaskToken => "Parameters with Entries are required",
-        })
-    })?;
-    let keys = parameters.keys();
-    let (allowed, required): (&[&str], &[&str]) = match resource {
-        Resource::LambdaInvoke => (&["FunctionName", "Payload"], &["FunctionName", "Payload"]),
-        Resource::PutEventsWaitForTaskToken => (&["Entries"], &["Entries"]),
+    Ok(Task {
+        parameters: task_parameters(obj, resource)?,
+        result_selector: obj.template("ResultSelector")?,
+        result_path: obj.io_path("ResultPath")?,
+        retry: retriers(obj)?,
+        catch: catchers(obj, names)?,
+        timeout: timeout(obj)?,
+        resource,
+        then: then(obj, names)?,
+    })
+}
+
+/// Parameters are required and hold exactly the fields the resource takes.
+fn task_parameters(obj: &Obj<'_>, resource: Resource) -> Result<Template, DefinitionError> {
+    let wanted = resource.parameters();
+    let needed = || {
+        obj.invalid(format!(
+            "Parameters with {} are required",
+            wanted.join(" and ")
+        ))
     };
-    if let Some(other) = keys.iter().find(|key| !allowed.contains(key)) {
+    let parameters = obj.template("Parameters")?.ok_or_else(needed)?;
+    let keys = parameters.keys();
+    if let Some(other) = keys.iter().find(|key| !wanted.contains(key)) {
         return Err(DefinitionError::UnsupportedField {
             at: obj.at.clone(),
             field: format!("Parameters.{other}"),
         });
     }
-    if !required.iter().all(|key| keys.contains(key)) {
-        return Err(obj.invalid(match resource {
-            Resource::LambdaInvoke => "Parameters must give both FunctionName and Payload",
-            Resource::PutEventsWaitForTaskToken => "Parameters must give Entries",
-        }));
+    if !wanted.iter().all(|key| keys.contains(key)) {
+        return Err(needed());
     }
-    let timeout = match (
+    Ok(parameters)
+}
+
+fn timeout(obj: &Obj<'_>) -> Result<Timeout, DefinitionError> {
+    match (
         obj.uint("TimeoutSeconds", 1, MAX_ATTEMPTS)?,
         obj.path("TimeoutSecondsPath")?,
     ) {
         (Some(_), Some(_)) => {
-            return Err(obj.invalid("cannot have both TimeoutSeconds and TimeoutSecondsPath"));
+            Err(obj.invalid("cannot have both TimeoutSeconds and TimeoutSecondsPath"))
         }
-        (Some(seconds), None) => Timeout::Seconds(seconds),
-        (None, Some(path)) => Timeout::Path(path),
-        (None, None) => Timeout::None,
-    };
-    let retry = list(obj, "Retry")?;
-    let catch = list(obj, "Catch")?;
-    Ok(Task {
-        parameters,
-        result_selector: obj.template("ResultSelector")?,
-        result_path: obj.io_path("ResultPath")?,
-        retry: retry
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                parse_retrier(
-                    &obj.child(format!("Retry[{i}]"), item)?,
-                    i + 1 == retry.len(),
-                )
-            })
-            .collect::<Result<_, _>>()?,
-        catch: catch
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let catcher = obj.child(format!("Catch[{i}]"), item)?;
-                catcher.allow_only(&["ErrorEquals", "Next", "ResultPath", "Comment"])?;
-                let next = catcher
-                    .string("Next")?
-                    .ok_or_else(|| obj.invalid(format!("Catch[{i}] needs Next")))?;
-                Ok(Catcher {
-                    errors: error_equals(&catcher, i + 1 == catch.len())?,
-                    next: names.resolve(obj.at, &catcher.field("Next"), next)?,
-                    result_path: catcher.io_path("ResultPath")?,
-                })
-            })
-            .collect::<Result<_, DefinitionError>>()?,
-        resource,
-        timeout,
-        then: then(obj, names)?,
-    })
+        (Some(seconds), None) => Ok(Timeout::Seconds(seconds)),
+        (None, Some(path)) => Ok(Timeout::Path(path)),
+        (None, None) => Ok(Timeout::None),
+    }
 }
 
 fn list<'a>(obj: &Obj<'a>, key: &str) -> Result<&'a [Value], DefinitionError> {
@@ -579,16 +403,39 @@ fn list<'a>(obj: &Obj<'a>, key: &str) -> Result<&'a [Value], DefinitionError> {
     }
 }
 
+fn retriers(obj: &Obj<'_>) -> Result<Vec<Retrier>, DefinitionError> {
+    let items = list(obj, "Retry")?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            parse_retrier(
+                &obj.child(format!("Retry[{i}]"), item)?,
+                i + 1 == items.len(),
+            )
+        })
+        .collect()
+}
+
+fn catchers(obj: &Obj<'_>, names: &Names<'_>) -> Result<Vec<Catcher>, DefinitionError> {
+    let items = list(obj, "Catch")?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let catcher = obj.child(format!("Catch[{i}]"), item)?;
+            catcher.allow_only(CATCHER_FIELDS)?;
+            Ok(Catcher {
+                errors: error_equals(&catcher, i + 1 == items.len())?,
+                next: names.resolve(obj.at, &catcher.field("Next"), catcher.required("Next")?)?,
+                result_path: catcher.io_path("ResultPath")?,
+            })
+        })
+        .collect()
+}
+
 fn parse_retrier(obj: &Obj<'_>, last: bool) -> Result<Retrier, DefinitionError> {
-    obj.allow_only(&[
-        "ErrorEquals",
-        "IntervalSeconds",
-        "MaxAttempts",
-        "BackoffRate",
-        "MaxDelaySeconds",
-        "JitterStrategy",
-        "Comment",
-    ])?;
+    obj.allow_only(RETRIER_FIELDS)?;
     let backoff_rate = match obj.get("BackoffRate") {
         None => 2.0,
         Some(value) => value.as_f64().filter(|rate| *rate >= 1.0).ok_or_else(|| {
@@ -638,30 +485,6 @@ fn error_equals(obj: &Obj<'_>, last: bool) -> Result<Vec<String>, DefinitionErro
         )));
     }
     Ok(errors)
-}
-
-fn parse_wait(obj: &Obj<'_>) -> Result<WaitFor, DefinitionError> {
-    let given: Vec<&str> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
-        .into_iter()
-        .filter(|key| obj.get(key).is_some())
-        .collect();
-    let wait = match given.as_slice() {
-        ["Seconds"] => obj.uint("Seconds", 0, MAX_ATTEMPTS)?.map(WaitFor::Seconds),
-        ["SecondsPath"] => obj.path("SecondsPath")?.map(WaitFor::SecondsPath),
-        ["TimestampPath"] => obj.path("TimestampPath")?.map(WaitFor::TimestampPath),
-        ["Timestamp"] => match obj.string("Timestamp")? {
-            Some(text) => Some(WaitFor::Timestamp(
-                DateTime::parse_from_rfc3339(text)
-                    .map_err(|_| obj.invalid(format!("Timestamp {text:?} is not RFC3339")))?
-                    .with_timezone(&Utc),
-            )),
-            None => None,
-        },
-        _ => None,
-    };
-    wait.ok_or_else(|| {
-        obj.invalid("needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")
-    })
 }
 
 fn message(obj: &Obj<'_>, literal: &str, path: &str) -> Result<Option<Message>, DefinitionError> {
@@ -718,10 +541,9 @@ mod tests {
                     "Retry": [{"ErrorEquals": ["A"], "JitterStrategy": "FULL", "MaxDelaySeconds": 5},
                               {"ErrorEquals": ["States.ALL"]}],
                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Fail", "ResultPath": "$.error"}]})),
-                "Pass": {"Type": "Pass", "Result": 1, "ResultPath": null, "Next": "Wait"},
-                "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Choice"},
-                "Choice": {"Type": "Choice", "Default": "Done",
-                    "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "Fail"}]},
+                "Pass": {"Type": "Pass", "Parameters": {"a": 1}, "ResultPath": null, "OutputPath": "$", "Next": "Choice"},
+                "Choice": {"Type": "Choice", "Default": "Done", "OutputPath": null,
+                    "Choices": [{"Variable": "$.x", "StringEquals": "y", "Next": "Fail", "Comment": "why"}]},
                 "Fail": {"Type": "Fail", "ErrorPath": "$.error.Error", "Cause": "because"},
                 "Done": {"Type": "Succeed"}
             }
@@ -729,10 +551,7 @@ mod tests {
         .unwrap();
         let mut names = machine.state_names();
         names.sort_unstable();
-        assert_eq!(
-            names,
-            vec!["Choice", "Done", "Fail", "Pass", "Task", "Wait"]
-        );
+        assert_eq!(names, vec!["Choice", "Done", "Fail", "Pass", "Task"]);
     }
 
     #[test]
@@ -764,6 +583,22 @@ mod tests {
                 "Next",
             ),
             (one_state(lambda(json!({"Arguments": {}}))), "Arguments"),
+            (one_state(lambda(json!({"InputPath": "$.a"}))), "InputPath"),
+            (
+                one_state(json!({"Type": "Pass", "Result": 1, "Next": "Done"})),
+                "Result",
+            ),
+            (
+                one_state(
+                    json!({"Type": "Choice", "InputPath": "$", "Default": "Done",
+                    "Choices": [{"Variable": "$.a", "StringEquals": "b", "Next": "Done"}]}),
+                ),
+                "InputPath",
+            ),
+            (
+                one_state(json!({"Type": "Fail", "OutputPath": "$"})),
+                "OutputPath",
+            ),
             (
                 json!({"StartAt": "A", "TimeoutSeconds": 60, "States": {"A": {"Type": "Succeed"}}}),
                 "TimeoutSeconds",
@@ -779,7 +614,7 @@ mod tests {
 
     #[test]
     fn refuses_unknown_types_resources_and_intrinsics_by_name() {
-        for kind in ["Map", "Parallel", "Loop"] {
+        for kind in ["Map", "Parallel", "Wait", "Loop"] {
             assert_eq!(
                 refusal(one_state(json!({"Type": kind, "Next": "Done"}))),
                 format!(r#"state "Roll Back": type "{kind}" is not supported"#)
@@ -798,7 +633,8 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("Parameters.Payload.id.$"), "{message}");
-        let filter = one_state(json!({"Type": "Pass", "InputPath": "$.a[?(@.b)]", "Next": "Done"}));
+        let filter =
+            one_state(json!({"Type": "Pass", "OutputPath": "$.a[?(@.b)]", "Next": "Done"}));
         assert!(refusal(filter).contains("filter expressions are not supported"));
     }
 
@@ -840,12 +676,12 @@ mod tests {
             ),
             (
                 one_state(json!({"Type": "Choice", "Default": "Nowhere",
-                "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Done"}]})),
+                "Choices": [{"Variable": "$.a", "StringEquals": "b", "Next": "Done"}]})),
                 "Default",
             ),
             (
                 one_state(json!({"Type": "Choice",
-                "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Nowhere"}]})),
+                "Choices": [{"Variable": "$.a", "StringEquals": "b", "Next": "Nowhere"}]})),
                 "Choices[0].Next",
             ),
             (
@@ -868,9 +704,9 @@ mod tests {
             one_state(json!({"Type": "Pass"})),
             one_state(json!({"Type": "Pass", "End": false})),
             one_state(json!({"Type": "Pass", "Next": "Done", "End": true})),
-            one_state(json!({"Type": "Wait", "Next": "Done"})),
-            one_state(json!({"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "Next": "Done"})),
-            one_state(json!({"Type": "Wait", "Timestamp": "tomorrow", "Next": "Done"})),
+            one_state(json!({"Type": "Choice", "Choices": []})),
+            one_state(json!({"Type": "Task", "Next": "Done"})),
+            one_state(lambda(json!({"TimeoutSeconds": 0}))),
             one_state(json!({"Type": "Fail", "Error": "A", "ErrorPath": "$.e"})),
             one_state(lambda(json!({"Parameters": {"FunctionName": "f"}}))),
             one_state(lambda(

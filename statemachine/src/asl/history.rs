@@ -34,7 +34,6 @@ pub fn export_history(
             .map_or("Task", |s| match &s.kind {
                 Kind::Task(_) => "Task",
                 Kind::Pass { .. } => "Pass",
-                Kind::Wait { .. } => "Wait",
                 Kind::Choice { .. } => "Choice",
                 Kind::Succeed => "Succeed",
                 Kind::Fail { .. } => "Fail",
@@ -121,7 +120,7 @@ pub fn export_history(
                 "executionFailedEventDetails",
                 json!({"error": error, "cause": cause}),
             ),
-            EventKind::Retrying { .. } | EventKind::Caught { .. } | EventKind::Waiting { .. } => {}
+            EventKind::Retrying { .. } | EventKind::Caught { .. } => {}
         }
     }
     json!({ "events": out.events })

@@ -1,10 +1,16 @@
 //! Payload templates (`Parameters`, `ResultSelector`), the `.$` expressions inside them and the
-//! intrinsic functions those may call.
+//! one intrinsic function the definition calls, `States.Format`.
+//!
+//! <https://states-language.net/spec.html#payload-template> and
+//! <https://states-language.net/spec.html#appendix-b>.
 
 use serde_json::{Map, Value};
 
 use super::Failure;
 use super::path::{Path, Scope};
+
+/// The intrinsic the runner implements; every other `States.…` name is refused by name.
+const FORMAT: &str = "States.Format";
 
 /// Why an expression was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,11 +30,11 @@ pub(super) struct FieldError {
     pub(super) error: ExprError,
 }
 
-/// A `.$` value: a path or an intrinsic call.
+/// A `.$` value: a path or a `States.Format` call.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Expr {
     Path(Path),
-    Call(Call),
+    Format(Format),
 }
 
 /// A JSON template whose `.$` keys are evaluated.
@@ -40,19 +46,9 @@ pub(super) enum Template {
     Array(Vec<Template>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Func {
-    Format,
-    StringToJson,
-    JsonToString,
-    MathAdd,
-    Array,
-}
-
-/// A parsed intrinsic function call.
+/// A parsed `States.Format(template, args…)` call.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Call {
-    func: Func,
+pub(super) struct Format {
     args: Vec<Arg>,
 }
 
@@ -65,7 +61,7 @@ enum Arg {
     },
     Value(Value),
     Path(Path),
-    Call(Call),
+    Format(Format),
 }
 
 fn path_error(path: &str, reason: String) -> ExprError {
@@ -83,7 +79,7 @@ fn not_found(path: &Path, field: &str, scope: &Scope<'_>) -> Failure {
 }
 
 impl Expr {
-    /// Parses a path (`$…`, `$$…`) or an intrinsic call (`States.…(…)`).
+    /// Parses a path (`$…`, `$$…`) or a `States.Format(…)` call.
     pub(super) fn parse(text: &str) -> Result<Expr, ExprError> {
         let text = text.trim();
         if text.starts_with('$') {
@@ -105,7 +101,7 @@ impl Expr {
                 &text[parser.pos..]
             )));
         }
-        Ok(Expr::Call(call))
+        Ok(Expr::Format(call))
     }
 
     /// Evaluates the expression; a path selecting nothing is a `States.Runtime` error.
@@ -115,7 +111,7 @@ impl Expr {
                 .select(path)
                 .cloned()
                 .ok_or_else(|| not_found(path, field, scope)),
-            Expr::Call(call) => call.eval(scope, field),
+            Expr::Format(call) => call.eval(scope, field).map(Value::String),
         }
     }
 }
@@ -124,28 +120,11 @@ impl Template {
     /// Compiles a template, parsing every `.$` value; `field` names its position for errors.
     pub(super) fn compile(value: &Value, field: &str) -> Result<Template, FieldError> {
         Ok(match value {
-            Value::Object(map) => {
-                let mut entries = Vec::with_capacity(map.len());
-                for (key, value) in map {
-                    let field = format!("{field}.{key}");
-                    let entry = match key.strip_suffix(".$") {
-                        Some(name) => {
-                            let expr = value
-                                .as_str()
-                                .ok_or_else(|| ExprError::Syntax("must be a string".into()))
-                                .and_then(Expr::parse)
-                                .map_err(|error| FieldError {
-                                    field: field.clone(),
-                                    error,
-                                })?;
-                            (name.to_string(), Template::Expr { field, expr })
-                        }
-                        None => (key.clone(), Template::compile(value, &field)?),
-                    };
-                    entries.push(entry);
-                }
-                Template::Object(entries)
-            }
+            Value::Object(map) => Template::Object(
+                map.iter()
+                    .map(|(key, value)| Template::entry(key, value, format!("{field}.{key}")))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Array(items) => Template::Array(
                 items
                     .iter()
@@ -155,6 +134,21 @@ impl Template {
             ),
             other => Template::Literal(other.clone()),
         })
+    }
+
+    /// One field of an object template: `key.$` holds an expression, any other key a template.
+    fn entry(key: &str, value: &Value, field: String) -> Result<(String, Template), FieldError> {
+        let Some(name) = key.strip_suffix(".$") else {
+            return Ok((key.to_string(), Template::compile(value, &field)?));
+        };
+        match value
+            .as_str()
+            .ok_or_else(|| ExprError::Syntax("must be a string".into()))
+            .and_then(Expr::parse)
+        {
+            Ok(expr) => Ok((name.to_string(), Template::Expr { field, expr })),
+            Err(error) => Err(FieldError { field, error }),
+        }
     }
 
     /// The keys of the top-level object, after removing `.$`.
@@ -210,20 +204,16 @@ impl<'t> Parser<'t> {
         found
     }
 
-    fn call(&mut self) -> Result<Call, ExprError> {
+    /// `States.Format(…)`; any other function name is refused by name.
+    fn call(&mut self) -> Result<Format, ExprError> {
         let open = self
             .rest()
             .find('(')
             .ok_or_else(|| ExprError::Syntax("expected ( after the function name".into()))?;
         let name = self.rest()[..open].trim();
-        let func = match name {
-            "States.Format" => Func::Format,
-            "States.StringToJson" => Func::StringToJson,
-            "States.JsonToString" => Func::JsonToString,
-            "States.MathAdd" => Func::MathAdd,
-            "States.Array" => Func::Array,
-            other => return Err(ExprError::Unsupported(other.to_string())),
-        };
+        if name != FORMAT {
+            return Err(ExprError::Unsupported(name.to_string()));
+        }
         self.pos += open + 1;
         let mut args = Vec::new();
         self.skip_spaces();
@@ -236,14 +226,14 @@ impl<'t> Parser<'t> {
                 }
                 if !self.eat(',') {
                     return Err(ExprError::Syntax(format!(
-                        "{name}: expected , or ) at {:?}",
+                        "{FORMAT}: expected , or ) at {:?}",
                         self.rest()
                     )));
                 }
             }
         }
-        let call = Call { func, args };
-        call.check(name)?;
+        let call = Format { args };
+        call.check()?;
         Ok(call)
     }
 
@@ -255,7 +245,7 @@ impl<'t> Parser<'t> {
             return self.string();
         }
         if rest.starts_with("States.") {
-            return self.call().map(Arg::Call);
+            return self.call().map(Arg::Format);
         }
         let end = arg_end(rest);
         let token = rest[..end].trim();
@@ -273,6 +263,7 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// A quoted string after its opening `'`; only the spec's four escapes are allowed.
     fn string(&mut self) -> Result<Arg, ExprError> {
         let (mut raw, mut text) = (String::new(), String::new());
         let mut chars = self.rest().char_indices();
@@ -336,6 +327,7 @@ fn placeholders(template: &str) -> usize {
     count
 }
 
+/// Fills the template's `{}` in order; arrays and objects are refused, as the spec says.
 fn format(template: &str, args: &[Value]) -> Result<String, String> {
     let mut out = String::new();
     let mut values = args.iter();
@@ -365,91 +357,45 @@ fn format(template: &str, args: &[Value]) -> Result<String, String> {
     Ok(out)
 }
 
-fn integer(value: &Value) -> Option<i64> {
-    value.as_i64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| f as i64)
-    })
-}
-
-impl Call {
-    fn check(&self, name: &str) -> Result<(), ExprError> {
-        let n = self.args.len();
-        let ok = match self.func {
-            Func::Format => match self.args.first() {
-                Some(Arg::Str { raw, .. }) => placeholders(raw) == n - 1,
-                Some(_) => true,
-                None => false,
-            },
-            Func::StringToJson | Func::JsonToString => n == 1,
-            Func::MathAdd => n == 2,
-            Func::Array => true,
+impl Format {
+    /// A literal template must have as many placeholders as there are other arguments.
+    fn check(&self) -> Result<(), ExprError> {
+        let fits = match self.args.first() {
+            Some(Arg::Str { raw, .. }) => placeholders(raw) == self.args.len() - 1,
+            Some(_) => true,
+            None => false,
         };
-        if ok {
+        if fits {
             Ok(())
         } else {
             Err(ExprError::Syntax(format!(
-                "{name} does not take these {n} argument(s)"
+                "{FORMAT} does not take these {} argument(s)",
+                self.args.len()
             )))
         }
     }
 
-    fn eval(&self, scope: &Scope<'_>, field: &str) -> Result<Value, Failure> {
-        let name = match self.func {
-            Func::Format => "States.Format",
-            Func::StringToJson => "States.StringToJson",
-            Func::JsonToString => "States.JsonToString",
-            Func::MathAdd => "States.MathAdd",
-            Func::Array => "States.Array",
-        };
+    fn eval(&self, scope: &Scope<'_>, field: &str) -> Result<String, Failure> {
         let fail = |why: &str| {
             Failure::runtime(format!(
-                "The intrinsic function {name} in field '{field}' failed: {why}"
+                "The intrinsic function {FORMAT} in field '{field}' failed: {why}"
             ))
         };
-        let args = |from: usize| -> Result<Vec<Value>, Failure> {
-            self.args
-                .iter()
-                .skip(from)
-                .map(|arg| arg.eval(scope, field))
-                .collect()
+        let template = match self.args.first() {
+            Some(Arg::Str { raw, .. }) => raw.clone(),
+            Some(arg) => match arg.eval(scope, field)? {
+                Value::String(s) => s,
+                _ => return Err(fail("the template must be a string")),
+            },
+            None => return Err(fail("a template is required")),
         };
-        match self.func {
-            Func::Format => {
-                let template = match self.args.first() {
-                    Some(Arg::Str { raw, .. }) => raw.clone(),
-                    Some(arg) => match arg.eval(scope, field)? {
-                        Value::String(s) => s,
-                        _ => return Err(fail("the template must be a string")),
-                    },
-                    None => return Err(fail("a template is required")),
-                };
-                format(&template, &args(1)?)
-                    .map(Value::String)
-                    .map_err(|why| fail(&why))
-            }
-            Func::StringToJson => match args(0)?.as_slice() {
-                [Value::String(s)] => serde_json::from_str(s).map_err(|e| fail(&e.to_string())),
-                _ => Err(fail("the argument must be a string")),
-            },
-            Func::JsonToString => match args(0)?.as_slice() {
-                [value] => Ok(Value::String(value.to_string())),
-                _ => Err(fail("it takes one argument")),
-            },
-            Func::MathAdd => match args(0)?.as_slice() {
-                [a, b] => match (integer(a), integer(b)) {
-                    (Some(a), Some(b)) => a
-                        .checked_add(b)
-                        .map(Value::from)
-                        .ok_or_else(|| fail("the sum overflows")),
-                    _ => Err(fail("both arguments must be integers")),
-                },
-                _ => Err(fail("it takes two arguments")),
-            },
-            Func::Array => args(0).map(Value::Array),
-        }
+        let args = self
+            .args
+            .iter()
+            .skip(1)
+            .map(|arg| arg.eval(scope, field))
+            .collect::<Result<Vec<_>, _>>()?;
+        format(&template, &args).map_err(|why| fail(&why))
     }
 }
 
@@ -462,7 +408,7 @@ impl Arg {
                 .select(path)
                 .cloned()
                 .ok_or_else(|| not_found(path, field, scope)),
-            Arg::Call(call) => call.eval(scope, field),
+            Arg::Format(call) => call.eval(scope, field).map(Value::String),
         }
     }
 }
@@ -473,26 +419,80 @@ mod tests {
 
     use super::*;
 
-    fn eval(expr: &str, input: Value) -> Result<Value, Failure> {
-        let context = json!({"Execution": {"Name": "exec-1"}});
-        let scope = Scope {
-            input: &input,
-            context: &context,
-        };
+    fn eval_with(expr: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
+        let scope = Scope { input, context };
         Expr::parse(expr).unwrap().eval(&scope, "x.$")
     }
 
-    #[test]
-    fn format_fills_placeholders_from_strings_paths_and_numbers() {
-        let out = eval(
-            "States.Format('{} shifted {} to {}%', $.fn, $$.Execution.Name, 10)",
-            json!({"fn": "api"}),
-        );
-        assert_eq!(out, Ok(json!("api shifted exec-1 to 10%")));
+    fn eval(expr: &str, input: Value) -> Result<Value, Failure> {
+        eval_with(expr, &input, &json!({"Execution": {"Name": "exec-1"}}))
     }
 
+    fn payload(template: &Value, input: &Value, context: &Value) -> Result<Value, Failure> {
+        let template = Template::compile(template, "Parameters").unwrap();
+        template.eval(&Scope { input, context })
+    }
+
+    /// <https://states-language.net/spec.html#appendix-b>, States.Format: the example payload.
     #[test]
-    fn format_honours_escapes() {
+    fn spec_states_format_example() {
+        let out = payload(
+            &json!({"foo.$": "States.Format('Your name is {}, we are in the year {}', $.name, 2020)"}),
+            &json!({"name": "Foo", "zebra": "stripe"}),
+            &json!({}),
+        );
+        assert_eq!(
+            out,
+            Ok(json!({"foo": "Your name is Foo, we are in the year 2020"}))
+        );
+    }
+
+    /// <https://states-language.net/spec.html#intrinsic-functions>: the playlist example, with
+    /// its escaped apostrophe.
+    #[test]
+    fn spec_intrinsic_functions_example() {
+        let out = payload(
+            &json!({"greeting.$": r"States.Format('Welcome to {} {}\'s playlist.', $.firstName, $.lastName)"}),
+            &json!({"firstName": "Quinn", "lastName": "Hunter"}),
+            &json!({}),
+        );
+        assert_eq!(
+            out,
+            Ok(json!({"greeting": "Welcome to Quinn Hunter's playlist."}))
+        );
+    }
+
+    /// <https://states-language.net/spec.html#payload-template>: the section's example, whose
+    /// slice (`$.vals[-3:]`) is outside the runner's Reference Path subset and refused by name.
+    #[test]
+    fn spec_payload_template_example() {
+        let template = json!({
+            "flagged": true,
+            "parts": {"first.$": "$.vals[0]"},
+            "weekday.$": "$$.DayOfWeek",
+            "formattedOutput.$": "States.Format('Today is {}', $$.DayOfWeek)"
+        });
+        let input = json!({"flagged": 7, "vals": [0, 10, 20, 30, 40, 50]});
+        let context = json!({"DayOfWeek": "TUESDAY"});
+        assert_eq!(
+            payload(&template, &input, &context),
+            Ok(json!({
+                "flagged": true,
+                "parts": {"first": 0},
+                "weekday": "TUESDAY",
+                "formattedOutput": "Today is TUESDAY"
+            }))
+        );
+        let slice = Template::compile(&json!({"last3.$": "$.vals[-3:]"}), "Parameters");
+        assert!(
+            matches!(slice, Err(FieldError { error: ExprError::Path { reason, .. }, .. }) if reason.contains("slices"))
+        );
+    }
+
+    /// <https://states-language.net/spec.html#intrinsic-functions>: `\'`, `\{`, `\}` and `\\`
+    /// stand for the reserved characters; an escaped `{}` is not a placeholder.
+    #[test]
+    fn spec_reserved_characters_are_escaped() {
         let out = eval(
             r"States.Format('it\'s \{literal\} {} \\ done', $.v)",
             json!({"v": true}),
@@ -500,49 +500,27 @@ mod tests {
         assert_eq!(out, Ok(json!(r"it's {literal} true \ done")));
     }
 
+    /// <https://states-language.net/spec.html#intrinsic-functions>: arguments may be nested
+    /// intrinsic functions, and the template itself may come from a path.
     #[test]
-    fn nested_calls_evaluate_inside_out() {
+    fn spec_nested_calls_and_a_template_from_a_path() {
         let out = eval(
-            "States.Format('sum={} json={}', States.MathAdd($.a, -1), States.JsonToString(States.Array(1, 'x', null)))",
-            json!({"a": 5}),
+            "States.Format('{} ({})', States.Format('{} shifted', $.fn), $$.Execution.Name)",
+            json!({"fn": "api"}),
         );
-        assert_eq!(out, Ok(json!(r#"sum=4 json=[1,"x",null]"#)));
+        assert_eq!(out, Ok(json!("api shifted (exec-1)")));
+        let out = eval("States.Format($.t, 10, null)", json!({"t": "{}% {}"}));
+        assert_eq!(out, Ok(json!("10% null")));
     }
 
+    /// <https://states-language.net/spec.html#appendix-b>: a path argument MUST NOT yield a
+    /// JSON array or object.
     #[test]
-    fn string_to_json_and_back() {
-        assert_eq!(
-            eval("States.StringToJson($.s)", json!({"s": "{\"a\":[1,2]}"})),
-            Ok(json!({"a": [1, 2]}))
-        );
-        assert_eq!(
-            eval("States.JsonToString($.o)", json!({"o": {"b": 1}})),
-            Ok(json!("{\"b\":1}"))
-        );
-        let bad = eval("States.StringToJson($.s)", json!({"s": "{"})).unwrap_err();
-        assert!(bad.is_runtime());
-    }
-
-    #[test]
-    fn math_add_requires_integers() {
-        assert_eq!(eval("States.MathAdd(111, -1)", json!({})), Ok(json!(110)));
-        assert!(
-            eval("States.MathAdd(1.5, 1)", json!({}))
-                .unwrap_err()
-                .is_runtime()
-        );
-    }
-
-    #[test]
-    fn array_collects_its_arguments() {
-        assert_eq!(
-            eval(
-                "States.Array($.a, 'b', $['c'][0], true)",
-                json!({"a": {"x": 1}, "c": [2]})
-            ),
-            Ok(json!([{"x": 1}, "b", 2, true]))
-        );
-        assert_eq!(eval("States.Array()", json!({})), Ok(json!([])));
+    fn spec_format_refuses_arrays_and_objects() {
+        for value in [json!([1]), json!({"a": 1})] {
+            let error = eval("States.Format('{}', $.v)", json!({ "v": value })).unwrap_err();
+            assert!(error.is_runtime(), "{error:?}");
+        }
     }
 
     #[test]
@@ -550,12 +528,19 @@ mod tests {
         let error = eval("States.Format('{}', $.missing)", json!({})).unwrap_err();
         assert!(error.is_runtime());
         assert!(error.cause.contains("$.missing"), "{}", error.cause);
+        let error = eval("$.missing", json!({})).unwrap_err();
+        assert!(error.is_runtime());
     }
 
+    /// Appendix B's other functions are not used by the definition: refused by name.
     #[test]
-    fn refuses_unknown_intrinsics_by_name() {
+    fn refuses_other_intrinsics_by_name() {
         for (expr, name) in [
             ("States.UUID()", "States.UUID"),
+            ("States.StringToJson($.s)", "States.StringToJson"),
+            ("States.JsonToString($.o)", "States.JsonToString"),
+            ("States.MathAdd(1, 2)", "States.MathAdd"),
+            ("States.Array(1)", "States.Array"),
             (
                 "States.Format('{}', States.Hash($.a, 'SHA-1'))",
                 "States.Hash",
@@ -568,14 +553,16 @@ mod tests {
         }
     }
 
+    /// <https://states-language.net/spec.html#intrinsic-functions>: an open escape backslash is
+    /// an error; so are wrong argument counts and unterminated strings.
     #[test]
     fn refuses_malformed_calls() {
         for expr in [
             "States.Format('{} {}', $.a)",
-            "States.MathAdd(1)",
+            "States.Format()",
             "States.Format('unterminated)",
-            "States.Array(1) extra",
-            "States.Array(1 2)",
+            "States.Format('x') extra",
+            "States.Format('{}' 2)",
             r"States.Format('\n')",
             "plain text",
         ] {
@@ -585,7 +572,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            Expr::parse("States.Array($.a[*])"),
+            Expr::parse("States.Format('{}', $.a[*])"),
             Err(ExprError::Path { .. })
         ));
     }

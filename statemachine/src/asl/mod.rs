@@ -1,13 +1,33 @@
 //! A small, exact Amazon States Language (JSONPath) interpreter for offline runs on a virtual clock.
 //!
-//! It implements only what the shipped definition needs and refuses, by name, every state type,
-//! field, resource and intrinsic it does not, so a local run can never silently differ from AWS.
+//! It implements what `statemachine/deployment.asl.json` uses, and nothing more:
+//! - Task states on `arn:aws:states:::lambda:invoke` and
+//!   `arn:aws:states:::events:putEvents.waitForTaskToken`, with Parameters, ResultSelector,
+//!   ResultPath, OutputPath, TimeoutSeconds or TimeoutSecondsPath, Retry (IntervalSeconds,
+//!   MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy) and Catch (ResultPath);
+//! - Pass (Parameters, ResultPath, OutputPath), Choice (`StringEquals` rules, Default,
+//!   OutputPath), Succeed (OutputPath) and Fail (Error or ErrorPath, Cause or CausePath);
+//! - the `States.Format` intrinsic; Reference Paths made of keys and indexes; the context
+//!   object's `Execution`, `State`, `StateMachine` and `Task.Token`.
+//!
+//! Every other state type, field, resource, Choice operator, intrinsic and path syntax is
+//! refused by name when the definition is parsed, so a local run can never silently differ from
+//! AWS. The tests of each feature follow the examples of the Amazon States Language
+//! specification (<https://states-language.net/spec.html>) and name the section they come from.
+//!
+//! The runner's cost per state does not grow with the states before it: the document moves from
+//! state to state and is copied only where a payload takes it (`"Payload.$": "$"`), and with
+//! [`History::WithoutData`] the events an execution keeps hold no documents, so memory stays
+//! flat. What remains proportional to the document is the work a real execution does too:
+//! each function decodes and encodes it.
 
 mod choice;
 mod definition;
 mod history;
 mod intrinsic;
 mod path;
+mod read;
+mod retry;
 mod run;
 
 use std::fmt;
@@ -188,8 +208,6 @@ pub enum EventKind {
         error: String,
         next: String,
     },
-    /// A Wait state is letting virtual time pass.
-    Waiting { state: String, seconds: f64 },
     /// The execution succeeded.
     ExecutionSucceeded { output: Value },
     /// The execution failed.
@@ -197,6 +215,71 @@ pub enum EventKind {
         error: Option<String>,
         cause: Option<String>,
     },
+}
+
+/// What an execution keeps of its events in [`Execution::events`]; the observer passed to
+/// [`StateMachine::run`] sees every event whole either way.
+///
+/// Modelled on GetExecutionHistory's `includeExecutionData`
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html>).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum History {
+    /// Every event with its input, output and parameters.
+    #[default]
+    Full,
+    /// Every event, with its input, output and parameters left `null`: the events stay small
+    /// however large the document, so memory grows with the states passed, not with their data.
+    WithoutData,
+}
+
+impl EventKind {
+    /// The document the event carries (input, output or parameters), moved out; `null` for
+    /// events that carry none.
+    fn into_data(self) -> Value {
+        match self {
+            EventKind::StateEntered { input: data, .. }
+            | EventKind::StateExited { output: data, .. }
+            | EventKind::TaskScheduled {
+                parameters: data, ..
+            }
+            | EventKind::TaskSucceeded { output: data, .. }
+            | EventKind::ExecutionSucceeded { output: data } => data,
+            _ => Value::Null,
+        }
+    }
+
+    /// A copy with the document left `null` (everything else kept), without copying it.
+    fn without_data(&self) -> EventKind {
+        match self {
+            EventKind::StateEntered { name, .. } => EventKind::StateEntered {
+                name: name.clone(),
+                input: Value::Null,
+            },
+            EventKind::StateExited { name, .. } => EventKind::StateExited {
+                name: name.clone(),
+                output: Value::Null,
+            },
+            EventKind::TaskScheduled {
+                state,
+                resource,
+                timeout_seconds,
+                ..
+            } => EventKind::TaskScheduled {
+                state: state.clone(),
+                resource: resource.clone(),
+                parameters: Value::Null,
+                timeout_seconds: *timeout_seconds,
+            },
+            EventKind::TaskSucceeded { state, .. } => EventKind::TaskSucceeded {
+                state: state.clone(),
+                output: Value::Null,
+            },
+            EventKind::ExecutionSucceeded { .. } => EventKind::ExecutionSucceeded {
+                output: Value::Null,
+            },
+            other => other.clone(),
+        }
+    }
 }
 
 /// Where in a definition a problem is.

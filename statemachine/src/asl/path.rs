@@ -61,6 +61,9 @@ impl Path {
                 None => return Err("a path must start with $".into()),
             },
         };
+        if rest.contains('\\') {
+            return Err(unsupported("escaped characters (\\)"));
+        }
         let mut segments = Vec::new();
         while !rest.is_empty() {
             if rest.starts_with("..") {
@@ -111,20 +114,40 @@ impl Path {
             })
     }
 
-    /// Writes `value` at this path inside `target`, creating missing objects on the way, as ResultPath does.
-    pub(super) fn write(&self, mut target: Value, value: Value) -> Result<Value, String> {
+    /// Whether the path is `$` (or `$$`) itself.
+    pub(super) fn is_root(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// The value this path selects in `root`, moved out of it (no copy of the rest).
+    pub(super) fn take(&self, mut root: Value) -> Option<Value> {
+        let mut current = &mut root;
+        for segment in &self.segments {
+            current = match segment {
+                Segment::Key(key) => current.as_object_mut()?.get_mut(key)?,
+                Segment::Index(index) => current.as_array_mut()?.get_mut(*index)?,
+            };
+        }
+        Some(current.take())
+    }
+
+    /// Writes `value` at this path inside `target`, creating missing objects on the way, as
+    /// ResultPath does; when the structure does not allow it, `target` is left untouched.
+    pub(super) fn write(&self, target: &mut Value, value: Value) -> Result<(), String> {
+        self.check_writable(target)?;
         let Some((last, parents)) = self.segments.split_last() else {
-            return Ok(value);
+            *target = value;
+            return Ok(());
         };
-        let mut current = &mut target;
+        let mut current = target;
         for segment in parents {
             current = match (current, segment) {
                 (Value::Object(map), Segment::Key(key)) => map
                     .entry(key.clone())
                     .or_insert_with(|| Value::Object(Map::new())),
-                (Value::Array(items), Segment::Index(index)) => items
-                    .get_mut(*index)
-                    .ok_or_else(|| format!("index {index} is out of range"))?,
+                (Value::Array(items), Segment::Index(index)) => {
+                    items.get_mut(*index).ok_or_else(|| self.cannot_write())?
+                }
                 _ => return Err(self.cannot_write()),
             };
         }
@@ -133,13 +156,28 @@ impl Path {
                 map.insert(key.clone(), value);
             }
             (Value::Array(items), Segment::Index(index)) => {
-                *items
-                    .get_mut(*index)
-                    .ok_or_else(|| format!("index {index} is out of range"))? = value;
+                *items.get_mut(*index).ok_or_else(|| self.cannot_write())? = value;
             }
             _ => return Err(self.cannot_write()),
         }
-        Ok(target)
+        Ok(())
+    }
+
+    /// Walks the path read-only: every step must land in an existing object (or a missing key,
+    /// after which only keys may follow) or an existing array element.
+    fn check_writable(&self, target: &Value) -> Result<(), String> {
+        let mut current = Some(target);
+        for segment in &self.segments {
+            current = match (current, segment) {
+                (None, Segment::Key(_)) => None,
+                (Some(Value::Object(map)), Segment::Key(key)) => map.get(key),
+                (Some(Value::Array(items)), Segment::Index(index)) if *index < items.len() => {
+                    items.get(*index)
+                }
+                _ => return Err(self.cannot_write()),
+            };
+        }
+        Ok(())
     }
 
     fn cannot_write(&self) -> String {
@@ -239,24 +277,122 @@ mod tests {
         assert!(Path::parse("$.").is_err());
     }
 
+    fn written(path: &str, mut target: Value, value: Value) -> Result<Value, String> {
+        Path::parse(path).unwrap().write(&mut target, value)?;
+        Ok(target)
+    }
+
     #[test]
     fn writes_create_intermediate_objects() {
-        let path = Path::parse("$.a.b.c").unwrap();
-        let written = path.write(json!({"a": {"x": 1}}), json!(2)).unwrap();
-        assert_eq!(written, json!({"a": {"x": 1, "b": {"c": 2}}}));
-        let root = Path::parse("$").unwrap();
-        assert_eq!(root.write(json!({"a": 1}), json!(3)).unwrap(), json!(3));
-        let index = Path::parse("$.list[1]").unwrap();
+        let written_in = written("$.a.b.c", json!({"a": {"x": 1}}), json!(2));
+        assert_eq!(written_in, Ok(json!({"a": {"x": 1, "b": {"c": 2}}})));
+        assert_eq!(written("$", json!({"a": 1}), json!(3)), Ok(json!(3)));
         assert_eq!(
-            index.write(json!({"list": [0, 0]}), json!(9)).unwrap(),
-            json!({"list": [0, 9]})
+            written("$.list[1]", json!({"list": [0, 0]}), json!(9)),
+            Ok(json!({"list": [0, 9]}))
         );
     }
 
     #[test]
-    fn writes_into_scalars_fail() {
-        let path = Path::parse("$.a.b").unwrap();
-        assert!(path.write(json!({"a": 1}), json!(2)).is_err());
-        assert!(path.write(json!("text"), json!(2)).is_err());
+    fn writes_into_scalars_fail_and_leave_the_target_untouched() {
+        for (path, target) in [
+            ("$.a.b", json!({"a": 1})),
+            ("$.a.b", json!("text")),
+            ("$.new[0]", json!({})),
+            ("$.list[2]", json!({"list": [0]})),
+        ] {
+            let mut copy = target.clone();
+            assert!(
+                Path::parse(path)
+                    .unwrap()
+                    .write(&mut copy, json!(2))
+                    .is_err(),
+                "{path}"
+            );
+            assert_eq!(copy, target, "{path}");
+        }
+    }
+
+    /// <https://states-language.net/spec.html#filters>: the ResultPath examples — an existing
+    /// field is overwritten, missing ones are created as a chain of objects.
+    #[test]
+    fn spec_result_path_examples() {
+        let raw = json!({"master": {"detail": [1, 2, 3]}});
+        assert_eq!(
+            written("$.master.detail", raw.clone(), json!(6)),
+            Ok(json!({"master": {"detail": 6}}))
+        );
+        assert_eq!(
+            written("$.master.result.sum", raw, json!(6)),
+            Ok(json!({"master": {"detail": [1, 2, 3], "result": {"sum": 6}}}))
+        );
+        assert_eq!(
+            written("$.b.greeting", json!({"a": 1}), json!("Hi!")),
+            Ok(json!({"a": 1, "b": {"greeting": "Hi!"}}))
+        );
+        assert!(written("$.x", json!("foo"), json!(1)).is_err());
+    }
+
+    #[test]
+    fn take_moves_the_selected_subtree_out() {
+        let path = Path::parse("$.Payload").unwrap();
+        assert_eq!(
+            path.take(json!({"Payload": {"a": [1]}, "StatusCode": 200})),
+            Some(json!({"a": [1]}))
+        );
+        assert_eq!(path.take(json!({"StatusCode": 200})), None);
+        assert_eq!(Path::parse("$").unwrap().take(json!(5)), Some(json!(5)));
+    }
+
+    /// <https://states-language.net/spec.html#ref-paths>: the three selections the section
+    /// shows for its example input.
+    #[test]
+    fn spec_reference_paths_example() {
+        let input = json!({"foo": 123, "bar": ["a", "b", "c"], "car": {"cdr": true}});
+        assert_eq!(select("$.foo", &input), Some(json!(123)));
+        assert_eq!(select("$.bar", &input), Some(json!(["a", "b", "c"])));
+        assert_eq!(select("$.car.cdr", &input), Some(json!(true)));
+    }
+
+    /// <https://states-language.net/spec.html#ref-paths>: of the section's list of acceptable
+    /// Reference Paths, the runner reads the dotted, indexed and bracketed ones and refuses the
+    /// ones with backslash escapes by name rather than misreading them.
+    #[test]
+    fn spec_acceptable_reference_paths() {
+        let ledgers = json!({"ledgers": {"branch": [{"pending": {"count": 4}}]}});
+        assert_eq!(
+            select("$.ledgers.branch[0].pending.count", &ledgers),
+            Some(json!(4))
+        );
+        assert_eq!(
+            select("$.ledgers.branch[0]", &ledgers),
+            Some(json!({"pending": {"count": 4}}))
+        );
+        let mut row = vec![Value::Null; 316];
+        row[315] = json!({"foo": "x"});
+        let mut grid = vec![json!([]); 23];
+        grid[22] = Value::Array(row);
+        let deep = json!({ "ledgers": [grid] });
+        assert_eq!(select("$.ledgers[0][22][315].foo", &deep), Some(json!("x")));
+        let store = json!({"store": {"book": {"title": "t"}}});
+        assert_eq!(select("$.store.book.title", &store), Some(json!("t")));
+        assert_eq!(
+            select("$['store']['book']", &store),
+            Some(json!({"title": "t"}))
+        );
+        assert_eq!(
+            select("$['store'][0]['book']", &json!({"store": [{"book": 1}]})),
+            Some(json!(1))
+        );
+        for escaped in [
+            r"$.store\.book",
+            r"$.\stor\e.boo\k",
+            r"$.foo.\.bar",
+            r"$.foo\@bar.baz\[\[.\?pretty",
+            r"$.&Ж中.\uD800\uDF46",
+        ] {
+            let error = Path::parse(escaped).unwrap_err();
+            assert!(error.contains("escaped characters"), "{escaped}: {error}");
+        }
     }
 }

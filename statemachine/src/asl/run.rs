@@ -1,38 +1,33 @@
 //! Running one execution: state dispatch, I/O processing, Retry, Catch and the virtual clock.
+//!
+//! The document moves from state to state: each event hands it to the observer and back, and a
+//! copy is made only where a payload needs one (a `.$` path selecting it) or when the execution
+//! keeps its [`History::Full`]. No step looks back at the states before it.
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use shifter::fakes::ManualClock;
 use shifter::ports::Clock;
 
-use super::definition::{
-    Catcher, Kind, Message, Resource, Retrier, State, StateMachine, Task, Then, Timeout, WaitFor,
-};
+use super::choice::Rule;
+use super::definition::{Kind, Message, Resource, State, StateMachine, Task, Then, Timeout};
 use super::path::{Path, Scope};
+use super::retry::{self, TIMEOUT};
 use super::{
-    EventKind, Execution, ExecutionStatus, Failure, HistoryEvent, InvokeError, LambdaInvoker, Park,
-    RunError,
+    EventKind, Execution, ExecutionStatus, Failure, History, HistoryEvent, InvokeError,
+    LambdaInvoker, Park, RunError,
 };
 
 /// Step Functions' history limit; a local run past it is a runaway loop.
 const TRANSITION_LIMIT: u64 = 25_000;
 const STATE_MACHINE_NAME: &str = "local";
 const ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
-const ALL: &str = "States.ALL";
-const TASK_FAILED: &str = "States.TaskFailed";
-const TIMEOUT: &str = "States.Timeout";
 
 /// What a state decided.
 enum Step {
     Next(usize, Value),
     Succeed(Value),
     Fail(Option<String>, Option<String>),
-}
-
-/// How an execution ended.
-enum Ending {
-    Succeeded(Value),
-    Failed(Option<String>, Option<String>),
 }
 
 impl From<Failure> for Step {
@@ -71,63 +66,148 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// InputPath or OutputPath: `null` yields `{}`; a path selecting nothing is `States.Runtime`.
-fn select(path: Option<&Path>, value: &Value, field: &str) -> Result<Value, Failure> {
-    match path {
-        None => Ok(json!({})),
-        Some(path) => path.select(value).cloned().ok_or_else(|| {
-            Failure::runtime(format!(
-                "Invalid path '{path}' : The {field} could not be found in the input '{value}'"
-            ))
-        }),
+/// OutputPath: `null` yields `{}`; a path selecting nothing is `States.Runtime`. The selection
+/// is moved out of `value`, not copied.
+fn output(path: Option<&Path>, value: Value) -> Result<Value, Failure> {
+    let Some(path) = path else {
+        return Ok(json!({}));
+    };
+    if path.select(&value).is_none() {
+        return Err(Failure::runtime(format!(
+            "Invalid path '{path}' : The OutputPath could not be found in the input '{value}'"
+        )));
     }
+    Ok(path.take(value).unwrap_or_default())
 }
 
-/// ResultPath: `null` keeps the raw input; otherwise the result is written into it.
-fn merge(path: Option<&Path>, raw: &Value, result: Value) -> Result<Value, Failure> {
+/// ResultPath: `null` keeps the raw input; otherwise the result is written into it. When the
+/// input does not have the structure the path needs, it is left as it was.
+fn merge(path: Option<&Path>, raw: &mut Value, result: Value) -> Result<(), Failure> {
     match path {
-        None => Ok(raw.clone()),
+        None => Ok(()),
         Some(path) => path
-            .write(raw.clone(), result)
+            .write(raw, result)
             .map_err(|cause| Failure::new("States.ResultPathMatchFailure", cause)),
     }
 }
 
-/// Whether an ErrorEquals list matches; nothing matches `States.Runtime`.
-fn matches(names: &[String], error: &str) -> bool {
-    error != super::RUNTIME
-        && names
-            .iter()
-            .any(|name| name == error || name == ALL || (name == TASK_FAILED && error != TIMEOUT))
+/// A Pass state's result (its Parameters payload, or else its input) placed in its input by
+/// ResultPath; the input is copied only when it is placed inside itself.
+fn pass_result(
+    mut raw: Value,
+    result: Option<Value>,
+    path: Option<&Path>,
+) -> Result<Value, Failure> {
+    if result.is_none() && path.is_none_or(Path::is_root) {
+        return Ok(raw);
+    }
+    let result = result.unwrap_or_else(|| raw.clone());
+    merge(path, &mut raw, result)?;
+    Ok(raw)
 }
 
-/// A deterministic fraction in [0, 1) so FULL jitter is reproducible across runs.
-fn jitter_fraction(execution: &str, state: &str, attempt: u32) -> f64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let bytes = execution.bytes().chain([0]).chain(state.bytes()).chain([0]);
-    for byte in bytes.chain(attempt.to_le_bytes()) {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+/// The first Choice rule that holds, or the Default; neither is `States.NoChoiceMatched`.
+fn choose(
+    state: &State,
+    choices: &[(Rule, usize)],
+    default: Option<usize>,
+    scope: &Scope<'_>,
+) -> Result<usize, Failure> {
+    for (rule, next) in choices {
+        if rule.holds(scope)? {
+            return Ok(*next);
+        }
     }
-    // splitmix64 finaliser: FNV alone leaves the high bits poorly mixed for short inputs.
-    hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    hash ^= hash >> 31;
-    (hash >> 11) as f64 / (1u64 << 53) as f64
+    default.ok_or_else(|| {
+        Failure::new(
+            "States.NoChoiceMatched",
+            format!(
+                "No Choice rule matched and there is no Default in state '{}'",
+                state.name
+            ),
+        )
+    })
 }
 
-impl Retrier {
-    /// The delay before this retrier's `attempt` (from 1), in milliseconds.
-    fn delay_millis(&self, attempt: u32, execution: &str, state: &str) -> i64 {
-        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
-        let mut delay = self.interval_seconds as f64 * self.backoff_rate.powi(exponent);
-        if let Some(cap) = self.max_delay_seconds {
-            delay = delay.min(cap as f64);
-        }
-        if self.full_jitter {
-            delay *= jitter_fraction(execution, state, attempt);
-        }
-        (delay * 1000.0).round() as i64
+fn fail_message(
+    message: Option<&Message>,
+    scope: &Scope<'_>,
+    field: &str,
+) -> Result<Option<String>, Failure> {
+    match message {
+        None => Ok(None),
+        Some(Message::Literal(text)) => Ok(Some(text.clone())),
+        Some(Message::Expr(expr)) => match expr.eval(scope, field)? {
+            Value::String(text) => Ok(Some(text)),
+            other => Err(Failure::runtime(format!(
+                "The {field} must select a string, not {other}"
+            ))),
+        },
     }
+}
+
+/// A Task's timeout for this attempt, read from its input when given by TimeoutSecondsPath.
+fn timeout_seconds(timeout: &Timeout, input: &Value) -> Result<Option<u64>, Failure> {
+    let path = match timeout {
+        Timeout::None => return Ok(None),
+        Timeout::Seconds(seconds) => return Ok(Some(*seconds)),
+        Timeout::Path(path) => path,
+    };
+    let value = path.select(input).ok_or_else(|| {
+        Failure::runtime(format!(
+            "The TimeoutSecondsPath '{path}' could not be found in the input"
+        ))
+    })?;
+    match value.as_u64().filter(|n| *n > 0) {
+        Some(seconds) => Ok(Some(seconds)),
+        None => Err(Failure::runtime(format!(
+            "The TimeoutSecondsPath '{path}' must select a positive integer, not {value}"
+        ))),
+    }
+}
+
+/// What `lambda:invoke` returns: the function's answer inside the invocation envelope.
+fn envelope(payload: Value) -> Value {
+    let mut result = Map::new();
+    result.insert("ExecutedVersion".into(), Value::from("$LATEST"));
+    result.insert("Payload".into(), payload);
+    result.insert("StatusCode".into(), Value::from(200));
+    Value::Object(result)
+}
+
+/// Calls the function; the payload is moved to the invoker, not copied.
+async fn invoke(
+    invoker: &dyn LambdaInvoker,
+    mut parameters: Value,
+    timeout_seconds: Option<u64>,
+) -> Result<Value, Failure> {
+    let function = parameters
+        .get("FunctionName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Failure::runtime("FunctionName must be a string"))?
+        .to_owned();
+    let payload = parameters
+        .get_mut("Payload")
+        .map_or(Value::Null, Value::take);
+    let returned = invoker.invoke(&function, payload, timeout_seconds).await?;
+    Ok(envelope(returned))
+}
+
+/// The context object at the start: the Execution and StateMachine parts never change.
+fn context(name: &str, input: &Value, start: DateTime<Utc>) -> Value {
+    json!({
+        "Execution": {
+            "Id": format!("{ARN_PREFIX}:execution:{STATE_MACHINE_NAME}:{name}"),
+            "Input": input,
+            "Name": name,
+            "StartTime": timestamp(start),
+        },
+        "State": {},
+        "StateMachine": {
+            "Id": format!("{ARN_PREFIX}:stateMachine:{STATE_MACHINE_NAME}"),
+            "Name": STATE_MACHINE_NAME,
+        },
+    })
 }
 
 /// One execution in progress.
@@ -136,15 +216,14 @@ struct Run<'r> {
     invoker: &'r dyn LambdaInvoker,
     clock: &'r ManualClock,
     name: &'r str,
-    input: Value,
-    start_time: String,
+    /// The context object (`$$`); its State and Task parts are rewritten per attempt.
+    context: Value,
     observer: &'r mut (dyn FnMut(&HistoryEvent) + Send),
     events: Vec<HistoryEvent>,
     transitions: u64,
     retries: u64,
-    final_state: String,
-    /// Milliseconds a Wait state asked for, slept once the state is done.
-    pending_wait: Option<i64>,
+    /// Index of the last state entered.
+    final_state: usize,
     /// Task tokens handed out so far.
     tokens: u64,
 }
@@ -164,26 +243,27 @@ impl StateMachine {
             invoker,
             clock,
             name: execution_name,
-            input,
-            start_time: timestamp(clock.now()),
+            context: context(execution_name, &input, clock.now()),
             observer,
             events: Vec::new(),
             transitions: 0,
             retries: 0,
-            final_state: String::new(),
-            pending_wait: None,
+            final_state: self.start_at,
             tokens: 0,
         };
-        let (status, output, error, cause) = match run.drive().await? {
-            Ending::Succeeded(output) => (ExecutionStatus::Succeeded, Some(output), None, None),
-            Ending::Failed(error, cause) => (ExecutionStatus::Failed, None, error, cause),
+        let step = run.drive(input).await?;
+        let (status, output, error, cause) = match step {
+            Step::Fail(error, cause) => (ExecutionStatus::Failed, None, error, cause),
+            Step::Succeed(output) | Step::Next(_, output) => {
+                (ExecutionStatus::Succeeded, Some(output), None, None)
+            }
         };
         Ok(Execution {
             status,
             output,
             error,
             cause,
-            final_state: run.final_state,
+            final_state: self.states[run.final_state].name.clone(),
             transitions: run.transitions,
             retries: run.retries,
             events: run.events,
@@ -192,13 +272,23 @@ impl StateMachine {
 }
 
 impl<'r> Run<'r> {
-    fn emit(&mut self, kind: EventKind) {
+    /// Shows the event to the observer, keeps it as the machine's [`History`] says, and hands
+    /// back the document it carried.
+    fn emit(&mut self, kind: EventKind) -> Value {
         let event = HistoryEvent {
             at_seconds: self.clock.elapsed_secs(),
             kind,
         };
         (self.observer)(&event);
-        self.events.push(event);
+        let kept = match self.machine.history {
+            History::Full => event.clone(),
+            History::WithoutData => HistoryEvent {
+                at_seconds: event.at_seconds,
+                kind: event.kind.without_data(),
+            },
+        };
+        self.events.push(kept);
+        event.kind.into_data()
     }
 
     fn count_transition(&mut self, state: &str) -> Result<(), RunError> {
@@ -213,206 +303,95 @@ impl<'r> Run<'r> {
         Ok(())
     }
 
-    fn context(&self, state: &State, entered: DateTime<Utc>, retry_count: u32) -> Value {
-        let mut context = self.base_context(state, entered, retry_count);
-        if let Kind::Task(task) = &state.kind
-            && task.resource == Resource::PutEventsWaitForTaskToken
-        {
-            context["Task"] = json!({"Token": self.token()});
+    /// `$$.State` for this attempt, and `$$.Task.Token` when the state parks.
+    fn set_context(&mut self, state: &State, entered: &str, retry_count: u32) {
+        self.context["State"] =
+            json!({"EnteredTime": entered, "Name": state.name, "RetryCount": retry_count});
+        let parks = matches!(&state.kind, Kind::Task(task)
+            if task.resource == Resource::PutEventsWaitForTaskToken);
+        if parks {
+            self.context["Task"] = json!({"Token": self.token()});
+        } else if let Some(context) = self.context.as_object_mut() {
+            context.remove("Task");
         }
-        context
     }
 
     /// The token the next park attempt gets: unique per execution, deterministic.
     fn token(&self) -> String {
         let seed = format!("{}/{}", self.name, self.tokens);
-        let hash = jitter_fraction(&seed, "token", 0).to_bits();
+        let hash = retry::fraction(&seed, "token", 0).to_bits();
         format!("AQCEAAAAKgAAAA{hash:016x}{:08x}", self.tokens)
     }
 
-    fn base_context(&self, state: &State, entered: DateTime<Utc>, retry_count: u32) -> Value {
-        json!({
-            "Execution": {
-                "Id": format!("{ARN_PREFIX}:execution:{STATE_MACHINE_NAME}:{}", self.name),
-                "Input": self.input,
-                "Name": self.name,
-                "StartTime": self.start_time,
-            },
-            "State": {
-                "EnteredTime": timestamp(entered),
-                "Name": state.name,
-                "RetryCount": retry_count,
-            },
-            "StateMachine": {
-                "Id": format!("{ARN_PREFIX}:stateMachine:{STATE_MACHINE_NAME}"),
-                "Name": STATE_MACHINE_NAME,
-            },
-        })
-    }
-
-    async fn drive(&mut self) -> Result<Ending, RunError> {
+    /// Runs states until one ends the execution; the returned step is a Succeed or a Fail.
+    async fn drive(&mut self, mut input: Value) -> Result<Step, RunError> {
         let machine = self.machine;
         let mut index = machine.start_at;
-        let mut input = self.input.clone();
         loop {
             let state = &machine.states[index];
             self.count_transition(&state.name)?;
-            self.final_state.clone_from(&state.name);
-            self.emit(EventKind::StateEntered {
-                name: state.name.clone(),
-                input: input.clone(),
+            self.final_state = index;
+            let name = state.name.clone();
+            let raw = self.emit(EventKind::StateEntered {
+                name: name.clone(),
+                input,
             });
-            let step = self.step(state, input).await?;
-            match &step {
-                Step::Next(_, output) | Step::Succeed(output) => {
-                    self.emit(EventKind::StateExited {
-                        name: state.name.clone(),
-                        output: output.clone(),
-                    })
-                }
-                Step::Fail(..) => {}
-            }
-            match step {
-                Step::Next(next, output) => {
-                    index = next;
-                    input = output;
-                }
-                Step::Succeed(output) => {
-                    self.emit(EventKind::ExecutionSucceeded {
-                        output: output.clone(),
-                    });
-                    return Ok(Ending::Succeeded(output));
-                }
+            let (next, output) = match self.step(state, raw).await? {
+                Step::Next(next, output) => (Some(next), output),
+                Step::Succeed(output) => (None, output),
                 Step::Fail(error, cause) => {
                     self.emit(EventKind::ExecutionFailed {
                         error: error.clone(),
                         cause: cause.clone(),
                     });
-                    return Ok(Ending::Failed(error, cause));
+                    return Ok(Step::Fail(error, cause));
                 }
-            }
+            };
+            input = self.emit(EventKind::StateExited { name, output });
+            let Some(next) = next else {
+                let output = self.emit(EventKind::ExecutionSucceeded { output: input });
+                return Ok(Step::Succeed(output));
+            };
+            index = next;
         }
     }
 
     async fn step(&mut self, state: &'r State, raw: Value) -> Result<Step, RunError> {
-        let entered = self.clock.now();
+        let entered = timestamp(self.clock.now());
         if let Kind::Task(task) = &state.kind {
-            return self.task(state, task, raw, entered).await;
+            return self.task(state, task, raw, &entered).await;
         }
-        let context = self.context(state, entered, 0);
-        let step = self
-            .local_step(state, &raw, &context)
-            .unwrap_or_else(Step::from);
-        if let Some(millis) = self.pending_wait.take() {
-            // Other executions sharing the clock run while this one waits.
-            self.clock.sleep(TimeDelta::milliseconds(millis)).await;
-        }
-        Ok(step)
-    }
-
-    /// Every state but Task: none of them can retry or catch.
-    fn local_step(&mut self, state: &State, raw: &Value, context: &Value) -> Result<Step, Failure> {
-        let output_path = state.output_path.as_ref();
-        if let Kind::Fail { error, cause } = &state.kind {
-            let scope = Scope {
-                input: raw,
-                context,
-            };
-            return Ok(Step::Fail(
-                fail_message(error.as_ref(), &scope, "ErrorPath")?,
-                fail_message(cause.as_ref(), &scope, "CausePath")?,
-            ));
-        }
-        let effective = select(state.input_path.as_ref(), raw, "InputPath")?;
+        self.set_context(state, &entered, 0);
         let scope = Scope {
-            input: &effective,
-            context,
+            input: &raw,
+            context: &self.context,
         };
-        Ok(match &state.kind {
+        let output_path = state.output_path.as_ref();
+        let step = match &state.kind {
+            Kind::Task(_) => Err(Failure::runtime("a Task state is run by Run::task")),
             Kind::Pass {
                 parameters,
-                result,
                 result_path,
                 then: next,
-            } => {
-                let effective = match parameters {
-                    Some(template) => template.eval(&scope)?,
-                    None => effective.clone(),
-                };
-                let result = result.clone().unwrap_or(effective);
-                let merged = merge(result_path.as_ref(), raw, result)?;
-                then(*next, select(output_path, &merged, "OutputPath")?)
-            }
-            Kind::Wait { wait, then: next } => {
-                let millis = self.wait_millis(wait, &scope)?;
-                self.emit(EventKind::Waiting {
-                    state: state.name.clone(),
-                    seconds: millis as f64 / 1000.0,
-                });
-                self.pending_wait = Some(millis);
-                then(*next, select(output_path, &effective, "OutputPath")?)
-            }
-            Kind::Choice { choices, default } => {
-                let mut chosen = *default;
-                for (rule, next) in choices {
-                    if rule.eval(&scope)? {
-                        chosen = Some(*next);
-                        break;
-                    }
-                }
-                let next = chosen.ok_or_else(|| {
-                    Failure::new(
-                        "States.NoChoiceMatched",
-                        format!(
-                            "No Choice rule matched and there is no Default in state '{}'",
-                            state.name
-                        ),
-                    )
-                })?;
-                Step::Next(next, select(output_path, &effective, "OutputPath")?)
-            }
-            Kind::Succeed => Step::Succeed(select(output_path, &effective, "OutputPath")?),
-            Kind::Task(_) | Kind::Fail { .. } => Step::Fail(None, None),
-        })
-    }
-
-    fn wait_millis(&self, wait: &WaitFor, scope: &Scope<'_>) -> Result<i64, Failure> {
-        let found = |path: &Path| {
-            scope.select(path).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "The Wait path '{path}' could not be found in the input"
-                ))
-            })
+            } => parameters
+                .as_ref()
+                .map(|parameters| parameters.eval(&scope))
+                .transpose()
+                .and_then(|result| pass_result(raw, result, result_path.as_ref()))
+                .and_then(|placed| output(output_path, placed))
+                .map(|output| then(*next, output)),
+            Kind::Choice { choices, default } => choose(state, choices, *default, &scope)
+                .and_then(|next| output(output_path, raw).map(|output| Step::Next(next, output))),
+            Kind::Succeed => output(output_path, raw).map(Step::Succeed),
+            Kind::Fail { error, cause } => fail_message(error.as_ref(), &scope, "ErrorPath")
+                .and_then(|error| {
+                    Ok(Step::Fail(
+                        error,
+                        fail_message(cause.as_ref(), &scope, "CausePath")?,
+                    ))
+                }),
         };
-        let until = |at: DateTime<Utc>| (at - self.clock.now()).num_milliseconds().max(0);
-        match wait {
-            WaitFor::Seconds(seconds) => Ok(*seconds as i64 * 1000),
-            WaitFor::Timestamp(at) => Ok(until(*at)),
-            WaitFor::SecondsPath(path) => {
-                let value = found(path)?;
-                value
-                    .as_u64()
-                    .or_else(|| value.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64))
-                    .and_then(|seconds| i64::try_from(seconds).ok()?.checked_mul(1000))
-                    .ok_or_else(|| {
-                        Failure::runtime(format!(
-                            "The SecondsPath '{path}' must select a non-negative integer, not {value}"
-                        ))
-                    })
-            }
-            WaitFor::TimestampPath(path) => {
-                let value = found(path)?;
-                value
-                    .as_str()
-                    .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-                    .map(|at| until(at.with_timezone(&Utc)))
-                    .ok_or_else(|| {
-                        Failure::runtime(format!(
-                            "The TimestampPath '{path}' must select an RFC3339 timestamp, not {value}"
-                        ))
-                    })
-            }
-        }
+        Ok(step.unwrap_or_else(Step::from))
     }
 
     /// A Task: attempts, then retries, then catchers, in that order.
@@ -420,15 +399,21 @@ impl<'r> Run<'r> {
         &mut self,
         state: &'r State,
         task: &'r Task,
-        raw: Value,
-        entered: DateTime<Utc>,
+        mut raw: Value,
+        entered: &str,
     ) -> Result<Step, RunError> {
-        let mut attempts = vec![0u32; task.retry.len()];
+        let mut used = vec![0u32; task.retry.len()];
         let mut retry_count = 0u32;
         loop {
-            let context = self.context(state, entered, retry_count);
-            let failure = match self.attempt(state, task, &raw, &context).await {
-                Ok(output) => return Ok(then(task.then, output)),
+            self.set_context(state, entered, retry_count);
+            let failure = match self.attempt(state, task, &raw).await {
+                Ok(result) => match merge(task.result_path.as_ref(), &mut raw, result) {
+                    Ok(()) => {
+                        let output = output(state.output_path.as_ref(), raw);
+                        return Ok(output.map_or_else(Step::from, |o| then(task.then, o)));
+                    }
+                    Err(failure) => failure,
+                },
                 Err(failure) if failure.is_runtime() => return Ok(failure.into()),
                 Err(failure) => failure,
             };
@@ -437,130 +422,81 @@ impl<'r> Run<'r> {
                 error: failure.error.clone(),
                 cause: failure.cause.clone(),
             });
-            // Only the first matching retrier applies, even when it is exhausted.
-            if let Some((retrier, used)) = task
-                .retry
-                .iter()
-                .zip(attempts.iter_mut())
-                .find(|(retrier, _)| matches(&retrier.errors, &failure.error))
-                && *used < retrier.max_attempts
-            {
-                *used += 1;
-                retry_count += 1;
-                self.retries += 1;
-                self.count_transition(&state.name)?;
-                let millis = retrier.delay_millis(*used, self.name, &state.name);
-                self.emit(EventKind::Retrying {
-                    state: state.name.clone(),
-                    attempt: *used,
-                    delay_seconds: millis as f64 / 1000.0,
-                });
-                self.clock.sleep(TimeDelta::milliseconds(millis)).await;
-                continue;
-            }
-            return Ok(
-                match task
-                    .catch
-                    .iter()
-                    .find(|c| matches(&c.errors, &failure.error))
-                {
-                    Some(catcher) => self.catch(state, catcher, &raw, failure),
-                    None => failure.into(),
-                },
-            );
+            let Some((retrier, attempt)) = retry::next(&task.retry, &mut used, &failure.error)
+            else {
+                return Ok(self.catch(state, task, raw, failure));
+            };
+            retry_count += 1;
+            self.retries += 1;
+            self.count_transition(&state.name)?;
+            let millis = retrier.delay_millis(attempt, self.name, &state.name);
+            self.emit(EventKind::Retrying {
+                state: state.name.clone(),
+                attempt,
+                delay_seconds: millis as f64 / 1000.0,
+            });
+            self.clock.sleep(TimeDelta::milliseconds(millis)).await;
         }
     }
 
-    fn catch(&mut self, state: &State, catcher: &Catcher, raw: &Value, failure: Failure) -> Step {
-        let error_output = json!({"Error": failure.error, "Cause": failure.cause});
-        match merge(catcher.result_path.as_ref(), raw, error_output) {
-            Ok(output) => {
-                self.emit(EventKind::Caught {
-                    state: state.name.clone(),
-                    error: failure.error,
-                    next: self.machine.states[catcher.next].name.clone(),
-                });
-                Step::Next(catcher.next, output)
-            }
-            Err(failure) => failure.into(),
-        }
-    }
-
-    /// One attempt: InputPath → Parameters → invoke → ResultSelector → ResultPath → OutputPath.
-    async fn attempt(
-        &mut self,
-        state: &State,
-        task: &Task,
-        raw: &Value,
-        context: &Value,
-    ) -> Result<Value, Failure> {
-        let effective = select(state.input_path.as_ref(), raw, "InputPath")?;
-        let parameters = task.parameters.eval(&Scope {
-            input: &effective,
-            context,
-        })?;
-        let timeout_seconds = match &task.timeout {
-            Timeout::None => None,
-            Timeout::Seconds(seconds) => Some(*seconds),
-            Timeout::Path(path) => {
-                let value = path.select(&effective).ok_or_else(|| {
-                    Failure::runtime(format!(
-                        "The TimeoutSecondsPath '{path}' could not be found in the input"
-                    ))
-                })?;
-                Some(value.as_u64().filter(|n| *n > 0).ok_or_else(|| {
-                    Failure::runtime(format!(
-                        "The TimeoutSecondsPath '{path}' must select a positive integer, not {value}"
-                    ))
-                })?)
-            }
+    /// After retries: the first matching catcher gets the Error Output, placed by its
+    /// ResultPath; with none, the execution fails with the error.
+    fn catch(&mut self, state: &State, task: &Task, mut raw: Value, failure: Failure) -> Step {
+        let Some(catcher) = task
+            .catch
+            .iter()
+            .find(|c| retry::matches(&c.errors, &failure.error))
+        else {
+            return failure.into();
         };
-        self.emit(EventKind::TaskScheduled {
+        let error_output = json!({"Error": failure.error, "Cause": failure.cause});
+        if let Err(failure) = merge(catcher.result_path.as_ref(), &mut raw, error_output) {
+            return failure.into();
+        }
+        self.emit(EventKind::Caught {
+            state: state.name.clone(),
+            error: failure.error,
+            next: self.machine.states[catcher.next].name.clone(),
+        });
+        Step::Next(catcher.next, raw)
+    }
+
+    /// One attempt: Parameters → resource → ResultSelector (ResultPath and OutputPath follow).
+    async fn attempt(&mut self, state: &State, task: &Task, raw: &Value) -> Result<Value, Failure> {
+        let parameters = task.parameters.eval(&Scope {
+            input: raw,
+            context: &self.context,
+        })?;
+        let timeout_seconds = timeout_seconds(&task.timeout, raw)?;
+        let parameters = self.emit(EventKind::TaskScheduled {
             state: state.name.clone(),
             resource: task.resource.arn().to_owned(),
-            parameters: parameters.clone(),
+            parameters,
             timeout_seconds,
         });
         let result = match task.resource {
-            Resource::LambdaInvoke => {
-                let function = parameters
-                    .get("FunctionName")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| Failure::runtime("FunctionName must be a string"))?;
-                let payload = parameters.get("Payload").cloned().unwrap_or(Value::Null);
-                let returned = self
-                    .invoker
-                    .invoke(function, payload, timeout_seconds)
-                    .await?;
-                json!({"ExecutedVersion": "$LATEST", "Payload": returned, "StatusCode": 200})
-            }
+            Resource::LambdaInvoke => invoke(self.invoker, parameters, timeout_seconds).await?,
             Resource::PutEventsWaitForTaskToken => {
-                let token = context["Task"]["Token"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+                // The token `$$.Task.Token` held for this attempt; the next attempt gets another.
+                let token = self.token();
                 self.tokens += 1;
                 self.park(state, &parameters, token, timeout_seconds)
                     .await?
             }
         };
-        self.emit(EventKind::TaskSucceeded {
+        let result = self.emit(EventKind::TaskSucceeded {
             state: state.name.clone(),
-            output: result.clone(),
+            output: result,
         });
-        let result = match &task.result_selector {
+        match &task.result_selector {
             Some(selector) => selector.eval(&Scope {
                 input: &result,
-                context,
-            })?,
-            None => result,
-        };
-        let merged = merge(task.result_path.as_ref(), raw, result)?;
-        select(state.output_path.as_ref(), &merged, "OutputPath")
+                context: &self.context,
+            }),
+            None => Ok(result),
+        }
     }
-}
 
-impl Run<'_> {
     /// Puts the event (in spirit) and waits on the shared clock for the invoker's answer.
     async fn park(
         &mut self,
@@ -593,23 +529,6 @@ impl Run<'_> {
         };
         self.clock.sleep(TimeDelta::milliseconds(millis)).await;
         Ok(answer?)
-    }
-}
-
-fn fail_message(
-    message: Option<&Message>,
-    scope: &Scope<'_>,
-    field: &str,
-) -> Result<Option<String>, Failure> {
-    match message {
-        None => Ok(None),
-        Some(Message::Literal(text)) => Ok(Some(text.clone())),
-        Some(Message::Expr(expr)) => match expr.eval(scope, field)? {
-            Value::String(text) => Ok(Some(text)),
-            other => Err(Failure::runtime(format!(
-                "The {field} must select a string, not {other}"
-            ))),
-        },
     }
 }
 
@@ -729,9 +648,8 @@ mod tests {
             Ok(json!({"weight": payload["step"].as_i64().unwrap_or(0) * 10}))
         });
         let states = json!({"A": lambda(json!({
-            "InputPath": "$.deployment",
             "Parameters": {"FunctionName": "shift-fn",
-                "Payload": {"step.$": "$.step", "name.$": "$$.Execution.Name", "fixed": [1, {"k.$": "$.step"}]}},
+                "Payload": {"step.$": "$.deployment.step", "name.$": "$$.Execution.Name", "fixed": [1, {"k.$": "$.deployment.step"}]}},
             "ResultSelector": {"weight.$": "$.Payload.weight", "status.$": "$.StatusCode"},
             "ResultPath": "$.deployment.result",
             "OutputPath": "$.deployment"
@@ -760,15 +678,17 @@ mod tests {
         );
     }
 
+    /// <https://states-language.net/spec.html#filters>: a `null` ResultPath discards the result
+    /// and keeps the raw input; a `null` OutputPath yields `{}`.
     #[tokio::test]
-    async fn null_paths_yield_empty_objects_or_keep_the_input() {
+    async fn spec_null_paths_keep_the_input_or_yield_empty_objects() {
         let invoker = echo();
         let states = json!({
-            "A": lambda(json!({"InputPath": null, "ResultPath": null, "Next": "B"})),
+            "A": lambda(json!({"ResultPath": null, "Next": "B"})),
             "B": {"Type": "Pass", "OutputPath": null, "End": true}
         });
         let (execution, _) = execute(states, &invoker, json!({"keep": true})).await;
-        assert_eq!(invoker.calls.lock().unwrap()[0].1, json!({}));
+        assert_eq!(invoker.calls.lock().unwrap()[0].1, json!({"keep": true}));
         let exited: Vec<&Value> = execution
             .events
             .iter()
@@ -783,10 +703,12 @@ mod tests {
     #[tokio::test]
     async fn context_object_reflects_the_virtual_clock() {
         let states = json!({
-            "A": {"Type": "Wait", "Seconds": 5, "Next": "B"},
+            "A": lambda(json!({"Next": "B", "ResultPath": null,
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5}]})),
             "B": {"Type": "Pass", "Parameters": {"ctx.$": "$$"}, "End": true}
         });
-        let (execution, _) = execute(states, &echo(), json!({"in": 1})).await;
+        let invoker = failing(&[function_error("Transient")]);
+        let (execution, _) = execute(states, &invoker, json!({"in": 1})).await;
         assert_eq!(
             execution.output,
             Some(json!({"ctx": {
@@ -800,65 +722,125 @@ mod tests {
         );
     }
 
+    /// <https://states-language.net/spec.html#pass-state>: the "No-op" example, with its fixed
+    /// `Result` given as `Parameters` (the runner implements Parameters, which the definition
+    /// uses, and refuses Result by name).
     #[tokio::test]
-    async fn pass_applies_result_parameters_and_result_path() {
-        let states = json!({
-            "A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "Next": "B"},
-            "B": {"Type": "Pass", "InputPath": "$.r", "Parameters": {"y.$": "$.x", "n.$": "States.MathAdd($.x, 1)"},
-                  "ResultPath": "$.p", "End": true}
-        });
-        let (execution, _) = execute(states, &echo(), json!({"a": 0})).await;
+    async fn spec_pass_state_example() {
+        let states = json!({"A": {"Type": "Pass",
+            "Parameters": {"x-datum": 0.381018, "y-datum": 622.2269926397355},
+            "ResultPath": "$.coords", "End": true}});
+        let (execution, _) = execute(states, &echo(), json!({"georefOf": "Home"})).await;
         assert_eq!(
             execution.output,
-            Some(json!({"a": 0, "r": {"x": 1}, "p": {"y": 1, "n": 2}}))
+            Some(
+                json!({"georefOf": "Home", "coords": {"x-datum": 0.381018, "y-datum": 622.2269926397355}})
+            )
         );
-    }
-
-    #[tokio::test]
-    async fn waits_advance_the_virtual_clock() {
-        let states = json!({
-            "A": {"Type": "Wait", "Seconds": 10, "Next": "B"},
-            "B": {"Type": "Wait", "SecondsPath": "$.s", "Next": "C"},
-            "C": {"Type": "Wait", "Timestamp": "2026-01-01T00:01:00Z", "Next": "D"},
-            "D": {"Type": "Wait", "TimestampPath": "$.past", "End": true}
-        });
-        let input = json!({"s": 5, "past": "2025-12-31T23:00:00Z"});
-        let (execution, clock) = execute(states, &echo(), input.clone()).await;
-        let waits: Vec<(f64, f64)> = execution
-            .events
-            .iter()
-            .filter_map(|event| match &event.kind {
-                EventKind::Waiting { seconds, .. } => Some((event.at_seconds, *seconds)),
-                _ => None,
-            })
-            .collect();
+        let copy = json!({"A": {"Type": "Pass", "End": true}});
+        let (execution, _) = execute(copy, &echo(), json!({"georefOf": "Home"})).await;
+        assert_eq!(execution.output, Some(json!({"georefOf": "Home"})));
+        let nested = json!({"A": {"Type": "Pass", "ResultPath": "$.copy", "End": true}});
+        let (execution, _) = execute(nested, &echo(), json!({"georefOf": "Home"})).await;
         assert_eq!(
-            waits,
-            vec![(0.0, 10.0), (10.0, 5.0), (15.0, 45.0), (60.0, 0.0)]
+            execution.output,
+            Some(json!({"georefOf": "Home", "copy": {"georefOf": "Home"}}))
         );
-        assert_eq!(clock.elapsed_secs(), 60.0);
-        assert_eq!(execution.output, Some(input));
     }
 
+    /// <https://states-language.net/spec.html#retrying-after-error>: "2 retry attempts after
+    /// waits of 3 and 6 seconds", and with MaxDelaySeconds 4 the second wait is 4 seconds.
     #[tokio::test]
-    async fn bad_seconds_path_is_a_runtime_error() {
-        for seconds in [json!(-1), json!(1.5), json!("5")] {
-            let states = json!({"A": {"Type": "Wait", "SecondsPath": "$.s", "End": true}});
-            let (execution, _) = execute(states, &echo(), json!({"s": seconds})).await;
-            assert_eq!(
-                execution.error.as_deref(),
-                Some("States.Runtime"),
-                "{seconds}"
-            );
-        }
+    async fn spec_retrier_examples() {
+        let timing_out = fake(|_, _, _| Err(InvokeError::Timeout));
+        let retrier = json!({"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 3,
+            "MaxAttempts": 2, "BackoffRate": 2.0});
+        let (execution, clock) = execute(
+            json!({"A": lambda(json!({"Retry": [retrier.clone()]}))}),
+            &timing_out,
+            json!({}),
+        )
+        .await;
+        assert_eq!(delays(&execution), vec![3.0, 6.0]);
+        assert_eq!(clock.elapsed_secs(), 9.0);
+        assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
+        let mut capped = retrier;
+        capped["MaxDelaySeconds"] = json!(4);
+        let (execution, _) = execute(
+            json!({"A": lambda(json!({"Retry": [capped]}))}),
+            &timing_out,
+            json!({}),
+        )
+        .await;
+        assert_eq!(delays(&execution), vec![3.0, 4.0]);
     }
 
+    /// <https://states-language.net/spec.html#retrying-after-error>: "retry any error except for
+    /// States.Timeout, using the default retry parameters" (1 s, backoff 2, 3 attempts).
     #[tokio::test]
-    async fn choice_routes_defaults_and_fails_without_a_match() {
+    async fn spec_retry_everything_but_timeouts() {
+        let retry = json!({"Retry": [
+            {"ErrorEquals": ["States.Timeout"], "MaxAttempts": 0},
+            {"ErrorEquals": ["States.ALL"]}
+        ]});
+        let (execution, _) = execute(
+            json!({"A": lambda(retry.clone())}),
+            &fake(|_, _, _| Err(InvokeError::Timeout)),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (execution.retries, execution.error.as_deref()),
+            (0, Some("States.Timeout"))
+        );
+        let (execution, _) = execute(
+            json!({"A": lambda(retry)}),
+            &fake(|_, _, _| Err(function_error("Boom"))),
+            json!({}),
+        )
+        .await;
+        assert_eq!(delays(&execution), vec![1.0, 2.0, 4.0]);
+        assert_eq!(execution.error.as_deref(), Some("Boom"));
+    }
+
+    /// <https://states-language.net/spec.html#complex-retry-scenarios>: ErrorA, ErrorB, ErrorC,
+    /// ErrorB wait 1, 2 and 5 seconds, then the first retrier is exhausted and Catch goes to Z.
+    #[tokio::test]
+    async fn spec_complex_retry_scenario() {
+        let states = json!({
+            "X": lambda(json!({"Next": "Y",
+                "Retry": [
+                    {"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2, "MaxAttempts": 2},
+                    {"ErrorEquals": ["ErrorC"], "IntervalSeconds": 5}
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Z"}]})),
+            "Y": {"Type": "Succeed"},
+            "Z": {"Type": "Succeed"}
+        });
+        let definition = json!({"StartAt": "X", "States": states});
+        let machine = StateMachine::parse(&definition.to_string(), &BTreeMap::new()).unwrap();
+        let errors: Vec<InvokeError> = ["ErrorA", "ErrorB", "ErrorC", "ErrorB"]
+            .map(function_error)
+            .to_vec();
+        let clock = ManualClock::at_epoch();
+        let execution = machine
+            .run(&failing(&errors), &clock, json!({}), "spec", &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(delays(&execution), vec![1.0, 2.0, 5.0]);
+        assert_eq!(clock.elapsed_secs(), 8.0);
+        assert_eq!(execution.final_state, "Z");
+    }
+
+    /// <https://states-language.net/spec.html#choice-state>: the first matching rule wins, else
+    /// Default; with neither, `States.NoChoiceMatched`.
+    #[tokio::test]
+    async fn spec_choice_routes_defaults_and_fails_without_a_match() {
         let states = |default: Option<&str>| {
             let mut choice = json!({"Type": "Choice", "OutputPath": "$.v", "Choices": [
-                {"And": [{"Variable": "$.v", "NumericGreaterThan": 1}, {"Not": {"Variable": "$.v", "NumericEquals": 3}}], "Next": "Big"},
-                {"Or": [{"Variable": "$.v", "NumericEquals": 0}, {"Variable": "$.v", "IsNull": true}], "Next": "Zero"}
+                {"Variable": "$.v", "StringEquals": "big", "Next": "Big"},
+                {"Variable": "$.v", "StringEquals": "zero", "Next": "Zero"},
+                {"Variable": "$.v", "StringEquals": "big", "Next": "Zero"}
             ]});
             if let Some(default) = default {
                 choice["Default"] = json!(default);
@@ -866,33 +848,40 @@ mod tests {
             json!({"A": choice, "Big": {"Type": "Succeed"}, "Zero": {"Type": "Succeed"}, "Other": {"Type": "Succeed"}})
         };
         for (v, end) in [
-            (json!(2), "Big"),
-            (json!(0), "Zero"),
-            (json!(null), "Zero"),
-            (json!(3), "Other"),
+            (json!("big"), "Big"),
+            (json!("zero"), "Zero"),
+            (json!(0), "Other"),
+            (json!("else"), "Other"),
         ] {
             let (execution, _) = execute(states(Some("Other")), &echo(), json!({"v": v})).await;
             assert_eq!(execution.final_state, end, "{v}");
             assert_eq!(execution.output, Some(v));
         }
-        let (execution, _) = execute(states(None), &echo(), json!({"v": 3})).await;
+        let (execution, _) = execute(states(None), &echo(), json!({"v": "else"})).await;
         assert_eq!(execution.status, ExecutionStatus::Failed);
         assert_eq!(execution.error.as_deref(), Some("States.NoChoiceMatched"));
         assert_eq!(execution.final_state, "A");
     }
 
+    /// <https://states-language.net/spec.html#succeed-state>: the output is the input, possibly
+    /// modified by OutputPath.
     #[tokio::test]
-    async fn succeed_applies_its_paths() {
-        let states = json!({"A": {"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b"}});
+    async fn spec_succeed_applies_its_output_path() {
+        let states = json!({"A": {"Type": "Succeed", "OutputPath": "$.a.b"}});
         let (execution, _) = execute(states, &echo(), json!({"a": {"b": 7}})).await;
         assert_eq!(execution.status, ExecutionStatus::Succeeded);
         assert_eq!(execution.output, Some(json!(7)));
         assert_eq!(execution.transitions, 1);
+        let missing = json!({"A": {"Type": "Succeed", "OutputPath": "$.x"}});
+        let (execution, _) = execute(missing, &echo(), json!({})).await;
+        assert_eq!(execution.error.as_deref(), Some("States.Runtime"));
     }
 
+    /// <https://states-language.net/spec.html#fail-state>: both examples (literal, and from
+    /// ErrorPath/CausePath), plus a CausePath that is an intrinsic, as the section allows.
     #[tokio::test]
-    async fn fail_states_give_literal_path_or_intrinsic_messages() {
-        let literal = json!({"A": {"Type": "Fail", "Error": "Rollback.Failed", "Cause": "alarm"}});
+    async fn spec_fail_state_examples() {
+        let literal = json!({"A": {"Type": "Fail", "Error": "ErrorA", "Cause": "Kaiju attack"}});
         let (execution, _) = execute(literal, &echo(), json!({})).await;
         assert_eq!(
             (
@@ -902,9 +891,17 @@ mod tests {
             ),
             (
                 ExecutionStatus::Failed,
-                Some("Rollback.Failed"),
-                Some("alarm")
+                Some("ErrorA"),
+                Some("Kaiju attack")
             )
+        );
+        let paths = json!({"A": {"Type": "Fail", "Comment": "my error comment",
+            "ErrorPath": "$.Error", "CausePath": "$.Cause"}});
+        let (execution, _) =
+            execute(paths, &echo(), json!({"Error": "Boom", "Cause": "why"})).await;
+        assert_eq!(
+            (execution.error.as_deref(), execution.cause.as_deref()),
+            (Some("Boom"), Some("why"))
         );
         let computed = json!({"A": {"Type": "Fail", "ErrorPath": "$.e",
             "CausePath": "States.Format('alarm {} fired at {}%', $.alarm, $.weight)"}});
@@ -915,6 +912,9 @@ mod tests {
         let bare = json!({"A": {"Type": "Fail"}});
         let (execution, _) = execute(bare, &echo(), json!({})).await;
         assert_eq!((execution.error, execution.cause), (None, None));
+        let not_a_string = json!({"A": {"Type": "Fail", "ErrorPath": "$.e"}});
+        let (execution, _) = execute(not_a_string, &echo(), json!({"e": 1})).await;
+        assert_eq!(execution.error.as_deref(), Some("States.Runtime"));
     }
 
     #[tokio::test]
@@ -1031,6 +1031,33 @@ mod tests {
         assert_eq!(execution.final_state, "Caught");
     }
 
+    /// <https://states-language.net/spec.html#fallback-states>: the Catch example — the matching
+    /// catcher injects the Error Output at `$.error-info`; any other error's output is the Error
+    /// Output alone.
+    #[tokio::test]
+    async fn spec_catch_example() {
+        let states = json!({
+            "A": lambda(json!({"Next": "EndMachine", "Catch": [
+                {"ErrorEquals": ["java.lang.Exception"], "ResultPath": "$.error-info", "Next": "RecoveryState"},
+                {"ErrorEquals": ["States.ALL"], "Next": "EndMachine"}
+            ]})),
+            "RecoveryState": {"Type": "Succeed"},
+            "EndMachine": {"Type": "Succeed"}
+        });
+        let java = [function_error("java.lang.Exception")];
+        let (execution, _) = execute(states.clone(), &failing(&java), json!({"in": 1})).await;
+        assert_eq!(execution.final_state, "RecoveryState");
+        let output = execution.output.unwrap();
+        assert_eq!(output["in"], 1);
+        assert_eq!(output["error-info"]["Error"], "java.lang.Exception");
+        let other = [function_error("Other")];
+        let (execution, _) = execute(states, &failing(&other), json!({"in": 1})).await;
+        assert_eq!(execution.final_state, "EndMachine");
+        let output = execution.output.unwrap();
+        assert_eq!(output.as_object().map(|o| o.len()), Some(2));
+        assert_eq!(output["Error"], "Other");
+    }
+
     #[tokio::test]
     async fn runtime_errors_escape_retry_and_catch_all() {
         let invoker = echo();
@@ -1049,12 +1076,59 @@ mod tests {
     #[tokio::test]
     async fn result_path_failures_are_catchable() {
         let states = json!({"A": lambda(json!({"Next": "Caught", "ResultPath": "$.a.b",
-            "Catch": [{"ErrorEquals": ["States.ResultPathMatchFailure"], "Next": "Caught"}]}))});
+            "Catch": [{"ErrorEquals": ["States.ResultPathMatchFailure"], "ResultPath": "$.caught", "Next": "Caught"}]}))});
         let (execution, _) = execute(states, &echo(), json!({"a": 1})).await;
         assert_eq!(execution.final_state, "Caught");
+        let output = execution.output.unwrap();
+        assert_eq!(output["caught"]["Error"], "States.ResultPathMatchFailure");
         assert_eq!(
-            execution.output.unwrap()["Error"],
-            "States.ResultPathMatchFailure"
+            output["a"], 1,
+            "the raw input is untouched by the failed write"
+        );
+    }
+
+    /// <https://states-language.net/spec.html#runtime-errors>: input `"foo"` with ResultPath
+    /// `$.x` fails the machine with `States.ResultPathMatchFailure`.
+    #[tokio::test]
+    async fn spec_result_path_match_failure() {
+        let states = json!({"A": lambda(json!({"ResultPath": "$.x"}))});
+        let (execution, _) = execute(states, &echo(), json!("foo")).await;
+        assert_eq!(execution.status, ExecutionStatus::Failed);
+        assert_eq!(
+            execution.error.as_deref(),
+            Some("States.ResultPathMatchFailure")
+        );
+    }
+
+    /// The ResultSelector example of
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/input-output-inputpath-params.html#input-output-resultselector>,
+    /// with the EMR result arriving as a `lambda:invoke` Payload.
+    #[tokio::test]
+    async fn aws_result_selector_example() {
+        let result = json!({
+            "resourceType": "elasticmapreduce",
+            "resource": "createCluster.sync",
+            "output": {
+                "SdkHttpMetadata": {"HttpHeaders": {"Content-Length": "1112"}, "HttpStatusCode": 200},
+                "SdkResponseMetadata": {"RequestId": "1234-5678-9012"},
+                "ClusterId": "AKIAIOSFODNN7EXAMPLE"
+            }
+        });
+        let invoker = fake(move |_, _, _| Ok(result.clone()));
+        let states = json!({"A": lambda(json!({
+            "ResultSelector": {
+                "ClusterId.$": "$.Payload.output.ClusterId",
+                "ResourceType.$": "$.Payload.resourceType"
+            },
+            "ResultPath": "$.EMROutput"
+        }))});
+        let (execution, _) = execute(states, &invoker, json!({"OtherDataFromInput": {}})).await;
+        assert_eq!(
+            execution.output,
+            Some(json!({
+                "OtherDataFromInput": {},
+                "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"}
+            }))
         );
     }
 
@@ -1167,6 +1241,47 @@ mod tests {
             ]
         );
         assert_eq!(seen[7].at_seconds, 1.0);
+    }
+
+    #[tokio::test]
+    async fn history_without_data_keeps_every_event_but_no_documents() {
+        let states = json!({
+            "A": lambda(json!({"Next": "B", "Retry": [{"ErrorEquals": ["States.ALL"]}]})),
+            "B": {"Type": "Pass", "Parameters": {"n.$": "$.Payload.n"}, "End": true}
+        });
+        let run = |history: History| {
+            let machine = machine(states.clone()).with_history(history);
+            async move {
+                let mut seen = Vec::new();
+                let execution = machine
+                    .run(
+                        &failing(&[function_error("X")]),
+                        &ManualClock::at_epoch(),
+                        json!({"n": 1}),
+                        "h",
+                        &mut |event| seen.push(event.clone()),
+                    )
+                    .await
+                    .unwrap();
+                (execution, seen)
+            }
+        };
+        let (full, full_seen) = run(History::Full).await;
+        let (lean, lean_seen) = run(History::WithoutData).await;
+        assert_eq!(full.events, full_seen);
+        assert_eq!(
+            lean_seen, full_seen,
+            "the observer sees whole events either way"
+        );
+        assert_eq!(lean.output, full.output);
+        assert_eq!(lean.events.len(), full.events.len());
+        for (kept, whole) in lean.events.iter().zip(&full.events) {
+            assert_eq!(kept.at_seconds, whole.at_seconds);
+            assert_eq!(kept.kind, whole.kind.without_data());
+            assert_eq!(kept.kind.clone().into_data(), Value::Null);
+        }
+        assert!(full.events.iter().any(|e| matches!(&e.kind,
+            EventKind::TaskScheduled { parameters, .. } if parameters["Payload"] == json!({"n": 1}))));
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use shifter::domain::AliasRoute;
-use shifter_statemachine::asl::{EventKind, ExecutionStatus};
+use shifter_statemachine::asl::{EventKind, Execution, ExecutionStatus};
 use shifter_statemachine::local::{self, LocalAccount, Outcome, Run};
 
 async fn deploy(account: &LocalAccount, input: Value) -> Run {
@@ -167,8 +167,18 @@ async fn recorded_histories_match_the_runner() {
         }
         let mut input = LocalAccount::demo_input("Canary10Percent5Minutes");
         input["strategy"] = json!("Canary10Percent1Minute");
-        let run = deploy(&account, input.clone()).await;
-        let history = local::execution_history(&account, &run.execution, &input).unwrap();
+        // The runner keeps events without their documents; the observer sees them whole.
+        let mut events = Vec::new();
+        let run = local::run(&account, input.clone(), "operate", &mut |e| {
+            events.push(e.clone());
+        })
+        .await
+        .unwrap();
+        let execution = Execution {
+            events,
+            ..run.execution
+        };
+        let history = local::execution_history(&account, &execution, &input).unwrap();
         let text = serde_json::to_string_pretty(&history).unwrap() + "\n";
         let path = root.join(file);
         if std::env::var_os("SHIFTER_UPDATE_FIXTURES").is_some() {

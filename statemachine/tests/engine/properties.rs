@@ -339,7 +339,7 @@ fn check_counting(case: &Case) -> Result<(Ending, usize), TestCaseError> {
     let at_preflight = *preflight.lock().unwrap_or_else(|e| e.into_inner());
     // Someone else's change that landed before Start Deployment read the alias is part of the
     // snapshot, not drift.
-    let snapshot = local::first_deployment(&run.execution);
+    let snapshot = local::first_deployment(&run);
     let original = snapshot
         .as_ref()
         .map_or_else(|| DEMO.original.to_owned(), |d| d.original_version.clone());

@@ -14,6 +14,7 @@ use serde_json::json;
 use shifter::domain::AliasRoute;
 use shifter::fakes::clock::Chaos;
 use shifter::ports::AlarmState;
+use shifter_statemachine::asl::EventKind;
 use shifter_statemachine::local::{self, LocalAccount};
 
 use crate::support::{self, Ending, Target};
@@ -164,4 +165,44 @@ fn a_thousand_simultaneous_starts_under_quotas_end_safely() {
         + endings.get(&Ending::Rejected).unwrap_or(&0)
         + endings.get(&Ending::RolledBack).unwrap_or(&0);
     assert_eq!(safe, DEPLOYMENTS, "{endings:?}");
+}
+
+/// Long deployments stay linear in memory: `local::run` (what `shifter simulate` runs) keeps
+/// every event of a 300-step deployment, but none of the documents, which the observer saw
+/// whole. (Time and peak heap for 10 to 1,000 steps: `steps_*` in benches/engine.rs.)
+#[test]
+fn a_long_deployment_keeps_its_events_without_their_documents() {
+    let steps: Vec<_> = (1..=300u32)
+        .map(|i| json!({"weight": f64::from(i * 9_900 / 300) / 100.0, "bakeSeconds": 60}))
+        .collect();
+    let mut input = LocalAccount::demo_input("AllAtOnce");
+    input["strategy"] = json!({ "steps": steps });
+    input["checkIntervalSeconds"] = json!(60);
+    let account = LocalAccount::demo();
+    let mut documents = 0usize;
+    let run = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(local::run(&account, input, "long", &mut |e| {
+            if let EventKind::StateEntered { input, .. } = &e.kind {
+                documents += usize::from(input.get("plan").is_some());
+            }
+        }))
+        .unwrap();
+    assert_eq!(run.summary.outcome, local::Outcome::Succeeded);
+    assert_eq!(
+        local::first_deployment(&run).map(|d| d.plan.len()),
+        Some(301)
+    );
+    assert!(documents > 600, "the observer saw {documents} documents");
+    let kept = &run.execution.events;
+    assert!(kept.len() > 2_000, "{} events", kept.len());
+    for event in kept {
+        let fields = serde_json::to_value(&event.kind).unwrap();
+        for key in ["input", "output", "parameters"] {
+            assert!(
+                fields.get(key).is_none_or(serde_json::Value::is_null),
+                "{event:?}"
+            );
+        }
+    }
 }

@@ -219,12 +219,12 @@ pub fn preflight_probe(
 
 /// The target version Start Deployment resolved, if it got that far.
 pub fn first_target(run: &Run) -> String {
-    shifter_statemachine::local::first_deployment(&run.execution)
+    shifter_statemachine::local::first_deployment(run)
         .map(|d| d.target_version)
         .unwrap_or_default()
 }
 
 /// The number of steps (alias writes on success) Start Deployment planned.
 pub fn plan_len(run: &Run) -> usize {
-    shifter_statemachine::local::first_deployment(&run.execution).map_or(0, |d| d.plan.len())
+    shifter_statemachine::local::first_deployment(run).map_or(0, |d| d.plan.len())
 }
