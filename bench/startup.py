@@ -10,12 +10,18 @@ its AWS endpoint on local emulators, hands it one event and stops it. Measured p
 
 Lambda (aliases) is moto server ($SHIFTER_MOTO_ENDPOINT, seeded with orders-api 1 -> 2, alias
 live); CloudWatch is the RPCv2 CBOR stand-in (moto cannot answer that protocol). Subjects run
-interleaved, after two discarded warm-up runs each, so drift hits all of them alike.
+interleaved, after discarded warm-up runs (--warmup, default 2) each, so drift hits all of them alike.
 
-Usage: startup.py --rust-bin DIR --events DIR [--runs N] [--out FILE.json]
+The events are bench/results/events/*.json: the exact payloads the shipped state machine sends
+(statemachine/tests/engine/bench_events.rs keeps them so); the harness only patches moto's
+RevisionId and the wall-clock step start into them.
+
+Usage: startup.py --rust-bin DIR [--events DIR] [--runs N] [--warmup N] [--out FILE.json]
+       (scripts/test runs it once, --runs 1 --warmup 0, on the debug builds: a smoke run)
 """
 
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -38,35 +44,41 @@ def now_iso():
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def check_health_event(template):
-    doc = dict(template)
-    doc["alarms"] = ALARMS
-    doc["decision"] = "bake"
-    doc["stepStartedAt"] = now_iso()
+def patched(template, fields, **values):
+    """A copy of `template` with `values` set inside its `fields` object (a path of keys).
+
+    Only keys the event already has are set: the events are the exact payloads of the shipped
+    state machine (checked by statemachine/tests/engine/bench_events.rs), and a key that went
+    missing means the payload changed under the harness.
+    """
+    doc = copy.deepcopy(template)
+    target = doc
+    for key in fields:
+        target = target[key]
+    for key, value in values.items():
+        if key not in target:
+            raise KeyError(f"the event has no {'.'.join([*fields, key])}; regenerate bench/results/events")
+        target[key] = value
     return doc
+
+
+def check_health_event(template):
+    # Mid-bake: the step started now, so the 30-minute bake has just begun.
+    assert template["alarms"] == ALARMS and template["decision"] == "bake", template
+    return patched(template, [], stepStartedAt=now_iso())
 
 
 def shift_traffic_event(template, lam):
     # Put the alias back on version 1 with no routing; the event carries its RevisionId.
+    deployment = template["deployment"]
+    assert (deployment["functionName"], deployment["alias"]) == (FUNCTION, ALIAS), deployment
     alias = lam.update_alias(
         FunctionName=FUNCTION,
         Name=ALIAS,
         FunctionVersion="1",
         RoutingConfig={"AdditionalVersionWeights": {}},
     )
-    doc = dict(template)
-    doc.update(
-        functionName=FUNCTION,
-        alias=ALIAS,
-        originalVersion="1",
-        targetVersion="2",
-        revisionId=alias["RevisionId"],
-        decision="shift",
-        stepIndex=0,
-        traffic=0,
-        trafficPercent=0.0,
-    )
-    return doc
+    return patched(template, ["deployment"], revisionId=alias["RevisionId"])
 
 
 def run_once(api, subject, event, env, log):
@@ -101,8 +113,10 @@ def run_once(api, subject, event, env, log):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rust-bin", required=True, help="directory with check-health and shift-traffic")
-    p.add_argument("--events", required=True, help="directory with check-health.json and shift-traffic.json")
+    p.add_argument("--events", default=os.path.join(HERE, "results", "events"),
+                   help="directory with check-health.json and shift-traffic.json")
     p.add_argument("--runs", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=2, help="discarded runs per subject before --runs")
     p.add_argument("--out")
     p.add_argument("--logs", default=os.path.join(HERE, "..", "target", "bench"))
     args = p.parse_args()
@@ -153,7 +167,7 @@ def main():
 
     os.makedirs(args.logs, exist_ok=True)
     results = {s["name"]: [] for s in subjects}
-    for i in range(args.runs + 2):
+    for i in range(args.runs + args.warmup):
         for s in subjects:
             event = (check_health_event(templates["check-health"]) if s["function"] == "check-health"
                      else shift_traffic_event(templates["shift-traffic"], lam))
@@ -166,7 +180,7 @@ def main():
                 assert weights == {"2": 0.1}, f"{s['name']}: alias after the shift: {alias}"
             else:
                 assert r["response"]["decision"] == "bake", f"{s['name']}: {r['response']}"
-            if i >= 2:
+            if i >= args.warmup:
                 results[s["name"]].append(r)
 
     med = lambda rs, k: statistics.median(x[k] for x in rs)  # noqa: E731

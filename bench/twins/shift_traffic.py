@@ -15,7 +15,8 @@ except Exception as e:  # warming is best effort, as in Rust
 
 
 def handler(event, context):
-    deployment = dict(event)
+    # The state machine sends {"deployment": <state document>, "attempt": <retry count>}.
+    deployment = dict(event["deployment"])
     step = deployment["plan"][deployment["stepIndex"]]
     weight_bp = int(step["weight"])  # basis points, as the Rust document carries them
     kwargs = dict(

@@ -459,21 +459,6 @@ fn documents() -> (Deployment, Value) {
         check.expect("Check Health ran during a bake"),
         shift.expect("Shift Traffic ran"),
     );
-    // The start-up benchmark (bench/startup.py) hands these to the real functions.
-    if let Some(dir) = std::env::var_os("BENCH_EVENTS") {
-        let dir = std::path::PathBuf::from(dir);
-        std::fs::create_dir_all(&dir).expect("creates BENCH_EVENTS");
-        for (file, doc) in [
-            ("check-health.json", &check),
-            ("shift-traffic.json", &shift),
-        ] {
-            std::fs::write(
-                dir.join(file),
-                serde_json::to_vec_pretty(doc).expect("encodes"),
-            )
-            .expect("writes an event");
-        }
-    }
     let doc = serde_json::from_value(check).expect("Check Health's input is a Deployment");
     (doc, shift)
 }

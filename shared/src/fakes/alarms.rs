@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::clock::{Chaos, ChaosState, ChaosStats, Drawn, ManualClock};
+use super::chaos::{Chaos, ChaosState, ChaosStats, Drawn};
+use super::clock::ManualClock;
 use crate::error::ShifterError;
 use crate::ports::{AlarmReader, AlarmState, Clock};
 
@@ -26,7 +27,7 @@ struct Alarms {
     reads: Vec<AlarmRead>,
     throttle_next: u32,
     /// Seeded random faults, the DescribeAlarms quota and latency.
-    chaos: Option<ChaosState>,
+    chaos: Option<ChaosState<ManualClock>>,
     /// Alarms deleted from a virtual time on.
     deleted_from: BTreeMap<String, DateTime<Utc>>,
 }

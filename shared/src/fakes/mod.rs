@@ -2,10 +2,12 @@
 //! scenario tests and the local runner alike.
 
 pub mod alarms;
+pub mod chaos;
 pub mod clock;
 pub mod lambda;
 
 pub use alarms::{AlarmRead, FakeAlarms};
+pub use chaos::{Chaos, ChaosStats};
 pub use clock::ManualClock;
 pub use lambda::{AliasWrite, FakeLambda, Fault, LambdaOp, Writer};
 

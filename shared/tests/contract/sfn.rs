@@ -1,0 +1,516 @@
+//! Step Functions (`Executions`): one suite of behaviours, run on `FakeExecutions` and on
+//! `StepFunctionsExecutions` over moto; what moto cannot show (executions that run, paged
+//! history, throttling, task tokens) runs on the adapter over aws-smithy-mocks.
+//!
+//! StartExecution's idempotency: <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use shifter::aws::{AwsClients, ExecutionStatus, Executions, StepFunctionsExecutions};
+use shifter::fakes::{FakeExecutions, ManualClock};
+
+use crate::support::{ACCOUNT, ROLE, assert_not_found, moto_clients, moto_test, unique};
+
+// ---------------------------------------------------------------- worlds
+
+/// State machines the suite can start on, with the port under test on top.
+trait ExecutionsWorld {
+    type Port: Executions;
+    fn port(&self) -> &Self::Port;
+    /// A new state machine's ARN.
+    async fn state_machine(&self) -> String;
+    /// Stops a running execution (as a person would, from the console).
+    async fn stop(&self, execution_arn: &str);
+}
+
+struct FakeExecutionsWorld(FakeExecutions);
+
+impl ExecutionsWorld for FakeExecutionsWorld {
+    type Port = FakeExecutions;
+    fn port(&self) -> &FakeExecutions {
+        &self.0
+    }
+    async fn state_machine(&self) -> String {
+        let arn = format!(
+            "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}",
+            unique("contract")
+        );
+        self.0.add_state_machine(&arn);
+        arn
+    }
+    async fn stop(&self, execution_arn: &str) {
+        self.0
+            .fail(execution_arn, ExecutionStatus::Aborted, "", "")
+            .expect("stop");
+    }
+}
+
+struct MotoExecutionsWorld {
+    clients: AwsClients,
+    port: StepFunctionsExecutions,
+}
+
+impl MotoExecutionsWorld {
+    async fn new() -> MotoExecutionsWorld {
+        let clients = moto_clients().await;
+        let port = StepFunctionsExecutions::new(clients.sfn.clone());
+        MotoExecutionsWorld { clients, port }
+    }
+}
+
+impl ExecutionsWorld for MotoExecutionsWorld {
+    type Port = StepFunctionsExecutions;
+    fn port(&self) -> &StepFunctionsExecutions {
+        &self.port
+    }
+    async fn state_machine(&self) -> String {
+        let definition =
+            json!({"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": true}}});
+        self.clients
+            .sfn
+            .create_state_machine()
+            .name(unique("contract"))
+            .definition(definition.to_string())
+            .role_arn(ROLE)
+            .send()
+            .await
+            .expect("moto CreateStateMachine")
+            .state_machine_arn()
+            .to_owned()
+    }
+    async fn stop(&self, execution_arn: &str) {
+        self.clients
+            .sfn
+            .stop_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .expect("moto StopExecution");
+    }
+}
+
+// ---------------------------------------------------------------- the suite
+
+fn input(target: &str) -> serde_json::Value {
+    json!({"functionName": "orders-api", "alias": "live", "targetVersion": target})
+}
+
+mod suite {
+    use super::*;
+
+    pub async fn same_name_and_input_is_the_same_execution<W: ExecutionsWorld>(w: &W) {
+        let sm = w.state_machine().await;
+        let first = w
+            .port()
+            .start_execution(&sm, "codepipeline-job-1", &input("2"))
+            .await
+            .expect("start");
+        let again = w
+            .port()
+            .start_execution(&sm, "codepipeline-job-1", &input("2"))
+            .await
+            .expect("start again");
+        assert_eq!(first, again);
+        assert!(first.ends_with(":codepipeline-job-1"), "{first}");
+        let e = w.port().describe_execution(&first).await.expect("describe");
+        assert_eq!(e.status, ExecutionStatus::Running);
+        assert_eq!(e.input, Some(input("2")));
+    }
+
+    pub async fn same_name_and_input_after_it_ended_is_still_that_execution<W: ExecutionsWorld>(
+        w: &W,
+    ) {
+        let sm = w.state_machine().await;
+        let arn = w
+            .port()
+            .start_execution(&sm, "codepipeline-job-2", &input("2"))
+            .await
+            .expect("start");
+        w.stop(&arn).await;
+        let again = w
+            .port()
+            .start_execution(&sm, "codepipeline-job-2", &input("2"))
+            .await
+            .expect("a retried start finds the ended execution");
+        assert_eq!(again, arn);
+        let e = w.port().describe_execution(&arn).await.expect("describe");
+        assert_eq!(e.status, ExecutionStatus::Aborted);
+    }
+
+    pub async fn same_name_with_other_input_is_refused<W: ExecutionsWorld>(w: &W) {
+        let sm = w.state_machine().await;
+        let arn = w
+            .port()
+            .start_execution(&sm, "codepipeline-job-3", &input("2"))
+            .await
+            .expect("start");
+        let err = w
+            .port()
+            .start_execution(&sm, "codepipeline-job-3", &input("3"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "InvalidInput", "{err}");
+        assert!(err.to_string().contains("ExecutionAlreadyExists"), "{err}");
+        let e = w.port().describe_execution(&arn).await.expect("describe");
+        assert_eq!(
+            e.input,
+            Some(input("2")),
+            "the first execution is untouched"
+        );
+    }
+
+    pub async fn names_step_functions_refuses_are_invalid_input<W: ExecutionsWorld>(w: &W) {
+        let sm = w.state_machine().await;
+        for name in ["has:colon", "has space", &"x".repeat(81)] {
+            let err = w
+                .port()
+                .start_execution(&sm, name, &input("2"))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "InvalidInput", "{name}: {err}");
+        }
+        let fine = "codepipeline-11111111-abcd-1111-abcd-111111abcdef_retry.1";
+        w.port()
+            .start_execution(&sm, fine, &input("2"))
+            .await
+            .expect("a job-id name is fine");
+    }
+
+    pub async fn missing_state_machine_and_execution_are_named<W: ExecutionsWorld>(w: &W) {
+        let ghost_sm = format!(
+            "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}",
+            unique("ghost")
+        );
+        assert_not_found(
+            w.port().start_execution(&ghost_sm, "x", &json!({})).await,
+            &format!("state machine {ghost_sm}"),
+        );
+        let sm = w.state_machine().await;
+        let ghost = format!(
+            "{}:{}",
+            sm.replacen(":stateMachine:", ":execution:", 1),
+            unique("e")
+        );
+        assert_not_found(
+            w.port().describe_execution(&ghost).await,
+            &format!("execution {ghost}"),
+        );
+    }
+}
+
+/// Runs an Executions behaviour on the fake and on the adapter over moto.
+macro_rules! on_fake_and_moto {
+    ($behaviour:ident) => {
+        mod $behaviour {
+            use super::*;
+
+            #[tokio::test]
+            async fn fake() {
+                let clock = Arc::new(ManualClock::at_epoch());
+                suite::$behaviour(&FakeExecutionsWorld(FakeExecutions::new(clock))).await;
+            }
+
+            moto_test! {
+                async fn moto() {
+                    suite::$behaviour(&MotoExecutionsWorld::new().await).await;
+                }
+            }
+        }
+    };
+}
+
+on_fake_and_moto!(same_name_and_input_is_the_same_execution);
+on_fake_and_moto!(same_name_and_input_after_it_ended_is_still_that_execution);
+on_fake_and_moto!(same_name_with_other_input_is_refused);
+on_fake_and_moto!(names_step_functions_refuses_are_invalid_input);
+on_fake_and_moto!(missing_state_machine_and_execution_are_named);
+
+moto_test! {
+    /// What moto serves of an execution: its ARN, name and input, and a history oldest first.
+    /// It never runs the definition (gap executions-never-run) and returns one page of history
+    /// (gap execution-history-not-paginated): mocks::failed_execution_reports_error_and_cause
+    /// and mocks::history_follows_every_page check those against Step Functions' answers.
+    async fn start_describe_and_read_history_on_moto() {
+        let w = MotoExecutionsWorld::new().await;
+        let sm = w.state_machine().await;
+        let arn = w
+            .port
+            .start_execution(&sm, "deploy-1", &input("2"))
+            .await
+            .expect("start");
+        assert!(arn.ends_with(":deploy-1"), "{arn}");
+        let e = w.port.describe_execution(&arn).await.expect("describe");
+        assert_eq!(e.arn, arn);
+        assert_eq!(e.name.as_deref(), Some("deploy-1"));
+        assert_eq!(e.input, Some(input("2")));
+        assert_eq!(e.status, ExecutionStatus::Running);
+        let history = w.port.execution_history(&arn).await.expect("history");
+        assert!(!history.is_empty());
+        assert_eq!(history[0].kind, "ExecutionStarted");
+        assert!(
+            history.windows(2).all(|p| p[0].id < p[1].id),
+            "oldest first"
+        );
+    }
+}
+
+moto_test! {
+    /// An execution ARN under a state machine that does not exist is named, not a 500.
+    async fn execution_of_a_missing_state_machine_is_named_on_moto() {
+        let w = MotoExecutionsWorld::new().await;
+        let ghost = format!(
+            "arn:aws:states:us-east-1:{ACCOUNT}:execution:{}:{}",
+            unique("nope"),
+            unique("e")
+        );
+        assert_not_found(
+            w.port.describe_execution(&ghost).await,
+            &format!("execution {ghost}"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------- aws-smithy-mocks
+
+mod mocks {
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+    use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureOutput;
+    use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessOutput;
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{
+        ExecutionFailedEventDetails, HistoryEvent, HistoryEventType, StateEnteredEventDetails,
+        TaskScheduledEventDetails,
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
+
+    use super::*;
+    use crate::support::{ATTEMPTS, error_body, http_error, sfn_client, throttled};
+
+    const AT: i64 = 1_767_225_600;
+
+    fn client(mode: RuleMode, rules: &[&Rule]) -> StepFunctionsExecutions {
+        StepFunctionsExecutions::new(sfn_client(mode, rules))
+    }
+
+    #[tokio::test]
+    async fn failed_execution_reports_error_and_cause() {
+        let describe = mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
+            DescribeExecutionOutput::builder()
+                .execution_arn("arn:x")
+                .state_machine_arn("arn:sm")
+                .status(aws_sdk_sfn::types::ExecutionStatus::Failed)
+                .start_date(DateTime::from_secs(AT))
+                .stop_date(DateTime::from_secs(AT + 60))
+                .input("{\"alias\":\"live\"}")
+                .error("AlarmTriggered")
+                .cause("orders-api-errors is in ALARM")
+                .build()
+                .expect("complete output")
+        });
+        let e = client(RuleMode::Sequential, &[&describe])
+            .describe_execution("arn:x")
+            .await
+            .expect("describe");
+        assert_eq!(e.status, ExecutionStatus::Failed);
+        assert_eq!(e.error.as_deref(), Some("AlarmTriggered"));
+        assert_eq!(e.cause.as_deref(), Some("orders-api-errors is in ALARM"));
+        assert_eq!(e.input, Some(json!({"alias": "live"})));
+        assert_eq!(e.stopped.map(|t| t.timestamp()), Some(AT + 60));
+    }
+
+    #[tokio::test]
+    async fn history_follows_every_page() {
+        let event = |id: i64, kind: HistoryEventType| {
+            let mut e = HistoryEvent::builder()
+                .id(id)
+                .r#type(kind.clone())
+                .timestamp(DateTime::from_secs(AT + id));
+            if kind == HistoryEventType::ExecutionFailed {
+                e = e.execution_failed_event_details(
+                    ExecutionFailedEventDetails::builder()
+                        .error("AliasDrift")
+                        .cause("moved")
+                        .build(),
+                );
+            }
+            e.build().expect("complete event")
+        };
+        let first = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|req| req.next_token().is_none())
+            .then_output(move || {
+                GetExecutionHistoryOutput::builder()
+                    .events(event(1, HistoryEventType::ExecutionStarted))
+                    .events(event(2, HistoryEventType::TaskStateEntered))
+                    .next_token("t1")
+                    .build()
+                    .expect("output")
+            });
+        let second = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|req| req.next_token() == Some("t1"))
+            .then_output(move || {
+                GetExecutionHistoryOutput::builder()
+                    .events(event(3, HistoryEventType::ExecutionFailed))
+                    .build()
+                    .expect("output")
+            });
+        let history = client(RuleMode::MatchAny, &[&first, &second])
+            .execution_history("arn:x")
+            .await
+            .expect("history");
+        assert_eq!(history.iter().map(|e| e.id).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(history[2].kind, "ExecutionFailed");
+        assert_eq!(history[2].error.as_deref(), Some("AliasDrift"));
+    }
+
+    #[tokio::test]
+    async fn throttling_is_transient() {
+        let start = throttled(mock!(aws_sdk_sfn::Client::start_execution));
+        let err = client(RuleMode::Sequential, &[&start])
+            .start_execution("arn:sm", "x", &json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "Transient", "{err}");
+        assert_eq!(start.num_calls(), ATTEMPTS);
+    }
+
+    #[tokio::test]
+    async fn already_exists_is_only_started_when_the_input_matches() {
+        let already = || {
+            let body = error_body("ExecutionAlreadyExists", "Execution Already Exists");
+            http_error(mock!(aws_sdk_sfn::Client::start_execution), 400, body, 1)
+        };
+        let describe = |input: &'static str| {
+            mock!(aws_sdk_sfn::Client::describe_execution).then_output(move || {
+                DescribeExecutionOutput::builder()
+                    .execution_arn("arn:aws:states:us-east-1:1:execution:sm:job-1")
+                    .state_machine_arn("arn:aws:states:us-east-1:1:stateMachine:sm")
+                    .status(aws_sdk_sfn::types::ExecutionStatus::Succeeded)
+                    .start_date(DateTime::from_secs(AT))
+                    .input(input)
+                    .build()
+                    .expect("complete output")
+            })
+        };
+        let sm = "arn:aws:states:us-east-1:1:stateMachine:sm";
+        let (start, same) = (already(), describe("{\"alias\":\"live\"}"));
+        let arn = client(RuleMode::Sequential, &[&start, &same])
+            .start_execution(sm, "job-1", &json!({"alias": "live"}))
+            .await
+            .expect("the ended execution with the same input");
+        assert_eq!(arn, "arn:aws:states:us-east-1:1:execution:sm:job-1");
+
+        let (start, other) = (already(), describe("{\"alias\":\"other\"}"));
+        let err = client(RuleMode::Sequential, &[&start, &other])
+            .start_execution(sm, "job-1", &json!({"alias": "live"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "InvalidInput", "{err}");
+        assert!(err.to_string().contains("ExecutionAlreadyExists"), "{err}");
+
+        let (start, unreadable) = (
+            already(),
+            throttled(mock!(aws_sdk_sfn::Client::describe_execution)),
+        );
+        let err = client(RuleMode::Sequential, &[&start, &unreadable])
+            .start_execution(sm, "job-1", &json!({"alias": "live"}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            "Transient",
+            "unreadable is retried, not refused: {err}"
+        );
+    }
+
+    // -- task tokens (`shifter approve|promote|abort`) and the history the CLI reads them from
+
+    #[tokio::test]
+    async fn task_success_and_failure_answer_the_token_verbatim() {
+        let success = mock!(aws_sdk_sfn::Client::send_task_success)
+            .match_requests(|req| {
+                req.task_token() == Some("tok-1") && req.output() == Some(r#"{"action":"promote"}"#)
+            })
+            .then_output(|| SendTaskSuccessOutput::builder().build());
+        let failure = mock!(aws_sdk_sfn::Client::send_task_failure)
+            .match_requests(|req| {
+                req.task_token() == Some("tok-2")
+                    && req.error() == Some("Aborted")
+                    && req.cause() == Some("p99 looks wrong")
+            })
+            .then_output(|| SendTaskFailureOutput::builder().build());
+        let executions = client(RuleMode::MatchAny, &[&success, &failure]);
+        executions
+            .send_task_success("tok-1", &json!({"action": "promote"}))
+            .await
+            .expect("success sent");
+        executions
+            .send_task_failure("tok-2", "Aborted", "p99 looks wrong")
+            .await
+            .expect("failure sent");
+        assert_eq!((success.num_calls(), failure.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_answered_token_is_named_in_the_error() {
+        let body = error_body("TaskTimedOut", "Task Timed Out");
+        let gone = http_error(mock!(aws_sdk_sfn::Client::send_task_success), 400, body, 1);
+        let err = client(RuleMode::MatchAny, &[&gone])
+            .send_task_success("tok", &json!({"action": "approve"}))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("TaskTimedOut"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn history_carries_parameters_and_inputs() {
+        let parameters = json!({"Entries": [{"DetailType": "Traffic Shifter Bake",
+            "Detail": {"taskToken": "tok-9"}}]})
+        .to_string();
+        let p = parameters.clone();
+        let history = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(move || {
+            let entered = StateEnteredEventDetails::builder()
+                .name("Bake")
+                .input(r#"{"waitSeconds":30}"#)
+                .build()
+                .expect("details");
+            let scheduled = TaskScheduledEventDetails::builder()
+                .resource_type("events")
+                .resource("putEvents.waitForTaskToken")
+                .region("us-east-1")
+                .parameters(p.clone())
+                .build()
+                .expect("details");
+            let event = |id, kind| {
+                HistoryEvent::builder()
+                    .id(id)
+                    .r#type(kind)
+                    .timestamp(DateTime::from_secs(AT))
+            };
+            GetExecutionHistoryOutput::builder()
+                .events(
+                    event(1, HistoryEventType::TaskStateEntered)
+                        .state_entered_event_details(entered)
+                        .build()
+                        .expect("event"),
+                )
+                .events(
+                    event(2, HistoryEventType::TaskScheduled)
+                        .task_scheduled_event_details(scheduled)
+                        .build()
+                        .expect("event"),
+                )
+                .build()
+                .expect("output")
+        });
+        let events = client(RuleMode::MatchAny, &[&history])
+            .execution_history("arn:x")
+            .await
+            .expect("history");
+        assert_eq!(events[0].state.as_deref(), Some("Bake"));
+        assert_eq!(events[0].input.as_deref(), Some(r#"{"waitSeconds":30}"#));
+        assert_eq!(events[1].kind, "TaskScheduled");
+        assert_eq!(events[1].parameters.as_deref(), Some(parameters.as_str()));
+    }
+}
