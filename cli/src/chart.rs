@@ -1,9 +1,13 @@
 //! The timeline as an SVG chart: traffic on the new version over time, alarm checks, rollback.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use shifter_statemachine::local::{Outcome, Summary};
+use shifter::report::{Outcome, Summary};
 
-use crate::CliError;
+use crate::error::CliError;
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 /// Draws the chart and returns the SVG text.
 pub fn render(summary: &Summary) -> Result<String, CliError> {
@@ -12,18 +16,15 @@ pub fn render(summary: &Summary) -> Result<String, CliError> {
     Ok(svg)
 }
 
-fn draw(summary: &Summary, out: &mut String) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(summary: &Summary, out: &mut String) -> Drawn {
     let end = summary.simulated_seconds.max(1.0);
     let root = SVGBackend::with_string(out, (900, 420)).into_drawing_area();
     root.fill(&WHITE)?;
+    let error = summary.error.as_deref().map(|e| format!(" ({e})"));
     let title = format!(
         "Traffic on the new version — {:?}{}",
         summary.outcome,
-        summary
-            .error
-            .as_deref()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default()
+        error.unwrap_or_default()
     );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -36,8 +37,21 @@ fn draw(summary: &Summary, out: &mut String) -> Result<(), Box<dyn std::error::E
         .x_desc("simulated seconds")
         .y_desc("% of traffic on the new version")
         .draw()?;
+    traffic(&mut chart, summary, end)?;
+    alarm_checks(&mut chart, summary)?;
+    rollback(&mut chart, summary)?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
 
-    // Weight holds until the next change: draw it as steps.
+/// The weight holds until the next change: drawn as steps up to `end`.
+fn traffic(chart: &mut Chart<'_, '_>, summary: &Summary, end: f64) -> Drawn {
     let mut points: Vec<(f64, f64)> = Vec::new();
     for p in &summary.timeline {
         if let Some(&(_, last)) = points.last() {
@@ -52,45 +66,49 @@ fn draw(summary: &Summary, out: &mut String) -> Result<(), Box<dyn std::error::E
         .draw_series(LineSeries::new(points, BLUE.stroke_width(3)))?
         .label("traffic on new version")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+    Ok(())
+}
 
-    let ok: Vec<(f64, f64)> = summary
-        .alarm_checks
-        .iter()
-        .filter(|c| c.in_alarm.is_empty())
-        .map(|c| (c.seconds, 2.0))
-        .collect();
-    let alarm: Vec<(f64, f64)> = summary
-        .alarm_checks
-        .iter()
-        .filter(|c| !c.in_alarm.is_empty())
-        .map(|c| (c.seconds, 2.0))
-        .collect();
+/// Green dots for quiet checks, larger red ones for checks that found an alarm.
+fn alarm_checks(chart: &mut Chart<'_, '_>, summary: &Summary) -> Drawn {
+    let at = |alarm: bool| -> Vec<(f64, f64)> {
+        let checks = summary.alarm_checks.iter();
+        let picked = checks.filter(|c| c.in_alarm.is_empty() != alarm);
+        picked.map(|c| (c.seconds, 2.0)).collect()
+    };
     chart
-        .draw_series(ok.into_iter().map(|p| Circle::new(p, 3, GREEN.filled())))?
+        .draw_series(
+            at(false)
+                .into_iter()
+                .map(|p| Circle::new(p, 3, GREEN.filled())),
+        )?
         .label("alarm check: OK")
         .legend(|(x, y)| Circle::new((x + 10, y), 3, GREEN.filled()));
     chart
-        .draw_series(alarm.into_iter().map(|p| Circle::new(p, 5, RED.filled())))?
+        .draw_series(
+            at(true)
+                .into_iter()
+                .map(|p| Circle::new(p, 5, RED.filled())),
+        )?
         .label("alarm check: ALARM")
         .legend(|(x, y)| Circle::new((x + 10, y), 5, RED.filled()));
+    Ok(())
+}
 
-    if summary.outcome == Outcome::RolledBack
-        && let Some(last) = summary.timeline.last()
-    {
-        chart
-            .draw_series(LineSeries::new(
-                vec![(last.seconds, 0.0), (last.seconds, 105.0)],
-                RED.stroke_width(2),
-            ))?
-            .label("rollback")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+/// A red line where a rolled-back deployment restored the alias.
+fn rollback(chart: &mut Chart<'_, '_>, summary: &Summary) -> Drawn {
+    if summary.outcome != Outcome::RolledBack {
+        return Ok(());
     }
+    let Some(last) = summary.timeline.last() else {
+        return Ok(());
+    };
     chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()?;
-    root.present()?;
+        .draw_series(LineSeries::new(
+            vec![(last.seconds, 0.0), (last.seconds, 105.0)],
+            RED.stroke_width(2),
+        ))?
+        .label("rollback")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
     Ok(())
 }

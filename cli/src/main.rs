@@ -1,14 +1,18 @@
 //! `shifter`: rehearse Lambda deployments offline and plan their schedules.
 
-mod chaos;
 mod chart;
+mod error;
+mod input;
 mod operate;
+mod output;
 mod plan;
 mod simulate;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
 
 /// Traffic Shifter: progressive delivery for AWS Lambda aliases.
 #[derive(Parser)]
@@ -104,25 +108,4 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Why a command could not run at all (as opposed to a deployment that failed).
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file or argument is not what it should be.
-    #[error("{0}")]
-    Usage(String),
-    /// The local runner refused or failed.
-    #[error("local runner: {0}")]
-    Runner(String),
-    /// The chart could not be drawn.
-    #[error("chart: {0}")]
-    Chart(String),
 }

@@ -3,11 +3,13 @@
 use std::process::ExitCode;
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use shifter::domain::DeploymentRequest;
 use shifter::domain::cost::estimate;
 
-use crate::CliError;
+use crate::error::CliError;
+use crate::input;
+use crate::output::{clock, print_json};
 
 /// Arguments of `shifter plan`.
 #[derive(clap::Args)]
@@ -52,35 +54,50 @@ struct PlanReport {
 
 /// Validates the strategy exactly as Start Deployment would, then reports.
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let strategy = if args.strategy.trim_start().starts_with('{') {
-        serde_json::from_str(&args.strategy)
-            .map_err(|e| CliError::Usage(format!("--strategy is not valid JSON: {e}")))?
+    let request = request_of(args)?;
+    let report = report_of(&request, args);
+    if args.json {
+        print_json(&report)?;
     } else {
-        json!(args.strategy)
-    };
+        print_text(&report, &request);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The execution input the flags describe, for a placeholder function.
+fn input_of(args: &Args) -> Result<Value, CliError> {
     let mut input = json!({
         "functionName": "plan", "alias": "live", "targetVersion": "2",
-        "strategy": strategy, "checkIntervalSeconds": args.check_interval,
+        "strategy": input::strategy(&args.strategy)?,
+        "checkIntervalSeconds": args.check_interval,
         "postPromotionBakeSeconds": args.post_promotion_bake,
     });
-    if args.pre_traffic_hook || args.post_traffic_hook {
-        let mut hooks = serde_json::Map::new();
-        if args.pre_traffic_hook {
-            hooks.insert("preTraffic".into(), json!("pre-hook"));
-        }
-        if args.post_traffic_hook {
-            hooks.insert("postTraffic".into(), json!("post-hook"));
-        }
+    let mut hooks = serde_json::Map::new();
+    if args.pre_traffic_hook {
+        hooks.insert("preTraffic".into(), json!("pre-hook"));
+    }
+    if args.post_traffic_hook {
+        hooks.insert("postTraffic".into(), json!("post-hook"));
+    }
+    if !hooks.is_empty() {
         input["hooks"] = hooks.into();
     }
-    let request = DeploymentRequest::from_json(&input).map_err(|e| {
-        let field = match e.field.as_str() {
+    Ok(input)
+}
+
+/// The request Start Deployment would validate; its errors name the flag, not the field.
+fn request_of(args: &Args) -> Result<DeploymentRequest, CliError> {
+    DeploymentRequest::from_json(&input_of(args)?).map_err(|e| {
+        let flag = match e.field.as_str() {
             "checkIntervalSeconds" => "--check-interval".to_owned(),
             "postPromotionBakeSeconds" => "--post-promotion-bake".to_owned(),
             f => format!("--{f}").replace("--strategy.", "--strategy: "),
         };
-        CliError::Usage(format!("{field}: {}", e.message))
-    })?;
+        CliError::Usage(format!("{flag}: {}", e.message))
+    })
+}
+
+fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
     let steps = request.plan.steps();
     let est = estimate(
         steps,
@@ -89,7 +106,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         args.post_traffic_hook,
         request.post_promotion_bake_seconds,
     );
-    let report = PlanReport {
+    PlanReport {
         strategy: request.strategy_name.clone(),
         steps: steps
             .iter()
@@ -103,19 +120,16 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         state_transitions: est.transitions,
         alarm_checks: est.alarm_checks,
         estimated_cost_usd: est.cost_usd(),
-    };
-    if args.json {
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;
-        println!("{text}");
-        return Ok(ExitCode::SUCCESS);
     }
+}
+
+fn print_text(report: &PlanReport, request: &DeploymentRequest) {
     println!(
         "Strategy {} (alarm checks every {}s)",
         report.strategy, request.check_interval_seconds
     );
     let mut at = 0u64;
-    for (i, step) in steps.iter().enumerate() {
+    for (i, step) in request.plan.steps().iter().enumerate() {
         let what = if step.weight.is_full() {
             "promote: 100% on the new version".to_owned()
         } else {
@@ -142,15 +156,4 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         report.alarm_checks,
         report.estimated_cost_usd
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `m:ss` or `h:mm:ss`.
-pub fn clock(seconds: u64) -> String {
-    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
 }

@@ -4,6 +4,8 @@
 pub mod domain;
 pub mod error;
 pub mod ports;
+pub mod report;
+pub mod states;
 
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use shifter::domain::AliasRoute;
+use shifter::states;
 use shifter_statemachine::asl::{EventKind, Execution, ExecutionStatus};
 use shifter_statemachine::local::{self, LocalAccount, Outcome, Run};
 
@@ -64,7 +65,7 @@ async fn abort_mid_bake_restores_the_alias_at_once_and_fails_aborted() {
     assert_eq!(weights(&run), vec![(0.0, 0.0), (0.0, 10.0), (100.0, 0.0)]);
     assert_eq!(run.summary.simulated_seconds, 100.0);
     alias_is_snapshot(&account).await;
-    assert_eq!(entered(&run, "Abort Requested"), 1);
+    assert_eq!(entered(&run, states::ABORT_REQUESTED), 1);
 }
 
 #[tokio::test]
@@ -91,7 +92,7 @@ async fn promote_skips_the_remaining_steps_but_not_the_hook_or_post_bake() {
     let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Succeeded);
     assert_eq!(weights(&run), vec![(0.0, 0.0), (0.0, 10.0), (45.0, 100.0)]);
-    assert_eq!(entered(&run, "Run Post-Traffic Hook"), 1);
+    assert_eq!(entered(&run, states::RUN_POST_TRAFFIC_HOOK), 1);
     assert_eq!(
         run.summary.simulated_seconds, 105.0,
         "post-promotion bake ran"
@@ -110,7 +111,7 @@ async fn gates_wait_for_approval_before_their_step_and_the_promotion() {
         weights(&run),
         vec![(0.0, 0.0), (0.0, 10.0), (90.0, 50.0), (180.0, 100.0)]
     );
-    assert_eq!(entered(&run, "Await Approval"), 2);
+    assert_eq!(entered(&run, states::AWAIT_APPROVAL), 2);
 }
 
 #[tokio::test]

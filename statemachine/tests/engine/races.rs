@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use shifter::domain::AliasRoute;
 use shifter::fakes::Writer;
 use shifter::fakes::clock::Chaos;
+use shifter::states;
 use shifter_statemachine::local::{self, LocalAccount, Run};
 
 use crate::support::{self, Ending, Target};
@@ -79,7 +80,7 @@ async fn one_race(
     }
     let proceeded: Vec<&Run> = [&a, &b]
         .into_iter()
-        .filter(|r| r.execution.final_state == "Deployment Succeeded")
+        .filter(|r| r.execution.final_state == states::DEPLOYMENT_SUCCEEDED)
         .collect();
     let [winner] = proceeded[..] else {
         return Err(format!("{} proceeded: {}", proceeded.len(), describe()));

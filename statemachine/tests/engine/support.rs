@@ -3,6 +3,7 @@
 
 use shifter::domain::{AliasRoute, Weight};
 use shifter::fakes::{AliasWrite, Writer};
+use shifter::states;
 use shifter_statemachine::asl::{EventKind, HistoryEvent};
 use shifter_statemachine::local::{LocalAccount, Run};
 
@@ -115,7 +116,7 @@ pub fn classify(
         )
     };
     let ending = match e.final_state.as_str() {
-        "Deployment Succeeded" => {
+        states::DEPLOYMENT_SUCCEEDED => {
             if now != Some(&AliasRoute::single(t.target)) {
                 return Err(explain(
                     "succeeded but the alias is not fully on the target",
@@ -123,13 +124,13 @@ pub fn classify(
             }
             Ending::Succeeded
         }
-        "Deployment Rolled Back" => {
+        states::DEPLOYMENT_ROLLED_BACK => {
             if now != Some(&AliasRoute::single(t.original)) {
                 return Err(explain("rolled back but the alias is not the snapshot"));
             }
             Ending::RolledBack
         }
-        "Stopped On Drift" => {
+        states::STOPPED_ON_DRIFT => {
             let Some(theirs) = writes.iter().rev().find(|w| w.by == Writer::Other) else {
                 return Err(explain("stopped on drift but nobody else wrote"));
             };
@@ -141,7 +142,7 @@ pub fn classify(
             }
             Ending::StoppedOnDrift
         }
-        "Rollback Failed" => {
+        states::ROLLBACK_FAILED => {
             let command = format!(
                 "aws lambda update-alias --function-name {} --name {} --function-version {}",
                 t.function, t.alias, t.original
@@ -169,13 +170,13 @@ pub fn classify(
             }
             Ending::RollbackFailed
         }
-        "Deployment Rejected" => {
+        states::DEPLOYMENT_REJECTED => {
             if ours > 0 {
                 return Err(explain("rejected after writing"));
             }
             Ending::Rejected
         }
-        "Already Current" => {
+        states::ALREADY_CURRENT => {
             if ours > 0 {
                 return Err(explain("already current but wrote"));
             }
@@ -203,10 +204,9 @@ pub fn preflight_probe(
     let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
     let (lambda, out) = (account.lambda.clone(), seen.clone());
     let observer = move |e: &HistoryEvent| {
-        let exited =
-            matches!(&e.kind, EventKind::StateExited { name, .. } if name == "Start Deployment");
+        let exited = matches!(&e.kind, EventKind::StateExited { name, .. } if name == states::START_DEPLOYMENT);
         let failed =
-            matches!(&e.kind, EventKind::Caught { state, .. } if state == "Start Deployment");
+            matches!(&e.kind, EventKind::Caught { state, .. } if state == states::START_DEPLOYMENT);
         if exited || failed {
             let mut slot = out
                 .lock()

@@ -9,7 +9,7 @@ use serde_json::Value;
 use shifter::domain::{AliasRoute, ManagedSet, Weight};
 use shifter::ports::AlarmState;
 
-use crate::local::{HookBehaviour, LocalAccount};
+use super::account::{HookBehaviour, LocalAccount};
 
 /// The whole account file.
 #[derive(Debug, Clone, Deserialize)]

@@ -8,7 +8,8 @@ use shifter::domain::request::function_short_name;
 use shifter::fakes::clock::Chaos;
 use shifter_statemachine::local::LocalAccount;
 
-use crate::CliError;
+use crate::error::CliError;
+use crate::input;
 
 /// Fault injection for `shifter simulate` (the in-memory account; alarms also with --endpoint).
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -93,14 +94,14 @@ pub fn apply(args: &ChaosArgs, account: &LocalAccount, input: &Value) -> Result<
         account.lambda.set_chaos(lambda, &account.clock);
         account.alarms.set_chaos(alarms, &account.clock);
     }
-    let text = |field: &str| input.get(field).and_then(Value::as_str).unwrap_or_default();
-    let (function, alias) = (function_short_name(text("functionName")), text("alias"));
+    let function = function_short_name(input::text(input, "functionName"));
+    let alias = input::text(input, "alias");
     let at = |d: std::time::Duration| {
         account.clock.start()
             + chrono::TimeDelta::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2))
     };
     if let Some(from) = args.flap_alarm {
-        let alarm = crate::simulate::first_alarm(input, "--flap-alarm")?;
+        let alarm = input::first_alarm(input, "--flap-alarm")?;
         let start = at(from);
         account
             .alarms

@@ -1,0 +1,47 @@
+//! Reading execution inputs and the flags that edit or act on them.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::CliError;
+
+/// The JSON document in `path`.
+pub fn read_json(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+    serde_json::from_str::<Value>(&text)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))
+}
+
+/// A `--strategy` argument as the input's `strategy`: JSON `{"steps":[…]}`, or a name.
+pub fn strategy(text: &str) -> Result<Value, CliError> {
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text)
+            .map_err(|e| CliError::Usage(format!("--strategy is not valid JSON: {e}")))
+    } else {
+        Ok(Value::String(text.to_owned()))
+    }
+}
+
+/// A text field of the input (`functionName`, `alias`), empty when absent.
+pub fn text<'a>(input: &'a Value, field: &str) -> &'a str {
+    input.get(field).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The hook function the input names for `phase` (`preTraffic`, `postTraffic`).
+pub fn hook<'a>(input: &'a Value, phase: &str) -> Option<&'a str> {
+    input.get("hooks")?.get(phase)?.as_str()
+}
+
+/// The alarms the input watches.
+pub fn alarms(input: &Value) -> impl Iterator<Item = &str> {
+    let listed = input.get("alarms").and_then(Value::as_array);
+    listed.into_iter().flatten().filter_map(Value::as_str)
+}
+
+/// The first alarm the input watches, which `flag` acts on.
+pub fn first_alarm<'a>(input: &'a Value, flag: &str) -> Result<&'a str, CliError> {
+    alarms(input)
+        .next()
+        .ok_or_else(|| CliError::Usage(format!("{flag} needs an alarm in the input's \"alarms\"")))
+}

@@ -1,0 +1,12 @@
+//! Operating real executions through the `Executions` port: `deploy`, `watch`, `approve`,
+//! `promote`, `abort` and `timeline`, all read from (or answered through) the execution history.
+
+mod answer;
+mod deploy;
+#[cfg(test)]
+mod recorded;
+mod watch;
+
+pub use answer::{AbortArgs, Answer, AnswerArgs, answer};
+pub use deploy::{DeployArgs, deploy, state_machine_of_stack};
+pub use watch::{TimelineArgs, WatchArgs, timeline, watch};

@@ -1,0 +1,81 @@
+//! Test fixtures: the recorded histories in `events/` (what `aws stepfunctions
+//! get-execution-history` prints), read into the port's events, and executions that hold them.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use shifter::fakes::{FakeExecutions, ManualClock};
+use shifter::ports::{ExecutionStatus, Executions, HistoryEvent};
+
+/// Parses `get-execution-history` JSON into the port's events, as the Step Functions adapter
+/// reads them from the SDK.
+pub fn parse_history(value: &Value) -> Vec<HistoryEvent> {
+    let events = value["events"].as_array().cloned().unwrap_or_default();
+    events.iter().map(event).collect()
+}
+
+fn event(e: &Value) -> HistoryEvent {
+    let details = e
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.ends_with("EventDetails")))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let text = |k: &str| details[k].as_str().map(str::to_owned);
+    let at = match &e["timestamp"] {
+        Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default(),
+        Value::Number(n) => {
+            DateTime::from_timestamp_millis((n.as_f64().unwrap_or_default() * 1000.0) as i64)
+                .unwrap_or_default()
+        }
+        _ => DateTime::default(),
+    };
+    let kind = e["type"].as_str().unwrap_or_default().to_owned();
+    let state = if kind.ends_with("StateEntered") || kind.ends_with("StateExited") {
+        text("name")
+    } else {
+        None
+    };
+    HistoryEvent {
+        id: e["id"].as_i64().unwrap_or_default(),
+        kind,
+        at,
+        state,
+        error: text("error"),
+        cause: text("cause"),
+        input: text("input"),
+        output: text("output"),
+        parameters: text("parameters"),
+    }
+}
+
+/// The recorded history `events/<name>`.
+pub fn recorded(name: &str) -> Vec<HistoryEvent> {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    parse_history(&serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+}
+
+/// The recorded aborted history cut while the first Bake is parked.
+pub fn parked() -> Vec<HistoryEvent> {
+    let history = recorded("execution-history-aborted.json");
+    let at = history
+        .iter()
+        .position(|e| e.kind == "TaskSubmitted")
+        .unwrap();
+    history[..=at].to_vec()
+}
+
+/// A running execution (in the fake) whose history so far is `history`.
+pub async fn running(history: Vec<HistoryEvent>) -> (FakeExecutions, String) {
+    let fake = FakeExecutions::new(Arc::new(ManualClock::at_epoch()));
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:deploy";
+    fake.add_state_machine(machine);
+    let arn = fake
+        .start_execution(machine, "x", &json!({}))
+        .await
+        .unwrap();
+    fake.set_history(&arn, ExecutionStatus::Running, history);
+    (fake, arn)
+}

@@ -1,0 +1,335 @@
+//! `shifter watch` and `shifter timeline`: follow a real execution from its history and report
+//! it with the same summary a local run gets.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use shifter::domain::{Decision, Deployment};
+use shifter::ports::{ExecutionStatus, Executions, HistoryEvent};
+use shifter::report::{self, document};
+use shifter::states;
+
+use crate::error::CliError;
+use crate::output;
+
+/// Arguments of `shifter watch`.
+#[derive(clap::Args)]
+pub struct WatchArgs {
+    /// The execution ARN.
+    arn: String,
+    /// Print one JSON summary (the shape of `simulate --json`) instead of the log.
+    #[arg(long)]
+    json: bool,
+}
+
+impl WatchArgs {
+    /// The execution ARN.
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+    /// `--json`.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+}
+
+/// Arguments of `shifter timeline`.
+#[derive(clap::Args)]
+pub struct TimelineArgs {
+    /// The execution ARN.
+    arn: String,
+    /// Where to write the chart (.svg) or data (.json).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// A decision as the state document spells it (`"shift"`).
+fn spelled(decision: Decision) -> String {
+    serde_json::to_string(&decision).unwrap_or_default()
+}
+
+/// One line for a history event worth showing, if any.
+pub fn describe(event: &HistoryEvent, start: DateTime<Utc>) -> Option<String> {
+    let t = (event.at - start).num_seconds();
+    let at = format!("[{:>2}m{:02}s]", t / 60, t % 60);
+    let state = event.state.as_deref().unwrap_or_default();
+    let line = match event.kind.as_str() {
+        "TaskStateExited" => exited(state, &document(event.output.as_deref())?)?,
+        "TaskStateEntered" if states::is_bake(state) => {
+            let wait = document(event.input.as_deref()).map(|d| d.wait_seconds);
+            let wait = wait.map_or_else(|| "?".to_owned(), |w| w.to_string());
+            format!("{state}: next alarm check in {wait}s")
+        }
+        "TaskStateEntered" if state == states::AWAIT_APPROVAL => {
+            "waiting for approval: `shifter approve|promote|abort ARN`".to_owned()
+        }
+        "ExecutionSucceeded" => "deployment succeeded".to_owned(),
+        "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut" => format!(
+            "deployment failed: {} — {}",
+            event.error.as_deref().unwrap_or("?"),
+            event.cause.as_deref().unwrap_or("")
+        ),
+        _ => return None,
+    };
+    Some(format!("{at} {line}"))
+}
+
+/// What a Task state that finished with document `d` did, for people.
+fn exited(state: &str, d: &Deployment) -> Option<String> {
+    let line = match state {
+        states::SHIFT_TRAFFIC | states::PROMOTE => format!(
+            "traffic on version {}: {:?}%",
+            d.target_version, d.traffic_percent
+        ),
+        states::CHECK_HEALTH => format!(
+            "health checked: {} alarm check(s), next {} (wait {}s)",
+            d.alarm_checks,
+            spelled(d.decision),
+            d.wait_seconds
+        ),
+        hook if hook.starts_with(states::HOOK_STATE_PREFIX) => {
+            let payload = d.hook_result.as_ref().and_then(|r| r.get("payload"));
+            format!("{hook}: {}", payload.cloned().unwrap_or_default())
+        }
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// The progress bar's state from the history so far: traffic on the new version (percent),
+/// and what the execution is doing (step, bake countdown, gate).
+pub fn progress(history: &[HistoryEvent], now: DateTime<Utc>) -> (u64, String) {
+    let mut weight = 0.0;
+    let mut doing = "starting".to_owned();
+    for e in history {
+        let state = e.state.as_deref().unwrap_or_default();
+        if e.kind == "TaskStateExited"
+            && let Some(d) = document(e.output.as_deref())
+        {
+            weight = d.traffic_percent;
+        }
+        if e.kind.ends_with("StateEntered") {
+            doing = match document(e.input.as_deref()) {
+                Some(d) => doing_in(state, &d, (now - e.at).num_seconds()),
+                // Start Deployment's input is the execution input, not yet a deployment.
+                None => state.to_owned(),
+            };
+        }
+    }
+    (weight.round() as u64, doing)
+}
+
+/// What the execution does in `state`, entered `since` seconds ago with document `d`.
+fn doing_in(state: &str, d: &Deployment, since: i64) -> String {
+    let step = format!("step {}/{}", d.step_index + 1, d.plan.len());
+    if states::is_bake(state) {
+        let left = (i64::from(d.wait_seconds) - since).max(0);
+        format!("{step} · {state} · next alarm check in {left}s")
+    } else if state == states::AWAIT_APPROVAL {
+        format!("{step} · waiting for approval")
+    } else {
+        format!("{step} · {state}")
+    }
+}
+
+/// Follows `arn` until it ends, printing as it goes; exit 0 only on success.
+pub async fn watch(
+    executions: &dyn Executions,
+    arn: &str,
+    json_out: bool,
+    poll: Duration,
+) -> Result<ExitCode, CliError> {
+    let bar = progress_bar(json_out)?;
+    let mut shown = 0;
+    loop {
+        let history = executions.execution_history(arn).await?;
+        let start = history.first().map_or_else(Utc::now, |e| e.at);
+        if !json_out {
+            let new = history.iter().skip(shown);
+            new.filter_map(|e| describe(e, start))
+                .for_each(|line| bar.println(line));
+        }
+        shown = history.len();
+        let (weight, doing) = progress(&history, Utc::now());
+        bar.set_position(weight);
+        bar.set_message(doing);
+        let status = executions.describe_execution(arn).await?.status;
+        if status != ExecutionStatus::Running {
+            bar.finish_and_clear();
+            let summary = report::from_history(&history);
+            if json_out {
+                output::print_json(&summary)?;
+            } else {
+                output::print_outcome(&summary);
+            }
+            return Ok(if status == ExecutionStatus::Succeeded {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+fn progress_bar(hidden: bool) -> Result<indicatif::ProgressBar, CliError> {
+    let bar = if hidden {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(100)
+    };
+    let style =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos:>3}% on the new version · {msg}")
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+    bar.set_style(style);
+    Ok(bar)
+}
+
+/// Writes the chart (.svg) or data (.json) of a real execution.
+pub async fn timeline(executions: &dyn Executions, args: &TimelineArgs) -> Result<(), CliError> {
+    let history = executions.execution_history(&args.arn).await?;
+    output::write_timeline(&args.out, &report::from_history(&history))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use shifter::report::{Outcome, Summary};
+    use shifter_statemachine::asl::Execution;
+    use shifter_statemachine::local::{self, LocalAccount};
+
+    use super::*;
+    use crate::operate::recorded::{parked, parse_history, recorded, running};
+
+    fn points(summary: &Summary) -> Vec<(f64, f64)> {
+        summary
+            .timeline
+            .iter()
+            .map(|p| (p.seconds, p.weight))
+            .collect()
+    }
+
+    #[test]
+    fn summaries_from_recorded_histories() {
+        let aborted = report::from_history(&recorded("execution-history-aborted.json"));
+        assert_eq!(aborted.outcome, Outcome::RolledBack);
+        assert_eq!(aborted.error.as_deref(), Some("Aborted"));
+        assert!(
+            aborted
+                .cause
+                .clone()
+                .unwrap()
+                .starts_with("error rate looks wrong to me")
+        );
+        assert_eq!(points(&aborted), vec![(0.0, 0.0), (0.0, 10.0), (45.0, 0.0)]);
+        assert_eq!(aborted.alias.unwrap().version, "1");
+
+        let succeeded = report::from_history(&recorded("execution-history-succeeded.json"));
+        assert_eq!(succeeded.outcome, Outcome::Succeeded);
+        assert_eq!(
+            points(&succeeded),
+            vec![(0.0, 0.0), (0.0, 10.0), (60.0, 100.0)]
+        );
+        assert_eq!(succeeded.alarm_checks.len(), 2);
+        assert_eq!(succeeded.alias.clone().unwrap().version, "2");
+        let svg = crate::chart::render(&succeeded).unwrap();
+        assert!(svg.contains("<svg"));
+    }
+
+    /// The same deployment reported from the runner's own record and from its history as Step
+    /// Functions would return it: one classification, so the two agree.
+    #[tokio::test]
+    async fn watch_and_simulate_report_the_same_run_alike() {
+        for (abort, alarm) in [(None, None), (Some(45.0), None), (None, Some(90))] {
+            let account = LocalAccount::demo();
+            if let Some(at) = abort {
+                account.abort_at(at, "stop");
+            }
+            if let Some(at) = alarm {
+                account.alarm_at("demo-errors", at);
+            }
+            let mut input = LocalAccount::demo_input("Canary10Percent5Minutes");
+            input["strategy"] = json!("Canary10Percent1Minute");
+            // The runner keeps events without their documents; the observer sees them whole.
+            let mut events = Vec::new();
+            let run = local::run(&account, input.clone(), "same", &mut |e| events.push(e.clone()))
+                .await
+                .unwrap();
+            let execution = Execution {
+                events,
+                ..run.execution
+            };
+            let exported = local::execution_history(&account, &execution, &input).unwrap();
+            let watched = report::from_history(&parse_history(&exported));
+            let simulated = run.summary;
+            let case = format!("abort {abort:?}, alarm {alarm:?}");
+            assert_eq!(watched.outcome, simulated.outcome, "{case}");
+            assert_eq!(
+                (&watched.error, &watched.cause),
+                (&simulated.error, &simulated.cause)
+            );
+            assert_eq!(watched.final_state, simulated.final_state, "{case}");
+            assert_eq!(points(&watched), points(&simulated), "{case}");
+            assert_eq!(watched.simulated_seconds, simulated.simulated_seconds);
+            assert_eq!(watched.state_transitions, simulated.state_transitions);
+            // The runner also records Start Deployment's pre-flight read (at 0 s); a history
+            // shows the checks Check Health made. Each finds what the other does.
+            let checks = |s: &Summary, skip: usize| -> Vec<(f64, bool)> {
+                let made = s.alarm_checks.iter().skip(skip);
+                made.map(|c| (c.seconds, c.in_alarm.is_empty())).collect()
+            };
+            assert_eq!(simulated.alarm_checks[0].seconds, 0.0);
+            assert_eq!(checks(&watched, 0), checks(&simulated, 1), "{case}");
+            assert_eq!(watched.alias, simulated.alias, "{case}");
+        }
+    }
+
+    #[test]
+    fn watch_lines_show_traffic_bakes_checks_and_the_outcome() {
+        let history = recorded("execution-history-aborted.json");
+        let start = history[0].at;
+        let lines: Vec<String> = history.iter().filter_map(|e| describe(e, start)).collect();
+        for expected in [
+            "traffic on version 2: 10.0%",
+            "Bake: next alarm check in 30s",
+            "health checked: 0 alarm check(s), next \"shift\" (wait 0s)",
+            "Run Pre-Traffic Hook: {\"status\":\"Succeeded\"}",
+        ] {
+            assert!(
+                lines.iter().any(|l| l.contains(expected)),
+                "no {expected:?} in {lines:#?}"
+            );
+        }
+        assert!(lines.last().unwrap().contains("deployment failed: Aborted"));
+    }
+
+    #[test]
+    fn progress_shows_traffic_step_and_countdown() {
+        let history = parked();
+        let entered = history
+            .iter()
+            .rev()
+            .find(|e| e.kind == "TaskStateEntered")
+            .unwrap();
+        let (weight, doing) = progress(&history, entered.at + chrono::TimeDelta::seconds(10));
+        assert_eq!(weight, 10);
+        assert_eq!(doing, "step 1/2 · Bake · next alarm check in 20s");
+        let (weight, doing) = progress(&history[..3], entered.at);
+        assert_eq!((weight, doing.as_str()), (0, states::START_DEPLOYMENT));
+    }
+
+    #[tokio::test]
+    async fn watch_exits_zero_only_on_success() {
+        let (fake, arn) = running(recorded("execution-history-succeeded.json")).await;
+        fake.succeed(&arn, json!({})).unwrap();
+        let code = watch(&fake, &arn, true, Duration::ZERO).await.unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let (fake, arn) = running(recorded("execution-history-aborted.json")).await;
+        fake.fail(&arn, ExecutionStatus::Failed, "Aborted", "stop")
+            .unwrap();
+        let code = watch(&fake, &arn, true, Duration::ZERO).await.unwrap();
+        assert_eq!(code, ExitCode::FAILURE);
+    }
+}

@@ -1,0 +1,114 @@
+//! How results reach people and scripts: JSON on stdout, the summary block, timeline files.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde::Serialize;
+use shifter::report::{Outcome, Summary};
+
+use crate::error::CliError;
+
+/// `m:ss` or `h:mm:ss`.
+pub fn clock(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// Pretty JSON of `value`.
+pub fn json_text(value: &impl Serialize) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Prints `value` as one pretty JSON document on stdout.
+pub fn print_json(value: &impl Serialize) -> Result<(), CliError> {
+    println!("{}", json_text(value)?);
+    Ok(())
+}
+
+/// 0 only when the deployment left the alias on the target.
+pub fn exit_code(outcome: Outcome) -> ExitCode {
+    if outcome.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The block `shifter simulate` ends with: outcome, error, alias, time and cost.
+pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
+    println!();
+    println!(
+        "Outcome: {:?} (ended in \"{}\")",
+        summary.outcome, summary.final_state
+    );
+    if let (Some(error), Some(cause)) = (&summary.error, &summary.cause) {
+        println!(
+            "Error:   {error}: {}",
+            shifter::domain::deployment::error_message(cause)
+        );
+    }
+    if let Some(alias) = &summary.alias {
+        let routing = if alias.additional_version_weights.is_empty() {
+            "no routing".to_owned()
+        } else {
+            format!("routing {:?}", alias.additional_version_weights)
+        };
+        println!("Alias:   version {} ({routing})", alias.version);
+    }
+    println!(
+        "Time:    {} simulated in {wall_ms:.1} ms of wall time",
+        clock(summary.simulated_seconds as u64)
+    );
+    println!(
+        "Cost:    {} state transitions ≈ ${:.6} (Step Functions Standard, $0.025 per 1,000)",
+        summary.state_transitions, summary.estimated_cost_usd
+    );
+    if let Some(path) = timeline {
+        println!("Timeline written to {}", path.display());
+    }
+}
+
+/// The line `shifter watch` ends with.
+pub fn print_outcome(summary: &Summary) {
+    match &summary.alias {
+        Some(alias) => println!(
+            "Outcome: {:?}; alias on version {}",
+            summary.outcome, alias.version
+        ),
+        None => println!("Outcome: {:?}", summary.outcome),
+    }
+}
+
+/// The timeline's data in a `.json` file.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TimelineFile<'a> {
+    timeline: &'a [shifter::report::TimelinePoint],
+    alarm_checks: &'a [shifter::report::AlarmCheck],
+    outcome: Outcome,
+    simulated_seconds: f64,
+}
+
+/// Writes the timeline of `summary`: data (`.json`) or chart (`.svg`).
+pub fn write_timeline(path: &Path, summary: &Summary) -> Result<(), CliError> {
+    let text = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => json_text(&TimelineFile {
+            timeline: &summary.timeline,
+            alarm_checks: &summary.alarm_checks,
+            outcome: summary.outcome,
+            simulated_seconds: summary.simulated_seconds,
+        })?,
+        Some("svg") => crate::chart::render(summary)?,
+        _ => {
+            return Err(CliError::Usage(format!(
+                "--timeline {}: use a .json or .svg file name",
+                path.display()
+            )));
+        }
+    };
+    std::fs::write(path, text).map_err(CliError::io(path))
+}

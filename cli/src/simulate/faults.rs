@@ -1,0 +1,127 @@
+//! `shifter simulate`'s scripted faults and operator answers: an alarm that fires, a hook that
+//! fails, someone else's write, and what `shifter abort|promote|approve` would do, and when.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use shifter::domain::AliasRoute;
+use shifter::domain::request::function_short_name;
+use shifter::fakes::{Fault, LambdaOp};
+use shifter_statemachine::local::{HookBehaviour, LocalAccount};
+
+use crate::error::CliError;
+use crate::input;
+
+/// Which hook to fail.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HookPhase {
+    /// The pre-traffic hook.
+    Pre,
+    /// The post-traffic hook.
+    Post,
+}
+
+/// Scripted faults and operator answers of `shifter simulate`.
+#[derive(clap::Args, Clone, Default)]
+pub struct FaultArgs {
+    /// The alarm goes to ALARM at this simulated time (e.g. 3m, 90s, 1h5m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    alarm_at: Option<Duration>,
+    /// Make a hook fail.
+    #[arg(long, value_enum)]
+    fail_hook: Option<HookPhase>,
+    /// Someone else changes the alias just before the deployment's Nth alias write.
+    #[arg(long, value_name = "N")]
+    drift_at_step: Option<u64>,
+    /// An operator aborts at this simulated time (what `shifter abort` does): the deployment
+    /// rolls back at once and fails with error Aborted.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    abort_at: Option<Duration>,
+    /// The reason given with --abort-at.
+    #[arg(long, default_value = "aborted by an operator", requires = "abort_at")]
+    reason: String,
+    /// An operator approves each approval gate this long after it starts waiting.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    approve_after: Option<Duration>,
+    /// An operator promotes at this simulated time, skipping the remaining steps.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    promote_at: Option<Duration>,
+}
+
+/// Arranges what `args` asks for in `account`, for a run of `input`; `remote` when the aliases
+/// live behind an emulator (the in-memory faults are refused then).
+pub fn apply(
+    args: &FaultArgs,
+    account: &LocalAccount,
+    input: &Value,
+    remote: bool,
+) -> Result<(), CliError> {
+    if let Some(at) = args.alarm_at {
+        let alarm = input::first_alarm(input, "--alarm-at")?;
+        let seconds = i64::try_from(at.as_secs())
+            .map_err(|_| CliError::Usage("--alarm-at is too far away".into()))?;
+        account.alarm_at(alarm, seconds);
+    }
+    if let Some(phase) = args.fail_hook {
+        let field = if phase == HookPhase::Pre {
+            "preTraffic"
+        } else {
+            "postTraffic"
+        };
+        let hook = input::hook(input, field).ok_or_else(|| {
+            CliError::Usage(format!("--fail-hook needs hooks.{field} in the input"))
+        })?;
+        account.set_hook(hook, HookBehaviour::Status("Failed".into()));
+    }
+    if let Some(n) = args.drift_at_step {
+        drift_at_step(account, input, n, remote)?;
+    }
+    operators(args, account);
+    Ok(())
+}
+
+/// Someone ships a hotfix by hand (a new version, all traffic, no routing) just before the
+/// deployment's `n`th alias write.
+fn drift_at_step(
+    account: &LocalAccount,
+    input: &Value,
+    n: u64,
+    remote: bool,
+) -> Result<(), CliError> {
+    if n == 0 {
+        return Err(CliError::Usage("--drift-at-step counts from 1".into()));
+    }
+    if remote {
+        return Err(CliError::Usage(
+            "--drift-at-step injects faults into the in-memory account; it is not available with --endpoint".into(),
+        ));
+    }
+    let function = input::text(input, "functionName");
+    let hotfix = account
+        .lambda
+        .publish(function_short_name(function))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--drift-at-step: no function {function:?} in the account"
+            ))
+        })?;
+    account.lambda.inject(
+        LambdaOp::UpdateAlias,
+        n,
+        Fault::DriftTo(AliasRoute::single(hotfix)),
+    );
+    Ok(())
+}
+
+/// The operators' scheduled answers.
+fn operators(args: &FaultArgs, account: &LocalAccount) {
+    if let Some(at) = args.abort_at {
+        account.abort_at(at.as_secs_f64(), &args.reason);
+    }
+    if let Some(at) = args.promote_at {
+        account.promote_at(at.as_secs_f64());
+    }
+    if let Some(after) = args.approve_after {
+        account.approve_after(after.as_secs_f64());
+    }
+}

@@ -1,0 +1,134 @@
+//! The step-by-step log `shifter simulate` prints as the run goes, in simulated time.
+
+use serde_json::Value;
+use shifter::domain::{Decision, Deployment};
+use shifter::fakes::ManualClock;
+use shifter::states;
+use shifter_statemachine::asl::{EventKind, HistoryEvent};
+
+use crate::output::clock;
+
+/// Prints each step as it happens, in simulated time.
+#[derive(Default)]
+pub struct Printer {
+    previous_task: String,
+}
+
+impl Printer {
+    /// Prints the line `event` deserves, if any.
+    pub fn print(&mut self, event: &HistoryEvent) {
+        let t = format!("t+{:>7}", clock(event.at_seconds as u64));
+        let (state, line) = match &event.kind {
+            EventKind::StateExited { name, output } => {
+                let previous = std::mem::replace(&mut self.previous_task, name.clone());
+                let Some(line) = exited(name, output, &previous, event.at_seconds) else {
+                    return;
+                };
+                (name, line)
+            }
+            EventKind::Retrying {
+                state,
+                attempt,
+                delay_seconds,
+            } => (state, format!("retry {attempt} in {delay_seconds:.1}s")),
+            // A park's timeout is the normal end of a bake: not worth a line.
+            EventKind::Caught { error, .. } if error == "States.Timeout" => return,
+            EventKind::Caught { state, error, next } => (state, format!("{error} → {next}")),
+            EventKind::TaskSucceeded { state, output } if output.get("action").is_some() => {
+                (state, format!("operator answered {output}"))
+            }
+            EventKind::StateEntered { name, .. } if name == states::AWAIT_APPROVAL => (
+                name,
+                "waiting for approval (shifter approve|promote|abort)".to_owned(),
+            ),
+            _ => return,
+        };
+        println!("{t}  {state:<22} {line}");
+    }
+}
+
+/// What a state that finished with `output` did, for people.
+fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option<String> {
+    if name.starts_with(states::HOOK_STATE_PREFIX) {
+        let answer = output
+            .pointer("/hookResult/payload")
+            .map_or_else(|| "nothing".to_owned(), Value::to_string);
+        return Some(format!("returned {answer}"));
+    }
+    let d = serde_json::from_value::<Deployment>(output.clone()).ok()?;
+    let line = match name {
+        states::START_DEPLOYMENT if d.decision == Decision::AlreadyCurrent => format!(
+            "alias {} of {} is already on version {}: nothing to do",
+            d.alias, d.function_name, d.target_version
+        ),
+        states::START_DEPLOYMENT => format!(
+            "alias {} of {}: version {} → {}, {} ({} steps), pre-flight checks passed",
+            d.alias,
+            d.function_name,
+            d.original_version,
+            d.target_version,
+            d.strategy,
+            d.plan.len()
+        ),
+        states::SHIFT_TRAFFIC => {
+            format!("{} of traffic on version {}", d.traffic, d.target_version)
+        }
+        states::PROMOTE => format!("100% on version {}, routing cleared", d.target_version),
+        states::CHECK_HEALTH => check_line(&d, previous, at_seconds),
+        states::ROLL_BACK => d
+            .failure
+            .as_ref()
+            .map_or_else(String::new, |f| f.cause.clone()),
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// What a Check Health decided, for people.
+fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
+    if d.decision == Decision::Rollback {
+        return d
+            .failure
+            .as_ref()
+            .map_or_else(String::new, |f| format!("{}: {}", f.error, f.cause));
+    }
+    if let Some(hook) = previous.strip_prefix(states::HOOK_STATE_PREFIX) {
+        return format!("{} passed", hook.to_lowercase());
+    }
+    let alarms = match d.alarms.len() {
+        0 => "no alarms watched".to_owned(),
+        1 => "alarm OK".to_owned(),
+        n => format!("{n} alarms OK"),
+    };
+    let started = (d.step_started_at - ManualClock::at_epoch().start()).num_seconds() as f64;
+    let baked = clock((at_seconds - started).max(0.0) as u64);
+    let next = match d.decision {
+        Decision::Bake => {
+            let bake = d
+                .plan
+                .get(d.step_index)
+                .map_or(0, |s| u64::from(s.bake_seconds));
+            format!("{} baked {baked} of {}", d.traffic, clock(bake))
+        }
+        Decision::PostPromotionBake => format!(
+            "post-promotion bake {baked} of {}",
+            clock(u64::from(d.post_promotion_bake_seconds))
+        ),
+        Decision::AwaitApproval => {
+            let weight = d.plan.get(d.step_index).map(|s| s.weight.to_string());
+            format!(
+                "{} needs approval (timeout {}, default {:?})",
+                weight.unwrap_or_default(),
+                clock(u64::from(d.approval_timeout_seconds)),
+                d.approval_default
+            )
+        }
+        Decision::Shift | Decision::Promote if previous == states::AWAIT_APPROVAL => {
+            "gate passed".to_owned()
+        }
+        Decision::Shift | Decision::Promote => "step done".to_owned(),
+        Decision::Succeed => "done".to_owned(),
+        other => format!("next: {other:?}"),
+    };
+    format!("{alarms} · {next}")
+}

@@ -1,0 +1,142 @@
+//! `shifter simulate`: the shipped state machine, run offline against a simulated account.
+
+mod chaos;
+mod faults;
+mod log;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use shifter::aws::LambdaAdapter;
+use shifter::ports::AlarmState;
+use shifter_statemachine::asl::HistoryEvent;
+use shifter_statemachine::local::{self, AccountSpec, HookBehaviour, LocalAccount};
+
+use crate::error::CliError;
+use crate::{input, output};
+
+/// Arguments of `shifter simulate`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A full execution input (JSON), as given to Step Functions in production.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// A simulated account (JSON: functions, versions, aliases, alarms, hooks, and optionally
+    /// the input to run); the embedded demo account when absent.
+    #[arg(long, value_name = "FILE", conflicts_with = "endpoint")]
+    account: Option<PathBuf>,
+    /// Use the real Lambda adapter against an AWS API emulator at URL (e.g. moto server);
+    /// alarms and hooks stay simulated in memory.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Override the strategy (a CodeDeploy/SAM name, a generic form, or JSON {"steps":[...]}).
+    #[arg(long)]
+    strategy: Option<String>,
+    #[command(flatten)]
+    faults: faults::FaultArgs,
+    /// Write the timeline: .json (data) or .svg (chart).
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
+    /// Print one JSON summary on stdout instead of the step-by-step log.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    chaos: Box<chaos::ChaosArgs>,
+}
+
+/// Runs the rehearsal; exit status 0 only when the deployment succeeded.
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let (account, input) = arrange(&args).await?;
+    let wall = Instant::now();
+    let mut printer = log::Printer::default();
+    let mut observer = |event: &HistoryEvent| {
+        if !args.json {
+            printer.print(event);
+        }
+    };
+    let run = local::run(&account, input, "simulated-deployment", &mut observer)
+        .await
+        .map_err(|e| CliError::Runner(e.to_string()))?;
+    let wall_ms = wall.elapsed().as_secs_f64() * 1000.0;
+    let summary = run.summary;
+    if let Some(path) = &args.timeline {
+        output::write_timeline(path, &summary)?;
+    }
+    if args.json {
+        output::print_json(&summary)?;
+    } else {
+        output::print_summary(&summary, wall_ms, args.timeline.as_deref());
+    }
+    Ok(output::exit_code(summary.outcome))
+}
+
+/// The account with every fault and answer `args` asks for, and the input to run.
+async fn arrange(args: &Args) -> Result<(LocalAccount, Value), CliError> {
+    let (account, default_input) = account_for(args).await?;
+    let mut input = match &args.input {
+        Some(path) => input::read_json(path)?,
+        None => default_input.ok_or_else(|| {
+            CliError::Usage("give --input FILE, or an \"input\" in the --account file".into())
+        })?,
+    };
+    let remote = args.endpoint.is_some();
+    if remote {
+        simulate_alarms_and_hooks_of(&account, &input);
+        if !args.json {
+            println!(
+                "Aliases and versions: the emulator, through the real Lambda adapter. Alarms and hooks: \
+                 simulated in memory (the emulator cannot serve CloudWatch's RPCv2 CBOR protocol or run \
+                 function code).\n"
+            );
+        }
+    }
+    if let Some(strategy) = &args.strategy {
+        input["strategy"] = input::strategy(strategy)?;
+    }
+    faults::apply(&args.faults, &account, &input, remote)?;
+    chaos::apply(&args.chaos, &account, &input)?;
+    Ok((account, input))
+}
+
+/// The account to deploy into, and the input it suggests.
+async fn account_for(args: &Args) -> Result<(LocalAccount, Option<Value>), CliError> {
+    if let Some(url) = &args.endpoint {
+        let clients = shifter::aws::load_for_emulator(url).await;
+        let adapter = Arc::new(LambdaAdapter::new(clients.lambda));
+        let input = json!({
+            "functionName": "orders-api", "alias": "live", "targetVersion": "2",
+            "strategy": "Canary10Percent5Minutes", "alarms": ["orders-api-errors"],
+            "checkIntervalSeconds": 30
+        });
+        return Ok((LocalAccount::with_lambda(adapter), Some(input)));
+    }
+    if let Some(path) = &args.account {
+        let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+        let invalid = |e: shifter_statemachine::local::AccountError| {
+            CliError::Usage(format!("{}: {e}", path.display()))
+        };
+        let spec = AccountSpec::from_json(&text).map_err(invalid)?;
+        let account = spec.build().map_err(invalid)?;
+        return Ok((account, spec.input));
+    }
+    Ok((
+        LocalAccount::demo(),
+        Some(LocalAccount::demo_input("Canary10Percent5Minutes")),
+    ))
+}
+
+/// Against an emulator, the input's alarms exist in memory, quiet unless `--alarm-at` says
+/// otherwise, and its hooks pass unless `--fail-hook` says otherwise.
+fn simulate_alarms_and_hooks_of(account: &LocalAccount, input: &Value) {
+    for alarm in input::alarms(input) {
+        account.alarms.add(alarm, AlarmState::Ok);
+    }
+    for phase in ["preTraffic", "postTraffic"] {
+        if let Some(hook) = input::hook(input, phase) {
+            account.set_hook(hook, HookBehaviour::Pass);
+        }
+    }
+}

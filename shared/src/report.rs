@@ -1,0 +1,496 @@
+//! The summary of one deployment (`shifter simulate --json`, `shifter watch --json`), built the
+//! same way whether the execution ran in the local runner or on Step Functions: one set of
+//! types, one outcome classification, one builder.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::cost::USD_PER_TRANSITION;
+use crate::domain::{AliasRoute, Deployment, ErrorKind, Failure};
+use crate::ports::HistoryEvent;
+use crate::states;
+
+/// How a deployment ended, in the words of `shifter simulate --json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// All traffic on the target.
+    Succeeded,
+    /// The alias was already on the target; nothing was touched.
+    AlreadyCurrent,
+    /// Restored to the original version.
+    RolledBack,
+    /// Refused before anything changed.
+    Rejected,
+    /// Stopped without restoring: someone else changed the alias, or the rollback failed.
+    Stopped,
+}
+
+impl Outcome {
+    /// The outcome of an execution that succeeded (or not) after entering `final_state` last.
+    pub fn classify(succeeded: bool, final_state: &str) -> Outcome {
+        match (succeeded, final_state) {
+            (true, states::ALREADY_CURRENT) => Outcome::AlreadyCurrent,
+            (true, _) => Outcome::Succeeded,
+            (false, states::DEPLOYMENT_REJECTED) => Outcome::Rejected,
+            (false, states::DEPLOYMENT_ROLLED_BACK) => Outcome::RolledBack,
+            (false, _) => Outcome::Stopped,
+        }
+    }
+
+    /// True when the alias ends on the target (the commands exit 0 only then).
+    pub fn is_success(self) -> bool {
+        matches!(self, Outcome::Succeeded | Outcome::AlreadyCurrent)
+    }
+}
+
+/// One change of the traffic on the target version.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TimelinePoint {
+    /// Seconds since the start.
+    pub seconds: f64,
+    /// Percent of traffic on the target version.
+    pub weight: f64,
+}
+
+/// An alarm check made during the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmCheck {
+    /// Seconds since the start.
+    pub seconds: f64,
+    /// What was in ALARM at that moment (alarm names; a real history only tells the cause).
+    pub in_alarm: Vec<String>,
+}
+
+/// The alias at the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalAlias {
+    /// `FunctionVersion`.
+    pub version: String,
+    /// `RoutingConfig.AdditionalVersionWeights` as Lambda would report it.
+    pub additional_version_weights: BTreeMap<String, f64>,
+}
+
+impl From<&AliasRoute> for FinalAlias {
+    fn from(route: &AliasRoute) -> Self {
+        FinalAlias {
+            version: route.version.clone(),
+            additional_version_weights: route
+                .additional
+                .iter()
+                .map(|a| (a.version.clone(), a.weight.as_fraction()))
+                .collect(),
+        }
+    }
+}
+
+impl FinalAlias {
+    /// Where `outcome` leaves the alias of `last`, the last state document: the target after a
+    /// success, the snapshot after a rollback, unknown otherwise.
+    pub fn implied(outcome: Outcome, last: &Deployment) -> Option<FinalAlias> {
+        let version = match outcome {
+            Outcome::Succeeded | Outcome::AlreadyCurrent => &last.target_version,
+            Outcome::RolledBack => &last.original_version,
+            Outcome::Rejected | Outcome::Stopped => return None,
+        };
+        Some(FinalAlias::from(&AliasRoute::single(version.clone())))
+    }
+}
+
+/// The summary of one deployment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The execution's error name, when it failed.
+    pub error: Option<String>,
+    /// The execution's cause, when it failed.
+    pub cause: Option<String>,
+    /// The alias at the end.
+    pub alias: Option<FinalAlias>,
+    /// States entered (plus retries, where the engine reports them).
+    pub state_transitions: u64,
+    /// Seconds from start to end.
+    pub simulated_seconds: f64,
+    /// Traffic on the target over time, one entry per change.
+    pub timeline: Vec<TimelinePoint>,
+    /// Every alarm check: locally every DescribeAlarms call (Start Deployment's pre-flight read
+    /// included); from a real history, every check Check Health recorded.
+    pub alarm_checks: Vec<AlarmCheck>,
+    /// The state the execution ended in.
+    pub final_state: String,
+    /// Estimated Step Functions cost in USD.
+    pub estimated_cost_usd: f64,
+}
+
+/// How an execution ended, as its engine reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    /// It succeeded.
+    pub succeeded: bool,
+    /// The last state entered.
+    pub final_state: String,
+    /// The error name, when it failed.
+    pub error: Option<String>,
+    /// The cause, when it failed.
+    pub cause: Option<String>,
+    /// State transitions billed.
+    pub transitions: u64,
+    /// When it ended.
+    pub at: DateTime<Utc>,
+}
+
+/// Collects a deployment's traffic changes and alarm checks as they are observed, then
+/// classifies how it ended.
+#[derive(Debug, Clone)]
+pub struct SummaryBuilder {
+    start: DateTime<Utc>,
+    timeline: Vec<TimelinePoint>,
+    alarm_checks: Vec<AlarmCheck>,
+}
+
+impl SummaryBuilder {
+    /// A deployment that started at `start` with no traffic on the target.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        SummaryBuilder {
+            start,
+            timeline: vec![TimelinePoint {
+                seconds: 0.0,
+                weight: 0.0,
+            }],
+            alarm_checks: Vec::new(),
+        }
+    }
+
+    fn seconds(&self, at: DateTime<Utc>) -> f64 {
+        (at - self.start).num_milliseconds() as f64 / 1000.0
+    }
+
+    /// The target carries `percent` of the traffic from `at` (kept only when it changed).
+    pub fn traffic(&mut self, at: DateTime<Utc>, percent: f64) {
+        if self.timeline.last().is_some_and(|p| p.weight == percent) {
+            return;
+        }
+        self.timeline.push(TimelinePoint {
+            seconds: self.seconds(at),
+            weight: percent,
+        });
+    }
+
+    /// The alarms were checked at `at`; `in_alarm` were in ALARM.
+    pub fn alarm_check(&mut self, at: DateTime<Utc>, in_alarm: Vec<String>) {
+        self.alarm_checks.push(AlarmCheck {
+            seconds: self.seconds(at),
+            in_alarm,
+        });
+    }
+
+    /// The summary of the deployment that ended so; `alias` says where the alias ended up,
+    /// given the outcome.
+    pub fn finish(
+        self,
+        ending: Ending,
+        alias: impl FnOnce(Outcome) -> Option<FinalAlias>,
+    ) -> Summary {
+        let outcome = Outcome::classify(ending.succeeded, &ending.final_state);
+        Summary {
+            outcome,
+            simulated_seconds: self.seconds(ending.at),
+            alias: alias(outcome),
+            error: ending.error,
+            cause: ending.cause,
+            state_transitions: ending.transitions,
+            timeline: self.timeline,
+            alarm_checks: self.alarm_checks,
+            final_state: ending.final_state,
+            estimated_cost_usd: ending.transitions as f64 * USD_PER_TRANSITION,
+        }
+    }
+}
+
+/// The state document in a history event's JSON text (a state's input or output), when it is one.
+pub fn document(text: Option<&str>) -> Option<Deployment> {
+    text.and_then(|t| serde_json::from_str(t).ok())
+}
+
+/// The summary of a real execution from its history, oldest event first.
+pub fn from_history(history: &[HistoryEvent]) -> Summary {
+    let start = history.first().map_or(DateTime::UNIX_EPOCH, |e| e.at);
+    let mut reader = HistoryReader::new(start);
+    for event in history {
+        reader.read(event);
+    }
+    reader.finish(history.last().map_or(start, |e| e.at))
+}
+
+/// What [`from_history`] has learnt so far.
+struct HistoryReader {
+    report: SummaryBuilder,
+    transitions: u64,
+    final_state: String,
+    /// `alarmChecks` of the last Check Health seen: a check counts once.
+    checks: u32,
+    last: Option<Deployment>,
+    succeeded: bool,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+impl HistoryReader {
+    fn new(start: DateTime<Utc>) -> Self {
+        HistoryReader {
+            report: SummaryBuilder::new(start),
+            transitions: 0,
+            final_state: String::new(),
+            checks: 0,
+            last: None,
+            succeeded: false,
+            error: None,
+            cause: None,
+        }
+    }
+
+    fn read(&mut self, e: &HistoryEvent) {
+        let state = e.state.as_deref().unwrap_or_default();
+        if e.kind.ends_with("StateEntered") {
+            self.transitions += 1;
+            state.clone_into(&mut self.final_state);
+        }
+        if e.kind.ends_with("StateExited")
+            && let Some(d) = document(e.output.as_deref())
+        {
+            self.exited(state, e.at, &d);
+            self.last = Some(d);
+        }
+        match e.kind.as_str() {
+            "ExecutionSucceeded" => self.succeeded = true,
+            "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut" => {
+                self.error.clone_from(&e.error);
+                self.cause.clone_from(&e.cause);
+            }
+            _ => {}
+        }
+    }
+
+    fn exited(&mut self, state: &str, at: DateTime<Utc>, d: &Deployment) {
+        if matches!(
+            state,
+            states::SHIFT_TRAFFIC | states::PROMOTE | states::ROLL_BACK
+        ) {
+            self.report.traffic(at, d.traffic_percent);
+        }
+        if state == states::CHECK_HEALTH && d.alarm_checks > self.checks {
+            self.checks = d.alarm_checks;
+            let in_alarm = d.failure.iter().filter(|f| alarm_fired(f));
+            let in_alarm = in_alarm.map(|f| f.cause.clone()).collect();
+            self.report.alarm_check(at, in_alarm);
+        }
+    }
+
+    fn finish(self, end: DateTime<Utc>) -> Summary {
+        let ending = Ending {
+            succeeded: self.succeeded,
+            final_state: self.final_state,
+            error: self.error,
+            cause: self.cause,
+            transitions: self.transitions,
+            at: end,
+        };
+        let last = self.last;
+        self.report.finish(ending, |outcome| {
+            last.as_ref().and_then(|d| FinalAlias::implied(outcome, d))
+        })
+    }
+}
+
+/// True when a Check Health rolled back because an alarm fired.
+fn alarm_fired(failure: &Failure) -> bool {
+    failure.error == ErrorKind::AlarmTriggered
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::{AliasState, DeploymentRequest};
+
+    #[test]
+    fn outcomes_by_status_and_final_state() {
+        let cases = [
+            (true, states::DEPLOYMENT_SUCCEEDED, Outcome::Succeeded),
+            (true, states::ALREADY_CURRENT, Outcome::AlreadyCurrent),
+            (false, states::DEPLOYMENT_REJECTED, Outcome::Rejected),
+            (false, states::DEPLOYMENT_ROLLED_BACK, Outcome::RolledBack),
+            (false, states::STOPPED_ON_DRIFT, Outcome::Stopped),
+            (false, states::ROLLBACK_FAILED, Outcome::Stopped),
+            // Aborted by StopExecution while baking: nothing restored the alias.
+            (false, states::BAKE, Outcome::Stopped),
+        ];
+        for (succeeded, state, outcome) in cases {
+            assert_eq!(Outcome::classify(succeeded, state), outcome, "{state}");
+            assert_eq!(outcome.is_success(), succeeded, "{state}");
+        }
+    }
+
+    fn points(summary: &Summary) -> Vec<(f64, f64)> {
+        let timeline = summary.timeline.iter();
+        timeline.map(|p| (p.seconds, p.weight)).collect()
+    }
+
+    #[test]
+    fn the_timeline_keeps_changes_only_and_counts_from_the_start() {
+        let start = DateTime::UNIX_EPOCH;
+        let mut report = SummaryBuilder::new(start);
+        let at = |s: i64| start + TimeDelta::milliseconds(s);
+        report.traffic(at(0), 0.0);
+        report.traffic(at(1500), 10.0);
+        report.traffic(at(2000), 10.0);
+        report.traffic(at(60_000), 100.0);
+        report.alarm_check(at(30_000), vec![]);
+        let ending = Ending {
+            succeeded: true,
+            final_state: states::DEPLOYMENT_SUCCEEDED.to_owned(),
+            error: None,
+            cause: None,
+            transitions: 40,
+            at: at(90_000),
+        };
+        let summary = report.finish(ending, |_| None);
+        assert_eq!(
+            points(&summary),
+            vec![(0.0, 0.0), (1.5, 10.0), (60.0, 100.0)]
+        );
+        assert_eq!(summary.simulated_seconds, 90.0);
+        assert_eq!(summary.alarm_checks.len(), 1);
+        assert_eq!(summary.estimated_cost_usd, 40.0 * USD_PER_TRANSITION);
+    }
+
+    #[test]
+    fn final_alias_reports_lambda_s_fractions() {
+        let route = AliasRoute::split("1", "2", crate::domain::Weight::from_bp(1000).unwrap());
+        let alias = FinalAlias::from(&route);
+        assert_eq!(alias.version, "1");
+        assert_eq!(alias.additional_version_weights["2"], 0.1);
+        assert!(
+            FinalAlias::from(&AliasRoute::single("2"))
+                .additional_version_weights
+                .is_empty()
+        );
+    }
+
+    /// A state document at 10% with `patch` applied (as JSON, the shape the history holds).
+    fn document_text(patch: Value) -> String {
+        let input = json!({"functionName": "f", "alias": "live", "targetVersion": "2",
+                           "strategy": "Canary10Percent5Minutes", "alarms": ["f-errors"]});
+        let request = DeploymentRequest::from_json(&input).unwrap();
+        let alias = AliasState {
+            route: AliasRoute::single("1"),
+            revision_id: "r1".into(),
+        };
+        let d = Deployment::start(
+            "x".into(),
+            &request,
+            &alias,
+            "2".into(),
+            DateTime::UNIX_EPOCH,
+        );
+        let mut value = serde_json::to_value(d).unwrap();
+        for (k, v) in patch.as_object().unwrap() {
+            value[k] = v.clone();
+        }
+        value.to_string()
+    }
+
+    fn event(id: i64, kind: &str, state: Option<&str>, output: Option<String>) -> HistoryEvent {
+        HistoryEvent {
+            id,
+            kind: kind.to_owned(),
+            at: DateTime::UNIX_EPOCH + TimeDelta::seconds(id * 10),
+            state: state.map(str::to_owned),
+            output,
+            ..HistoryEvent::default()
+        }
+    }
+
+    #[test]
+    fn a_real_history_rolled_back_by_an_alarm() {
+        let shifted = document_text(json!({"traffic": 1000, "trafficPercent": 10.0}));
+        let alarm = json!({"traffic": 1000, "trafficPercent": 10.0, "alarmChecks": 1,
+            "decision": "rollback",
+            "failure": {"error": "AlarmTriggered", "cause": "alarm f-errors in ALARM"}});
+        let restored = json!({"traffic": 0, "trafficPercent": 0.0, "alarmChecks": 1});
+        let history = vec![
+            event(1, "ExecutionStarted", None, None),
+            event(2, "TaskStateEntered", Some(states::SHIFT_TRAFFIC), None),
+            event(
+                3,
+                "TaskStateExited",
+                Some(states::SHIFT_TRAFFIC),
+                Some(shifted),
+            ),
+            event(4, "TaskStateEntered", Some(states::CHECK_HEALTH), None),
+            event(
+                5,
+                "TaskStateExited",
+                Some(states::CHECK_HEALTH),
+                Some(document_text(alarm)),
+            ),
+            event(6, "TaskStateEntered", Some(states::ROLL_BACK), None),
+            event(
+                7,
+                "TaskStateExited",
+                Some(states::ROLL_BACK),
+                Some(document_text(restored)),
+            ),
+            event(
+                8,
+                "FailStateEntered",
+                Some(states::DEPLOYMENT_ROLLED_BACK),
+                None,
+            ),
+            HistoryEvent {
+                error: Some("AlarmTriggered".into()),
+                cause: Some("restored".into()),
+                ..event(9, "ExecutionFailed", None, None)
+            },
+        ];
+        let summary = from_history(&history);
+        assert_eq!(summary.outcome, Outcome::RolledBack);
+        assert_eq!(summary.error.as_deref(), Some("AlarmTriggered"));
+        assert_eq!(summary.state_transitions, 4);
+        assert_eq!(summary.final_state, states::DEPLOYMENT_ROLLED_BACK);
+        assert_eq!(summary.simulated_seconds, 80.0);
+        assert_eq!(
+            points(&summary),
+            vec![(0.0, 0.0), (20.0, 10.0), (60.0, 0.0)]
+        );
+        assert_eq!(
+            summary.alarm_checks,
+            vec![AlarmCheck {
+                seconds: 40.0,
+                in_alarm: vec!["alarm f-errors in ALARM".into()]
+            }]
+        );
+        assert_eq!(summary.alias.map(|a| a.version).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn an_empty_or_unreadable_history_is_a_stop_with_nothing_known() {
+        let summary = from_history(&[]);
+        assert_eq!(summary.outcome, Outcome::Stopped);
+        assert_eq!(summary.alias, None);
+        let garbage = event(
+            1,
+            "TaskStateExited",
+            Some(states::SHIFT_TRAFFIC),
+            Some("{}".into()),
+        );
+        let summary = from_history(&[garbage]);
+        assert_eq!(summary.timeline.len(), 1);
+    }
+}

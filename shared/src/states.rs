@@ -1,0 +1,72 @@
+//! The names the shipped state machine (`statemachine/deployment.asl.json`) and the tools that
+//! read its executions agree on: state names and the `DetailType` of parked tasks' events.
+//! A test in `shifter-statemachine` checks every name here against the definition.
+
+/// Validates the input and snapshots the alias.
+pub const START_DEPLOYMENT: &str = "Start Deployment";
+/// Fail state: the input was refused before anything changed.
+pub const DEPLOYMENT_REJECTED: &str = "Deployment Rejected";
+/// Invokes the user's pre-traffic hook.
+pub const RUN_PRE_TRAFFIC_HOOK: &str = "Run Pre-Traffic Hook";
+/// Moves the alias to the next step's weight.
+pub const SHIFT_TRAFFIC: &str = "Shift Traffic";
+/// Parks until the next alarm check (or an operator's answer).
+pub const BAKE: &str = "Bake";
+/// Reads the alarms and decides what happens next.
+pub const CHECK_HEALTH: &str = "Check Health";
+/// Parks at an approval gate until an operator answers or the gate times out.
+pub const AWAIT_APPROVAL: &str = "Await Approval";
+/// Pass state: an operator aborted; the deployment rolls back.
+pub const ABORT_REQUESTED: &str = "Abort Requested";
+/// Points the alias at the target with no routing.
+pub const PROMOTE: &str = "Promote";
+/// Invokes the user's post-traffic hook.
+pub const RUN_POST_TRAFFIC_HOOK: &str = "Run Post-Traffic Hook";
+/// Parks after the promotion, alarms still watched.
+pub const POST_PROMOTION_BAKE: &str = "Post-Promotion Bake";
+/// Succeed state: all traffic on the target.
+pub const DEPLOYMENT_SUCCEEDED: &str = "Deployment Succeeded";
+/// Succeed state: the alias was already on the target; nothing was touched.
+pub const ALREADY_CURRENT: &str = "Already Current";
+/// Restores the alias snapshot.
+pub const ROLL_BACK: &str = "Roll Back";
+/// Fail state: the alias was restored.
+pub const DEPLOYMENT_ROLLED_BACK: &str = "Deployment Rolled Back";
+/// Fail state: someone else changed the alias; their change was left alone.
+pub const STOPPED_ON_DRIFT: &str = "Stopped On Drift";
+/// Fail state: the restore itself failed.
+pub const ROLLBACK_FAILED: &str = "Rollback Failed";
+
+/// The states named above, for the check against the definition.
+pub const ALL: [&str; 17] = [
+    START_DEPLOYMENT,
+    DEPLOYMENT_REJECTED,
+    RUN_PRE_TRAFFIC_HOOK,
+    SHIFT_TRAFFIC,
+    BAKE,
+    CHECK_HEALTH,
+    AWAIT_APPROVAL,
+    ABORT_REQUESTED,
+    PROMOTE,
+    RUN_POST_TRAFFIC_HOOK,
+    POST_PROMOTION_BAKE,
+    DEPLOYMENT_SUCCEEDED,
+    ALREADY_CURRENT,
+    ROLL_BACK,
+    DEPLOYMENT_ROLLED_BACK,
+    STOPPED_ON_DRIFT,
+    ROLLBACK_FAILED,
+];
+
+/// What the names of the hook-invoking states start with.
+pub const HOOK_STATE_PREFIX: &str = "Run ";
+
+/// The `DetailType` of the event a bake parks on.
+pub const BAKE_DETAIL_TYPE: &str = "Traffic Shifter Bake";
+/// The `DetailType` of the event an approval gate parks on.
+pub const APPROVAL_DETAIL_TYPE: &str = "Traffic Shifter Approval";
+
+/// True for the states that park on a task token until the next alarm check.
+pub fn is_bake(state: &str) -> bool {
+    state == BAKE || state == POST_PROMOTION_BAKE
+}

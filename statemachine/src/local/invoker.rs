@@ -1,0 +1,131 @@
+//! Dispatches the definition's `lambda:invoke` Tasks: our four handlers run in-process over the
+//! account's fakes, users' hooks behave as scripted, and parked tasks hear the operator controls.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use shifter::ShifterError;
+use shifter::domain::request::function_short_name;
+use start_deployment::{Ports, StartEvent};
+
+use super::account::{HookBehaviour, LocalAccount};
+use crate::asl::{InvokeError, LambdaInvoker, Park, Parked};
+
+/// ARN prefix of functions in the simulated account.
+pub const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:local-1:000000000000:function:";
+
+/// Our functions, by the `DefinitionSubstitutions` key that names them in the definition.
+pub const OUR_FUNCTIONS: [(&str, &str); 4] = [
+    ("StartDeploymentFunctionArn", "start-deployment"),
+    ("ShiftTrafficFunctionArn", "shift-traffic"),
+    ("CheckHealthFunctionArn", "check-health"),
+    ("RollBackFunctionArn", "roll-back"),
+];
+
+/// Invokes functions of `account`.
+pub struct LocalInvoker<'a> {
+    /// Where the functions live.
+    pub account: &'a LocalAccount,
+}
+
+impl LocalInvoker<'_> {
+    /// Runs our handler `name` on `payload`, exactly as its Lambda would.
+    async fn ours(&self, name: &str, payload: Value) -> Result<Value, ShifterError> {
+        let a = self.account;
+        let out = match name {
+            "start-deployment" => {
+                let event: StartEvent = decode(payload)?;
+                let ports = Ports {
+                    router: a.router.as_ref(),
+                    registry: a.registry.as_ref(),
+                    alarms: &a.alarms,
+                    clock: &a.clock,
+                };
+                start_deployment::start_deployment(&ports, &a.config, event).await?
+            }
+            "shift-traffic" => {
+                shift_traffic::shift_traffic(a.router.as_ref(), &a.clock, decode(payload)?).await?
+            }
+            "check-health" => {
+                check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
+            }
+            "roll-back" => roll_back::roll_back(a.router.as_ref(), decode(payload)?).await?,
+            other => return Err(ShifterError::not_found(format!("function {other}"))),
+        };
+        serde_json::to_value(out).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
+    }
+
+    /// Runs the scripted hook `short` (`function_name` as invoked), within `timeout_seconds`.
+    async fn hook(
+        &self,
+        short: &str,
+        function_name: &str,
+        timeout_seconds: Option<u64>,
+    ) -> Result<Value, InvokeError> {
+        let passed = || Ok(json!({"status": "Succeeded"}));
+        match self.account.hook(short) {
+            Some(HookBehaviour::Pass) => passed(),
+            Some(HookBehaviour::Status(s)) => Ok(json!({ "status": s })),
+            Some(HookBehaviour::Error(message)) => Err(InvokeError::Function {
+                error_type: "Error".to_owned(),
+                error_message: message,
+            }),
+            Some(HookBehaviour::Timeout) => Err(InvokeError::Timeout),
+            Some(HookBehaviour::Flaky(0)) => passed(),
+            Some(HookBehaviour::Flaky(left)) => {
+                self.account.set_hook(short, HookBehaviour::Flaky(left - 1));
+                Err(InvokeError::Service {
+                    error: "Lambda.TooManyRequestsException".to_owned(),
+                    cause: "Rate exceeded".to_owned(),
+                })
+            }
+            Some(HookBehaviour::Slow(seconds)) => self.slow(seconds, timeout_seconds).await,
+            None => Err(InvokeError::Service {
+                error: "Lambda.ResourceNotFoundException".to_owned(),
+                cause: format!("Function not found: {function_name}"),
+            }),
+        }
+    }
+
+    /// A hook that runs `seconds` of virtual time: it passes, or times out past the limit.
+    async fn slow(&self, seconds: u64, timeout_seconds: Option<u64>) -> Result<Value, InvokeError> {
+        let limit = timeout_seconds.unwrap_or(u64::MAX);
+        let ran = seconds.min(limit);
+        let by = chrono::TimeDelta::seconds(i64::try_from(ran).unwrap_or(i64::MAX));
+        self.account.clock.sleep(by).await;
+        if seconds > limit {
+            Err(InvokeError::Timeout)
+        } else {
+            Ok(json!({"status": "Succeeded"}))
+        }
+    }
+}
+
+/// A handler's payload, refused as its Lambda runtime would refuse it.
+fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, ShifterError> {
+    serde_json::from_value(payload).map_err(|e| ShifterError::invalid("(payload)", e.to_string()))
+}
+
+#[async_trait]
+impl LambdaInvoker for LocalInvoker<'_> {
+    async fn park(&self, park: &Park) -> Parked {
+        self.account.controls.answer(park)
+    }
+
+    async fn invoke(
+        &self,
+        function_name: &str,
+        payload: Value,
+        timeout_seconds: Option<u64>,
+    ) -> Result<Value, InvokeError> {
+        let short = function_short_name(function_name);
+        if !OUR_FUNCTIONS.iter().any(|(_, n)| *n == short) {
+            return self.hook(short, function_name, timeout_seconds).await;
+        }
+        self.ours(short, payload)
+            .await
+            .map_err(|e| InvokeError::Function {
+                error_type: e.kind().to_owned(),
+                error_message: e.to_string(),
+            })
+    }
+}

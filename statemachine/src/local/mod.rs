@@ -1,0 +1,101 @@
+//! The local runner: the shipped definition executed offline against a simulated account, on a
+//! virtual clock, with our handlers in-process.
+
+mod account;
+mod controls;
+mod invoker;
+mod recorder;
+mod spec;
+mod summary;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub use account::{HookBehaviour, LocalAccount};
+pub use invoker::{LOCAL_ARN_PREFIX, OUR_FUNCTIONS};
+pub use shifter::report::{AlarmCheck, FinalAlias, Outcome, Summary, TimelinePoint};
+pub use spec::{AccountError, AccountSpec};
+
+use crate::asl::{DefinitionError, Execution, History, HistoryEvent, RunError, StateMachine};
+use shifter::domain::Deployment;
+use invoker::LocalInvoker;
+
+/// The shipped definition, with our functions' local ARNs substituted.
+pub fn shipped_state_machine() -> Result<StateMachine, DefinitionError> {
+    let substitutions: BTreeMap<String, String> = OUR_FUNCTIONS
+        .iter()
+        .map(|(key, name)| ((*key).to_owned(), format!("{LOCAL_ARN_PREFIX}{name}")))
+        .collect();
+    StateMachine::parse(crate::DEFINITION, &substitutions)
+}
+
+/// A finished simulated run: the execution as the runner saw it, and its summary.
+pub struct Run {
+    /// The execution; its events carry no documents (the observer saw them whole).
+    pub execution: Execution,
+    /// The summary.
+    pub summary: Summary,
+    /// The deployment document as Start Deployment first produced it.
+    deployment: Option<Deployment>,
+}
+
+/// The deployment document as Start Deployment first produced it, if it got that far.
+pub fn first_deployment(run: &Run) -> Option<Deployment> {
+    run.deployment.clone()
+}
+
+/// Runs the shipped definition against `account` with `input`.
+pub async fn run(
+    account: &LocalAccount,
+    input: Value,
+    execution_name: &str,
+    observer: &mut (dyn FnMut(&HistoryEvent) + Send),
+) -> Result<Run, RunError> {
+    // Events without documents keep a long run linear in time and memory.
+    let machine = shipped_state_machine()?.with_history(History::WithoutData);
+    let text = |field: &str| {
+        input
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (function, alias) = (text("functionName"), text("alias"));
+    let invoker = LocalInvoker { account };
+    let mut deployment = None;
+    let slot = &mut deployment;
+    let mut watch = move |event: &HistoryEvent| {
+        if slot.is_none() {
+            *slot = summary::planned(event);
+        }
+        observer(event);
+    };
+    let execution = machine
+        .run(&invoker, &account.clock, input, execution_name, &mut watch)
+        .await?;
+    let planned = deployment.as_ref();
+    let summary = summary::summarize(account, &execution, planned, &function, &alias).await;
+    Ok(Run {
+        execution,
+        summary,
+        deployment,
+    })
+}
+
+/// A finished run as Step Functions `GetExecutionHistory` JSON (what `aws stepfunctions
+/// get-execution-history` prints): the recorded histories in `events/` that the CLI's `watch`
+/// and `timeline` tests read.
+pub fn execution_history(
+    account: &LocalAccount,
+    execution: &Execution,
+    input: &Value,
+) -> Result<Value, DefinitionError> {
+    let machine = shipped_state_machine()?;
+    Ok(crate::asl::export_history(
+        &machine,
+        execution,
+        account.clock.start(),
+        input,
+    ))
+}

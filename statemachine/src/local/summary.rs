@@ -1,0 +1,69 @@
+//! The summary of a local run, from what really happened in the simulated account: every alias
+//! write the deployment made (also those whose answer was lost) and every alarm read.
+
+use serde::Deserialize;
+use shifter::domain::Deployment;
+use shifter::ports::{AlarmState, Clock};
+use shifter::report::{Ending, FinalAlias, Summary, SummaryBuilder};
+use shifter::states::START_DEPLOYMENT;
+
+use super::account::LocalAccount;
+use crate::asl::{EventKind, Execution, ExecutionStatus, HistoryEvent};
+
+/// The summary of `execution`, which deployed `function`'s `alias` in `account`.
+pub async fn summarize(
+    account: &LocalAccount,
+    execution: &Execution,
+    planned: Option<&Deployment>,
+    function: &str,
+    alias: &str,
+) -> Summary {
+    let start = account.clock.start();
+    let mut report = SummaryBuilder::new(start);
+    if let Some(target) = target_version(execution, planned) {
+        let writes = account.deployment_writes(function, alias);
+        for (at, route) in writes.into_iter().filter(|(at, _)| *at >= start) {
+            report.traffic(at, route.weight_on(&target).as_percent());
+        }
+    }
+    for read in account.alarms.reads().into_iter().filter(|r| r.at >= start) {
+        let in_alarm = read
+            .states
+            .into_iter()
+            .filter(|(_, s)| *s == AlarmState::Alarm);
+        report.alarm_check(read.at, in_alarm.map(|(name, _)| name).collect());
+    }
+    let final_alias = account
+        .alias_state(function, alias)
+        .await
+        .map(|a| FinalAlias::from(&a.route));
+    let ending = Ending {
+        succeeded: execution.status == ExecutionStatus::Succeeded,
+        final_state: execution.final_state.clone(),
+        error: execution.error.clone(),
+        cause: execution.cause.clone(),
+        transitions: execution.transitions,
+        at: account.clock.now(),
+    };
+    report.finish(ending, |_| final_alias)
+}
+
+/// The version the deployment moved traffic to: from its final document, else as Start
+/// Deployment first set it.
+fn target_version(execution: &Execution, planned: Option<&Deployment>) -> Option<String> {
+    let last = execution
+        .output
+        .as_ref()
+        .and_then(|o| Deployment::deserialize(o).ok());
+    last.or_else(|| planned.cloned()).map(|d| d.target_version)
+}
+
+/// The document Start Deployment produced, when `event` is its exit.
+pub(super) fn planned(event: &HistoryEvent) -> Option<Deployment> {
+    match &event.kind {
+        EventKind::StateExited { name, output } if name == START_DEPLOYMENT => {
+            Deployment::deserialize(output).ok()
+        }
+        _ => None,
+    }
+}
