@@ -7,6 +7,7 @@ mod operate;
 mod scenarios;
 
 mod catalog;
+mod differential;
 mod properties;
 mod races;
 mod scale;
