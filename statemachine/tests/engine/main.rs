@@ -8,6 +8,7 @@ mod operate;
 mod scenarios;
 
 mod catalog;
+mod differential;
 mod properties;
 mod races;
 mod scale;
