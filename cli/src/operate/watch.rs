@@ -254,9 +254,11 @@ mod tests {
             input["strategy"] = json!("Canary10Percent1Minute");
             // The runner keeps events without their documents; the observer sees them whole.
             let mut events = Vec::new();
-            let run = local::run(&account, input.clone(), "same", &mut |e| events.push(e.clone()))
-                .await
-                .unwrap();
+            let run = local::run(&account, input.clone(), "same", &mut |e| {
+                events.push(e.clone())
+            })
+            .await
+            .unwrap();
             let execution = Execution {
                 events,
                 ..run.execution

@@ -18,8 +18,8 @@ pub use shifter::report::{AlarmCheck, FinalAlias, Outcome, Summary, TimelinePoin
 pub use spec::{AccountError, AccountSpec};
 
 use crate::asl::{DefinitionError, Execution, History, HistoryEvent, RunError, StateMachine};
-use shifter::domain::Deployment;
 use invoker::LocalInvoker;
+use shifter::domain::Deployment;
 
 /// The shipped definition, with our functions' local ARNs substituted.
 pub fn shipped_state_machine() -> Result<StateMachine, DefinitionError> {

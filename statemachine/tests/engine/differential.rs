@@ -338,9 +338,11 @@ async fn the_shipped_definition_runs_the_same_in_aws_local_stepfunctions() {
         arrange(&account, &mut input);
         // The runner keeps events without their documents; the observer sees them whole.
         let mut events = Vec::new();
-        local::run(&account, input.clone(), name, &mut |e| events.push(e.clone()))
-            .await
-            .expect("the runner accepts the shipped definition");
+        local::run(&account, input.clone(), name, &mut |e| {
+            events.push(e.clone())
+        })
+        .await
+        .expect("the runner accepts the shipped definition");
         recorded.push(record(name, &input, &events));
     }
     let theirs = replay(&recorded.iter().collect::<Vec<_>>());
