@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use crate::domain::VersionInfo;
+use crate::domain::analysis::VersionFigures;
 use crate::domain::{AliasRoute, AliasState};
 use crate::error::ShifterError;
 
@@ -68,6 +69,21 @@ pub trait AlarmReader: Send + Sync {
         &self,
         names: &[String],
     ) -> Result<Vec<(String, AlarmState)>, ShifterError>;
+}
+
+/// Lambda's per-version metrics for calls through an alias (canary analysis).
+#[async_trait]
+pub trait VersionMetrics: Send + Sync {
+    /// Each of `versions`' figures for calls through `function:alias` from `from` to `to`, in
+    /// the order asked, in one GetMetricData call (a version without calls has zero figures).
+    async fn version_figures(
+        &self,
+        function: &str,
+        alias: &str,
+        versions: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VersionFigures>, ShifterError>;
 }
 
 /// The current time.

@@ -7,11 +7,13 @@ pub mod cloudwatch;
 pub mod codepipeline;
 pub mod errors;
 pub mod lambda;
+pub mod metrics;
 pub mod sfn;
 
 pub use cloudwatch::CloudWatchAlarms;
 pub use codepipeline::CodePipelineJobs;
 pub use lambda::LambdaAdapter;
+pub use metrics::CloudWatchMetrics;
 pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

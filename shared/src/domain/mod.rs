@@ -1,6 +1,7 @@
 //! Pure deployment domain: no AWS crate, no I/O.
 
 pub mod alias;
+pub mod analysis;
 pub mod cost;
 pub mod deployment;
 pub mod failure;

@@ -5,11 +5,13 @@ pub mod alarms;
 pub mod chaos;
 pub mod clock;
 pub mod lambda;
+pub mod metrics;
 
 pub use alarms::{AlarmRead, FakeAlarms};
 pub use chaos::{Chaos, ChaosStats};
 pub use clock::ManualClock;
 pub use lambda::{AliasWrite, FakeLambda, Fault, LambdaOp, Writer};
+pub use metrics::{FakeMetrics, Traffic};
 
 pub mod executions;
 pub mod pipeline;

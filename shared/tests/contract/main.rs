@@ -23,4 +23,5 @@ mod support;
 mod cloudwatch;
 mod codepipeline;
 mod lambda;
+mod metrics;
 mod sfn;
