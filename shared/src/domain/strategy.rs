@@ -162,8 +162,8 @@ impl Plan {
 impl Strategy {
     /// Parses a predefined name as AWS spells it — SAM's `Canary10Percent5Minutes`, or
     /// CodeDeploy's `CodeDeployDefault.LambdaCanary10Percent5Minutes` — or a generic form
-    /// `Canary{P}Percent{M}Minutes` / `Linear{P}PercentEvery{M}Minutes` (`Minute` when M is 1,
-    /// numbers without leading zeros). Names AWS does not have, such as
+    /// `Canary{P}Percent{M}Minutes` / `Linear{P}PercentEvery{M}Minutes` (also `Minute` when M is
+    /// 1; numbers without leading zeros). Names AWS does not have, such as
     /// `CodeDeployDefault.Canary10Percent5Minutes` or a bare `LambdaCanary10Percent5Minutes`, are
     /// refused (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html,
     /// https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/automating-updates-to-serverless-apps.html).
@@ -188,7 +188,7 @@ impl Strategy {
         let between = if linear { "PercentEvery" } else { "Percent" };
         let rest = rest.strip_prefix(between).ok_or_else(unknown)?;
         let (minutes, rest) = leading_number(rest).ok_or_else(unknown)?;
-        if rest != if minutes == 1 { "Minute" } else { "Minutes" } {
+        if rest != "Minutes" && !(rest == "Minute" && minutes == 1) {
             return Err(unknown());
         }
         let (weight, bake_seconds) = (percent_weight(percent)?, minutes_seconds(minutes)?);
@@ -352,8 +352,12 @@ mod tests {
             vec![(30, 60), (60, 60), (90, 60), (100, 0)]
         );
         assert_eq!(
-            schedule("Linear50PercentEvery1Minute"),
+            schedule("Linear50PercentEvery1Minutes"),
             vec![(50, 60), (100, 0)]
+        );
+        assert_eq!(
+            schedule("Canary18Percent1Minutes"),
+            vec![(18, 60), (100, 0)]
         );
     }
 
@@ -369,9 +373,8 @@ mod tests {
             "CodeDeployDefault.Lambda",
             "Canary010Percent5Minutes",
             "Canary10Percent05Minutes",
-            "Linear50PercentEvery1Minutes",
             "Canary10Percent5Minute",
-            "Canary10Percent1Minutes",
+            "Linear10PercentEvery2Minute",
         ] {
             assert_eq!(
                 Strategy::from_name(bad),
