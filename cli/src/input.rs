@@ -18,8 +18,9 @@ pub fn read_json(path: &Path) -> Result<Value, CliError> {
 /// A `--strategy` argument as the input's `strategy`: JSON `{"steps":[…]}`, or a name.
 pub fn strategy(text: &str) -> Result<Value, CliError> {
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(text)
-            .map_err(|e| CliError::Usage(format!("--strategy is not valid JSON: {e}")))
+        shifter::domain::InputDocument::parse(text)
+            .and_then(shifter::domain::InputDocument::into_value)
+            .map_err(|e| CliError::Usage(format!("--strategy: {e}")))
     } else {
         Ok(Value::String(text.to_owned()))
     }
