@@ -6,18 +6,21 @@ use serde_json::Value;
 
 use crate::error::CliError;
 
-/// The JSON document in `path`.
+/// The JSON document in `path`, read strictly: a repeated key or nesting too deep is refused by
+/// field, as Start Deployment and the pipeline action refuse it.
 pub fn read_json(path: &Path) -> Result<Value, CliError> {
     let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
-    serde_json::from_str::<Value>(&text)
-        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))
+    shifter::domain::InputDocument::parse(&text)
+        .and_then(shifter::domain::InputDocument::into_value)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
 }
 
 /// A `--strategy` argument as the input's `strategy`: JSON `{"steps":[…]}`, or a name.
 pub fn strategy(text: &str) -> Result<Value, CliError> {
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(text)
-            .map_err(|e| CliError::Usage(format!("--strategy is not valid JSON: {e}")))
+        shifter::domain::InputDocument::parse(text)
+            .and_then(shifter::domain::InputDocument::into_value)
+            .map_err(|e| CliError::Usage(format!("--strategy: {e}")))
     } else {
         Ok(Value::String(text.to_owned()))
     }

@@ -11,7 +11,8 @@ use aws_lambda_events::codepipeline_job::{CodePipelineData, CodePipelineJobEvent
 use serde::Serialize;
 use serde_json::Value;
 use shifter::ShifterError;
-use shifter::domain::DeploymentRequest;
+use shifter::domain::deployment::error_message;
+use shifter::domain::{DeploymentRequest, InputDocument};
 use shifter::ports::{
     Execution, ExecutionStatus, Executions, JobFailureType, MAX_JOB_FAILURE_MESSAGE_CHARS,
     PipelineJobs,
@@ -187,11 +188,11 @@ pub fn plan(job_id: &str, data: &CodePipelineData) -> Plan {
                 .to_owned(),
         );
     }
-    let input: Value = match serde_json::from_str(text) {
-        Ok(input) => input,
-        Err(e) => return configuration_error(format!("UserParameters is not JSON: {e}")),
+    let document = match InputDocument::parse(text) {
+        Ok(document) => document,
+        Err(e) => return configuration_error(format!("UserParameters {}", e.message)),
     };
-    if let Err(e) = DeploymentRequest::from_json(&input) {
+    if let Err(e) = DeploymentRequest::from_document(&document) {
         return configuration_error(format!(
             "UserParameters is not a valid execution input: {}: {}",
             e.field, e.message
@@ -199,7 +200,7 @@ pub fn plan(job_id: &str, data: &CodePipelineData) -> Plan {
     }
     Plan::Start {
         name: execution_name(job_id),
-        input,
+        input: document.value,
     }
 }
 
@@ -231,7 +232,13 @@ pub fn report_for(token: &str, execution: &Execution) -> JobReport {
                 _ => "failed",
             };
             let error = execution.error.as_deref().unwrap_or("(no error name)");
-            let cause = execution.cause.as_deref().unwrap_or("(no cause given)");
+            // A cause that is a Lambda error payload (a rejection by Start Deployment) reads as
+            // its errorMessage alone: no errorType repeat, no stack trace
+            // (https://docs.aws.amazon.com/lambda/latest/dg/rust-handler.html).
+            let cause = execution
+                .cause
+                .as_deref()
+                .map_or_else(|| "(no cause given)".to_owned(), error_message);
             JobReport::fail(
                 JobFailureType::JobFailed,
                 format!(

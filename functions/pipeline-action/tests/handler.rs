@@ -248,6 +248,25 @@ async fn ended_execution_fails_the_job_with_its_error_and_cause() {
     }
 }
 
+/// A rejection's cause is Start Deployment's Lambda error payload: the job's message carries
+/// its errorMessage, not the JSON with its trace.
+#[tokio::test]
+async fn a_lambda_error_cause_reads_as_its_message_without_the_trace() {
+    let w = World::new();
+    w.invoke(World::first()).await.expect("started");
+    let cause = r#"{"errorType":"InvalidInput","errorMessage":"alias: x y is not an alias name","trace":["at start_deployment::handler"]}"#;
+    w.executions
+        .fail(EXECUTION, ExecutionStatus::Failed, "InvalidInput", cause)
+        .expect("scripted");
+    w.invoke(World::continuation()).await.expect("reported");
+    let (_, message) = w.failure();
+    assert!(
+        message.starts_with("deployment failed: InvalidInput: alias: x y is not an alias name"),
+        "{message}"
+    );
+    assert!(!message.contains("trace") && !message.contains("start_deployment::handler"));
+}
+
 #[tokio::test]
 async fn a_long_cause_is_cut_to_codepipelines_limit() {
     let w = World::new();
@@ -285,6 +304,16 @@ async fn bad_user_parameters_fail_the_job_at_once_naming_the_field() {
             "unknown field",
             r#"{"functionName": "orders-api", "alias": "live", "targetVersion": "2", "aliass": "x"}"#,
             "aliass",
+        ),
+        (
+            "repeated key",
+            r#"{"functionName": "ghost", "functionName": "orders-api", "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce"}"#,
+            "functionName: is given twice",
+        ),
+        (
+            "null field",
+            r#"{"functionName": "orders-api", "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce", "alarms": null}"#,
+            "alarms: is null",
         ),
     ];
     for (name, user_parameters, names) in cases {

@@ -2,10 +2,11 @@
 //! anything is changed (DESIGN.md invariant 1).
 
 use serde::Deserialize;
-use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::preflight::{self, Facts, ResolvedTarget, Verdict};
-use shifter::domain::{AlarmReport, Deployment, DeploymentRequest, ManagedSet, TargetVersion};
+use shifter::domain::{
+    AlarmReport, Deployment, DeploymentRequest, Home, InputDocument, ManagedSet, TargetVersion,
+};
 use shifter::ports::{AlarmReader, AliasRouter, Clock, FunctionRegistry, alarm_report};
 use tracing::info;
 
@@ -23,14 +24,26 @@ impl Config {
             managed: ManagedSet::parse(&std::env::var("MANAGED_FUNCTIONS").unwrap_or_default()),
         }
     }
+
+    /// The same configuration for a Start Deployment invoked as `invoked_function_arn`: a bare
+    /// name then means a function of this stack's own account and region.
+    pub fn at(&self, invoked_function_arn: &str) -> Config {
+        Config {
+            managed: self
+                .managed
+                .clone()
+                .at(Home::from_function_arn(invoked_function_arn)),
+        }
+    }
 }
 
 /// What the state machine passes in: the raw execution input and the execution's name.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartEvent {
-    /// The execution input, validated here.
-    pub request: Value,
+    /// The execution input, validated here; read strictly, so a repeated key or deep nesting
+    /// is reported by field rather than resolved silently.
+    pub request: InputDocument,
     /// Names the deployment.
     pub execution_name: String,
 }
@@ -55,7 +68,10 @@ pub async fn start_deployment(
     config: &Config,
     event: StartEvent,
 ) -> Result<Deployment, ShifterError> {
-    let request = DeploymentRequest::from_json(&event.request)?;
+    let request = DeploymentRequest::from_document(&event.request)?;
+    for entry in config.managed.ignored() {
+        tracing::warn!(%entry, "MANAGED_FUNCTIONS entry is not a name or a valid function ARN; it matches nothing");
+    }
     preflight::check_managed(&request, &config.managed)?;
     let facts = read_facts(ports, &request).await?;
     let target = match preflight::judge(&request, &facts)? {

@@ -19,8 +19,10 @@ async fn main() -> Result<(), Error> {
         alarms: &alarms,
         clock: &SystemClock,
     };
+    let ports = &ports;
     lambda_runtime::run(service_fn(|ev: LambdaEvent<StartEvent>| {
-        start_deployment(&ports, &config, ev.payload)
+        let config = config.at(&ev.context.invoked_function_arn);
+        async move { start_deployment(ports, &config, ev.payload).await }
     }))
     .await
 }

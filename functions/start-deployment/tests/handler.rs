@@ -14,10 +14,13 @@ use start_deployment::{Config, Ports, StartEvent, start_deployment};
 const FULL: &str = include_str!("../../../events/console-full.json");
 
 const FUNCTION: &str = "orders-api";
+/// The ARN Lambda invokes Start Deployment with: the stack's account and region (the sample's).
+const START_DEPLOYMENT_ARN: &str =
+    "arn:aws:lambda:eu-west-1:123456789012:function:start-deployment";
 const HOOK_ROLE: &str = "arn:aws:iam::123456789012:role/orders-api-hooks";
 
 /// `orders-api` with versions 1 and 2 (one role), alias `live` on 1; the sample's alarms
-/// (quiet) and hooks exist; the stack manages `orders-api*`.
+/// (quiet) and hooks exist; the stack, in eu-west-1 of 123456789012, manages `orders-api*`.
 struct World {
     clock: ManualClock,
     lambda: FakeLambda,
@@ -42,7 +45,8 @@ impl World {
             alarms,
             config: Config {
                 managed: ManagedSet::parse("orders-api*"),
-            },
+            }
+            .at(START_DEPLOYMENT_ARN),
         }
     }
 
@@ -66,7 +70,7 @@ impl World {
             clock: &self.clock,
         };
         let event = StartEvent {
-            request,
+            request: request.into(),
             execution_name: "orders-api-2".to_owned(),
         };
         start_deployment(&ports, &self.config, event).await
@@ -216,6 +220,99 @@ async fn a_target_the_alias_is_on_is_already_current_and_touches_nothing() {
         ("2", "2")
     );
     w.assert_untouched(writes, "already current");
+}
+
+/// A no-op run still names a missing alarm or hook (a nightly schedule's typo surfaces at once).
+#[tokio::test]
+async fn already_current_still_needs_every_alarm_and_hook_to_exist() {
+    for (field, value, missing) in [
+        ("alarms", json!(["orders-api-errorz"]), "orders-api-errorz"),
+        (
+            "hooks",
+            json!({"preTraffic": "orders-api-pre-trafic"}),
+            "orders-api-pre-trafic",
+        ),
+    ] {
+        let w = World::new();
+        w.lambda
+            .put_alias(FUNCTION, "live", AliasRoute::single("2"));
+        let writes = w.lambda.history().len();
+        let err = w
+            .start(World::full_with(field, value))
+            .await
+            .expect_err("a missing alarm or hook");
+        assert_eq!(err.kind(), "NotFound", "{field}: {err}");
+        assert!(err.to_string().contains(missing), "{err}");
+        w.assert_untouched(writes, field);
+    }
+}
+
+/// The event exactly as Lambda hands it over (bytes read by serde_json): a repeated key in the
+/// execution input is refused by name instead of the last one silently winning.
+#[tokio::test]
+async fn a_repeated_key_in_the_event_is_refused_by_name() {
+    let w = World::new();
+    let writes = w.lambda.history().len();
+    let text = r#"{"executionName":"x","request":{"functionName":"orders-api-ghost",
+        "functionName":"orders-api","alias":"live","targetVersion":"2","strategy":"AllAtOnce"}}"#;
+    let event: StartEvent = serde_json::from_str(text).expect("the event reads");
+    let ports = Ports {
+        router: &w.lambda,
+        registry: &w.lambda,
+        alarms: &w.alarms,
+        clock: &w.clock,
+    };
+    let err = start_deployment(&ports, &w.config, event)
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind(), "InvalidInput");
+    assert!(err.to_string().contains("functionName"), "{err}");
+    w.assert_untouched(writes, "repeated key");
+}
+
+/// Bound to the account and region it runs in (from the ARN it was invoked with), a managed
+/// name covers only that account's function of that name.
+#[tokio::test]
+async fn a_bare_managed_name_covers_only_this_account_and_region() {
+    let w = World::new();
+    for (function, accepted) in [
+        ("orders-api", true),
+        (
+            "arn:aws:lambda:eu-west-1:123456789012:function:orders-api",
+            true,
+        ),
+        (
+            "arn:aws:lambda:eu-west-1:999999999999:function:orders-api",
+            false,
+        ),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:orders-api",
+            false,
+        ),
+    ] {
+        let result = w
+            .start(World::full_with("functionName", json!(function)))
+            .await;
+        match result {
+            Err(e) if !accepted => {
+                assert_eq!(e.kind(), "InvalidInput", "{function}: {e}");
+                let text = e.to_string();
+                assert!(
+                    text.contains(function) && text.contains("outside"),
+                    "{text}"
+                );
+                assert!(
+                    !text.contains("orders-api*"),
+                    "the set is not listed: {text}"
+                );
+            }
+            Err(e) => {
+                // Accepted by the managed set; the fake account resolves bare names only.
+                assert_ne!(e.kind(), "InvalidInput", "{function}: {e}");
+            }
+            Ok(_) => assert!(accepted, "{function} was accepted"),
+        }
+    }
 }
 
 #[tokio::test]

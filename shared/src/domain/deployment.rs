@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::alias::{AliasRoute, AliasState};
 use super::failure::{ErrorKind, ErrorName};
-use super::request::{ApprovalDefault, DeploymentRequest, Hooks};
+use super::request::{ApprovalDefault, DeploymentRequest, Hooks, cut_chars};
 use super::strategy::Step;
 use super::weight::Weight;
 
@@ -644,21 +644,52 @@ impl Deployment {
     }
 }
 
-/// `None` when a hook's response passes (`{"status":"Succeeded"}`), else what was wrong.
+/// Most characters of a hook's own words (its status, error message or answer) that enter a
+/// cause: the document stays far below Step Functions' 256 KB state limit and a cause or a
+/// CodePipeline message stays readable.
+pub const MAX_HOOK_EXCERPT_CHARS: usize = 200;
+
+/// `None` when a hook passed (`{"payload":{"status":"Succeeded"}}`), else what went wrong, bounded.
+/// The state machine writes either the hook's answer (`{"payload": …}`) or, when the Task failed,
+/// what its Catch caught (`{"Error": …, "Cause": …}`): for a function error the cause is Lambda's
+/// error payload `{"errorType","errorMessage","stackTrace"/"trace"}`
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html,
+/// https://docs.aws.amazon.com/lambda/latest/dg/rust-handler.html); only the type and a short
+/// message are kept, never the stack trace.
 fn hook_problem(result: Option<&Value>) -> Option<String> {
+    let excerpt = |text: &str| cut_chars(text, MAX_HOOK_EXCERPT_CHARS);
+    if let Some(error) = result.and_then(|r| r.get("Error")) {
+        let error = excerpt(error.as_str().unwrap_or("an unnamed error"));
+        let cause = result
+            .and_then(|r| r.get("Cause"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let cause: Option<Value> = serde_json::from_str(cause).ok();
+        let message = match &cause {
+            Some(lambda_error) => lambda_error
+                .get("errorMessage")
+                .and_then(Value::as_str)
+                .map(excerpt),
+            None => result
+                .and_then(|r| r.get("Cause"))
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(excerpt),
+        };
+        return Some(match message {
+            Some(message) => format!("failed: {error}: {message}"),
+            None => format!("failed: {error}"),
+        });
+    }
     let payload = result.and_then(|r| r.get("payload"));
     match payload
         .and_then(|p| p.get("status"))
         .and_then(Value::as_str)
     {
         Some("Succeeded") => None,
-        Some(other) => Some(format!("returned status {other:?}")),
+        Some(other) => Some(format!("returned status {:?}", excerpt(other))),
         None => {
-            let mut shown = payload.map_or_else(|| "nothing".to_owned(), Value::to_string);
-            if shown.len() > 200 {
-                shown.truncate(200);
-                shown.push('…');
-            }
+            let shown = payload.map_or_else(|| "nothing".to_owned(), |p| excerpt(&p.to_string()));
             Some(format!(
                 "returned {shown} instead of {{\"status\":\"Succeeded\"}}"
             ))
@@ -826,6 +857,58 @@ mod tests {
             assert_eq!(next.decision == Decision::Shift, passes, "{payload}");
             assert!(next.hook_result.is_none());
         }
+    }
+
+    /// What enters the cause from a hook is bounded and cut on character boundaries (multibyte
+    /// text at the cut used to panic), and a failed hook's stack trace never enters it.
+    #[test]
+    fn hook_answers_enter_the_cause_bounded_and_without_traces() {
+        let d = deployment("AllAtOnce", json!({"hooks":{"preTraffic":"pre"}}));
+        let crash = json!({"errorType":"RuntimeError","errorMessage":"é".repeat(5000),
+            "stackTrace":["  at handler (/var/task/index.js:3:9)"],"trace":["frame 1"]});
+        let results = [
+            json!({"payload": {"status": "Failed", "detail": "x".repeat(1_000_000)}}),
+            json!({"payload": {"status": "é".repeat(300)}}),
+            json!({"payload": {"message": "€".repeat(300)}}),
+            json!({"payload": "a".repeat(199) + "é"}),
+            json!({"Error": "RuntimeError", "Cause": crash.to_string()}),
+            json!({"Error": "States.Timeout", "Cause": ""}),
+            json!({"Error": "Lambda.Unknown", "Cause": "ü".repeat(10_000)}),
+        ];
+        for result in results {
+            let mut d = d.clone();
+            d.hook_result = Some(result.clone());
+            let next = d.checked(at(5), None).unwrap();
+            assert_eq!(next.decision, Decision::Rollback);
+            assert!(next.hook_result.is_none());
+            let failure = next.failure.clone().unwrap();
+            assert_eq!(failure.error, ErrorKind::HookFailed);
+            assert!(
+                failure.cause.starts_with("pre-traffic hook pre "),
+                "{}",
+                failure.cause
+            );
+            assert!(failure.cause.chars().count() < 300, "{}", failure.cause);
+            assert!(!failure.cause.contains("index.js") && !failure.cause.contains("frame"));
+            let size = serde_json::to_vec(&next).unwrap().len();
+            assert!(size < 8 * 1024, "document of {size} bytes");
+        }
+        let mut crashed = d.clone();
+        crashed.hook_result = Some(json!({"Error": "RuntimeError", "Cause": crash.to_string()}));
+        let cause = crashed.checked(at(5), None).unwrap().failure.unwrap().cause;
+        assert!(
+            cause.starts_with("pre-traffic hook pre failed: RuntimeError: éé"),
+            "{cause}"
+        );
+        let mut timed_out = d;
+        timed_out.hook_result = Some(json!({"Error": "States.Timeout"}));
+        let cause = timed_out
+            .checked(at(5), None)
+            .unwrap()
+            .failure
+            .unwrap()
+            .cause;
+        assert_eq!(cause, "pre-traffic hook pre failed: States.Timeout");
     }
 
     #[test]

@@ -1,50 +1,264 @@
-//! The set of functions a stack may deploy and invoke as hooks (the `MANAGED_FUNCTIONS` setting).
+//! The set of functions a stack may deploy and invoke as hooks (the `MANAGED_FUNCTIONS` setting),
+//! and the strict reading of Lambda function ARNs it relies on.
 
-use super::request::function_short_name;
+/// Partitions a Lambda ARN can name (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
+pub const PARTITIONS: [&str; 8] = [
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
 
-/// Function names or ARNs, `*` as a wildcard; an empty set manages nothing.
+/// An unqualified function ARN, `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME`, read strictly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionArn<'a> {
+    /// `aws`, `aws-cn`, …
+    pub partition: &'a str,
+    /// `us-east-1`, …
+    pub region: &'a str,
+    /// Twelve digits.
+    pub account: &'a str,
+    /// The function's name (or, in a managed-set pattern, a name with `*`).
+    pub name: &'a str,
+}
+
+impl<'a> FunctionArn<'a> {
+    /// Reads `text`; the error says which part is wrong. `name_ok` judges the last part.
+    pub fn parse(text: &'a str, name_ok: impl Fn(&str) -> bool) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let [arn, partition, service, region, account, kind, name] = parts[..] else {
+            return Err(format!(
+                "has {} ':'-separated parts; an unqualified function ARN has 7 \
+                 (arn:aws:lambda:REGION:ACCOUNT:function:NAME, no version or alias)",
+                parts.len()
+            ));
+        };
+        if arn != "arn" || service != "lambda" || kind != "function" {
+            return Err(
+                "is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)".into(),
+            );
+        }
+        if !PARTITIONS.contains(&partition) {
+            return Err(format!(
+                "partition {partition:?} is not one of {}",
+                PARTITIONS.join(", ")
+            ));
+        }
+        if !region_ok(region) {
+            return Err(format!(
+                "region {region:?} is not a region code such as us-east-1"
+            ));
+        }
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("account {account:?} is not a 12-digit account id"));
+        }
+        if !name_ok(name) {
+            return Err(format!("function name {name:?} is not valid"));
+        }
+        Ok(FunctionArn {
+            partition,
+            region,
+            account,
+            name,
+        })
+    }
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`, `eusc-de-east-1`: lowercase
+/// words joined by `-`, ending in a number.
+fn region_ok(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Where this stack runs: the partition, region and account a bare function name refers to
+/// (Lambda resolves a bare name in the caller's own account and region).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// `aws`, …
+    pub partition: String,
+    /// `eu-west-1`, …
+    pub region: String,
+    /// Twelve digits.
+    pub account: String,
+}
+
+impl Home {
+    /// From the ARN a function was invoked with (Lambda's `invoked_function_arn`, which may carry
+    /// a version or alias qualifier).
+    pub fn from_function_arn(arn: &str) -> Option<Home> {
+        let unqualified = arn.splitn(8, ':').take(7).collect::<Vec<_>>().join(":");
+        let parsed = FunctionArn::parse(&unqualified, |n| !n.is_empty()).ok()?;
+        Some(Home {
+            partition: parsed.partition.to_owned(),
+            region: parsed.region.to_owned(),
+            account: parsed.account.to_owned(),
+        })
+    }
+
+    fn is(&self, arn: &FunctionArn<'_>) -> bool {
+        self.partition == arn.partition && self.region == arn.region && self.account == arn.account
+    }
+}
+
+/// One entry of the set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pattern {
+    /// A name, `*` as a wildcard: functions of this stack's own account and region.
+    Name(String),
+    /// An ARN (wildcards only in the name): functions of exactly that partition, region and account.
+    Arn {
+        partition: String,
+        region: String,
+        account: String,
+        name: String,
+    },
+}
+
+/// Function names or ARNs, `*` as a wildcard in names; an empty set manages nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedSet {
-    patterns: Vec<String>,
+    patterns: Vec<Pattern>,
+    /// Entries that are not a name or a valid ARN pattern: they match nothing.
+    ignored: Vec<String>,
+    home: Option<Home>,
+    everything: bool,
 }
 
 impl ManagedSet {
     /// Parses a comma-separated list (`orders-*,arn:aws:lambda:eu-west-1:123456789012:function:billing`).
+    /// Until [`ManagedSet::at`] says where the stack runs, a name matches only a bare name.
     pub fn parse(list: &str) -> ManagedSet {
+        let mut set = ManagedSet {
+            patterns: Vec::new(),
+            ignored: Vec::new(),
+            home: None,
+            everything: false,
+        };
+        for entry in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match pattern(entry) {
+                Some(p) => set.patterns.push(p),
+                None => set.ignored.push(entry.to_owned()),
+            }
+        }
+        set
+    }
+
+    /// Every function of every account, for local runs.
+    pub fn everything() -> ManagedSet {
         ManagedSet {
-            patterns: list
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            everything: true,
+            ..ManagedSet::parse("")
         }
     }
 
-    /// Every function (`*`), for local runs.
-    pub fn everything() -> ManagedSet {
-        ManagedSet::parse("*")
+    /// The same set for a stack running at `home`: bare names (in the set and in requests) then
+    /// mean functions of that account and region only.
+    #[must_use]
+    pub fn at(mut self, home: Option<Home>) -> ManagedSet {
+        self.home = home;
+        self
     }
 
-    /// True when `function` (a name or an ARN) is covered by a pattern.
+    /// Entries that match nothing because they are neither a name nor a valid ARN pattern.
+    pub fn ignored(&self) -> &[String] {
+        &self.ignored
+    }
+
+    /// True when `function` (a name or an unqualified ARN) is covered by a pattern.
     pub fn contains(&self, function: &str) -> bool {
-        self.patterns.iter().any(|pattern| {
-            if pattern.starts_with("arn:") && function.starts_with("arn:") {
-                glob(pattern, function)
-            } else {
-                glob(function_short_name(pattern), function_short_name(function))
+        if self.everything {
+            return true;
+        }
+        let arn = if function.starts_with("arn:") {
+            match FunctionArn::parse(function, name_ok) {
+                Ok(arn) => Some(arn),
+                Err(_) => return false,
             }
+        } else {
+            None
+        };
+        self.patterns.iter().any(|pattern| match (pattern, &arn) {
+            (Pattern::Name(glob_name), None) => glob(glob_name, function),
+            (Pattern::Name(glob_name), Some(arn)) => {
+                self.home.as_ref().is_some_and(|h| h.is(arn)) && glob(glob_name, arn.name)
+            }
+            (p @ Pattern::Arn { name, .. }, None) => {
+                self.home.as_ref().is_some_and(|h| p.is_at(h)) && glob(name, function)
+            }
+            (Pattern::Arn { .. }, Some(arn)) => pattern.covers(arn),
         })
     }
+}
 
-    /// The patterns, for messages.
-    pub fn describe(&self) -> String {
-        if self.patterns.is_empty() {
-            "(none)".to_owned()
-        } else {
-            self.patterns.join(", ")
+impl Pattern {
+    fn is_at(&self, home: &Home) -> bool {
+        match self {
+            Pattern::Name(_) => true,
+            Pattern::Arn {
+                partition,
+                region,
+                account,
+                ..
+            } => *partition == home.partition && *region == home.region && *account == home.account,
         }
     }
+
+    fn covers(&self, arn: &FunctionArn<'_>) -> bool {
+        match self {
+            Pattern::Name(_) => false,
+            Pattern::Arn {
+                partition,
+                region,
+                account,
+                name,
+            } => {
+                partition == arn.partition
+                    && region == arn.region
+                    && account == arn.account
+                    && glob(name, arn.name)
+            }
+        }
+    }
+}
+
+/// A Lambda function name: 1 to 64 letters, digits, `-` or `_`.
+pub fn name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A name with `*` wildcards.
+fn name_pattern_ok(name: &str) -> bool {
+    name_ok(&name.replace('*', "x"))
+}
+
+fn pattern(entry: &str) -> Option<Pattern> {
+    if entry.starts_with("arn:") {
+        let arn = FunctionArn::parse(entry, name_pattern_ok).ok()?;
+        return Some(Pattern::Arn {
+            partition: arn.partition.to_owned(),
+            region: arn.region.to_owned(),
+            account: arn.account.to_owned(),
+            name: arn.name.to_owned(),
+        });
+    }
+    name_pattern_ok(entry).then(|| Pattern::Name(entry.to_owned()))
 }
 
 /// `*` matches any run of characters; everything else matches itself.
@@ -71,21 +285,153 @@ fn glob(pattern: &str, text: &str) -> bool {
 mod tests {
     use super::*;
 
+    const HOME: &str = "arn:aws:lambda:eu-west-1:123456789012:function:start-deployment:live";
+
+    fn home() -> Option<Home> {
+        Home::from_function_arn(HOME)
+    }
+
+    fn arn(region: &str, account: &str, name: &str) -> String {
+        format!("arn:aws:lambda:{region}:{account}:function:{name}")
+    }
+
+    /// Patterns × functions, for a stack in eu-west-1 of account 123456789012.
     #[test]
-    fn patterns_match_names_and_arns() {
-        let set = ManagedSet::parse(
-            "orders-*, billing ,arn:aws:lambda:eu-west-1:123456789012:function:pay*",
-        );
+    fn patterns_times_functions_at_home() {
+        let own = |name: &str| arn("eu-west-1", "123456789012", name);
+        let cases: Vec<(&str, String, bool)> = vec![
+            ("orders-api", "orders-api".into(), true),
+            ("orders-api", own("orders-api"), true),
+            (
+                "orders-api",
+                arn("eu-west-1", "999999999999", "orders-api"),
+                false,
+            ),
+            (
+                "orders-api",
+                arn("us-east-1", "123456789012", "orders-api"),
+                false,
+            ),
+            (
+                "orders-api",
+                "arn:aws-cn:lambda:eu-west-1:123456789012:function:orders-api".into(),
+                false,
+            ),
+            ("orders-*", own("orders-web"), true),
+            (
+                "orders-*",
+                arn("eu-west-1", "999999999999", "orders-web"),
+                false,
+            ),
+            ("orders-*", "orders".into(), false),
+            ("*", own("anything"), true),
+            ("*", arn("eu-west-1", "999999999999", "anything"), false),
+            (
+                "arn:aws:lambda:eu-west-1:123456789012:function:pay*",
+                "payments".into(),
+                true,
+            ),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:pay*",
+                "payments".into(),
+                false,
+            ),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:pay*",
+                arn("us-east-1", "123456789012", "payments"),
+                true,
+            ),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:pay*",
+                arn("us-east-1", "123456789013", "payments"),
+                false,
+            ),
+            // Wildcards outside the name, bad partitions and regions: the entry matches nothing.
+            (
+                "arn:aws:lambda:*:123456789012:function:payments",
+                arn("us-east-1", "123456789012", "payments"),
+                false,
+            ),
+            (
+                "arn:awsXYZ:lambda:us-east-1:123456789012:function:payments",
+                "arn:awsXYZ:lambda:us-east-1:123456789012:function:payments".into(),
+                false,
+            ),
+            (
+                "arn:aws:lambda:eu west 1:123456789012:function:payments",
+                "arn:aws:lambda:eu west 1:123456789012:function:payments".into(),
+                false,
+            ),
+            ("billing", "billing-2".into(), false),
+            ("", "billing".into(), false),
+        ];
+        for (patterns, function, expected) in cases {
+            let set = ManagedSet::parse(patterns).at(home());
+            assert_eq!(set.contains(&function), expected, "{patterns} × {function}");
+        }
+    }
+
+    #[test]
+    fn without_a_home_names_match_names_and_arns_match_arns() {
+        let set = ManagedSet::parse("orders-*,arn:aws:lambda:eu-west-1:123456789012:function:pay*");
         assert!(set.contains("orders-api"));
-        assert!(set.contains("arn:aws:lambda:eu-west-1:123456789012:function:orders-api"));
-        assert!(set.contains("billing"));
-        assert!(!set.contains("billing-2"));
-        assert!(set.contains("payments"));
-        assert!(set.contains("arn:aws:lambda:eu-west-1:123456789012:function:payments"));
-        assert!(!set.contains("arn:aws:lambda:us-east-1:123456789012:function:payments"));
-        assert!(!set.contains("shipping"));
-        assert!(!ManagedSet::parse("").contains("orders"));
-        assert!(ManagedSet::everything().contains("anything"));
+        assert!(!set.contains(&arn("eu-west-1", "123456789012", "orders-api")));
+        assert!(set.contains(&arn("eu-west-1", "123456789012", "payments")));
+        assert!(!set.contains("payments"));
+        assert!(ManagedSet::everything().contains(&arn("us-east-1", "999999999999", "x")));
+        let bad = ManagedSet::parse("ok, arn:aws:lambda:*:1:function:x ,has space");
+        assert_eq!(
+            bad.ignored(),
+            ["arn:aws:lambda:*:1:function:x", "has space"]
+        );
+    }
+
+    #[test]
+    fn arns_are_read_strictly() {
+        let ok = [
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+            "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f",
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:f",
+            "arn:aws-iso-b:lambda:us-isob-east-1:123456789012:function:f",
+            "arn:aws-eusc:lambda:eusc-de-east-1:123456789012:function:f",
+            "arn:aws:lambda:ap-southeast-5:123456789012:function:f",
+        ];
+        for text in ok {
+            assert!(FunctionArn::parse(text, name_ok).is_ok(), "{text}");
+        }
+        let bad = [
+            (
+                "arn:awsXYZ:lambda:us-east-1:123456789012:function:f",
+                "partition",
+            ),
+            ("arn:aws:lambda:*:123456789012:function:f", "region"),
+            ("arn:aws:lambda:eu west 1:123456789012:function:f", "region"),
+            ("arn:aws:lambda:US-EAST-1:123456789012:function:f", "region"),
+            ("arn:aws:lambda:useast1:123456789012:function:f", "region"),
+            ("arn:aws:lambda:us-east-1:12345678901:function:f", "account"),
+            (
+                "arn:aws:lambda:us-east-1:12345678901x:function:f",
+                "account",
+            ),
+            ("arn:aws:lambda:us-east-1:123456789012:function:f:live", "8"),
+            (
+                "arn:aws:sqs:us-east-1:123456789012:function:f",
+                "not a Lambda",
+            ),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:a b",
+                "function name",
+            ),
+        ];
+        for (text, says) in bad {
+            let e = FunctionArn::parse(text, name_ok).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        assert_eq!(
+            Home::from_function_arn(HOME).unwrap().account,
+            "123456789012"
+        );
+        assert_eq!(Home::from_function_arn("not-an-arn"), None);
     }
 
     #[test]

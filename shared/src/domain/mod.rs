@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod cost;
 pub mod deployment;
 pub mod failure;
+pub mod json;
 pub mod managed;
 pub mod preflight;
 pub mod request;
@@ -16,7 +17,8 @@ pub use deployment::{
     AlarmReport, Caught, Decision, Deployment, DocumentError, Failure, RestoreAction,
 };
 pub use failure::{ErrorKind, ErrorName};
-pub use managed::ManagedSet;
+pub use json::InputDocument;
+pub use managed::{Home, ManagedSet};
 pub use preflight::{Facts, Rejection, ResolvedTarget, Verdict};
 pub use request::{Approval, ApprovalDefault, DeploymentRequest, FieldError, Hooks, TargetVersion};
 pub use strategy::{Plan, PlanError, Step, StepProblem, Strategy};

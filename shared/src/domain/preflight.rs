@@ -89,9 +89,8 @@ pub fn check_managed(request: &DeploymentRequest, managed: &ManagedSet) -> Resul
             return Err(FieldError::new(
                 field,
                 format!(
-                    "{name} is not managed by this stack (MANAGED_FUNCTIONS: {}); \
-                     redeploy the stack with it added",
-                    managed.describe()
+                    "function {name} is outside the set of functions this stack manages \
+                     (its ManagedFunctions parameter); redeploy the stack with it added"
                 ),
             )
             .into());
@@ -101,8 +100,9 @@ pub fn check_managed(request: &DeploymentRequest, managed: &ManagedSet) -> Resul
 }
 
 /// The pre-flight judgment: the alias must be free and on a published version, the target must
-/// exist (a target the alias is already on ends the checks: nothing will move), then every
-/// alarm must exist and be quiet, every hook must exist, and both versions must be routable.
+/// exist, every alarm and hook named must exist (even when the alias is already on the target:
+/// a typo in a nightly schedule's input surfaces on its first run, not on the first real
+/// deployment), then every alarm must be quiet and both versions must be routable.
 pub fn judge(request: &DeploymentRequest, facts: &Facts) -> Result<Verdict, Rejection> {
     check_alias(request, &facts.alias)?;
     let function = &request.function_name;
@@ -113,6 +113,8 @@ pub fn judge(request: &DeploymentRequest, facts: &Facts) -> Result<Verdict, Reje
             )));
         }
         ResolvedTarget::Version(v) if *v == facts.alias.route.version => {
+            // Nothing will move, so an alarm already in ALARM does not stop this no-op.
+            check_named_things_exist(facts)?;
             return Ok(Verdict::Deploy(v.clone()));
         }
         ResolvedTarget::Version(v) => Some(v),
@@ -127,10 +129,8 @@ pub fn judge(request: &DeploymentRequest, facts: &Facts) -> Result<Verdict, Reje
         Some(v) => Some(existing(facts.wanted.as_ref(), v, function)?),
         None => None,
     };
+    check_named_things_exist(facts)?;
     check_alarms(&facts.alarms)?;
-    if let Some((phase, hook)) = facts.missing_hooks.first() {
-        return Err(Rejection::NotFound(format!("{phase} hook function {hook}")));
-    }
     match wanted {
         Some(wanted) => Ok(Verdict::Deploy(routable(original, wanted)?)),
         None => Ok(Verdict::Publish),
@@ -176,13 +176,21 @@ fn check_alias(request: &DeploymentRequest, alias: &AliasState) -> Result<(), Re
     Ok(())
 }
 
-fn check_alarms(report: &AlarmReport) -> Result<(), Rejection> {
-    if !report.missing.is_empty() {
+/// Every alarm and hook the request names exists.
+fn check_named_things_exist(facts: &Facts) -> Result<(), Rejection> {
+    if !facts.alarms.missing.is_empty() {
         return Err(Rejection::NotFound(format!(
             "alarm {}",
-            report.missing.join(", ")
+            facts.alarms.missing.join(", ")
         )));
     }
+    if let Some((phase, hook)) = facts.missing_hooks.first() {
+        return Err(Rejection::NotFound(format!("{phase} hook function {hook}")));
+    }
+    Ok(())
+}
+
+fn check_alarms(report: &AlarmReport) -> Result<(), Rejection> {
     if !report.in_alarm.is_empty() {
         return Err(Rejection::AlarmFiring(format!(
             "alarm {} is already in ALARM; not starting a deployment into it",
@@ -280,12 +288,28 @@ mod tests {
                 Err(ErrorKind::NotFound),
             ),
             (
-                "already current, even with a missing alarm",
+                "already current, even with an alarm firing",
+                |f| {
+                    f.target = ResolvedTarget::Version("1".into());
+                    f.alarms.in_alarm = vec!["errors".into()];
+                },
+                Ok(Verdict::Deploy("1".into())),
+            ),
+            (
+                "already current, but an alarm is missing",
                 |f| {
                     f.target = ResolvedTarget::Version("1".into());
                     f.alarms.missing = vec!["errors".into()];
                 },
-                Ok(Verdict::Deploy("1".into())),
+                Err(ErrorKind::NotFound),
+            ),
+            (
+                "already current, but a hook is missing",
+                |f| {
+                    f.target = ResolvedTarget::Version("1".into());
+                    f.missing_hooks = vec![("pre-traffic", "orders-pre".into())];
+                },
+                Err(ErrorKind::NotFound),
             ),
             (
                 "original unpublished",
@@ -379,5 +403,19 @@ mod tests {
         };
         assert_eq!(field("orders"), "hooks.preTraffic");
         assert_eq!(field("orders-*"), "functionName");
+        // The message names the function and says why, without listing the set (it holds
+        // other teams' functions and account ids).
+        let set = "arn:aws:lambda:eu-west-1:123456789012:function:secret-*,orders";
+        let message = check_managed(&r, &ManagedSet::parse(set))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("hooks.preTraffic: function orders-pre is outside"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("123456789012") && !message.contains("secret"),
+            "{message}"
+        );
     }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::InputDocument;
+use super::managed::{FunctionArn, name_ok};
 use super::strategy::{MAX_BAKE_SECONDS, Plan, PlanError, Step, Strategy};
 use super::weight::Weight;
 
@@ -28,13 +30,56 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    /// An error naming `field`.
+    /// An error naming `field`; long digit runs (`1e308` printed in full) are shortened and the
+    /// message is cut at [`MAX_MESSAGE_CHARS`], so an echoed value never floods a log or a cause.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
-            field: field.into(),
-            message: message.into(),
+            field: cut_chars(&field.into(), MAX_MESSAGE_CHARS),
+            message: cut_chars(&shorten_numbers(&message.into()), MAX_MESSAGE_CHARS),
         }
     }
+}
+
+/// Longest field name or message a [`FieldError`] carries, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+/// Digit runs longer than this are shortened in messages.
+const MAX_SHOWN_DIGITS: usize = 12;
+
+/// `text` cut to at most `max` characters (on a character boundary), marked with `…`.
+pub fn cut_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => {
+            let keep = text[..end].char_indices().last().map_or(0, |(i, _)| i);
+            format!("{}…", &text[..keep])
+        }
+    }
+}
+
+/// Replaces every run of more than [`MAX_SHOWN_DIGITS`] digits by its first digits and its
+/// length (`100000000000…(309 digits)`).
+fn shorten_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(1024));
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() > MAX_SHOWN_DIGITS {
+            out.push_str(&run[..MAX_SHOWN_DIGITS]);
+            out.push_str(&format!("…({} digits)", run.len()));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// Which version to move the alias to.
@@ -163,9 +208,19 @@ struct RawStep {
 }
 
 impl DeploymentRequest {
+    /// Validates an input as read by [`InputDocument`]: a repeated key or too-deep nesting is
+    /// reported first, then everything [`DeploymentRequest::from_json`] checks.
+    pub fn from_document(input: &InputDocument) -> Result<DeploymentRequest, FieldError> {
+        if let Some(problem) = &input.problem {
+            return Err(problem.clone());
+        }
+        DeploymentRequest::from_json(&input.value)
+    }
+
     /// Validates an execution input; the error names the first bad field.
     pub fn from_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
         check_envelope(input)?;
+        reject_nulls(input, "")?;
         let mut raw: RawRequest = deserialize_named(input, "")?;
         let function_name = required("functionName", raw.function_name.take())?;
         validate_function_name("functionName", &function_name)?;
@@ -217,6 +272,34 @@ fn check_envelope(input: &Value) -> Result<(), FieldError> {
         return Err(FieldError::new("(input)", "must be a JSON object"));
     }
     Ok(())
+}
+
+/// The null rule, one for every field: `null` is never a value. An optional field is left
+/// out to get its default; a required one must be given. (Treating `null` as "absent" would let
+/// a templating slip such as `"alarms": null` deploy with nothing watched.)
+fn reject_nulls(value: &Value, path: &str) -> Result<(), FieldError> {
+    let join = |segment: String| {
+        if path.is_empty() || segment.starts_with('[') {
+            format!("{path}{segment}")
+        } else {
+            format!("{path}.{segment}")
+        }
+    };
+    match value {
+        Value::Null => Err(FieldError::new(
+            path,
+            "is null; null is not accepted for any field: leave an optional field out to use \
+             its default",
+        )),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| reject_nulls(item, &join(format!("[{i}]")))),
+        Value::Object(fields) => fields
+            .iter()
+            .try_for_each(|(key, item)| reject_nulls(item, &join(key.clone()))),
+        _ => Ok(()),
+    }
 }
 
 /// The value of a required field, or an error naming it.
@@ -334,6 +417,15 @@ fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
             FIELD,
             "$LATEST cannot receive weighted traffic; name a published version, \"latest\" or \"publish\"",
         )),
+        t if t.len() > 1 && t.starts_with('0') && t.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(FieldError::new(
+                FIELD,
+                format!(
+                    "{t:?} has a leading zero; a version is written without one (\"{}\")",
+                    t.trim_start_matches('0')
+                ),
+            ))
+        }
         t if !t.is_empty() && t.len() <= 10 && t.bytes().all(|b| b.is_ascii_digit()) => {
             match t.parse::<u64>() {
                 Ok(0) | Err(_) => Err(FieldError::new(
@@ -414,8 +506,7 @@ fn explicit_plan(raw_steps: &[RawStep]) -> Result<Plan, FieldError> {
         let field = |name: &str| format!("strategy.steps[{i}].{name}");
         let weight = required(&field("weight"), s.weight)?;
         let bake_seconds = required(&field("bakeSeconds"), s.bake_seconds)?;
-        let weight = Weight::from_percent_f64(weight)
-            .map_err(|e| FieldError::new(field("weight"), e.to_string()))?;
+        let weight = step_weight(weight).map_err(|m| FieldError::new(field("weight"), m))?;
         steps.push(Step {
             weight,
             bake_seconds,
@@ -430,6 +521,21 @@ fn explicit_plan(raw_steps: &[RawStep]) -> Result<Plan, FieldError> {
     })
 }
 
+/// A step's weight in percent, with at most two decimals as written. The shortest decimal that
+/// reads back as the same `f64` is what the input said (`10.0000000001` stays itself), so the
+/// decimals are counted on it rather than guessed from the binary value.
+fn step_weight(percent: f64) -> Result<Weight, String> {
+    let written = format!("{percent}");
+    let decimals = written.split_once('.').map_or(0, |(_, d)| d.len());
+    if percent.is_finite() && (0.0..=100.0).contains(&percent) && decimals > 2 {
+        return Err(format!(
+            "{written} has more than two decimals; weights are percentages with at most two \
+             (the finest step is 0.01%)"
+        ));
+    }
+    Weight::from_percent_f64(percent).map_err(|e| e.to_string())
+}
+
 /// The function name of a name or an ARN (`arn:aws:lambda:…:function:orders` → `orders`).
 pub fn function_short_name(name_or_arn: &str) -> &str {
     name_or_arn
@@ -438,32 +544,18 @@ pub fn function_short_name(name_or_arn: &str) -> &str {
 }
 
 fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {
-    let name_ok = |n: &str| {
-        !n.is_empty()
-            && n.len() <= 64
-            && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
     if value.starts_with("arn:") {
-        let parts: Vec<&str> = value.split(':').collect();
-        let ok = parts.len() == 7
-            && parts[1].starts_with("aws")
-            && parts[2] == "lambda"
-            && !parts[3].is_empty()
-            && parts[4].len() == 12
-            && parts[4].bytes().all(|b| b.is_ascii_digit())
-            && parts[5] == "function"
-            && name_ok(parts[6]);
-        if ok {
-            return Ok(());
-        }
-        return Err(FieldError::new(
-            field,
-            format!(
-                "{value:?} is not an unqualified Lambda function ARN \
-                 (arn:aws:lambda:REGION:ACCOUNT:function:NAME, no version or alias)"
-            ),
-        ));
+        return FunctionArn::parse(value, name_ok)
+            .map(|_| ())
+            .map_err(|problem| {
+                FieldError::new(
+                    field,
+                    format!(
+                        "{value:?} {problem}; an unqualified Lambda function ARN is \
+                     arn:aws:lambda:REGION:ACCOUNT:function:NAME, no version or alias"
+                    ),
+                )
+            });
     }
     if name_ok(value) {
         Ok(())
@@ -642,6 +734,147 @@ mod tests {
             let err = DeploymentRequest::from_json(&input).unwrap_err();
             assert_eq!(err.field, field, "input {input} gave {err}");
             assert!(!err.message.is_empty());
+        }
+    }
+
+    /// One null rule for every field, required or optional, at any depth.
+    #[test]
+    fn null_is_refused_for_every_field() {
+        let mut full = json!({"functionName":"orders","alias":"live","targetVersion":"2",
+            "strategy":{"steps":[{"weight":10,"bakeSeconds":60,"approval":true}]},
+            "alarms":["a"],"checkIntervalSeconds":15,
+            "hooks":{"preTraffic":"orders-pre","postTraffic":"orders-post"},
+            "postPromotionBakeSeconds":60,"approvalBeforePromote":true,
+            "approvalTimeoutSeconds":60,"approvalDefault":"approve"});
+        assert!(DeploymentRequest::from_json(&full).is_ok());
+        let paths = [
+            "/functionName",
+            "/alias",
+            "/targetVersion",
+            "/strategy",
+            "/alarms",
+            "/alarms/0",
+            "/checkIntervalSeconds",
+            "/hooks",
+            "/hooks/preTraffic",
+            "/hooks/postTraffic",
+            "/postPromotionBakeSeconds",
+            "/approvalBeforePromote",
+            "/approvalTimeoutSeconds",
+            "/approvalDefault",
+            "/strategy/steps",
+            "/strategy/steps/0/weight",
+            "/strategy/steps/0/approval",
+        ];
+        for pointer in paths {
+            let saved = full.pointer(pointer).unwrap().clone();
+            *full.pointer_mut(pointer).unwrap() = Value::Null;
+            let e = DeploymentRequest::from_json(&full).unwrap_err();
+            let field = pointer[1..]
+                .replace("/0/", "[0].")
+                .replace("/0", "[0]")
+                .replace('/', ".");
+            assert_eq!(e.field, field, "{pointer}: {e}");
+            assert!(e.message.contains("null is not accepted"), "{e}");
+            *full.pointer_mut(pointer).unwrap() = saved;
+        }
+    }
+
+    #[test]
+    fn versions_are_canonical_and_weights_have_two_decimals() {
+        for bad in ["02", "007", "00"] {
+            let e = DeploymentRequest::from_json(&with("targetVersion", json!(bad))).unwrap_err();
+            assert_eq!(e.field, "targetVersion", "{bad}");
+            assert!(e.message.contains("leading zero"), "{e}");
+        }
+        assert_eq!(field_of(with("targetVersion", json!(2.0))), "targetVersion");
+        let steps = |w: Value| with("strategy", json!({"steps":[{"weight":w,"bakeSeconds":60}]}));
+        for bad in [
+            json!(10.000_000_000_1),
+            json!(10.001),
+            json!(0.000_000_1),
+            json!(33.333),
+        ] {
+            let e = DeploymentRequest::from_json(&steps(bad.clone())).unwrap_err();
+            assert_eq!(e.field, "strategy.steps[0].weight", "{bad}");
+            assert!(e.message.contains("more than two decimals"), "{bad}: {e}");
+        }
+        for good in [
+            json!(10),
+            json!(0.01),
+            json!(12.5),
+            json!(99.99),
+            json!(0.29),
+        ] {
+            assert!(
+                DeploymentRequest::from_json(&steps(good.clone())).is_ok(),
+                "{good}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_numbers_and_long_values_are_shortened_in_messages() {
+        let cases = [
+            with(
+                "strategy",
+                json!({"steps":[{"weight":1e308,"bakeSeconds":60}]}),
+            ),
+            with("checkIntervalSeconds", json!(1e308)),
+            with("postPromotionBakeSeconds", json!(-1e300)),
+            with("targetVersion", json!(1e308)),
+            with("functionName", json!("x".repeat(5000))),
+        ];
+        for input in cases {
+            let e = DeploymentRequest::from_json(&input).unwrap_err();
+            assert!(e.message.chars().count() <= MAX_MESSAGE_CHARS, "{e}");
+            assert!(
+                !e.message.contains(&"0".repeat(MAX_SHOWN_DIGITS + 1)),
+                "{}",
+                e.message
+            );
+        }
+        assert_eq!(
+            shorten_numbers(&format!("got {}.0", "1".repeat(40))),
+            "got 111111111111…(40 digits).0"
+        );
+        assert_eq!(cut_chars("ééé", 2), "é…");
+        assert_eq!(cut_chars("ééé", 3), "ééé");
+    }
+
+    #[test]
+    fn a_document_read_from_text_reports_repeats_and_depth_first() {
+        let text = r#"{"functionName":"ghost","functionName":"orders","alias":"live",
+            "targetVersion":"2","strategy":"AllAtOnce"}"#;
+        let e = DeploymentRequest::from_document(&InputDocument::parse(text).unwrap()).unwrap_err();
+        assert_eq!(e.field, "functionName");
+        assert!(e.message.contains("given twice"), "{e}");
+        let deep = format!(
+            r#"{{"functionName":"orders","alias":"live","targetVersion":"2","strategy":"AllAtOnce","alarms":{}"a"{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let e =
+            DeploymentRequest::from_document(&InputDocument::parse(&deep).unwrap()).unwrap_err();
+        assert_eq!(e.field, "alarms");
+        assert!(e.message.contains("nested"), "{e}");
+    }
+
+    #[test]
+    fn strict_function_arns() {
+        for bad in [
+            "arn:aws:lambda:*:123456789012:function:orders",
+            "arn:aws:lambda:eu west 1:123456789012:function:orders",
+            "arn:awsXYZ:lambda:eu-west-1:123456789012:function:orders",
+            "arn:aws:lambda:eu-west-1:1234567890123:function:orders",
+        ] {
+            assert_eq!(
+                field_of(with("functionName", json!(bad))),
+                "functionName",
+                "{bad}"
+            );
+            let hooks = with("hooks", json!({"preTraffic": bad}));
+            assert_eq!(field_of(hooks), "hooks.preTraffic", "{bad}");
         }
     }
 

@@ -160,40 +160,49 @@ impl Plan {
 }
 
 impl Strategy {
-    /// Parses a CodeDeploy/SAM name (`Canary10Percent5Minutes`,
-    /// `CodeDeployDefault.LambdaLinear10PercentEvery1Minute`, `AllAtOnce`, …) or a generic form.
+    /// Parses a predefined name as AWS spells it — SAM's `Canary10Percent5Minutes`, or
+    /// CodeDeploy's `CodeDeployDefault.LambdaCanary10Percent5Minutes` — or a generic form
+    /// `Canary{P}Percent{M}Minutes` / `Linear{P}PercentEvery{M}Minutes` (also `Minute` when M is
+    /// 1; numbers without leading zeros). Names AWS does not have, such as
+    /// `CodeDeployDefault.Canary10Percent5Minutes` or a bare `LambdaCanary10Percent5Minutes`, are
+    /// refused (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html,
+    /// https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/automating-updates-to-serverless-apps.html).
     pub fn from_name(name: &str) -> Result<Strategy, PlanError> {
-        let bare = name.strip_prefix("CodeDeployDefault.").unwrap_or(name);
-        let bare = bare.strip_prefix("Lambda").unwrap_or(bare);
-        if bare == "AllAtOnce" {
+        let unknown = || PlanError::UnknownName(name.to_owned());
+        if let Some(rest) = name.strip_prefix("CodeDeployDefault.") {
+            let predefined = rest.strip_prefix("Lambda").ok_or_else(unknown)?;
+            if !PREDEFINED.contains(&predefined) {
+                return Err(unknown());
+            }
+            return Strategy::from_name(predefined);
+        }
+        if name == "AllAtOnce" {
             return Ok(Strategy::AllAtOnce);
         }
-        let unknown = || PlanError::UnknownName(name.to_owned());
-        if let Some(rest) = bare.strip_prefix("Canary") {
-            let (percent, rest) = leading_number(rest).ok_or_else(unknown)?;
-            let rest = rest.strip_prefix("Percent").ok_or_else(unknown)?;
-            let (minutes, rest) = leading_number(rest).ok_or_else(unknown)?;
-            if rest != "Minutes" && rest != "Minute" {
-                return Err(unknown());
-            }
-            return Ok(Strategy::Canary {
-                first: percent_weight(percent)?,
-                bake_seconds: minutes_seconds(minutes)?,
-            });
+        let (linear, rest) = if let Some(rest) = name.strip_prefix("Canary") {
+            (false, rest)
+        } else {
+            (true, name.strip_prefix("Linear").ok_or_else(unknown)?)
+        };
+        let (percent, rest) = leading_number(rest).ok_or_else(unknown)?;
+        let between = if linear { "PercentEvery" } else { "Percent" };
+        let rest = rest.strip_prefix(between).ok_or_else(unknown)?;
+        let (minutes, rest) = leading_number(rest).ok_or_else(unknown)?;
+        if rest != "Minutes" && !(rest == "Minute" && minutes == 1) {
+            return Err(unknown());
         }
-        if let Some(rest) = bare.strip_prefix("Linear") {
-            let (percent, rest) = leading_number(rest).ok_or_else(unknown)?;
-            let rest = rest.strip_prefix("PercentEvery").ok_or_else(unknown)?;
-            let (minutes, rest) = leading_number(rest).ok_or_else(unknown)?;
-            if rest != "Minutes" && rest != "Minute" {
-                return Err(unknown());
+        let (weight, bake_seconds) = (percent_weight(percent)?, minutes_seconds(minutes)?);
+        Ok(if linear {
+            Strategy::Linear {
+                every: weight,
+                bake_seconds,
             }
-            return Ok(Strategy::Linear {
-                every: percent_weight(percent)?,
-                bake_seconds: minutes_seconds(minutes)?,
-            });
-        }
-        Err(unknown())
+        } else {
+            Strategy::Canary {
+                first: weight,
+                bake_seconds,
+            }
+        })
     }
 
     /// The schedule this strategy makes, as AWS documents it for the predefined configurations.
@@ -230,9 +239,10 @@ impl Strategy {
     }
 }
 
+/// A number at the start of `s`, written without leading zeros.
 fn leading_number(s: &str) -> Option<(u32, &str)> {
     let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    if end == 0 || end > 6 {
+    if end == 0 || end > 6 || (end > 1 && s.starts_with('0')) {
         return None;
     }
     Some((s[..end].parse().ok()?, &s[end..]))
@@ -345,6 +355,33 @@ mod tests {
             schedule("Linear50PercentEvery1Minutes"),
             vec![(50, 60), (100, 0)]
         );
+        assert_eq!(
+            schedule("Canary18Percent1Minutes"),
+            vec![(18, 60), (100, 0)]
+        );
+    }
+
+    /// Only spellings AWS has: the CodeDeploy prefix goes with `Lambda` and a predefined name.
+    #[test]
+    fn names_aws_does_not_have_are_refused() {
+        for bad in [
+            "CodeDeployDefault.Canary10Percent5Minutes",
+            "CodeDeployDefault.AllAtOnce",
+            "LambdaCanary10Percent5Minutes",
+            "LambdaAllAtOnce",
+            "CodeDeployDefault.LambdaCanary50Percent7Minutes",
+            "CodeDeployDefault.Lambda",
+            "Canary010Percent5Minutes",
+            "Canary10Percent05Minutes",
+            "Canary10Percent5Minute",
+            "Linear10PercentEvery2Minute",
+        ] {
+            assert_eq!(
+                Strategy::from_name(bad),
+                Err(PlanError::UnknownName(bad.to_owned())),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

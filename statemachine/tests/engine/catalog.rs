@@ -1,20 +1,33 @@
 //! The bad-input catalog (`events/bad-inputs/`): every malformed execution input is rejected
 //! by Start Deployment with `InvalidInput` or `NotFound` and a message naming the field (or
 //! what is missing), and the alias is untouched. The current version as the target is the
-//! one by-design no-op: `AlreadyCurrent`, nothing touched.
+//! one by-design no-op: `AlreadyCurrent`, nothing touched. Inputs only JSON text can express
+//! (repeated keys, deep nesting) are handed to Start Deployment as Lambda's event bytes.
 
 use serde::Deserialize;
 use serde_json::Value;
-use shifter::domain::AliasRoute;
+use shifter::domain::{AliasRoute, Home, ManagedSet};
 use shifter::fakes::LambdaOp;
 use shifter_statemachine::local::{self, LocalAccount, Outcome};
+use start_deployment::{Config, Ports, StartEvent};
 
 const CATALOG: &str = include_str!("../../../events/bad-inputs/catalog.json");
 const OVERSIZED: &str = include_str!("../../../events/bad-inputs/oversized.json");
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Catalog {
     cases: Vec<Case>,
+    text_cases: Vec<TextCase>,
+}
+
+/// An input as JSON text, for what a parsed value cannot hold.
+#[derive(Deserialize)]
+struct TextCase {
+    name: String,
+    expect: String,
+    names: String,
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -24,15 +37,43 @@ struct Case {
     expect: String,
     /// The field (InvalidInput) or the missing thing (NotFound) the message must name.
     names: Option<String>,
+    /// MANAGED_FUNCTIONS, when not every function.
+    managed: Option<String>,
+    /// The ARN Start Deployment runs as (the stack's account and region).
+    home: Option<String>,
     input: Value,
 }
 
+/// The demo account, managing what the case says.
+fn account_for(managed: Option<&str>, home: Option<&str>) -> LocalAccount {
+    let mut account = LocalAccount::demo();
+    if let Some(managed) = managed {
+        account.config = Config {
+            managed: ManagedSet::parse(managed).at(home.and_then(Home::from_function_arn)),
+        };
+    }
+    account
+}
+
+/// Nothing was written and the alias is where it was.
+fn untouched(account: &LocalAccount, before: &[shifter::fakes::AliasWrite]) -> bool {
+    account.lambda.history() == before
+        && account.lambda.calls(LambdaOp::UpdateAlias) == 0
+        && account.lambda.alias("demo", "live").map(|a| a.route) == Some(AliasRoute::single("1"))
+}
+
+fn catalog() -> Catalog {
+    serde_json::from_str(CATALOG).expect("the catalog is JSON")
+}
+
 fn cases() -> Vec<Case> {
-    let mut catalog: Catalog = serde_json::from_str(CATALOG).expect("the catalog is JSON");
+    let mut catalog = catalog();
     catalog.cases.push(Case {
         name: "oversized payload".to_owned(),
         expect: "InvalidInput".to_owned(),
         names: Some("(input)".to_owned()),
+        managed: None,
+        home: None,
         input: serde_json::from_str(OVERSIZED).expect("oversized.json is JSON"),
     });
     catalog.cases
@@ -56,7 +97,7 @@ fn the_catalog_has_at_least_forty_malformed_inputs() {
 async fn every_bad_input_is_rejected_naming_the_field_and_touches_nothing() {
     let mut problems = Vec::new();
     for case in cases() {
-        let account = LocalAccount::demo();
+        let account = account_for(case.managed.as_deref(), case.home.as_deref());
         let before = account.lambda.history();
         let run = local::run(&account, case.input.clone(), "catalog", &mut |_| {})
             .await
@@ -64,10 +105,7 @@ async fn every_bad_input_is_rejected_naming_the_field_and_touches_nothing() {
         let s = &run.summary;
         let message =
             shifter::domain::deployment::error_message(s.cause.as_deref().unwrap_or_default());
-        let untouched = account.lambda.history() == before
-            && account.lambda.calls(LambdaOp::UpdateAlias) == 0
-            && account.lambda.alias("demo", "live").map(|a| a.route)
-                == Some(AliasRoute::single("1"));
+        let untouched = untouched(&account, &before);
         let ok = match case.expect.as_str() {
             "AlreadyCurrent" => s.outcome == Outcome::AlreadyCurrent,
             "InvalidInput" => {
@@ -87,6 +125,41 @@ async fn every_bad_input_is_rejected_naming_the_field_and_touches_nothing() {
             problems.push(format!(
                 "{}: expected {} naming {:?}, got {:?} {:?}: {message:?} (untouched: {untouched})",
                 case.name, case.expect, case.names, s.outcome, s.error
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Repeated keys and deep nesting, as Lambda hands Start Deployment its event: bytes read by
+/// serde_json into the handler's event type. Refused by field (InvalidInput, never "not JSON"),
+/// nothing touched.
+#[tokio::test]
+async fn inputs_only_text_can_express_are_refused_by_field_and_touch_nothing() {
+    let mut problems = Vec::new();
+    for case in catalog().text_cases {
+        let account = LocalAccount::demo();
+        let before = account.lambda.history();
+        let event = format!(r#"{{"executionName":"catalog","request":{}}}"#, case.text);
+        let event: StartEvent = serde_json::from_str(&event).expect("the event is read whole");
+        let ports = Ports {
+            router: &account.lambda,
+            registry: &account.lambda,
+            alarms: &account.alarms,
+            clock: &account.clock,
+        };
+        let result = start_deployment::start_deployment(&ports, &account.config, event).await;
+        let ok = match &result {
+            Err(e) => {
+                e.kind() == case.expect && e.to_string().starts_with(&format!("{}: ", case.names))
+            }
+            Ok(_) => false,
+        };
+        if !ok || !untouched(&account, &before) {
+            let got = result.map(|d| d.decision).map_err(|e| e.to_string());
+            problems.push(format!(
+                "{}: expected {} naming {}, got {got:?}",
+                case.name, case.expect, case.names
             ));
         }
     }

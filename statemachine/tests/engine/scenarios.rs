@@ -174,6 +174,32 @@ async fn erroring_or_timing_out_hooks_fail_the_deployment() {
     }
 }
 
+/// A hook's error reaches the execution's cause as its type and a short excerpt, cut on a
+/// character boundary (multibyte text at the old byte-200 cut panicked Check Health), and the
+/// alias is restored.
+#[tokio::test]
+async fn a_hook_error_enters_the_cause_bounded() {
+    for phase in ["demo-pre-traffic", "demo-post-traffic"] {
+        let (account, input) = demo("Canary10Percent5Minutes");
+        account.set_hook(phase, HookBehaviour::Error("é".repeat(100_000)));
+        let run = deploy(&account, input).await;
+        assert_eq!(run.summary.outcome, Outcome::RolledBack, "{phase}");
+        assert_eq!(run.summary.error.as_deref(), Some("HookFailed"));
+        let cause = run.summary.cause.clone().unwrap_or_default();
+        assert!(
+            cause.contains(&format!("hook {phase} failed: Error: éé")),
+            "{cause}"
+        );
+        assert!(
+            cause.chars().count() < 600,
+            "{} characters",
+            cause.chars().count()
+        );
+        assert_eq!(alias(&account), AliasRoute::single("1"));
+        assert_invariants(&account, &run, "1", "2");
+    }
+}
+
 #[tokio::test]
 async fn failing_post_traffic_hook_rolls_back_from_full_traffic() {
     let (account, input) = demo("Canary10Percent5Minutes");
