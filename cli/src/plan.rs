@@ -234,7 +234,9 @@ mod tests {
                 let request = DeploymentRequest::from_json(&input).unwrap();
                 let steps = request.plan.steps();
                 let planned = history_events(steps, interval, hooks, hooks, post_bake);
-                let run = local::run(&account, input, "plan", &mut |_| {}).await.unwrap();
+                let run = local::run(&account, input, "plan", &mut |_| {})
+                    .await
+                    .unwrap();
                 assert_eq!(run.summary.outcome, Outcome::Succeeded, "{name}");
                 let case = format!("{name} every {interval}s, hooks {hooks}, bake {post_bake}");
                 assert_eq!(run.execution.history_events, planned, "{case}");

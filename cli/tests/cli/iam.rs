@@ -124,13 +124,18 @@ fn every_adapter_lists_exactly_the_calls_each_method_makes() {
         let listed: BTreeMap<String, BTreeSet<String>> = operations
             .iter()
             .map(|(method, actions)| {
-                let ops = actions.iter().map(|a| a.split(':').nth(1).unwrap().to_owned());
+                let ops = actions
+                    .iter()
+                    .map(|a| a.split(':').nth(1).unwrap().to_owned());
                 ((*method).to_owned(), ops.collect())
             })
             .collect();
         let code = source.split("#[cfg(test)]").next().unwrap();
         let called = calls_by_method(code);
-        assert_eq!(called, listed, "{module}.rs: SDK calls by method vs OPERATIONS");
+        assert_eq!(
+            called, listed,
+            "{module}.rs: SDK calls by method vs OPERATIONS"
+        );
     }
 }
 
@@ -164,7 +169,9 @@ fn granted(block: &str) -> BTreeSet<String> {
             .or_else(|| item.strip_prefix("- "))
             .map(str::trim);
         if let Some((service, op)) = item.and_then(|i| i.split_once(':')) {
-            let action = service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            let action = service
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
                 && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && op.chars().all(|c| c.is_ascii_alphanumeric());
             if action {
@@ -209,7 +216,12 @@ fn needed(binary: &str) -> BTreeSet<String> {
         let adapter = read(&repo().join(format!("shared/src/aws/{module}.rs")));
         let built = adapter
             .match_indices("pub struct ")
-            .map(|(i, _)| adapter[i + 11..].split(|c: char| !c.is_alphanumeric()).next().unwrap())
+            .map(|(i, _)| {
+                adapter[i + 11..]
+                    .split(|c: char| !c.is_alphanumeric())
+                    .next()
+                    .unwrap()
+            })
             .any(|ty| main.contains(&format!("{ty}::from_config")));
         if !built {
             continue;
@@ -236,10 +248,16 @@ fn every_function_is_allowed_what_its_code_calls_and_nothing_more() {
         let missing: Vec<_> = need.difference(&have).collect();
         let unused: Vec<_> = have.difference(&need).collect();
         assert!(missing.is_empty(), "{name} ({binary}) lacks {missing:?}");
-        assert!(unused.is_empty(), "{name} ({binary}) is granted {unused:?}, never called");
+        assert!(
+            unused.is_empty(),
+            "{name} ({binary}) is granted {unused:?}, never called"
+        );
         checked += 1;
     }
-    assert!(checked >= 5, "only {checked} functions found in template.yaml");
+    assert!(
+        checked >= 5,
+        "only {checked} functions found in template.yaml"
+    );
 }
 
 /// The state machine's role: what its Task resources call (`lambda:invoke…` →
@@ -260,7 +278,11 @@ fn the_state_machine_role_allows_its_integrations_logs_and_xray() {
         let api = api.split('.').next().unwrap();
         let mut op = api.to_owned();
         op[..1].make_ascii_uppercase();
-        let op = if (service, api) == ("lambda", "invoke") { "InvokeFunction".into() } else { op };
+        let op = if (service, api) == ("lambda", "invoke") {
+            "InvokeFunction".into()
+        } else {
+            op
+        };
         need.insert(format!("{service}:{op}"));
     }
     let (_, block) = resources(&template)
@@ -270,11 +292,20 @@ fn the_state_machine_role_allows_its_integrations_logs_and_xray() {
     need.extend(LOG_DELIVERY.map(String::from));
     if block.contains("Tracing:") {
         need.extend(XRAY.map(String::from));
-        assert!(block.contains("[XRayEnabled"), "X-Ray permissions only when EnableXRay=true");
+        assert!(
+            block.contains("[XRayEnabled"),
+            "X-Ray permissions only when EnableXRay=true"
+        );
     }
     let have = granted(&block);
     let missing: Vec<_> = need.difference(&have).collect();
     let unused: Vec<_> = have.difference(&need).collect();
-    assert!(missing.is_empty(), "the state machine role lacks {missing:?}");
-    assert!(unused.is_empty(), "the state machine role is granted {unused:?}, never used");
+    assert!(
+        missing.is_empty(),
+        "the state machine role lacks {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "the state machine role is granted {unused:?}, never used"
+    );
 }

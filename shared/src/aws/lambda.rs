@@ -23,7 +23,10 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("update_alias", &["lambda:UpdateAlias"]),
     ("function_exists", &["lambda:GetFunction"]),
     ("version", &["lambda:GetFunctionConfiguration"]),
-    ("latest_published_version", &["lambda:ListVersionsByFunction"]),
+    (
+        "latest_published_version",
+        &["lambda:ListVersionsByFunction"],
+    ),
     (
         "publish_version",
         &["lambda:GetFunctionConfiguration", "lambda:PublishVersion"],

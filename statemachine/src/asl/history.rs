@@ -96,9 +96,9 @@ impl Exporter<'_> {
             self.events.truncate(last);
         }
         self.push(
-                at,
-                "ExecutionFailed",
-                "executionFailedEventDetails",
+            at,
+            "ExecutionFailed",
+            "executionFailedEventDetails",
             json!({"error": error, "cause": cause}),
         );
     }

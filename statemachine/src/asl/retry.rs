@@ -3,8 +3,8 @@
 //! <https://states-language.net/spec.html#retrying-after-error> and
 //! <https://states-language.net/spec.html#fallback-states>.
 
-use super::{DATA_LIMIT_EXCEEDED, RUNTIME};
 use super::definition::Retrier;
+use super::{DATA_LIMIT_EXCEEDED, RUNTIME};
 
 const ALL: &str = "States.ALL";
 const TASK_FAILED: &str = "States.TaskFailed";

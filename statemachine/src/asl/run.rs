@@ -1544,7 +1544,13 @@ mod tests {
 
     async fn run_machine(machine: &StateMachine, invoker: &dyn LambdaInvoker) -> Execution {
         machine
-            .run(invoker, &ManualClock::at_epoch(), json!({}), "h", &mut |_| {})
+            .run(
+                invoker,
+                &ManualClock::at_epoch(),
+                json!({}),
+                "h",
+                &mut |_| {},
+            )
             .await
             .unwrap()
     }
@@ -1566,7 +1572,13 @@ mod tests {
         let machine = StateMachine::parse(&definition.to_string(), &BTreeMap::new()).unwrap();
         let invoker = failing(&[function_error("X")]);
         let execution = machine
-            .run(&invoker, &ManualClock::at_epoch(), json!({"t": 5, "n": "y"}), "h", &mut |_| {})
+            .run(
+                &invoker,
+                &ManualClock::at_epoch(),
+                json!({"t": 5, "n": "y"}),
+                "h",
+                &mut |_| {},
+            )
             .await
             .unwrap();
         let events = exported(&machine, &execution);
@@ -1574,11 +1586,22 @@ mod tests {
             types(&events),
             vec![
                 "ExecutionStarted",
-                "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskFailed",
-                "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
-                "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskTimedOut",
+                "TaskStateEntered",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskFailed",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskSucceeded",
                 "TaskStateExited",
-                "ChoiceStateEntered", "ChoiceStateExited",
+                "TaskStateEntered",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskSubmitted",
+                "TaskTimedOut",
+                "TaskStateExited",
+                "ChoiceStateEntered",
+                "ChoiceStateExited",
                 "FailStateEntered",
                 "ExecutionFailed"
             ]
@@ -1592,7 +1615,10 @@ mod tests {
     async fn looping(passes: usize, loops: u64) -> (StateMachine, Execution) {
         let mut states = serde_json::Map::new();
         for i in 0..passes {
-            states.insert(format!("P{i}"), json!({"Type": "Pass", "Next": format!("P{}", i + 1)}));
+            states.insert(
+                format!("P{i}"),
+                json!({"Type": "Pass", "Next": format!("P{}", i + 1)}),
+            );
         }
         states.insert(format!("P{passes}"), lambda(json!({"Next": "Again?"})));
         states.insert("Again?".into(), json!({"Type": "Choice", "Default": "Done",
@@ -1650,7 +1676,10 @@ mod tests {
         );
         let events = exported(&machine, &execution);
         assert_eq!((execution.history_events, events.len()), (25_000, 25_000));
-        assert_eq!(events.last().unwrap()["executionFailedEventDetails"]["cause"], HISTORY_LIMIT_CAUSE);
+        assert_eq!(
+            events.last().unwrap()["executionFailedEventDetails"]["cause"],
+            HISTORY_LIMIT_CAUSE
+        );
         // Each loop is A (entered, 3 attempts × 3, exited) and B (2): 13 events, 4 transitions.
         assert_eq!(execution.transitions, 25_000 / 13 * 4);
     }
@@ -1671,8 +1700,16 @@ mod tests {
         let (execution, _) = execute(states, &invoker, json!({})).await;
         assert_eq!(execution.status, ExecutionStatus::Failed);
         assert_eq!(execution.error.as_deref(), Some("States.DataLimitExceeded"));
-        assert!(execution.cause.unwrap().contains("task result of state 'A'"));
-        assert_eq!((execution.retries, execution.final_state.as_str()), (0, "A"));
+        assert!(
+            execution
+                .cause
+                .unwrap()
+                .contains("task result of state 'A'")
+        );
+        assert_eq!(
+            (execution.retries, execution.final_state.as_str()),
+            (0, "A")
+        );
         assert_eq!(execution.largest_payload.state, "A");
         assert!(execution.largest_payload.bytes > 262_144);
     }

@@ -93,7 +93,10 @@ impl FromStr for LambdaFault {
             .find(|f| f.error_name() == name)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|f| f.error_name()).collect();
-                format!("unknown Lambda error {name:?}: use one of {}", names.join(", "))
+                format!(
+                    "unknown Lambda error {name:?}: use one of {}",
+                    names.join(", ")
+                )
             })
     }
 }
