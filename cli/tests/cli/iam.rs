@@ -7,8 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// An adapter module's IAM actions by method (its `OPERATIONS`).
+type Operations = &'static [(&'static str, &'static [&'static str])];
+
 /// Every adapter module and its operations by method.
-const ADAPTERS: &[(&str, &[(&str, &[&str])])] = &[
+const ADAPTERS: &[(&str, Operations)] = &[
     ("lambda", shifter::aws::lambda::OPERATIONS),
     ("cloudwatch", shifter::aws::cloudwatch::OPERATIONS),
     ("codepipeline", shifter::aws::codepipeline::OPERATIONS),

@@ -545,10 +545,10 @@ impl<'r> Run<'r> {
         if let Err(failure) = merge(catcher.result_path.as_ref(), &mut raw, error_output) {
             return failure.into();
         }
-        if grows(catcher.result_path.as_ref()) {
-            if let Err(failure) = self.measure(&state.name, "output", &raw) {
-                return failure.into();
-            }
+        if grows(catcher.result_path.as_ref())
+            && let Err(failure) = self.measure(&state.name, "output", &raw)
+        {
+            return failure.into();
         }
         // A catch writes no history event of its own: this cannot reach the limit.
         let _ = self.emit(EventKind::Caught {
@@ -1737,5 +1737,24 @@ mod tests {
         )
         .await;
         assert!(execution.cause.unwrap().contains("input of state 'A'"));
+    }
+
+    /// A Catch whose ResultPath writes the error into the input can push the document past the
+    /// limit: that output is measured too.
+    #[tokio::test]
+    async fn a_catch_that_grows_the_document_past_256_kb_fails_the_execution() {
+        let states = json!({"A": lambda(json!({"Next": "Caught",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Caught"}]}))});
+        let invoker = fake(|_, _, _| {
+            Err(InvokeError::Function {
+                error_type: "Big".into(),
+                error_message: "x".repeat(4_000),
+            })
+        });
+        let (execution, _) = execute(states.clone(), &invoker, big(260_000)).await;
+        assert_eq!(execution.error.as_deref(), Some("States.DataLimitExceeded"));
+        assert!(execution.cause.unwrap().contains("output of state 'A'"));
+        let (execution, _) = execute(states, &invoker, big(200_000)).await;
+        assert_eq!(execution.final_state, "Caught");
     }
 }
