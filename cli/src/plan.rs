@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use shifter::domain::DeploymentRequest;
 use shifter::domain::cost::estimate;
+use shifter::domain::strategy::Step;
+use shifter_statemachine::asl::HISTORY_EVENT_LIMIT;
 
 use crate::error::CliError;
 use crate::input;
@@ -48,8 +50,48 @@ struct PlanReport {
     steps: Vec<PlanStep>,
     total_seconds: u64,
     state_transitions: u64,
+    /// Events in the execution's history (Step Functions allows 25,000).
+    history_events: u64,
+    /// True when the run would reach the history limit: on AWS it would fail there, outside
+    /// any Catch, with traffic split.
+    exceeds_history_limit: bool,
     alarm_checks: u64,
     estimated_cost_usd: f64,
+}
+
+/// The events a successful run of the shipped definition writes to its history, counted per
+/// state as Step Functions writes them (see `EventKind::aws_events` in the runner):
+/// ExecutionStarted; Start Deployment (a `lambda:invoke` Task: entered, scheduled, started,
+/// succeeded, exited) and What Next? (a Choice: entered, exited); each hook with its Check
+/// Health and What Next?; each partial step's Shift Traffic, then per check a Bake (a
+/// `putEvents.waitForTaskToken` park that times out: entered, scheduled, started, submitted,
+/// timed out, exited), a Check Health and a What Next?; Promote and What Next?; the
+/// post-promotion checks; Deployment Succeeded (entered, exited) and ExecutionSucceeded.
+/// A test runs the local runner and checks the two agree.
+fn history_events(
+    plan: &[Step],
+    check_interval_seconds: u32,
+    pre_traffic_hook: bool,
+    post_traffic_hook: bool,
+    post_promotion_bake_seconds: u32,
+) -> u64 {
+    const TASK: u64 = 5;
+    const PARK: u64 = 6;
+    const CHOICE: u64 = 2;
+    const SUCCEED: u64 = 2;
+    const CHECK: u64 = PARK + TASK + CHOICE;
+    let interval = u64::from(check_interval_seconds.max(1));
+    let checks = |bake: u32| u64::from(bake).div_ceil(interval);
+    let hook = |present: bool| if present { TASK + TASK + CHOICE } else { 0 };
+    let mut events = 1 + TASK + CHOICE + hook(pre_traffic_hook);
+    for step in plan {
+        events += if step.weight.is_full() {
+            TASK + CHOICE
+        } else {
+            TASK + CHECK * checks(step.bake_seconds)
+        };
+    }
+    events + hook(post_traffic_hook) + CHECK * checks(post_promotion_bake_seconds) + SUCCEED + 1
 }
 
 /// Validates the strategy exactly as Start Deployment would, then reports.
@@ -99,13 +141,13 @@ fn request_of(args: &Args) -> Result<DeploymentRequest, CliError> {
 
 fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
     let steps = request.plan.steps();
-    let est = estimate(
-        steps,
+    let (interval, bake) = (
         request.check_interval_seconds,
-        args.pre_traffic_hook,
-        args.post_traffic_hook,
         request.post_promotion_bake_seconds,
     );
+    let (pre, post) = (args.pre_traffic_hook, args.post_traffic_hook);
+    let est = estimate(steps, interval, pre, post, bake);
+    let history_events = history_events(steps, interval, pre, post, bake);
     PlanReport {
         strategy: request.strategy_name.clone(),
         steps: steps
@@ -118,6 +160,8 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
         total_seconds: request.plan.total_bake_seconds()
             + u64::from(request.post_promotion_bake_seconds),
         state_transitions: est.transitions,
+        history_events,
+        exceeds_history_limit: history_events >= HISTORY_EVENT_LIMIT,
         alarm_checks: est.alarm_checks,
         estimated_cost_usd: est.cost_usd(),
     }
@@ -150,10 +194,53 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
         );
     }
     println!(
-        "Total {} · {} state transitions · {} alarm checks · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
+        "Total {} · {} state transitions · {} history events · {} alarm checks · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
         clock(report.total_seconds),
         report.state_transitions,
+        report.history_events,
         report.alarm_checks,
         report.estimated_cost_usd
     );
+    if report.exceeds_history_limit {
+        println!(
+            "Warning: {} history events reach Step Functions' limit of {HISTORY_EVENT_LIMIT} per execution: \
+             on AWS the execution would fail there (States.Runtime, outside any Catch) with traffic \
+             still split. Use a longer --check-interval or fewer, shorter steps.",
+            report.history_events
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use shifter_statemachine::local::{self, LocalAccount, Outcome};
+
+    use super::*;
+
+    /// The count agrees with the local runner's, which counts events as Step Functions writes
+    /// them, for every predefined strategy with and without hooks and a post-promotion bake.
+    #[tokio::test]
+    async fn history_events_match_the_runner_for_every_predefined_strategy() {
+        for name in shifter::domain::strategy::PREDEFINED {
+            for (interval, hooks, post_bake) in [(30, true, 0), (15, false, 0), (60, true, 120)] {
+                let account = LocalAccount::demo();
+                let mut input = LocalAccount::demo_input(name);
+                input["checkIntervalSeconds"] = json!(interval);
+                input["postPromotionBakeSeconds"] = json!(post_bake);
+                if !hooks {
+                    input.as_object_mut().unwrap().remove("hooks");
+                }
+                let request = DeploymentRequest::from_json(&input).unwrap();
+                let steps = request.plan.steps();
+                let planned = history_events(steps, interval, hooks, hooks, post_bake);
+                let run = local::run(&account, input, "plan", &mut |_| {})
+                    .await
+                    .unwrap();
+                assert_eq!(run.summary.outcome, Outcome::Succeeded, "{name}");
+                let case = format!("{name} every {interval}s, hooks {hooks}, bake {post_bake}");
+                assert_eq!(run.execution.history_events, planned, "{case}");
+            }
+        }
+    }
 }

@@ -4,6 +4,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "cli/iam.rs"]
+mod iam;
+
 fn shifter(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shifter"))
         .args(args)

@@ -7,7 +7,7 @@ use serde_json::Value;
 use shifter::domain::AliasRoute;
 use shifter::domain::request::function_short_name;
 use shifter::fakes::{Fault, LambdaOp};
-use shifter_statemachine::local::{HookBehaviour, LocalAccount};
+use shifter_statemachine::local::{HookBehaviour, LambdaFault, LocalAccount};
 
 use crate::error::CliError;
 use crate::input;
@@ -46,6 +46,26 @@ pub struct FaultArgs {
     /// An operator promotes at this simulated time, skipping the remaining steps.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     promote_at: Option<Duration>,
+    /// The next N invocations of FUNCTION (ours: start-deployment, shift-traffic, check-health,
+    /// roll-back; or a hook) fail with a Lambda error as Step Functions names it:
+    /// Lambda.Unknown (the handler crashed), Sandbox.Timedout (it ran past its 30 s timeout),
+    /// Lambda.ClientExecutionTimeoutException or Lambda.ServiceException. Repeatable.
+    #[arg(long, value_name = "FUNCTION=ERROR[xN]", value_parser = lambda_fault)]
+    lambda_fault: Vec<(String, LambdaFault, u32)>,
+}
+
+/// `roll-back=Sandbox.Timedout` or `roll-back=Lambda.Unknownx3`.
+fn lambda_fault(text: &str) -> Result<(String, LambdaFault, u32), String> {
+    let (function, rest) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: use FUNCTION=ERROR[xN]"))?;
+    let (name, times) = match rest.rsplit_once('x') {
+        Some((name, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            (name, n.parse().map_err(|e| format!("{text:?}: {e}"))?)
+        }
+        _ => (rest, 1),
+    };
+    Ok((function.to_owned(), name.parse()?, times))
 }
 
 /// Arranges what `args` asks for in `account`, for a run of `input`; `remote` when the aliases
@@ -75,6 +95,9 @@ pub fn apply(
     }
     if let Some(n) = args.drift_at_step {
         drift_at_step(account, input, n, remote)?;
+    }
+    for (function, fault, times) in &args.lambda_fault {
+        account.lambda_faults.push(function, *fault, *times);
     }
     operators(args, account);
     Ok(())

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use shifter::aws::LambdaAdapter;
 use shifter::ports::AlarmState;
-use shifter_statemachine::asl::HistoryEvent;
+use shifter_statemachine::asl::{self, Execution, HistoryEvent};
 use shifter_statemachine::local::{self, AccountSpec, HookBehaviour, LocalAccount};
 
 use crate::error::CliError;
@@ -61,16 +61,38 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         .await
         .map_err(|e| CliError::Runner(e.to_string()))?;
     let wall_ms = wall.elapsed().as_secs_f64() * 1000.0;
-    let summary = run.summary;
+    let execution = &run.execution;
+    let summary = &run.summary;
     if let Some(path) = &args.timeline {
-        output::write_timeline(path, &summary)?;
+        output::write_timeline(path, summary)?;
     }
     if args.json {
-        output::print_json(&summary)?;
+        output::print_json(&with_limits(summary, execution)?)?;
     } else {
-        output::print_summary(&summary, wall_ms, args.timeline.as_deref());
+        output::print_summary(summary, wall_ms, args.timeline.as_deref());
+        print_limits(execution);
     }
     Ok(output::exit_code(summary.outcome))
+}
+
+/// The summary's JSON plus what the run used of Step Functions' per-execution limits:
+/// `historyEvents` (of 25,000) and `largestState` {`state`, `bytes`} (of 262,144).
+fn with_limits(summary: &local::Summary, execution: &Execution) -> Result<Value, CliError> {
+    let mut json = serde_json::to_value(summary).map_err(|e| CliError::Usage(e.to_string()))?;
+    json["historyEvents"] = json!(execution.history_events);
+    json["largestState"] = json!(execution.largest_payload);
+    Ok(json)
+}
+
+fn print_limits(execution: &Execution) {
+    println!(
+        "History: {} events of {} · largest state document {} bytes ({}) of {}",
+        execution.history_events,
+        asl::HISTORY_EVENT_LIMIT,
+        execution.largest_payload.bytes,
+        execution.largest_payload.state,
+        asl::PAYLOAD_LIMIT_BYTES
+    );
 }
 
 /// The account with every fault and answer `args` asks for, and the input to run.

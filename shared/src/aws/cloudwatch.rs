@@ -12,6 +12,13 @@ use crate::ports::{AlarmReader, AlarmState};
 /// DescribeAlarms accepts at most this many names in one call.
 pub const MAX_ALARM_NAMES: usize = 100;
 
+/// The IAM actions of the CloudWatch API calls this adapter makes, by the method that makes them
+/// (see `lambda::OPERATIONS`).
+pub const OPERATIONS: &[(&str, &[&str])] = &[
+    ("warm", &["cloudwatch:DescribeAlarms"]),
+    ("alarm_states", &["cloudwatch:DescribeAlarms"]),
+];
+
 /// Alarm states through `aws-sdk-cloudwatch`: metric and composite alarms, every page of one
 /// DescribeAlarms call for up to 100 names.
 #[derive(Debug, Clone)]

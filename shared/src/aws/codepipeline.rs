@@ -12,6 +12,13 @@ use super::errors::{AwsFailure, FailureKind};
 use crate::error::ShifterError;
 use crate::ports::{JobFailureType, PipelineJobs};
 
+/// The IAM actions of the CodePipeline API calls this adapter makes, by the method that makes them
+/// (see `lambda::OPERATIONS`).
+pub const OPERATIONS: &[(&str, &[&str])] = &[
+    ("put_job_success", &["codepipeline:PutJobSuccessResult"]),
+    ("put_job_failure", &["codepipeline:PutJobFailureResult"]),
+];
+
 /// `PipelineJobs` through `aws-sdk-codepipeline`.
 #[derive(Debug, Clone)]
 pub struct CodePipelineJobs {

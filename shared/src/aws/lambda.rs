@@ -13,6 +13,26 @@ use crate::domain::{AdditionalVersion, AliasRoute, AliasState, Weight};
 use crate::error::ShifterError;
 use crate::ports::{AliasRouter, FunctionRegistry, VersionInfo};
 
+/// The IAM actions of the Lambda API calls this adapter makes, by the method that makes them.
+/// A test (cli/tests/cli/iam.rs) checks each method's `client.<operation>(` calls in this file
+/// against this list, and each function's policy in template.yaml against the methods its code
+/// calls on the adapters its `main.rs` builds.
+pub const OPERATIONS: &[(&str, &[&str])] = &[
+    ("warm", &["lambda:GetAccountSettings"]),
+    ("get_alias", &["lambda:GetAlias"]),
+    ("update_alias", &["lambda:UpdateAlias"]),
+    ("function_exists", &["lambda:GetFunction"]),
+    ("version", &["lambda:GetFunctionConfiguration"]),
+    (
+        "latest_published_version",
+        &["lambda:ListVersionsByFunction"],
+    ),
+    (
+        "publish_version",
+        &["lambda:GetFunctionConfiguration", "lambda:PublishVersion"],
+    ),
+];
+
 /// Lambda aliases, versions and functions through `aws-sdk-lambda`. Every alias write carries
 /// the RevisionId it expects and always sends a RoutingConfig (an empty map clears routing).
 #[derive(Debug, Clone)]

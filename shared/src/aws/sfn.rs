@@ -10,6 +10,16 @@ use super::errors::AwsFailure;
 use crate::error::ShifterError;
 pub use crate::ports::{Execution, ExecutionStatus, Executions, HistoryEvent};
 
+/// The IAM actions of the Step Functions API calls this adapter makes, by the method that makes them
+/// (see `lambda::OPERATIONS`); `Executions` serves both `pipeline-action` and the CLI.
+pub const OPERATIONS: &[(&str, &[&str])] = &[
+    ("start_execution", &["states:StartExecution"]),
+    ("describe_execution", &["states:DescribeExecution"]),
+    ("execution_history", &["states:GetExecutionHistory"]),
+    ("send_task_success", &["states:SendTaskSuccess"]),
+    ("send_task_failure", &["states:SendTaskFailure"]),
+];
+
 /// `Executions` through `aws-sdk-sfn`.
 #[derive(Debug, Clone)]
 pub struct StepFunctionsExecutions {

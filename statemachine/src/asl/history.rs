@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use super::definition::{Kind, StateMachine};
-use super::{EventKind, Execution};
+use super::{EventKind, Execution, HISTORY_EVENT_LIMIT, HISTORY_LIMIT_CAUSE, RUNTIME};
 
 /// `{"events": [...]}` for `execution`, which started at `start` with `input`.
 pub fn export_history(
@@ -80,15 +80,27 @@ impl Exporter<'_> {
                 "executionSucceededEventDetails",
                 json!({"output": output.to_string(), "outputDetails": {"truncated": false}}),
             ),
-            EventKind::ExecutionFailed { error, cause } => self.push(
-                at,
-                "ExecutionFailed",
-                "executionFailedEventDetails",
-                json!({"error": error, "cause": cause}),
-            ),
+            EventKind::ExecutionFailed { error, cause } => {
+                self.execution_failed(at, error.as_deref(), cause.as_deref());
+            }
             // Step Functions writes no event of its own for these.
             EventKind::Retrying { .. } | EventKind::Caught { .. } => {}
         }
+    }
+
+    /// ExecutionFailed; at the history limit it is event 25,000, whatever the last state was
+    /// writing (<https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>).
+    fn execution_failed(&mut self, at: f64, error: Option<&str>, cause: Option<&str>) {
+        if error == Some(RUNTIME) && cause == Some(HISTORY_LIMIT_CAUSE) {
+            let last = usize::try_from(HISTORY_EVENT_LIMIT - 1).unwrap_or(usize::MAX);
+            self.events.truncate(last);
+        }
+        self.push(
+            at,
+            "ExecutionFailed",
+            "executionFailedEventDetails",
+            json!({"error": error, "cause": cause}),
+        );
     }
 
     /// The state type that prefixes its events' names (`TaskStateEntered`, `ChoiceStateExited`).

@@ -40,7 +40,31 @@ pub use definition::StateMachine;
 pub use history::export_history;
 
 /// The error name AWS gives failures no Retry or Catch may handle.
-const RUNTIME: &str = "States.Runtime";
+pub const RUNTIME: &str = "States.Runtime";
+
+/// Step Functions' hard quota of events in one Standard execution's history: "When an execution
+/// reaches 24,999 events, it waits for the next event to happen. If the event number 25,000 is
+/// ExecutionSucceeded, the execution finishes successfully [...] If [it] isn't
+/// ExecutionSucceeded, the ExecutionFailed event is logged" —
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>,
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/limits.html>.
+pub const HISTORY_EVENT_LIMIT: u64 = 25_000;
+
+/// The cause of the `States.Runtime` failure an execution ends with at the history limit, as
+/// AWS reports it (recorded in <https://github.com/loads/ardere/issues/86>: `{"error":
+/// "States.Runtime", "cause": "The execution reached the maximum number of history events
+/// (25000)."}`). No Retry or Catch sees it.
+pub const HISTORY_LIMIT_CAUSE: &str =
+    "The execution reached the maximum number of history events (25000).";
+
+/// Step Functions' quota on any state's input, output or task result: "262,144 bytes of data as
+/// a UTF-8 encoded string" (<https://docs.aws.amazon.com/step-functions/latest/dg/limits.html>).
+pub const PAYLOAD_LIMIT_BYTES: u64 = 262_144;
+
+/// The error past [`PAYLOAD_LIMIT_BYTES`]: "a terminal error that can't be caught by the
+/// States.ALL error type"
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
+pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 
 /// A Task parked on `arn:aws:states:::events:putEvents.waitForTaskToken`: its event was put on
 /// the bus and the execution waits for someone to answer `token`.
@@ -150,8 +174,23 @@ pub struct Execution {
     pub transitions: u64,
     /// Retry attempts across all states.
     pub retries: u64,
+    /// The events Step Functions writes to the execution's history for this run (what
+    /// GetExecutionHistory lists, ExecutionStarted included): see [`EventKind::aws_events`].
+    pub history_events: u64,
+    /// The largest state input, output, task parameters or task result, in UTF-8 bytes.
+    pub largest_payload: PayloadSize,
     /// Everything that happened, in order.
     pub events: Vec<HistoryEvent>,
+}
+
+/// The size of a document one state handled, and where.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayloadSize {
+    /// The state that handled it.
+    pub state: String,
+    /// Its size as compact JSON text, UTF-8 encoded.
+    pub bytes: u64,
 }
 
 /// Something that happened during an execution, stamped with the virtual time.
@@ -233,6 +272,29 @@ pub enum History {
 }
 
 impl EventKind {
+    /// How many events Step Functions writes to the history for this one
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html>):
+    /// a state's `…StateEntered` and `…StateExited` one each (a Fail state and a state that
+    /// fails the execution write no exit); a Task attempt `TaskScheduled` and `TaskStarted`,
+    /// plus `TaskSubmitted` on a `.waitForTaskToken` resource (the service call that hands out
+    /// the token returned, and the state now waits: `TaskSubmittedEventDetails`,
+    /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_TaskSubmittedEventDetails.html>),
+    /// then one of `TaskSucceeded`, `TaskFailed` or `TaskTimedOut`; a retry writes nothing of its
+    /// own (its attempt writes the Scheduled/Started/... again), nor does a Catch (the state's
+    /// exit follows). `ExecutionStarted`, counted once per run, has no event here.
+    pub fn aws_events(&self) -> u64 {
+        match self {
+            EventKind::StateEntered { .. }
+            | EventKind::StateExited { .. }
+            | EventKind::TaskSucceeded { .. }
+            | EventKind::TaskFailed { .. }
+            | EventKind::ExecutionSucceeded { .. }
+            | EventKind::ExecutionFailed { .. } => 1,
+            EventKind::TaskScheduled { resource, .. } => 2 + u64::from(submits(resource)),
+            EventKind::Retrying { .. } | EventKind::Caught { .. } => 0,
+        }
+    }
+
     /// The document the event carries (input, output or parameters), moved out; `null` for
     /// events that carry none.
     fn into_data(self) -> Value {
@@ -280,6 +342,14 @@ impl EventKind {
             other => other.clone(),
         }
     }
+}
+
+/// Whether a Task on `resource` writes `TaskSubmitted`: the callback pattern
+/// (`.waitForTaskToken`) does, once the service call that hands out the token returned
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html>). The
+/// `.sync` pattern does too, but the runner refuses `.sync` resources.
+fn submits(resource: &str) -> bool {
+    resource.ends_with(".waitForTaskToken")
 }
 
 /// Where in a definition a problem is.
@@ -359,16 +429,6 @@ pub enum RunError {
     /// The definition could not be parsed, so nothing ran.
     #[error(transparent)]
     Definition(#[from] DefinitionError),
-    /// The execution looks like a runaway loop.
-    #[error("execution {execution:?} exceeded {limit} state transitions at state {state:?}")]
-    TransitionLimit {
-        /// The execution name.
-        execution: String,
-        /// The limit.
-        limit: u64,
-        /// The state being entered or retried.
-        state: String,
-    },
 }
 
 /// A Step Functions error raised inside a state.
@@ -390,7 +450,14 @@ impl Failure {
         Failure::new(RUNTIME, cause)
     }
 
+    #[cfg(test)]
     fn is_runtime(&self) -> bool {
         self.error == RUNTIME
+    }
+
+    /// `States.Runtime` and `States.DataLimitExceeded`: no Retry or Catch handles them, the
+    /// execution fails.
+    fn is_terminal(&self) -> bool {
+        self.error == RUNTIME || self.error == DATA_LIMIT_EXCEEDED
     }
 }

@@ -3,18 +3,21 @@
 //! <https://states-language.net/spec.html#retrying-after-error> and
 //! <https://states-language.net/spec.html#fallback-states>.
 
-use super::RUNTIME;
 use super::definition::Retrier;
+use super::{DATA_LIMIT_EXCEEDED, RUNTIME};
 
 const ALL: &str = "States.ALL";
 const TASK_FAILED: &str = "States.TaskFailed";
 /// The error a task that ran past its timeout (or a token nobody answered) fails with.
 pub(super) const TIMEOUT: &str = "States.Timeout";
 
-/// Whether an ErrorEquals list matches; nothing matches `States.Runtime`, and
+/// Whether an ErrorEquals list matches; nothing matches `States.Runtime` or the terminal
+/// `States.DataLimitExceeded`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>), and
 /// `States.TaskFailed` matches every error but `States.Timeout`.
 pub(super) fn matches(names: &[String], error: &str) -> bool {
     error != RUNTIME
+        && error != DATA_LIMIT_EXCEEDED
         && names
             .iter()
             .any(|name| name == error || name == ALL || (name == TASK_FAILED && error != TIMEOUT))

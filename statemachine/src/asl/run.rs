@@ -14,12 +14,11 @@ use super::definition::{Kind, Message, Resource, State, StateMachine, Task, Then
 use super::path::{Path, Scope};
 use super::retry::{self, TIMEOUT};
 use super::{
-    EventKind, Execution, ExecutionStatus, Failure, History, HistoryEvent, InvokeError,
-    LambdaInvoker, Park, RunError,
+    DATA_LIMIT_EXCEEDED, EventKind, Execution, ExecutionStatus, Failure, HISTORY_EVENT_LIMIT,
+    HISTORY_LIMIT_CAUSE, History, HistoryEvent, InvokeError, LambdaInvoker, PAYLOAD_LIMIT_BYTES,
+    Park, PayloadSize, RunError,
 };
 
-/// Step Functions' history limit; a local run past it is a runaway loop.
-const TRANSITION_LIMIT: u64 = 25_000;
 const STATE_MACHINE_NAME: &str = "local";
 const ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
 
@@ -210,6 +209,19 @@ fn context(name: &str, input: &Value, start: DateTime<Utc>) -> Value {
     })
 }
 
+/// The size of `value` as compact JSON text in UTF-8. (Serializing into one buffer is several
+/// times faster in a debug build than counting through a `Write` adapter, call by call.)
+fn json_bytes(value: &Value) -> u64 {
+    serde_json::to_vec(value).map_or(0, |text| text.len() as u64)
+}
+
+/// Whether a ResultPath can make a Task's output larger than both its input and its result
+/// (both measured already): only one that writes into the input. With `$` the output is (a part
+/// of) the result, with `null` (a part of) the input.
+fn grows(result_path: Option<&Path>) -> bool {
+    result_path.is_some_and(|path| !path.is_root())
+}
+
 /// One execution in progress.
 struct Run<'r> {
     machine: &'r StateMachine,
@@ -222,6 +234,9 @@ struct Run<'r> {
     events: Vec<HistoryEvent>,
     transitions: u64,
     retries: u64,
+    /// Events of the AWS history so far, `ExecutionStarted` included.
+    history_events: u64,
+    largest_payload: PayloadSize,
     /// Index of the last state entered.
     final_state: usize,
     /// Task tokens handed out so far.
@@ -248,6 +263,8 @@ impl StateMachine {
             events: Vec::new(),
             transitions: 0,
             retries: 0,
+            history_events: 1,
+            largest_payload: PayloadSize::default(),
             final_state: self.start_at,
             tokens: 0,
         };
@@ -266,6 +283,8 @@ impl StateMachine {
             final_state: self.states[run.final_state].name.clone(),
             transitions: run.transitions,
             retries: run.retries,
+            history_events: run.history_events,
+            largest_payload: run.largest_payload,
             events: run.events,
         })
     }
@@ -273,8 +292,31 @@ impl StateMachine {
 
 impl<'r> Run<'r> {
     /// Shows the event to the observer, keeps it as the machine's [`History`] says, and hands
-    /// back the document it carried.
-    fn emit(&mut self, kind: EventKind) -> Value {
+    /// back the document it carried; counts the AWS history events it stands for.
+    ///
+    /// Only `ExecutionSucceeded` or `ExecutionFailed` may be the history's event 25,000: any
+    /// other event that would reach it is a `States.Runtime` failure instead (written as far as
+    /// it fits; the exporter cuts the history at 24,999 before the ExecutionFailed).
+    fn emit(&mut self, kind: EventKind) -> Result<Value, Failure> {
+        let ends = matches!(
+            kind,
+            EventKind::ExecutionSucceeded { .. } | EventKind::ExecutionFailed { .. }
+        );
+        let count = kind.aws_events();
+        let last = HISTORY_EVENT_LIMIT - 1;
+        if !ends && count > 0 && self.history_events + count > last {
+            let fits = self.history_events < last;
+            self.history_events = last;
+            if fits {
+                self.record(kind);
+            }
+            return Err(Failure::runtime(HISTORY_LIMIT_CAUSE));
+        }
+        self.history_events += count;
+        Ok(self.record(kind))
+    }
+
+    fn record(&mut self, kind: EventKind) -> Value {
         let event = HistoryEvent {
             at_seconds: self.clock.elapsed_secs(),
             kind,
@@ -291,16 +333,61 @@ impl<'r> Run<'r> {
         event.kind.into_data()
     }
 
-    fn count_transition(&mut self, state: &str) -> Result<(), RunError> {
-        self.transitions += 1;
-        if self.transitions > TRANSITION_LIMIT {
-            return Err(RunError::TransitionLimit {
-                execution: self.name.to_string(),
-                limit: TRANSITION_LIMIT,
-                state: state.to_string(),
-            });
+    /// Keeps the largest document seen; past 256 KB it is `States.DataLimitExceeded`.
+    fn measure(&mut self, state: &str, what: &str, value: &Value) -> Result<(), Failure> {
+        let bytes = json_bytes(value);
+        if bytes > self.largest_payload.bytes {
+            self.largest_payload = PayloadSize {
+                state: state.to_owned(),
+                bytes,
+            };
+        }
+        if bytes > PAYLOAD_LIMIT_BYTES {
+            return Err(Failure::new(
+                DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The {what} of state '{state}' has {bytes} bytes, more than the maximum \
+                     number of bytes service limit ({PAYLOAD_LIMIT_BYTES})."
+                ),
+            ));
         }
         Ok(())
+    }
+
+    /// The state's raw input, checked and written to the history. Only the execution's input
+    /// needs measuring: every later input is the output the previous state exited with.
+    fn enter(&mut self, name: &str, input: Value) -> Result<Value, Failure> {
+        if self.transitions == 1 {
+            self.measure(name, "input", &input)?;
+        }
+        self.emit(EventKind::StateEntered {
+            name: name.to_owned(),
+            input,
+        })
+    }
+
+    /// The state's output, checked and written to the history. Only a Pass state's output is
+    /// measured here: a Choice's or Succeed's output is its input or a part of it (OutputPath);
+    /// a Task measures its own where it can grow (see [`grows`]).
+    fn exit(&mut self, state: &State, output: Value) -> Result<Value, Failure> {
+        let name = &state.name;
+        if matches!(state.kind, Kind::Pass { .. }) {
+            self.measure(name, "output", &output)?;
+        }
+        self.emit(EventKind::StateExited {
+            name: name.to_owned(),
+            output,
+        })
+    }
+
+    /// Ends the execution with `ExecutionFailed`.
+    fn fail(&mut self, error: Option<String>, cause: Option<String>) -> Step {
+        // ExecutionFailed always fits in the history.
+        let _ = self.emit(EventKind::ExecutionFailed {
+            error: error.clone(),
+            cause: cause.clone(),
+        });
+        Step::Fail(error, cause)
     }
 
     /// `$$.State` for this attempt, and `$$.Task.Token` when the state parks.
@@ -329,28 +416,24 @@ impl<'r> Run<'r> {
         let mut index = machine.start_at;
         loop {
             let state = &machine.states[index];
-            self.count_transition(&state.name)?;
+            self.transitions += 1;
             self.final_state = index;
-            let name = state.name.clone();
-            let raw = self.emit(EventKind::StateEntered {
-                name: name.clone(),
-                input,
-            });
-            let (next, output) = match self.step(state, raw).await? {
+            let step = match self.enter(&state.name, input) {
+                Ok(raw) => self.step(state, raw).await?,
+                Err(failure) => failure.into(),
+            };
+            let (next, output) = match step {
                 Step::Next(next, output) => (Some(next), output),
                 Step::Succeed(output) => (None, output),
-                Step::Fail(error, cause) => {
-                    self.emit(EventKind::ExecutionFailed {
-                        error: error.clone(),
-                        cause: cause.clone(),
-                    });
-                    return Ok(Step::Fail(error, cause));
-                }
+                Step::Fail(error, cause) => return Ok(self.fail(error, cause)),
             };
-            input = self.emit(EventKind::StateExited { name, output });
+            input = match self.exit(state, output) {
+                Ok(output) => output,
+                Err(f) => return Ok(self.fail(Some(f.error), Some(f.cause))),
+            };
             let Some(next) = next else {
                 let output = self.emit(EventKind::ExecutionSucceeded { output: input });
-                return Ok(Step::Succeed(output));
+                return Ok(Step::Succeed(output.unwrap_or_default()));
             };
             index = next;
         }
@@ -409,28 +492,37 @@ impl<'r> Run<'r> {
             let failure = match self.attempt(state, task, &raw).await {
                 Ok(result) => match merge(task.result_path.as_ref(), &mut raw, result) {
                     Ok(()) => {
-                        let output = output(state.output_path.as_ref(), raw);
+                        let output = output(state.output_path.as_ref(), raw).and_then(|o| {
+                            if grows(task.result_path.as_ref()) {
+                                self.measure(&state.name, "output", &o)?;
+                            }
+                            Ok(o)
+                        });
                         return Ok(output.map_or_else(Step::from, |o| then(task.then, o)));
                     }
                     Err(failure) => failure,
                 },
-                Err(failure) if failure.is_runtime() => return Ok(failure.into()),
+                Err(failure) if failure.is_terminal() => return Ok(failure.into()),
                 Err(failure) => failure,
             };
-            self.emit(EventKind::TaskFailed {
+            let failed = self.emit(EventKind::TaskFailed {
                 state: state.name.clone(),
                 error: failure.error.clone(),
                 cause: failure.cause.clone(),
             });
+            if let Err(limit) = failed {
+                return Ok(limit.into());
+            }
             let Some((retrier, attempt)) = retry::next(&task.retry, &mut used, &failure.error)
             else {
                 return Ok(self.catch(state, task, raw, failure));
             };
             retry_count += 1;
             self.retries += 1;
-            self.count_transition(&state.name)?;
+            self.transitions += 1;
             let millis = retrier.delay_millis(attempt, self.name, &state.name);
-            self.emit(EventKind::Retrying {
+            // A retry writes no history event of its own: this cannot reach the limit.
+            let _ = self.emit(EventKind::Retrying {
                 state: state.name.clone(),
                 attempt,
                 delay_seconds: millis as f64 / 1000.0,
@@ -453,7 +545,13 @@ impl<'r> Run<'r> {
         if let Err(failure) = merge(catcher.result_path.as_ref(), &mut raw, error_output) {
             return failure.into();
         }
-        self.emit(EventKind::Caught {
+        if grows(catcher.result_path.as_ref())
+            && let Err(failure) = self.measure(&state.name, "output", &raw)
+        {
+            return failure.into();
+        }
+        // A catch writes no history event of its own: this cannot reach the limit.
+        let _ = self.emit(EventKind::Caught {
             state: state.name.clone(),
             error: failure.error,
             next: self.machine.states[catcher.next].name.clone(),
@@ -468,12 +566,13 @@ impl<'r> Run<'r> {
             context: &self.context,
         })?;
         let timeout_seconds = timeout_seconds(&task.timeout, raw)?;
+        self.measure(&state.name, "input after Parameters", &parameters)?;
         let parameters = self.emit(EventKind::TaskScheduled {
             state: state.name.clone(),
             resource: task.resource.arn().to_owned(),
             parameters,
             timeout_seconds,
-        });
+        })?;
         let result = match task.resource {
             Resource::LambdaInvoke => invoke(self.invoker, parameters, timeout_seconds).await?,
             Resource::PutEventsWaitForTaskToken => {
@@ -484,10 +583,11 @@ impl<'r> Run<'r> {
                     .await?
             }
         };
+        self.measure(&state.name, "task result", &result)?;
         let result = self.emit(EventKind::TaskSucceeded {
             state: state.name.clone(),
             output: result,
-        });
+        })?;
         match &task.result_selector {
             Some(selector) => selector.eval(&Scope {
                 input: &result,
@@ -540,6 +640,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::asl::HISTORY_LIMIT_CAUSE;
 
     type Handler = dyn Fn(&str, Value, Option<u64>) -> Result<Value, InvokeError> + Send + Sync;
 
@@ -1165,7 +1266,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn counts_transitions_and_stops_runaway_loops() {
+    async fn counts_transitions() {
         let states = json!({
             "A": {"Type": "Pass", "Next": "B"},
             "B": {"Type": "Pass", "Next": "C"},
@@ -1176,25 +1277,6 @@ mod tests {
             (execution.transitions, execution.final_state.as_str()),
             (3, "C")
         );
-
-        let looping = machine(
-            json!({"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}),
-        );
-        let error = looping
-            .run(
-                &echo(),
-                &ManualClock::at_epoch(),
-                json!({}),
-                "loop",
-                &mut |_| {},
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            error,
-            RunError::TransitionLimit { execution, limit: 25_000, state }
-                if execution == "loop" && state == "A"
-        ));
     }
 
     #[tokio::test]
@@ -1444,5 +1526,235 @@ mod tests {
             .await;
             assert_eq!(execution.error.as_deref(), Some("States.Runtime"), "{t}");
         }
+    }
+
+    /// The events exported for `execution` (what GetExecutionHistory would list).
+    fn exported(machine: &StateMachine, execution: &Execution) -> Vec<Value> {
+        let history = export_history_of(machine, execution);
+        history["events"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn export_history_of(machine: &StateMachine, execution: &Execution) -> Value {
+        crate::asl::export_history(machine, execution, chrono::DateTime::UNIX_EPOCH, &json!({}))
+    }
+
+    fn types(events: &[Value]) -> Vec<&str> {
+        events.iter().filter_map(|e| e["type"].as_str()).collect()
+    }
+
+    async fn run_machine(machine: &StateMachine, invoker: &dyn LambdaInvoker) -> Execution {
+        machine
+            .run(
+                invoker,
+                &ManualClock::at_epoch(),
+                json!({}),
+                "h",
+                &mut |_| {},
+            )
+            .await
+            .unwrap()
+    }
+
+    /// Per state type, the events Step Functions writes
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html>):
+    /// a Task attempt Scheduled, Started and Succeeded/Failed (a retry schedules again), a park
+    /// also Submitted and TimedOut, a Choice or Pass entered and exited, a Fail entered only.
+    #[tokio::test]
+    async fn history_events_per_state_type_match_the_exported_history() {
+        let states = json!({
+            "A": lambda(json!({"Next": "Park", "ResultPath": null, "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1}]})),
+            "Park": park_state(json!({"Next": "Choose",
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": "Choose"}]})),
+            "Choose": {"Type": "Choice", "Choices": [{"Variable": "$.n", "StringEquals": "x", "Next": "Stop"}], "Default": "Stop"},
+            "Stop": {"Type": "Fail", "Error": "E", "Cause": "c"}
+        });
+        let definition = json!({"StartAt": "A", "States": states});
+        let machine = StateMachine::parse(&definition.to_string(), &BTreeMap::new()).unwrap();
+        let invoker = failing(&[function_error("X")]);
+        let execution = machine
+            .run(
+                &invoker,
+                &ManualClock::at_epoch(),
+                json!({"t": 5, "n": "y"}),
+                "h",
+                &mut |_| {},
+            )
+            .await
+            .unwrap();
+        let events = exported(&machine, &execution);
+        assert_eq!(
+            types(&events),
+            vec![
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskFailed",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskSucceeded",
+                "TaskStateExited",
+                "TaskStateEntered",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskSubmitted",
+                "TaskTimedOut",
+                "TaskStateExited",
+                "ChoiceStateEntered",
+                "ChoiceStateExited",
+                "FailStateEntered",
+                "ExecutionFailed"
+            ]
+        );
+        assert_eq!(execution.history_events, 19);
+        assert_eq!(execution.history_events, events.len() as u64);
+    }
+
+    /// `passes` Pass states, then a Task and a Choice looping until the Task has run `loops`
+    /// times, then a Succeed state: 1 + 2 × passes + 7 × loops + 2 + 1 events.
+    async fn looping(passes: usize, loops: u64) -> (StateMachine, Execution) {
+        let mut states = serde_json::Map::new();
+        for i in 0..passes {
+            states.insert(
+                format!("P{i}"),
+                json!({"Type": "Pass", "Next": format!("P{}", i + 1)}),
+            );
+        }
+        states.insert(format!("P{passes}"), lambda(json!({"Next": "Again?"})));
+        states.insert("Again?".into(), json!({"Type": "Choice", "Default": "Done",
+            "Choices": [{"Variable": "$.Payload.again", "StringEquals": "yes", "Next": format!("P{passes}")}]}));
+        states.insert("Done".into(), json!({"Type": "Succeed"}));
+        let definition = json!({"StartAt": "P0", "States": states});
+        let machine = StateMachine::parse(&definition.to_string(), &BTreeMap::new()).unwrap();
+        let calls = std::sync::atomic::AtomicU64::new(0);
+        let invoker = fake(move |_, _, _| {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            Ok(json!({"again": if n < loops { "yes" } else { "no" }}))
+        });
+        let execution = run_machine(&machine, &invoker).await;
+        (machine, execution)
+    }
+
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>: event
+    /// 25,000 may be ExecutionSucceeded; anything else there fails the execution.
+    #[tokio::test]
+    async fn event_25000_may_only_be_execution_succeeded() {
+        let (machine, execution) = looping(3, 3570).await;
+        assert_eq!(execution.status, ExecutionStatus::Succeeded);
+        assert_eq!(execution.history_events, 25_000);
+        assert_eq!(exported(&machine, &execution).len(), 25_000);
+
+        let (machine, execution) = looping(4, 3570).await;
+        assert_eq!(execution.status, ExecutionStatus::Failed);
+        assert_eq!(execution.error.as_deref(), Some("States.Runtime"));
+        assert_eq!(execution.cause.as_deref(), Some(HISTORY_LIMIT_CAUSE));
+        assert_eq!(execution.final_state, "Done");
+        let events = exported(&machine, &execution);
+        assert_eq!((execution.history_events, events.len()), (25_000, 25_000));
+        assert_eq!(events[24_998]["type"], "ChoiceStateExited");
+        assert_eq!(events[24_999]["type"], "ExecutionFailed");
+    }
+
+    /// A retry loop whose every error is caught by `States.ALL` still ends at the history limit:
+    /// `States.Runtime` reaches no Retry or Catch, and the exported history stops at 25,000
+    /// even when the limit falls inside a Task attempt's events.
+    #[tokio::test]
+    async fn the_history_limit_is_uncatchable() {
+        let states = json!({
+            "A": lambda(json!({"Next": "B",
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "B"}]})),
+            "B": {"Type": "Pass", "Next": "A"}
+        });
+        let machine = machine(states);
+        let invoker = fake(|_, _, _| Err(function_error("Boom")));
+        let execution = run_machine(&machine, &invoker).await;
+        assert_eq!(execution.status, ExecutionStatus::Failed);
+        assert_eq!(
+            (execution.error.as_deref(), execution.cause.as_deref()),
+            (Some("States.Runtime"), Some(HISTORY_LIMIT_CAUSE))
+        );
+        let events = exported(&machine, &execution);
+        assert_eq!((execution.history_events, events.len()), (25_000, 25_000));
+        assert_eq!(
+            events.last().unwrap()["executionFailedEventDetails"]["cause"],
+            HISTORY_LIMIT_CAUSE
+        );
+        // Each loop is A (entered, 3 attempts × 3, exited) and B (2): 13 events, 4 transitions.
+        assert_eq!(execution.transitions, 25_000 / 13 * 4);
+    }
+
+    fn big(bytes: usize) -> Value {
+        json!({"blob": "é".repeat(bytes / 2)})
+    }
+
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>: a
+    /// task result over 262,144 bytes is `States.DataLimitExceeded`, which `States.ALL` does
+    /// not catch; the bytes are UTF-8 bytes, not characters.
+    #[tokio::test]
+    async fn a_result_over_256_kb_fails_the_execution_past_every_catch() {
+        let states = json!({"A": lambda(json!({"Next": "Caught",
+            "Retry": [{"ErrorEquals": ["States.ALL"]}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}))});
+        let invoker = fake(|_, _, _| Ok(big(262_144)));
+        let (execution, _) = execute(states, &invoker, json!({})).await;
+        assert_eq!(execution.status, ExecutionStatus::Failed);
+        assert_eq!(execution.error.as_deref(), Some("States.DataLimitExceeded"));
+        assert!(
+            execution
+                .cause
+                .unwrap()
+                .contains("task result of state 'A'")
+        );
+        assert_eq!(
+            (execution.retries, execution.final_state.as_str()),
+            (0, "A")
+        );
+        assert_eq!(execution.largest_payload.state, "A");
+        assert!(execution.largest_payload.bytes > 262_144);
+    }
+
+    /// Inputs and outputs are measured as well: a Pass state's output built from its input
+    /// doubles it past the limit; the same document alone stays within it.
+    #[tokio::test]
+    async fn state_inputs_and_outputs_are_limited_too() {
+        let doc = big(200_000);
+        let copy = json!({"A": {"Type": "Pass", "ResultPath": "$.copy", "End": true}});
+        let (execution, _) = execute(copy, &echo(), doc.clone()).await;
+        assert_eq!(execution.error.as_deref(), Some("States.DataLimitExceeded"));
+        assert!(execution.cause.unwrap().contains("output of state 'A'"));
+
+        let keep = json!({"A": {"Type": "Pass", "End": true}});
+        let (execution, _) = execute(keep, &echo(), doc).await;
+        assert_eq!(execution.status, ExecutionStatus::Succeeded);
+        let bytes = execution.largest_payload.bytes;
+        assert!((200_000..262_144).contains(&bytes), "{bytes}");
+
+        let (execution, _) = execute(
+            json!({"A": {"Type": "Pass", "End": true}}),
+            &echo(),
+            big(270_000),
+        )
+        .await;
+        assert!(execution.cause.unwrap().contains("input of state 'A'"));
+    }
+
+    /// A Catch whose ResultPath writes the error into the input can push the document past the
+    /// limit: that output is measured too.
+    #[tokio::test]
+    async fn a_catch_that_grows_the_document_past_256_kb_fails_the_execution() {
+        let states = json!({"A": lambda(json!({"Next": "Caught",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Caught"}]}))});
+        let invoker = fake(|_, _, _| {
+            Err(InvokeError::Function {
+                error_type: "Big".into(),
+                error_message: "x".repeat(4_000),
+            })
+        });
+        let (execution, _) = execute(states.clone(), &invoker, big(260_000)).await;
+        assert_eq!(execution.error.as_deref(), Some("States.DataLimitExceeded"));
+        assert!(execution.cause.unwrap().contains("output of state 'A'"));
+        let (execution, _) = execute(states, &invoker, big(200_000)).await;
+        assert_eq!(execution.final_state, "Caught");
     }
 }

@@ -14,6 +14,7 @@ use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
 use start_deployment::Config;
 
 use super::controls::OperatorControls;
+use super::crashes::LambdaFaults;
 use super::recorder::RecordingRouter;
 
 /// How a simulated hook function behaves when invoked.
@@ -56,6 +57,8 @@ pub struct LocalAccount {
     pub config: Config,
     /// Operators' answers to parked tasks, scheduled on the virtual clock.
     pub(super) controls: OperatorControls,
+    /// Invocations that fail before the function answers (`Lambda.Unknown`, `Sandbox.Timedout`…).
+    pub lambda_faults: LambdaFaults,
 }
 
 impl LocalAccount {
@@ -76,6 +79,7 @@ impl LocalAccount {
             controls: OperatorControls::new(clock.clone()),
             clock,
             hooks: Arc::default(),
+            lambda_faults: LambdaFaults::default(),
             config: Config {
                 managed: ManagedSet::everything(),
             },

@@ -118,6 +118,11 @@ impl LambdaInvoker for LocalInvoker<'_> {
         timeout_seconds: Option<u64>,
     ) -> Result<Value, InvokeError> {
         let short = function_short_name(function_name);
+        if let Some(fault) = self.account.lambda_faults.take(short) {
+            let ran = chrono::TimeDelta::seconds(fault.seconds());
+            self.account.clock.sleep(ran).await;
+            return Err(fault.error(function_name));
+        }
         if !OUR_FUNCTIONS.iter().any(|(_, n)| *n == short) {
             return self.hook(short, function_name, timeout_seconds).await;
         }

@@ -3,6 +3,7 @@
 
 mod account;
 mod controls;
+mod crashes;
 mod invoker;
 mod recorder;
 mod spec;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub use account::{HookBehaviour, LocalAccount};
+pub use crashes::{FUNCTION_TIMEOUT_SECONDS, LambdaFault, LambdaFaults};
 pub use invoker::{LOCAL_ARN_PREFIX, OUR_FUNCTIONS};
 pub use shifter::report::{AlarmCheck, FinalAlias, Outcome, Summary, TimelinePoint};
 pub use spec::{AccountError, AccountSpec};

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use shifter::domain::AliasRoute;
 use shifter::fakes::{Fault, LambdaOp};
 use shifter_statemachine::asl::{EventKind, HistoryEvent};
-use shifter_statemachine::local::{self, HookBehaviour, LocalAccount};
+use shifter_statemachine::local::{self, HookBehaviour, LambdaFault, LocalAccount};
 
 /// What our runner did in one scenario, as a replay case for the other interpreter and as the
 /// expectation to compare its answer with.
@@ -320,6 +320,24 @@ fn scenarios() -> Vec<(&'static str, &'static str, Arrange)> {
                 a.alarm_at("demo-errors", 500);
             },
         ),
+        // Lambda failures as Step Functions names them, retried by their own retriers.
+        (
+            "roll-back-times-out-once",
+            "Canary10Percent5Minutes",
+            |a, _| {
+                a.alarm_at("demo-errors", 60);
+                a.lambda_faults.push("roll-back", LambdaFault::Timeout, 1);
+            },
+        ),
+        ("check-health-crashes", "Canary10Percent5Minutes", |a, _| {
+            a.lambda_faults.push("check-health", LambdaFault::Crash, 2);
+            a.lambda_faults
+                .push("check-health", LambdaFault::ClientTimeout, 1);
+        }),
+        ("hook-sandbox-timeout", "Canary10Percent5Minutes", |a, _| {
+            a.lambda_faults
+                .push("demo-pre-traffic", LambdaFault::Timeout, 1);
+        }),
         ("rejected", "Canary10Percent5Minutes", |_, input| {
             input["strategy"] = json!("Canary150Percent5Minutes");
         }),

@@ -4,6 +4,7 @@
 mod bench_events;
 mod costs;
 mod definition;
+mod lambda_errors;
 mod operate;
 mod scenarios;
 
