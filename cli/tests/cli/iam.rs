@@ -14,6 +14,7 @@ type Operations = &'static [(&'static str, &'static [&'static str])];
 const ADAPTERS: &[(&str, Operations)] = &[
     ("lambda", shifter::aws::lambda::OPERATIONS),
     ("cloudwatch", shifter::aws::cloudwatch::OPERATIONS),
+    ("metrics", shifter::aws::metrics::OPERATIONS),
     ("codepipeline", shifter::aws::codepipeline::OPERATIONS),
     ("sfn", shifter::aws::sfn::OPERATIONS),
 ];

@@ -18,6 +18,9 @@ use crate::domain::analysis::VersionFigures;
 use crate::error::ShifterError;
 use crate::ports::VersionMetrics;
 
+/// IAM actions by adapter method (see `lambda::OPERATIONS`).
+pub const OPERATIONS: &[(&str, &[&str])] = &[("version_figures", &["cloudwatch:GetMetricData"])];
+
 /// GetMetricData takes at most 500 queries; three per version.
 pub const MAX_VERSIONS: usize = 500 / 3;
 
