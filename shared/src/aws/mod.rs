@@ -5,12 +5,14 @@
 
 pub mod cloudwatch;
 pub mod codepipeline;
+pub mod dynamodb;
 pub mod errors;
 pub mod lambda;
 pub mod sfn;
 
 pub use cloudwatch::CloudWatchAlarms;
 pub use codepipeline::CodePipelineJobs;
+pub use dynamodb::DynamoDbRegistry;
 pub use lambda::LambdaAdapter;
 pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
 
@@ -25,6 +27,8 @@ pub struct AwsClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// Step Functions: executions.
     pub sfn: aws_sdk_sfn::Client,
+    /// DynamoDB: the registry of active deployments.
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl AwsClients {
@@ -34,6 +38,7 @@ impl AwsClients {
             lambda: aws_sdk_lambda::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
         }
     }
 }
