@@ -22,5 +22,6 @@ mod support;
 
 mod cloudwatch;
 mod codepipeline;
+mod dynamodb;
 mod lambda;
 mod sfn;
