@@ -25,6 +25,7 @@
 //! deployment at 99 alarms (100 actions per transaction), below the 100 the input allows.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -32,6 +33,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::AsyncSleep;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -67,6 +70,30 @@ pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
 /// The table's TTL attribute (epoch seconds), as template.yaml declares it.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
+/// The IAM actions of the DynamoDB calls each port method makes (see `lambda::OPERATIONS`):
+/// acquire gives the lock back with DeleteItem when the watch items cannot be written.
+pub const OPERATIONS: &[(&str, &[&str])] = &[
+    (
+        "acquire",
+        &[
+            "dynamodb:PutItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:DeleteItem",
+        ],
+    ),
+    ("park", &["dynamodb:UpdateItem"]),
+    ("watching", &["dynamodb:Query", "dynamodb:GetItem"]),
+    ("note_alarm", &["dynamodb:UpdateItem"]),
+    (
+        "release",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:DeleteItem",
+        ],
+    ),
+];
+
 /// The environment variable that names the table in the functions that use it.
 pub const TABLE_ENV: &str = "SHIFTER_REGISTRY_TABLE";
 
@@ -81,17 +108,6 @@ impl DynamoDbRegistry {
     /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
     pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         DynamoDbRegistry::new(Client::new(config), table)
-    }
-
-    /// An adapter on the table named by `SHIFTER_REGISTRY_TABLE` ([`TABLE_ENV`]).
-    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, ShifterError> {
-        let table = std::env::var(TABLE_ENV)
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| {
-                ShifterError::invalid(TABLE_ENV, "not set: the registry table's name")
-            })?;
-        Ok(DynamoDbRegistry::from_config(config, table))
     }
 
     /// Wraps an existing client (an emulator's, or a mock) on the table named `table`.
@@ -134,23 +150,21 @@ impl DynamoDbRegistry {
         }
     }
 
-    /// The lock item as it is now (strongly consistent), if there is one.
-    async fn lock_item(&self, function: &str, alias: &str) -> Result<Option<Item>, ShifterError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(lock_key(function, alias)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.fail("GetItem", e))?;
-        Ok(out.item().cloned())
-    }
-
-    /// Writes `requests` in batches of 25, again for what DynamoDB leaves unprocessed (with a
-    /// short exponential backoff, as the BatchWriteItem page asks).
-    async fn write_batches(&self, requests: Vec<WriteRequest>) -> Result<(), ShifterError> {
+    /// Writes `requests` in batches of 25 through `send` (one BatchWriteItem call each), again
+    /// for what DynamoDB leaves unprocessed, with a short exponential backoff as the
+    /// BatchWriteItem page asks. The caller makes the call, so its SDK operation is visible
+    /// where it is used (see [`OPERATIONS`]).
+    async fn write_batches<F, Fut>(
+        &self,
+        requests: Vec<WriteRequest>,
+        send: F,
+    ) -> Result<(), ShifterError>
+    where
+        F: Fn(Vec<WriteRequest>) -> Fut,
+        Fut: Future<
+            Output = Result<BatchWriteItemOutput, SdkError<BatchWriteItemError, HttpResponse>>,
+        >,
+    {
         for chunk in requests.chunks(BATCH_SIZE) {
             let mut pending = chunk.to_vec();
             let mut attempt = 0;
@@ -169,11 +183,7 @@ impl DynamoDbRegistry {
                     self.pause(attempt).await;
                 }
                 attempt += 1;
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
+                let out = send(pending)
                     .await
                     .map_err(|e| self.fail("BatchWriteItem", e))?;
                 pending = out
@@ -188,33 +198,27 @@ impl DynamoDbRegistry {
 
     /// 50 ms, 100 ms, 200 ms, … on the client's own sleep implementation.
     async fn pause(&self, attempt: u32) {
-        if let Some(sleep) = self.client.config().sleep_impl() {
+        if let Some(sleep) = Client::config(&self.client).sleep_impl() {
             sleep
                 .sleep(Duration::from_millis(50 << attempt.min(6)))
                 .await;
         }
     }
 
-    /// Best-effort undo of a lock whose watch items could not be written, so a deployment that
-    /// does not start does not keep its alias locked until the TTL.
-    async fn drop_lock(&self, deployment: &ActiveDeployment) {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(lock_key(&deployment.function, &deployment.alias)))
-            .condition_expression("deploymentId = :id")
-            .expression_attribute_values(":id", s(&deployment.deployment_id))
-            .send()
-            .await;
-        if let Err(e) = deleted {
-            let failure = AwsFailure::new("DeleteItem", e);
-            warn!(
-                deployment = %deployment.deployment_id,
-                error = %failure.detail(),
-                "could not drop the lock after a failed acquire; it expires with its TTL"
-            );
-        }
+    /// Logs a failed undo of a lock whose watch items could not be written: the lock then
+    /// expires with its TTL.
+    fn undo_failed(
+        &self,
+        deployment: &ActiveDeployment,
+        err: SdkError<DeleteItemError, HttpResponse>,
+    ) {
+        let failure = AwsFailure::new("DeleteItem", err);
+        warn!(
+            deployment = %deployment.deployment_id,
+            table = %self.table,
+            error = %failure.detail(),
+            "could not give the lock back after a failed acquire; it expires with its TTL"
+        );
     }
 }
 
@@ -398,8 +402,26 @@ impl DeploymentRegistry for DynamoDbRegistry {
             .iter()
             .map(|alarm| put(watch_item(deployment, alarm)))
             .collect::<Result<_, _>>()?;
-        if let Err(e) = self.write_batches(watches).await {
-            self.drop_lock(deployment).await;
+        let batch = |items| {
+            self.client
+                .batch_write_item()
+                .request_items(&self.table, items)
+                .send()
+        };
+        if let Err(e) = self.write_batches(watches, batch).await {
+            // Give the lock back, so a deployment that does not start leaves its alias free.
+            let undo = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(lock_key(&deployment.function, &deployment.alias)))
+                .condition_expression("deploymentId = :id")
+                .expression_attribute_values(":id", s(&deployment.deployment_id))
+                .send()
+                .await;
+            if let Err(undo) = undo {
+                self.undo_failed(deployment, undo);
+            }
             return Err(e);
         }
         Ok(Lock::Acquired)
@@ -544,20 +566,35 @@ impl DeploymentRegistry for DynamoDbRegistry {
         alias: &str,
         deployment_id: &str,
     ) -> Result<(), ShifterError> {
-        let Some(lock) = self.lock_item(function, alias).await? else {
+        let lock = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(function, alias)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetItem", e))?;
+        let Some(lock) = lock.item() else {
             return Ok(());
         };
-        if text(&lock, "deploymentId").ok() != Some(deployment_id) {
+        if text(lock, "deploymentId").ok() != Some(deployment_id) {
             return Ok(());
         }
         // Watch items first, the lock last: a release that fails half-way is completed by its
         // retry, which still finds the lock.
-        let alarms = active(&lock)?.alarms;
+        let alarms = active(lock)?.alarms;
         let deletes = alarms
             .iter()
             .map(|alarm| delete(watch_key(alarm, deployment_id)))
             .collect::<Result<_, _>>()?;
-        self.write_batches(deletes).await?;
+        let batch = |items| {
+            self.client
+                .batch_write_item()
+                .request_items(&self.table, items)
+                .send()
+        };
+        self.write_batches(deletes, batch).await?;
         let deleted = self
             .client
             .delete_item()
