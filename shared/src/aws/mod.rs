@@ -5,6 +5,7 @@
 
 pub mod cloudwatch;
 pub mod codepipeline;
+pub mod dynamodb;
 pub mod errors;
 pub mod lambda;
 pub mod metrics;
@@ -12,6 +13,7 @@ pub mod sfn;
 
 pub use cloudwatch::CloudWatchAlarms;
 pub use codepipeline::CodePipelineJobs;
+pub use dynamodb::DynamoDbRegistry;
 pub use lambda::LambdaAdapter;
 pub use metrics::CloudWatchMetrics;
 pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
@@ -27,6 +29,8 @@ pub struct AwsClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// Step Functions: executions.
     pub sfn: aws_sdk_sfn::Client,
+    /// DynamoDB: the registry of active deployments.
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl AwsClients {
@@ -36,6 +40,7 @@ impl AwsClients {
             lambda: aws_sdk_lambda::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
         }
     }
 }

@@ -22,6 +22,7 @@ mod support;
 
 mod cloudwatch;
 mod codepipeline;
+mod dynamodb;
 mod lambda;
 mod metrics;
 mod sfn;
