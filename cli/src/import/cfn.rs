@@ -45,7 +45,8 @@ impl Unresolved {
         let hint = match self.keys.as_slice() {
             [] => String::new(),
             keys => {
-                let options: Vec<String> = keys.iter().map(|k| format!("--resolve {k}=…")).collect();
+                let options: Vec<String> =
+                    keys.iter().map(|k| format!("--resolve {k}=…")).collect();
                 format!("; pass {}", options.join(" or "))
             }
         };
@@ -73,7 +74,12 @@ pub struct Template<'a> {
 impl<'a> Template<'a> {
     /// The template `doc` (its `Resources` and `Parameters`).
     pub fn new(doc: &Value, overrides: &'a Overrides) -> Template<'a> {
-        let section = |name: &str| doc.get(name).and_then(Value::as_object).cloned().unwrap_or_default();
+        let section = |name: &str| {
+            doc.get(name)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
         Template {
             resources: section("Resources"),
             parameters: section("Parameters"),
@@ -135,9 +141,9 @@ impl<'a> Template<'a> {
             return self.name_of(logical, resource, want, depth);
         }
         if let Some(parameter) = self.parameters.get(logical) {
-            let default = parameter
-                .get("Default")
-                .map_or(String::new(), |d| format!(" (its Default {d} may be overridden at deploy time)"));
+            let default = parameter.get("Default").map_or(String::new(), |d| {
+                format!(" (its Default {d} may be overridden at deploy time)")
+            });
             return Err(Unresolved::new(
                 format!("{logical} is a template parameter{default}"),
                 &[logical],
@@ -156,15 +162,34 @@ impl<'a> Template<'a> {
     }
 
     /// The physical name of a resource, when the template writes it.
-    fn name_of(&self, logical: &str, resource: &Value, want: Want, depth: usize) -> Result<String, Unresolved> {
-        let kind = resource.get("Type").and_then(Value::as_str).unwrap_or("a resource");
+    fn name_of(
+        &self,
+        logical: &str,
+        resource: &Value,
+        want: Want,
+        depth: usize,
+    ) -> Result<String, Unresolved> {
+        let kind = resource
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or("a resource");
         let name_property = match kind {
-            "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm" if want != Want::Function => "AlarmName",
-            "AWS::Lambda::Function" | "AWS::Serverless::Function" if want != Want::Alarm => "FunctionName",
+            "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm"
+                if want != Want::Function =>
+            {
+                "AlarmName"
+            }
+            "AWS::Lambda::Function" | "AWS::Serverless::Function" if want != Want::Alarm => {
+                "FunctionName"
+            }
             _ => {
                 return Err(match want {
-                    Want::Alarm => Unresolved::new(format!("{logical} is a {kind}, not an alarm"), &[]),
-                    Want::Function => Unresolved::new(format!("{logical} is a {kind}, not a function"), &[]),
+                    Want::Alarm => {
+                        Unresolved::new(format!("{logical} is a {kind}, not an alarm"), &[])
+                    }
+                    Want::Function => {
+                        Unresolved::new(format!("{logical} is a {kind}, not a function"), &[])
+                    }
                     Want::Text => Unresolved::new(
                         format!("{logical} is a {kind}, whose Ref is known only at deploy time"),
                         &[logical],
@@ -172,16 +197,24 @@ impl<'a> Template<'a> {
                 });
             }
         };
-        let Some(name) = resource.get("Properties").and_then(|p| p.get(name_property)) else {
+        let Some(name) = resource
+            .get("Properties")
+            .and_then(|p| p.get(name_property))
+        else {
             return Err(Unresolved::new(
-                format!("{logical} has no {name_property}: CloudFormation generates the name when the stack is created"),
+                format!(
+                    "{logical} has no {name_property}: CloudFormation generates the name when the stack is created"
+                ),
                 &[logical],
             ));
         };
-        self.value(name, Want::Text, depth + 1).map_err(|inner| Unresolved {
-            why: format!("its {name_property} {}: {}", short_form(name), inner.why),
-            keys: std::iter::once(logical.to_owned()).chain(inner.keys).collect(),
-        })
+        self.value(name, Want::Text, depth + 1)
+            .map_err(|inner| Unresolved {
+                why: format!("its {name_property} {}: {}", short_form(name), inner.why),
+                keys: std::iter::once(logical.to_owned())
+                    .chain(inner.keys)
+                    .collect(),
+            })
     }
 
     /// `Fn::GetAtt [logical, attribute]`: a function's `Arn` stands for the function (a name

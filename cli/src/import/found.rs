@@ -165,9 +165,13 @@ impl Found {
         } else if field == "targetVersion" {
             "--target-version".to_owned()
         } else if field == "hooks.preTraffic" {
-            self.pre_traffic.as_ref().map_or(String::new(), |h| h.path.clone())
+            self.pre_traffic
+                .as_ref()
+                .map_or(String::new(), |h| h.path.clone())
         } else if field == "hooks.postTraffic" {
-            self.post_traffic.as_ref().map_or(String::new(), |h| h.path.clone())
+            self.post_traffic
+                .as_ref()
+                .map_or(String::new(), |h| h.path.clone())
         } else {
             alarm_index(field)
                 .and_then(|i| self.alarms.get(i))
@@ -179,7 +183,11 @@ impl Found {
 
 /// `alarms[3]` → 3.
 fn alarm_index(field: &str) -> Option<usize> {
-    field.strip_prefix("alarms[")?.strip_suffix(']')?.parse().ok()
+    field
+        .strip_prefix("alarms[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// An intrinsic function as it is usually written in YAML (`!Ref X`, `!GetAtt X.Arn`), for

@@ -94,7 +94,11 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         );
     }
     output(&inputs, args.out.as_deref())?;
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The inputs of the functions that could be imported, and whether any could not (their
@@ -152,5 +156,228 @@ impl Serialize for Inputs {
             map.serialize_entry(key, input)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn import_sam(text: &str, resolve: &[&str]) -> Vec<(String, Result<Value, Vec<String>>)> {
+        let resolve: Vec<String> = resolve.iter().map(|s| (*s).to_owned()).collect();
+        let reading = sam::read(
+            &yaml::parse(text).unwrap(),
+            &Overrides::parse(&resolve).unwrap(),
+        );
+        outcomes(reading)
+    }
+
+    fn import_serverless(
+        text: &str,
+        stage: Option<&str>,
+    ) -> Vec<(String, Result<Value, Vec<String>>)> {
+        let doc = yaml::parse(text).unwrap();
+        outcomes(serverless::read(&doc, stage, &Overrides::default()).unwrap())
+    }
+
+    fn outcomes(reading: Reading) -> Vec<(String, Result<Value, Vec<String>>)> {
+        let strings = |ps: Vec<Problem>| ps.iter().map(ToString::to_string).collect();
+        reading
+            .functions
+            .into_iter()
+            .map(|f| {
+                let result = f
+                    .result
+                    .and_then(|found| found.input("7").map_err(|p| vec![p]))
+                    .map(|input| serde_json::to_value(input).unwrap())
+                    .map_err(strings);
+                (f.key, result)
+            })
+            .collect()
+    }
+
+    const SAM_GLOBALS: &str = "
+Globals:
+  Function:
+    AutoPublishAlias: live
+    DeploymentPreference:
+      Type: AllAtOnce
+      Alarms: [shared-5xx]
+      Hooks: {PreTraffic: shared-pre}
+Resources:
+  A:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: a
+      DeploymentPreference:
+        Type: CodeDeployDefault.LambdaCanary10Percent15Minutes
+        Alarms: [a-errors]
+        Hooks: {PostTraffic: a-post}
+  B:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: b
+      DeploymentPreference: {Enabled: false}
+  NotAFunction:
+    Type: AWS::SNS::Topic
+";
+
+    /// SAM merges Globals: maps merged, lists added, the resource's own values winning.
+    /// <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-template-anatomy-globals.html>
+    #[test]
+    fn sam_globals_merge_as_sam_does_and_disabled_preferences_are_skipped() {
+        let doc = yaml::parse(SAM_GLOBALS).unwrap();
+        let reading = sam::read(&doc, &Overrides::default());
+        assert_eq!(reading.notes.len(), 1, "{:?}", reading.notes);
+        assert!(reading.notes[0].contains("B: skipped"));
+        let imported = outcomes(reading);
+        assert_eq!(imported.len(), 1);
+        assert_eq!(
+            imported[0].1.as_ref().unwrap(),
+            &serde_json::json!({"functionName": "a", "alias": "live", "targetVersion": "7",
+                "strategy": "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+                "alarms": ["shared-5xx", "a-errors"],
+                "hooks": {"preTraffic": "shared-pre", "postTraffic": "a-post"}})
+        );
+    }
+
+    #[test]
+    fn sam_references_that_need_the_deployed_stack_are_reported_by_path() {
+        let template = "
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      AutoPublishAlias: !If [IsProd, live, staging]
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+        Alarms:
+          - !GetAtt Errors.Arn
+          - !Ref Missing
+          - !Ref Topic
+          - !Ref Generated
+          - !ImportValue shared-alarm
+          - {Fn::Sub: ['${Prefix}-errors', {Prefix: !Ref Errors}]}
+  Errors: {Type: AWS::CloudWatch::Alarm, Properties: {AlarmName: fn-errors}}
+  Generated: {Type: AWS::CloudWatch::Alarm, Properties: {Namespace: X}}
+  Topic: {Type: AWS::SNS::Topic}
+";
+        let imported = import_sam(template, &[]);
+        let problems = imported[0].1.as_ref().unwrap_err();
+        let base = "Resources.Fn.Properties";
+        let expected = [
+            format!("{base}.FunctionName: not set, so CloudFormation generates the name"),
+            format!(
+                "{base}.AutoPublishAlias: !If [\"IsProd\",\"live\",\"staging\"] cannot be resolved offline: Fn::If is evaluated"
+            ),
+            format!(
+                "{base}.DeploymentPreference.Alarms[0]: !GetAtt Errors.Arn cannot be resolved offline: Errors.Arn is known only after"
+            ),
+            format!(
+                "{base}.DeploymentPreference.Alarms[1]: !Ref Missing cannot be resolved offline: the template has no resource or parameter Missing"
+            ),
+            format!(
+                "{base}.DeploymentPreference.Alarms[2]: !Ref Topic cannot be resolved offline: Topic is a AWS::SNS::Topic, not an alarm"
+            ),
+            format!(
+                "{base}.DeploymentPreference.Alarms[3]: !Ref Generated cannot be resolved offline: Generated has no AlarmName"
+            ),
+            format!(
+                "{base}.DeploymentPreference.Alarms[4]: !ImportValue shared-alarm cannot be resolved offline"
+            ),
+        ];
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+        for (problem, expected) in problems.iter().zip(&expected) {
+            assert!(
+                problem.starts_with(expected),
+                "{problem}\n  expected {expected}"
+            );
+        }
+        // Supplied by the user, everything resolves; Fn::Sub with its own variables too.
+        let imported = import_sam(
+            template,
+            &[
+                "Fn=fn",
+                "Errors.Arn=fn-errors",
+                "Missing=m",
+                "Topic=t",
+                "Generated=g",
+            ],
+        );
+        let problems = imported[0].1.as_ref().unwrap_err();
+        assert_eq!(
+            problems.len(),
+            2,
+            "AutoPublishAlias and ImportValue stay: {problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_value_start_deployment_would_refuse_is_reported_at_its_place_in_the_file() {
+        let template = "
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: fn
+      AutoPublishAlias: live
+      DeploymentPreference: {Type: MyCompany.Lambda.Canary3Percent1Hour}
+";
+        let imported = import_sam(template, &[]);
+        let problem = &imported[0].1.as_ref().unwrap_err()[0];
+        assert!(
+            problem.starts_with("Resources.Fn.Properties.DeploymentPreference.Type: refused as the execution input's strategy:"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn serverless_defaults_fallbacks_and_hooks() {
+        let service = "
+service: {name: shop}
+provider: {name: aws, stage: \"${opt:stage, 'qa'}\"}
+custom:
+  deploymentSettings: {alias: Live, type: AllAtOnce, alarms: [{name: global}]}
+  prefix: ${self:service.name}-${sls:stage}
+functions:
+  a:
+    handler: h
+    deploymentSettings:
+      alarms: [{name: '${self:custom.prefix}-a'}]
+      preTrafficHook: arn:aws:lambda:eu-west-1:123456789012:function:pre
+      postTrafficHook: post
+  b:
+    handler: h
+    deploymentSettings: {type: '${env:TYPE}', postTrafficHook: nowhere, alarms: [NoSuchAlarm]}
+  post: {handler: h, name: shop-post}
+";
+        let imported = import_serverless(service, None);
+        assert_eq!(
+            imported[0].1.as_ref().unwrap(),
+            &serde_json::json!({"functionName": "shop-qa-a", "alias": "Live", "targetVersion": "7",
+                "strategy": "AllAtOnce", "alarms": ["shop-qa-a"],
+                "hooks": {"preTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:pre",
+                          "postTraffic": "shop-post"}})
+        );
+        let problems = imported[1].1.as_ref().unwrap_err();
+        let expected = [
+            "functions.b.deploymentSettings.type: \"${env:TYPE}\" cannot be resolved offline: env:TYPE is resolved by the Serverless Framework",
+            "functions.b.deploymentSettings.alarms[0]: !Ref NoSuchAlarm cannot be resolved offline: the template has no resource or parameter NoSuchAlarm; pass --resolve NoSuchAlarm=…",
+            "functions.b.deploymentSettings.postTrafficHook: nowhere is not a function of this service",
+        ];
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+        for (problem, expected) in problems.iter().zip(expected) {
+            assert!(
+                problem.starts_with(expected),
+                "{problem}\n  expected {expected}"
+            );
+        }
+        let imported = import_serverless(service, Some("prod"));
+        assert_eq!(
+            imported[0].1.as_ref().unwrap()["functionName"],
+            "shop-prod-a"
+        );
     }
 }

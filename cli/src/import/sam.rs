@@ -64,9 +64,9 @@ pub fn read(doc: &Value, overrides: &Overrides) -> Reading {
             continue;
         }
         if let Some((Value::Bool(false), path)) = preference.pick("Enabled") {
-            reading
-                .notes
-                .push(format!("{logical}: skipped, {path} is false (CodeDeploy does not manage it)"));
+            reading.notes.push(format!(
+                "{logical}: skipped, {path} is false (CodeDeploy does not manage it)"
+            ));
             continue;
         }
         let result = function(&template, logical, properties, &sources);
@@ -97,7 +97,9 @@ fn function(
     let mut alarms = Vec::new();
     for (list, list_path) in preference.within("Alarms").layers.iter().rev() {
         let Some(items) = list.as_array() else {
-            problems.0.push(Problem::at(list_path, "expected a list of alarms"));
+            problems
+                .0
+                .push(Problem::at(list_path, "expected a list of alarms"));
             continue;
         };
         for (i, item) in items.iter().enumerate() {
@@ -116,7 +118,10 @@ fn function(
     let (pre_traffic, post_traffic) = (hook("PreTraffic"), hook("PostTraffic"));
     match (function, alias, strategy) {
         (Some(function), Some(alias), Some(strategy)) if problems.0.is_empty() => Ok(Found {
-            function: Located { value: function, path: name_path },
+            function: Located {
+                value: function,
+                path: name_path,
+            },
             alias,
             strategy,
             alarms,
@@ -129,7 +134,12 @@ fn function(
 }
 
 /// A property that must be there.
-fn required(template: &Template, sources: &Sources, key: &str, logical: &str) -> Result<Located, Problem> {
+fn required(
+    template: &Template,
+    sources: &Sources,
+    key: &str,
+    logical: &str,
+) -> Result<Located, Problem> {
     let Some((value, path)) = sources.pick(key) else {
         let where_ = sources.layers.first().map_or_else(
             || format!("Resources.{logical}.Properties"),

@@ -51,8 +51,7 @@ impl Variables<'_> {
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
-            let end = closing(&rest[start..])
-                .ok_or_else(|| Unresolved::new("unclosed ${", &[]))?;
+            let end = closing(&rest[start..]).ok_or_else(|| Unresolved::new("unclosed ${", &[]))?;
             out.push_str(&self.variable(&rest[start + 2..start + end], depth)?);
             rest = &rest[start + end + 1..];
         }
@@ -82,9 +81,9 @@ impl Variables<'_> {
     /// `Ok(None)` when the variable is known to be unset (so its fallback applies).
     fn lookup(&self, primary: &str, depth: usize) -> Result<Option<String>, Unresolved> {
         if let Some(address) = primary.strip_prefix("self:") {
-            let found = address
-                .split('.')
-                .try_fold(self.doc, |v, key| v.get(key).or_else(|| v.get(key.parse::<usize>().ok()?)));
+            let found = address.split('.').try_fold(self.doc, |v, key| {
+                v.get(key).or_else(|| v.get(key.parse::<usize>().ok()?))
+            });
             return match found {
                 Some(Value::String(s)) => self.expand(s, depth + 1).map(Some),
                 Some(Value::Number(n)) => Ok(Some(n.to_string())),
@@ -103,11 +102,9 @@ impl Variables<'_> {
     }
 
     fn fallback(&self, fallback: &str, depth: usize) -> Result<String, Unresolved> {
-        let quoted = ['\'', '"'].iter().find_map(|q| {
-            fallback
-                .strip_prefix(*q)
-                .and_then(|f| f.strip_suffix(*q))
-        });
+        let quoted = ['\'', '"']
+            .iter()
+            .find_map(|q| fallback.strip_prefix(*q).and_then(|f| f.strip_suffix(*q)));
         match quoted {
             Some(literal) => Ok(literal.to_owned()),
             None if fallback.starts_with("${") => self.expand(fallback, depth + 1),
@@ -129,7 +126,10 @@ impl Variables<'_> {
 
 fn absent(primary: &str) -> Unresolved {
     if primary == "opt:stage" {
-        return Unresolved::new("no --stage was given and it has no fallback", &["opt:stage"]);
+        return Unresolved::new(
+            "no --stage was given and it has no fallback",
+            &["opt:stage"],
+        );
     }
     Unresolved::new(format!("{primary} is not set in the file"), &[primary])
 }
@@ -183,7 +183,10 @@ pub fn read(doc: &Value, stage: Option<&str>, overrides: &Overrides) -> Result<R
     }
     let functions = doc.get("functions").and_then(Value::as_object);
     for (key, function) in functions.into_iter().flatten() {
-        let Some(own) = function.get("deploymentSettings").and_then(Value::as_object) else {
+        let Some(own) = function
+            .get("deploymentSettings")
+            .and_then(Value::as_object)
+        else {
             continue;
         };
         let settings = merged(key, own, defaults);
@@ -212,10 +215,17 @@ fn disabled_stage(variables: &Variables, defaults: Option<&Map<String, Value>>) 
 
 /// The plugin's settings for one function: the defaults, overridden key by key, each value
 /// with the path it was read at.
-fn merged(key: &str, own: &Map<String, Value>, defaults: Option<&Map<String, Value>>) -> Map<String, Value> {
+fn merged(
+    key: &str,
+    own: &Map<String, Value>,
+    defaults: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
     let mut settings = Map::new();
     for (name, value) in defaults.into_iter().flatten() {
-        settings.insert(name.clone(), json!([value, format!("custom.deploymentSettings.{name}")]));
+        settings.insert(
+            name.clone(),
+            json!([value, format!("custom.deploymentSettings.{name}")]),
+        );
     }
     for (name, value) in own {
         let path = format!("functions.{key}.deploymentSettings.{name}");
@@ -229,7 +239,11 @@ fn setting<'s>(settings: &'s Map<String, Value>, name: &str) -> Option<(&'s Valu
     Some((pair.first()?, pair.get(1)?.as_str()?.to_owned()))
 }
 
-fn one_function(variables: &Variables, key: &str, settings: &Map<String, Value>) -> Result<Found, Vec<Problem>> {
+fn one_function(
+    variables: &Variables,
+    key: &str,
+    settings: &Map<String, Value>,
+) -> Result<Found, Vec<Problem>> {
     let mut problems = Problems::default();
     let function = problems.keep(deployed_name(variables, key, &format!("functions.{key}")));
     let mut required = |name: &str| {
@@ -237,7 +251,11 @@ fn one_function(variables: &Variables, key: &str, settings: &Map<String, Value>)
             let path = format!("functions.{key}.deploymentSettings.{name}");
             return problems.keep(Err(Problem::at(path, "missing: the plugin requires it")));
         };
-        problems.keep(variables.text(value, &path).map(|value| Located { value, path }))
+        problems.keep(
+            variables
+                .text(value, &path)
+                .map(|value| Located { value, path }),
+        )
     };
     let (alias, strategy) = (required("alias"), required("type"));
     let alarms_path = setting(settings, "alarms").map_or_else(
@@ -269,7 +287,9 @@ fn deployed_name(variables: &Variables, key: &str, path: &str) -> Result<Located
     let function = variables.doc.get("functions").and_then(|f| f.get(key));
     if let Some(name) = function.and_then(|f| f.get("name")) {
         let path = format!("{path}.name");
-        return variables.text(name, &path).map(|value| Located { value, path });
+        return variables
+            .text(name, &path)
+            .map(|value| Located { value, path });
     }
     let service = match variables.doc.get("service") {
         Some(Value::Object(o)) => o.get("name").cloned().unwrap_or(Value::Null),
@@ -303,15 +323,25 @@ fn hook_name(variables: &Variables, value: &Value, path: &str) -> Result<String,
 }
 
 /// The alarm names: a logical ID in `resources.Resources`, or `{name: …}`.
-fn alarms(variables: &Variables, settings: &Map<String, Value>, problems: &mut Problems) -> Vec<Located> {
+fn alarms(
+    variables: &Variables,
+    settings: &Map<String, Value>,
+    problems: &mut Problems,
+) -> Vec<Located> {
     let Some((list, list_path)) = setting(settings, "alarms") else {
         return Vec::new();
     };
     let Some(items) = list.as_array() else {
-        problems.0.push(Problem::at(list_path, "expected a list of alarms"));
+        problems
+            .0
+            .push(Problem::at(list_path, "expected a list of alarms"));
         return Vec::new();
     };
-    let resources = variables.doc.get("resources").cloned().unwrap_or(Value::Null);
+    let resources = variables
+        .doc
+        .get("resources")
+        .cloned()
+        .unwrap_or(Value::Null);
     let template = Template::new(&resources, variables.overrides);
     let mut found = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -325,7 +355,10 @@ fn alarms(variables: &Variables, settings: &Map<String, Value>, problems: &mut P
                 let path = format!("{path}.name");
                 variables.text(&o["name"], &path).map(|name| (name, path))
             }
-            _ => Err(Problem::at(&path, "expected an alarm's logical ID or {name: …}")),
+            _ => Err(Problem::at(
+                &path,
+                "expected an alarm's logical ID or {name: …}",
+            )),
         };
         if let Some((value, path)) = problems.keep(resolved) {
             found.push(Located { value, path });

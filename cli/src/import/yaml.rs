@@ -106,8 +106,12 @@ mod tests {
 
     #[test]
     fn merge_keys_numbers_and_json_are_read() {
-        let doc = parse("base: &b {type: AllAtOnce}\nfn:\n  <<: *b\n  alias: live\n  n: 3\n").unwrap();
-        assert_eq!(doc["fn"], json!({"type": "AllAtOnce", "alias": "live", "n": 3}));
+        let doc =
+            parse("base: &b {type: AllAtOnce}\nfn:\n  <<: *b\n  alias: live\n  n: 3\n").unwrap();
+        assert_eq!(
+            doc["fn"],
+            json!({"type": "AllAtOnce", "alias": "live", "n": 3})
+        );
         let doc = parse(r#"{"Resources": {"A": {"Type": "T"}}}"#).unwrap();
         assert_eq!(doc["Resources"]["A"]["Type"], "T");
         assert!(parse("a: [unclosed").is_err());
