@@ -289,3 +289,33 @@ fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "a mapping",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// `Fn::Sub` in both forms, with its own variables, `${!Literal}`, and references.
+    #[test]
+    fn sub_resolves_its_variables_and_references() {
+        let doc = json!({"Resources": {"Errors": {"Type": "AWS::CloudWatch::Alarm",
+            "Properties": {"AlarmName": "orders-errors"}}}});
+        let overrides = Overrides::parse(&["AWS::Region=eu-west-1".to_owned()]).unwrap();
+        let template = Template::new(&doc, &overrides);
+        let resolve = |v: Value| template.resolve(&v, "p", Want::Text);
+        assert_eq!(
+            resolve(json!({"Fn::Sub": ["${Prefix}-${Errors}-${!Keep}", {"Prefix": {"Ref": "AWS::Region"}}]})).unwrap(),
+            "eu-west-1-orders-errors-${Keep}"
+        );
+        assert_eq!(
+            resolve(json!({"Fn::Sub": "${AWS::Region}"})).unwrap(),
+            "eu-west-1"
+        );
+        let problem = resolve(json!({"Fn::Sub": "${AWS::AccountId}-x"})).unwrap_err();
+        assert!(
+            problem.message.ends_with("pass --resolve AWS::AccountId=…"),
+            "{problem}"
+        );
+    }
+}
