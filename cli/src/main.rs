@@ -2,6 +2,7 @@
 
 mod chart;
 mod error;
+mod import;
 mod input;
 mod operate;
 mod output;
@@ -40,6 +41,9 @@ enum Command {
     Abort(operate::AbortArgs),
     /// Draw the traffic chart of a real execution.
     Timeline(operate::TimelineArgs),
+    /// Turn a SAM template's DeploymentPreference or a serverless.yml's deploymentSettings into
+    /// validated execution inputs, one per function (exit 1: some could not be; 2: unusable file).
+    Import(import::Args),
 }
 
 async fn executions() -> shifter::aws::StepFunctionsExecutions {
@@ -87,7 +91,7 @@ async fn operate(command: Command) -> Result<ExitCode, CliError> {
             operate::timeline(&sfn, &args).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate(_) | Command::Plan(_) => {
+        Command::Simulate(_) | Command::Plan(_) | Command::Import(_) => {
             Err(CliError::Usage("not an AWS command".into()))
         }
     }
@@ -99,6 +103,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Plan(args) => plan::run(&args),
+        Command::Import(args) => import::run(&args),
         other => operate(other).await,
     };
     match result {

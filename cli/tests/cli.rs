@@ -405,3 +405,135 @@ fn deploy_refuses_bad_input_without_calling_aws() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("approvalDefault"), "{stderr}");
 }
+
+fn repo_file(path: &str) -> String {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    repo.join(path).to_str().unwrap().to_owned()
+}
+
+/// `examples/import/template.yaml`: OrdersApi resolves offline (alarms and hooks by `!Ref` and
+/// `!GetAtt` to resources with literal names); PaymentsApi needs the stack name and a parameter.
+#[test]
+fn import_sam_example_reports_what_only_cloudformation_knows() {
+    let template = repo_file("examples/import/template.yaml");
+    let out = shifter(&["import", &template]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let inputs = json_of(&out);
+    assert_eq!(
+        inputs,
+        serde_json::json!({"OrdersApi": {
+            "functionName": "orders-api", "alias": "live", "targetVersion": "latest",
+            "strategy": "Canary10Percent5Minutes",
+            "alarms": ["orders-api-errors", "orders-api-p99-latency"],
+            "hooks": {"preTraffic": "CodeDeployHook_orders-api-pre-traffic",
+                      "postTraffic": "CodeDeployHook_orders-api-post-traffic"}}})
+    );
+    for expected in [
+        "PaymentsApi: not imported",
+        "Resources.PaymentsApi.Properties.FunctionName: !Sub \"${AWS::StackName}-payments\" cannot be resolved offline",
+        "pass --resolve AWS::StackName=…",
+        "Resources.PaymentsApi.Properties.DeploymentPreference.Alarms[0]: !Ref PaymentsErrorsAlarm cannot be resolved offline",
+        "Stage is a template parameter",
+        "--resolve PaymentsErrorsAlarm=… or --resolve Stage=…",
+        "PutLifecycleEventHookExecutionStatus",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+
+    let dir = std::env::temp_dir().join(format!("shifter-import-sam-{}", std::process::id()));
+    let out = shifter(&[
+        "import",
+        &template,
+        "--resolve",
+        "AWS::StackName=shop-prod",
+        "--resolve",
+        "Stage=prod",
+        "--target-version",
+        "publish",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let payments: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("PaymentsApi.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        payments,
+        serde_json::json!({"functionName": "shop-prod-payments", "alias": "live",
+            "targetVersion": "publish",
+            "strategy": "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+            "alarms": ["payments-prod-errors"]})
+    );
+    // What import writes is what deploy and simulate take.
+    let orders = dir.join("OrdersApi.json");
+    let out = shifter(&["simulate", "--input", orders.to_str().unwrap(), "--json"]);
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `examples/import/serverless.yml`: names from the framework's `<service>-<stage>-<key>`
+/// convention and `${self:…}`/`${sls:stage}` variables; an `${ssm:…}` alarm is reported.
+#[test]
+fn import_serverless_example_resolves_variables_and_reports_ssm() {
+    let service = repo_file("examples/import/serverless.yml");
+    let out = shifter(&["import", &service, "--stage", "prod"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        json_of(&out),
+        serde_json::json!({"api": {
+            "functionName": "orders-prod-api", "alias": "live", "targetVersion": "latest",
+            "strategy": "Linear10PercentEvery1Minute",
+            "alarms": ["orders-prod-api-errors", "orders-prod-api-p99"],
+            "hooks": {"preTraffic": "orders-prod-apiSmokeTest"}}})
+    );
+    assert!(
+        stderr.contains(
+            "functions.worker.deploymentSettings.alarms[0].name: \"${ssm:/orders/worker-alarm-name}\" cannot be resolved offline"
+        ) && stderr.contains("--resolve ssm:/orders/worker-alarm-name=…"),
+        "{stderr}"
+    );
+
+    let out = shifter(&[
+        "import",
+        &service,
+        "--stage",
+        "prod",
+        "--resolve",
+        "ssm:/orders/worker-alarm-name=orders-worker-prod-age",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json_of(&out)["worker"],
+        serde_json::json!({"functionName": "orders-worker-prod", "alias": "live",
+            "targetVersion": "latest",
+            "strategy": "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+            "alarms": ["orders-worker-prod-age"]})
+    );
+
+    // The plugin shifts nothing gradually on a stage its `stages` leave out (default `dev`).
+    let out = shifter(&["import", &service]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not list stage dev"));
+}

@@ -85,7 +85,7 @@ pub async fn deploy(
     let state_machine = resolved_state_machine
         .or(args.state_machine.as_deref())
         .ok_or_else(|| CliError::Usage("give --state-machine ARN or --stack NAME".into()))?;
-    let name = format!("shifter-{}", Utc::now().format("%Y%m%dT%H%M%S"));
+    let name = execution_name(Utc::now());
     let arn = executions
         .start_execution(state_machine, &name, &input)
         .await?;
@@ -97,8 +97,37 @@ pub async fn deploy(
     Ok(arn)
 }
 
+/// A name no other `deploy` picks, even in the same second: the time to the nanosecond, this
+/// process's id and a per-process counter. Step Functions refuses a second execution with the
+/// same name and a different input (`ExecutionAlreadyExists`); names are at most 80 characters of
+/// letters, digits, `-` and `_`: <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>
+fn execution_name(now: chrono::DateTime<Utc>) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "shifter-{}-{}-{n}",
+        now.format("%Y%m%dT%H%M%S%9f"),
+        std::process::id()
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn two_deploys_in_the_same_instant_get_different_valid_names() {
+        let now = chrono::Utc::now();
+        let (a, b) = (super::execution_name(now), super::execution_name(now));
+        assert_ne!(a, b);
+        for name in [a, b] {
+            assert!(name.len() <= 80, "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{name}"
+            );
+        }
+    }
+
     use std::sync::Arc;
 
     use shifter::fakes::{FakeExecutions, ManualClock};
