@@ -244,3 +244,126 @@ pub trait PipelineJobs: Send + Sync {
         message: &str,
     ) -> Result<(), ShifterError>;
 }
+
+/// A deployment as the registry of active deployments knows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveDeployment {
+    /// The deployment id (the execution input's `deploymentId`).
+    pub deployment_id: String,
+    /// The execution running it.
+    pub execution_arn: String,
+    /// Function name.
+    pub function: String,
+    /// Alias name.
+    pub alias: String,
+    /// The version traffic is shifted to.
+    pub target_version: String,
+    /// The CloudWatch alarms it watches.
+    pub alarms: Vec<String>,
+    /// Epoch seconds after which DynamoDB TTL may delete the entries; from then on every
+    /// registry operation treats them as gone.
+    pub expires_at: i64,
+}
+
+/// The task a deployment has parked right now, waiting for its token to be answered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedTask {
+    /// The Step Functions task token.
+    pub task_token: String,
+    /// `bake`, `approval` or `postPromotionBake`.
+    pub kind: String,
+    /// The share of traffic on the target version while parked (0–100).
+    pub traffic_percent: f64,
+}
+
+/// Outcome of trying to take the per-alias lock.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lock {
+    /// The lock is ours (newly taken, or already held by the same deployment id).
+    Acquired,
+    /// Another deployment holds it.
+    HeldBy(ActiveDeployment),
+}
+
+/// The registry of active deployments: the per-alias lock and, per watched alarm, who to tell
+/// when it fires. Entries past their `expires_at` count as gone for every operation (DynamoDB
+/// TTL deletes them only eventually: the adapter checks `expiresAt` in its conditions and
+/// filters, see <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html>).
+#[async_trait]
+pub trait DeploymentRegistry: Send + Sync {
+    /// Takes the lock on `function:alias` (a conditional put: absent or expired) and records one
+    /// watch entry per alarm. Held by the same deployment id → `Acquired` (idempotent retries);
+    /// held by another live deployment → `HeldBy` it, nothing written.
+    async fn acquire(&self, deployment: &ActiveDeployment) -> Result<Lock, ShifterError>;
+
+    /// Records `task` as the deployment's parked task (replacing an earlier one) and returns the
+    /// alarm noted while nothing was parked (`pendingAlarm`), clearing it. `NotFound` when
+    /// `deployment_id` does not hold the lock.
+    async fn park(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+        task: &ParkedTask,
+    ) -> Result<Option<String>, ShifterError>;
+
+    /// The live deployments watching `alarm`, each with its parked task if any.
+    async fn watching(
+        &self,
+        alarm: &str,
+    ) -> Result<Vec<(ActiveDeployment, Option<ParkedTask>)>, ShifterError>;
+
+    /// Notes that `alarm` fired while `deployment_id` had no task parked that could be failed:
+    /// none at all, or only `answered` (a token that turned out to be stale). Conditional: when
+    /// another task is parked now, notes nothing and returns it (the caller fails that one);
+    /// when the deployment no longer holds the lock, does nothing.
+    async fn note_alarm(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+        alarm: &str,
+        answered: Option<&str>,
+    ) -> Result<Option<ParkedTask>, ShifterError>;
+
+    /// Deletes the lock and watch entries of `deployment_id`; a no-op when already gone or held
+    /// by another deployment.
+    async fn release(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+    ) -> Result<(), ShifterError>;
+}
+
+/// What became of an answer to a task token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAnswer {
+    /// The parked task took the answer.
+    Delivered,
+    /// The token was no longer waiting (`TaskTimedOut`, `InvalidToken`: already answered, timed
+    /// out, or its execution ended).
+    Stale,
+}
+
+/// Answers parked task tokens (SendTaskSuccess / SendTaskFailure).
+#[async_trait]
+pub trait TaskCallbacks: Send + Sync {
+    /// Completes the parked task with `output`.
+    async fn send_task_success(
+        &self,
+        task_token: &str,
+        output: &serde_json::Value,
+    ) -> Result<TokenAnswer, ShifterError>;
+
+    /// Fails the parked task with `error` (the name the state machine's Catch matches) and
+    /// `cause`.
+    async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<TokenAnswer, ShifterError>;
+}

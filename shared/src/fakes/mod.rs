@@ -16,3 +16,7 @@ pub mod pipeline;
 
 pub use executions::FakeExecutions;
 pub use pipeline::{FakePipelineJobs, JobResult};
+
+pub mod registry;
+
+pub use registry::{FakeRegistry, LockEntry};
