@@ -66,6 +66,13 @@ pub const BAKE_DETAIL_TYPE: &str = "Traffic Shifter Bake";
 /// The `DetailType` of the event an approval gate parks on.
 pub const APPROVAL_DETAIL_TYPE: &str = "Traffic Shifter Approval";
 
+/// The `park` field of a parked task's payload to the watch function: a step's bake.
+pub const PARK_BAKE: &str = "bake";
+/// The same, at an approval gate.
+pub const PARK_APPROVAL: &str = "approval";
+/// The same, after the promotion.
+pub const PARK_POST_PROMOTION_BAKE: &str = "postPromotionBake";
+
 /// True for the states that park on a task token until the next alarm check.
 pub fn is_bake(state: &str) -> bool {
     state == BAKE || state == POST_PROMOTION_BAKE

@@ -17,6 +17,7 @@ const ADAPTERS: &[(&str, Operations)] = &[
     ("metrics", shifter::aws::metrics::OPERATIONS),
     ("codepipeline", shifter::aws::codepipeline::OPERATIONS),
     ("sfn", shifter::aws::sfn::OPERATIONS),
+    ("dynamodb", shifter::aws::dynamodb::OPERATIONS),
 ];
 
 /// What the state machine role needs to deliver its logs to CloudWatch Logs

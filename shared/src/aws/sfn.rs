@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::errors::AwsFailure;
 use crate::error::ShifterError;
 pub use crate::ports::{Execution, ExecutionStatus, Executions, HistoryEvent};
+use crate::ports::{TaskCallbacks, TokenAnswer};
 
 /// The IAM actions of the Step Functions API calls this adapter makes, by the method that makes them
 /// (see `lambda::OPERATIONS`); `Executions` serves both `pipeline-action` and the CLI.
@@ -234,5 +235,63 @@ impl Executions for StepFunctionsExecutions {
                 AwsFailure::new("SendTaskFailure", e).into_error(|_| "task token".to_owned())
             })?;
         Ok(())
+    }
+}
+
+/// The error codes SendTaskSuccess/SendTaskFailure give for a token that no longer waits:
+/// answered already, timed out, or its execution ended
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskFailure.html>).
+const STALE_TOKEN_CODES: [&str; 3] = ["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"];
+
+/// `Stale` for a token that no longer waits, else the failure as the stable error.
+fn token_answer(failure: AwsFailure) -> Result<TokenAnswer, ShifterError> {
+    if failure
+        .code
+        .as_deref()
+        .is_some_and(|c| STALE_TOKEN_CODES.contains(&c))
+    {
+        return Ok(TokenAnswer::Stale);
+    }
+    Err(failure.into_error(|_| "task token".to_owned()))
+}
+
+#[async_trait]
+impl TaskCallbacks for StepFunctionsExecutions {
+    async fn send_task_success(
+        &self,
+        task_token: &str,
+        output: &Value,
+    ) -> Result<TokenAnswer, ShifterError> {
+        match self
+            .client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(TokenAnswer::Delivered),
+            Err(e) => token_answer(AwsFailure::new("SendTaskSuccess", e)),
+        }
+    }
+
+    async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<TokenAnswer, ShifterError> {
+        match self
+            .client
+            .send_task_failure()
+            .task_token(task_token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(TokenAnswer::Delivered),
+            Err(e) => token_answer(AwsFailure::new("SendTaskFailure", e)),
+        }
     }
 }

@@ -618,7 +618,8 @@ impl Deployment {
         self
     }
 
-    fn alarm_problem(&self, report: &AlarmReport) -> Option<Failure> {
+    /// The failure to roll back for when `report` found a watched alarm in ALARM or gone.
+    pub fn alarm_problem(&self, report: &AlarmReport) -> Option<Failure> {
         let at = format!("{} on version {}", self.traffic, self.target_version);
         if !report.in_alarm.is_empty() {
             let cause = format!("alarm {} in ALARM at {at}", report.in_alarm.join(", "));

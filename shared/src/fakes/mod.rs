@@ -22,3 +22,6 @@ pub use pipeline::{FakePipelineJobs, JobResult};
 pub mod registry;
 
 pub use registry::{FakeRegistry, LockEntry};
+pub mod tasks;
+
+pub use tasks::{FakeTasks, TaskAnswer};

@@ -452,6 +452,50 @@ mod mocks {
         assert_eq!((success.num_calls(), failure.num_calls()), (1, 1));
     }
 
+    /// SendTaskFailure on a token that no longer waits answers `TaskTimedOut`, `InvalidToken`
+    /// or `TaskDoesNotExist`
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskFailure.html>):
+    /// the watcher's task callbacks call that stale, not an error; throttling stays an error.
+    #[tokio::test]
+    async fn task_callbacks_call_a_token_that_no_longer_waits_stale() {
+        use shifter::ports::{TaskCallbacks, TokenAnswer};
+        for code in ["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"] {
+            let body = error_body(code, "gone");
+            let gone = http_error(mock!(aws_sdk_sfn::Client::send_task_failure), 400, body, 1);
+            let answer = TaskCallbacks::send_task_failure(
+                &client(RuleMode::MatchAny, &[&gone]),
+                "tok",
+                "AlarmTriggered",
+                "alarm errors",
+            )
+            .await
+            .expect("stale is not an error");
+            assert_eq!(answer, TokenAnswer::Stale, "{code}");
+        }
+        let ok = mock!(aws_sdk_sfn::Client::send_task_failure)
+            .match_requests(|req| req.error() == Some("AlarmTriggered"))
+            .then_output(|| SendTaskFailureOutput::builder().build());
+        let answer = TaskCallbacks::send_task_failure(
+            &client(RuleMode::MatchAny, &[&ok]),
+            "tok",
+            "AlarmTriggered",
+            "alarm errors",
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer, TokenAnswer::Delivered);
+        let busy = throttled(mock!(aws_sdk_sfn::Client::send_task_failure));
+        let err = TaskCallbacks::send_task_failure(
+            &client(RuleMode::Sequential, &[&busy]),
+            "tok",
+            "AlarmTriggered",
+            "alarm errors",
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "Transient", "{err}");
+    }
+
     #[tokio::test]
     async fn an_answered_token_is_named_in_the_error() {
         let body = error_body("TaskTimedOut", "Task Timed Out");

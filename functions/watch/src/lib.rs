@@ -1,0 +1,289 @@
+//! Watch: the one function behind every parked task and every alarm event.
+//!
+//! 1. A **park request** comes from the state machine's `lambda:invoke.waitForTaskToken` Tasks
+//!    (Bake, Await Approval, Post-Promotion Bake): the token is recorded on the deployment's
+//!    registry entry, then the watched alarms are read once, closing the gap between the last
+//!    read and the registration. An alarm in ALARM (or gone), or one noted while nothing was
+//!    parked, fails the task at once (SendTaskFailure `AlarmTriggered`). Otherwise the task
+//!    waits until its timeout (the end of the bake or the backstop read), an alarm event, or an
+//!    operator. See <https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>.
+//! 2. A **CloudWatch Alarm State Change** event (EventBridge rule on `aws.cloudwatch`, into
+//!    ALARM) fails the parked task of every deployment watching that alarm, or notes the alarm
+//!    for the next park when none is parked. See
+//!    <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html>.
+//!
+//! A failure of the registry or of the alarm read during a park is logged and swallowed: the
+//! park still ends at its timeout, where Check Health reads the alarms (the backstop).
+
+use aws_lambda_events::cloudwatch_alarms::{CloudWatchAlarmData, CloudWatchAlarmStateValue};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shifter::ShifterError;
+use shifter::domain::{Deployment, ErrorKind, Failure};
+use shifter::ports::{
+    ActiveDeployment, AlarmReader, DeploymentRegistry, ParkedTask, TaskCallbacks, TokenAnswer,
+    alarm_report,
+};
+use shifter::states::{PARK_APPROVAL, PARK_BAKE, PARK_POST_PROMOTION_BAKE};
+use tracing::{info, warn};
+
+/// The `source` of CloudWatch's events.
+pub const CLOUDWATCH_SOURCE: &str = "aws.cloudwatch";
+/// The `detail-type` of an alarm's state change.
+pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
+/// How often a stale or superseded token is chased before giving up on one deployment.
+const CHASES: usize = 3;
+
+/// What the watch function reads and writes through.
+pub struct Ports<'a> {
+    /// The registry of active deployments.
+    pub registry: &'a dyn DeploymentRegistry,
+    /// Alarm states.
+    pub alarms: &'a dyn AlarmReader,
+    /// Answers to task tokens.
+    pub tasks: &'a dyn TaskCallbacks,
+}
+
+/// A park request from a `lambda:invoke.waitForTaskToken` Task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkRequest {
+    /// `$$.Task.Token`.
+    pub task_token: String,
+    /// `bake`, `approval` or `postPromotionBake`.
+    pub park: String,
+    /// The deployment document as the park state received it.
+    pub deployment: Deployment,
+}
+
+/// A CloudWatch alarm state change as EventBridge delivers it.
+pub type AlarmChange = EventBridgeEvent<CloudWatchAlarmData<Value, Value>>;
+
+/// The two events the function handles.
+#[derive(Debug, Clone)]
+pub enum WatchEvent {
+    /// From the state machine.
+    Park(Box<ParkRequest>),
+    /// From the EventBridge rule.
+    AlarmChange(Box<AlarmChange>),
+}
+
+impl WatchEvent {
+    /// Tells the two shapes apart (an EventBridge event has `detail-type`) and decodes one,
+    /// naming the field that does not fit.
+    pub fn from_json(event: Value) -> Result<WatchEvent, ShifterError> {
+        fn decode<T: serde::de::DeserializeOwned>(event: Value) -> Result<T, ShifterError> {
+            serde_path_to_error::deserialize(event).map_err(|e| {
+                let field = e.path().to_string();
+                ShifterError::invalid(field, e.into_inner().to_string())
+            })
+        }
+        if event.get("detail-type").is_some() {
+            return Ok(WatchEvent::AlarmChange(Box::new(decode(event)?)));
+        }
+        let request: ParkRequest = decode(event)?;
+        if ![PARK_BAKE, PARK_APPROVAL, PARK_POST_PROMOTION_BAKE].contains(&request.park.as_str()) {
+            return Err(ShifterError::invalid(
+                "park",
+                format!(
+                    "must be {PARK_BAKE}, {PARK_APPROVAL} or {PARK_POST_PROMOTION_BAKE} (got {:?})",
+                    request.park
+                ),
+            ));
+        }
+        Ok(WatchEvent::Park(Box::new(request)))
+    }
+}
+
+/// What one invocation did, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// Tasks failed with `AlarmTriggered` (or `NotFound` for a deleted alarm).
+    pub failed: usize,
+    /// Alarms noted for a deployment's next park.
+    pub noted: usize,
+    /// Tokens that were no longer waiting.
+    pub stale: usize,
+    /// True when the event was not one to act on (another source, not into ALARM).
+    pub ignored: bool,
+}
+
+/// Handles either event.
+pub async fn handle(ports: &Ports<'_>, event: WatchEvent) -> Result<Outcome, ShifterError> {
+    match event {
+        WatchEvent::Park(request) => park(ports, *request).await,
+        WatchEvent::AlarmChange(change) => alarm_changed(ports, *change).await,
+    }
+}
+
+/// Records the parked task, then fails it at once when an alarm already fired.
+pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, ShifterError> {
+    let d = &request.deployment;
+    let task = ParkedTask {
+        task_token: request.task_token.clone(),
+        kind: request.park.clone(),
+        traffic_percent: d.traffic_percent,
+    };
+    let pending = ports
+        .registry
+        .park(&d.function_name, &d.alias, &d.deployment_id, &task)
+        .await
+        .unwrap_or_else(|e| {
+            warn!(error = %e, "parked task not recorded; alarm events will not reach it, the backstop read will");
+            None
+        });
+    let failure = match pending {
+        Some(alarm) => Some(Failure::new(
+            ErrorKind::AlarmTriggered,
+            format!(
+                "alarm {alarm} went into ALARM while no task was parked, at {} on version {}",
+                d.traffic, d.target_version
+            ),
+        )),
+        None => read_alarms(ports, d).await,
+    };
+    let Some(failure) = failure else {
+        info!(deployment = %d.deployment_id, park = %request.park, "parked");
+        return Ok(Outcome::default());
+    };
+    let answer = ports
+        .tasks
+        .send_task_failure(&request.task_token, failure.error.as_str(), &failure.cause)
+        .await?;
+    info!(deployment = %d.deployment_id, cause = %failure.cause, ?answer, "park failed at once");
+    Ok(match answer {
+        TokenAnswer::Delivered => Outcome {
+            failed: 1,
+            ..Outcome::default()
+        },
+        TokenAnswer::Stale => Outcome {
+            stale: 1,
+            ..Outcome::default()
+        },
+    })
+}
+
+/// The watched alarms read once: the failure when one is in ALARM or gone. A failed read is
+/// left to the backstop.
+async fn read_alarms(ports: &Ports<'_>, d: &Deployment) -> Option<Failure> {
+    if d.alarms.is_empty() {
+        return None;
+    }
+    match ports.alarms.alarm_states(&d.alarms).await {
+        Ok(states) => d.alarm_problem(&alarm_report(&d.alarms, &states)),
+        Err(e) => {
+            warn!(error = %e, "alarms not read at park; the backstop read will");
+            None
+        }
+    }
+}
+
+/// Fails the parked task of every deployment watching the alarm, or notes the alarm for its
+/// next park. An error reaching one deployment does not stop the others; the first is returned
+/// so Lambda retries the event (a retry finds answered tokens stale and is harmless).
+pub async fn alarm_changed(
+    ports: &Ports<'_>,
+    change: AlarmChange,
+) -> Result<Outcome, ShifterError> {
+    let detail = &change.detail;
+    let into_alarm = detail
+        .state
+        .as_ref()
+        .is_some_and(|s| s.value == CloudWatchAlarmStateValue::Alarm);
+    if change.source != CLOUDWATCH_SOURCE || change.detail_type != ALARM_STATE_CHANGE || !into_alarm
+    {
+        return Ok(Outcome {
+            ignored: true,
+            ..Outcome::default()
+        });
+    }
+    let alarm = &detail.alarm_name;
+    let reason = detail.state.as_ref().map_or("", |s| s.reason.as_str());
+    let mut outcome = Outcome::default();
+    let mut first_error = None;
+    for (deployment, parked) in ports.registry.watching(alarm).await? {
+        let fired = Fired {
+            alarm,
+            reason,
+            deployment: &deployment,
+        };
+        if let Err(e) = fired.reach(ports, parked, &mut outcome).await {
+            warn!(deployment = %deployment.deployment_id, error = %e, "alarm not passed on");
+            first_error.get_or_insert(e);
+        }
+    }
+    info!(%alarm, ?outcome, "alarm event handled");
+    first_error.map_or(Ok(outcome), Err)
+}
+
+/// One alarm that fired, for one deployment watching it.
+struct Fired<'a> {
+    alarm: &'a str,
+    reason: &'a str,
+    deployment: &'a ActiveDeployment,
+}
+
+impl Fired<'_> {
+    fn cause(&self, task: &ParkedTask) -> String {
+        let reason = if self.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.reason)
+        };
+        format!(
+            "alarm {} went into ALARM{reason} at {}% on version {} (during {})",
+            self.alarm, task.traffic_percent, self.deployment.target_version, task.kind
+        )
+    }
+
+    /// Fails the parked task; when none is parked or its token is stale, notes the alarm — and
+    /// when a newer task got parked meanwhile, fails that one instead.
+    async fn reach(
+        &self,
+        ports: &Ports<'_>,
+        parked: Option<ParkedTask>,
+        outcome: &mut Outcome,
+    ) -> Result<(), ShifterError> {
+        let d = self.deployment;
+        let (mut current, mut answered) = (parked, None::<String>);
+        for _ in 0..CHASES {
+            if let Some(task) = current.take() {
+                let error = ErrorKind::AlarmTriggered.name();
+                match ports
+                    .tasks
+                    .send_task_failure(&task.task_token, error, &self.cause(&task))
+                    .await?
+                {
+                    TokenAnswer::Delivered => {
+                        outcome.failed += 1;
+                        return Ok(());
+                    }
+                    TokenAnswer::Stale => {
+                        outcome.stale += 1;
+                        answered = Some(task.task_token);
+                    }
+                }
+            }
+            let newer = ports
+                .registry
+                .note_alarm(
+                    &d.function,
+                    &d.alias,
+                    &d.deployment_id,
+                    self.alarm,
+                    answered.as_deref(),
+                )
+                .await?;
+            match newer {
+                None => {
+                    outcome.noted += 1;
+                    return Ok(());
+                }
+                Some(task) => current = Some(task),
+            }
+        }
+        Ok(())
+    }
+}

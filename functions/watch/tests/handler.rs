@@ -1,0 +1,202 @@
+//! The watch function over the shared fakes: park requests record the token and fail at once
+//! on an alarm already firing; alarm events fail parked tasks, note the alarm for the next park
+//! when nothing is parked, and ignore stale tokens and unwatched alarms.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shifter::domain::{AliasRoute, AliasState, Deployment, DeploymentRequest};
+use shifter::fakes::{FakeAlarms, FakeRegistry, FakeTasks, ManualClock, TaskAnswer};
+use shifter::ports::{ActiveDeployment, AlarmState, Clock, DeploymentRegistry};
+use watch::{Outcome, Ports, WatchEvent, handle};
+
+const ALARM: &str = "orders-api-errors";
+
+struct World {
+    clock: ManualClock,
+    alarms: FakeAlarms,
+    registry: FakeRegistry,
+    tasks: FakeTasks,
+}
+
+impl World {
+    async fn new() -> World {
+        let clock = ManualClock::at_epoch();
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let alarms = FakeAlarms::new(shared.clone());
+        alarms.add(ALARM, AlarmState::Ok);
+        let w = World {
+            registry: FakeRegistry::new(shared),
+            tasks: FakeTasks::new(),
+            alarms,
+            clock,
+        };
+        let d = w.deployment();
+        let active = ActiveDeployment {
+            deployment_id: d.deployment_id.clone(),
+            execution_arn: "arn:aws:states:us-east-1:1:execution:sm:exec".into(),
+            function: d.function_name.clone(),
+            alias: d.alias.clone(),
+            target_version: d.target_version.clone(),
+            alarms: d.alarms.clone(),
+            expires_at: w.clock.now().timestamp() + 3600,
+        };
+        w.registry.acquire(&active).await.expect("acquired");
+        w
+    }
+
+    fn deployment(&self) -> Deployment {
+        let input = json!({"functionName": "orders-api", "alias": "live",
+            "targetVersion": "2", "strategy": "Canary10Percent5Minutes", "alarms": [ALARM]});
+        let request = DeploymentRequest::from_json(&input).expect("a valid input");
+        let alias = AliasState {
+            route: AliasRoute::single("1"),
+            revision_id: "r1".into(),
+        };
+        let d = Deployment::start(
+            "exec".into(),
+            &request,
+            &alias,
+            "2".into(),
+            self.clock.now(),
+        );
+        let written = AliasState {
+            route: d.next_route().expect("a first step"),
+            revision_id: "r2".into(),
+        };
+        d.shifted(&written, self.clock.now()).expect("shifted")
+    }
+
+    async fn send(&self, event: Value) -> Outcome {
+        let ports = Ports {
+            registry: &self.registry,
+            alarms: &self.alarms,
+            tasks: &self.tasks,
+        };
+        let event = WatchEvent::from_json(event).expect("a known event");
+        handle(&ports, event).await.expect("handled")
+    }
+
+    async fn park(&self, token: &str) -> Outcome {
+        self.tasks.open(token);
+        let request = json!({"taskToken": token, "park": "bake", "deployment": self.deployment()});
+        self.send(request).await
+    }
+}
+
+/// The event CloudWatch puts on the default bus, as in
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html>.
+fn alarm_event(alarm: &str, state: &str) -> Value {
+    json!({
+        "version": "0", "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": "123456789012", "time": "2026-01-01T00:03:00Z", "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {"value": state, "reason": "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).",
+                "timestamp": "2026-01-01T00:03:00.000+0000"},
+            "previousState": {"value": "OK", "reason": "quiet", "timestamp": "2026-01-01T00:00:00.000+0000"},
+            "configuration": {"metrics": []}
+        }
+    })
+}
+
+fn failed_with(tasks: &FakeTasks, token: &str) -> Option<(String, String)> {
+    match tasks.answer(token)? {
+        TaskAnswer::Failure { error, cause } => Some((error, cause)),
+        TaskAnswer::Success(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn a_quiet_park_records_the_token_and_waits() {
+    let w = World::new().await;
+    assert_eq!(w.park("t1").await, Outcome::default());
+    assert_eq!(w.tasks.answer("t1"), None);
+    let entry = w.registry.entry("orders-api", "live").expect("locked");
+    assert_eq!(entry.parked.expect("parked").task_token, "t1");
+}
+
+#[tokio::test]
+async fn a_park_fails_at_once_when_an_alarm_is_already_in_alarm() {
+    let w = World::new().await;
+    w.alarms.add(ALARM, AlarmState::Alarm);
+    assert_eq!(w.park("t1").await.failed, 1);
+    let (error, cause) = failed_with(&w.tasks, "t1").expect("failed");
+    assert_eq!(error, "AlarmTriggered");
+    assert!(
+        cause.contains(ALARM) && cause.contains("version 2"),
+        "{cause}"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_event_fails_the_parked_task_naming_alarm_reason_version_and_traffic() {
+    let w = World::new().await;
+    w.park("t1").await;
+    let outcome = w.send(alarm_event(ALARM, "ALARM")).await;
+    assert_eq!(outcome.failed, 1);
+    let (error, cause) = failed_with(&w.tasks, "t1").expect("failed");
+    assert_eq!(error, "AlarmTriggered");
+    for part in [ALARM, "Threshold Crossed", "version 2", "10%"] {
+        assert!(cause.contains(part), "{part} missing from {cause}");
+    }
+}
+
+#[tokio::test]
+async fn an_alarm_while_nothing_is_parked_fails_the_next_park_at_once() {
+    let w = World::new().await;
+    let outcome = w.send(alarm_event(ALARM, "ALARM")).await;
+    assert_eq!(outcome.noted, 1);
+    // The alarm flapped back to OK before the next park read it: the note still counts.
+    assert_eq!(w.park("t2").await.failed, 1);
+    let (error, cause) = failed_with(&w.tasks, "t2").expect("failed");
+    assert_eq!(error, "AlarmTriggered");
+    assert!(cause.contains("while no task was parked"), "{cause}");
+}
+
+#[tokio::test]
+async fn a_stale_token_is_not_an_error_and_the_alarm_waits_for_the_next_park() {
+    let w = World::new().await;
+    w.park("t1").await;
+    // The bake ended (timed out) before the event arrived: the token no longer waits.
+    use shifter::ports::TaskCallbacks;
+    let timed_out = w
+        .tasks
+        .send_task_failure("t1", "States.Timeout", "bake over");
+    timed_out.await.expect("answered");
+    let outcome = w.send(alarm_event(ALARM, "ALARM")).await;
+    assert_eq!((outcome.stale, outcome.noted, outcome.failed), (1, 1, 0));
+    assert_eq!(w.park("t2").await.failed, 1);
+}
+
+#[tokio::test]
+async fn unwatched_alarms_and_changes_out_of_alarm_are_ignored() {
+    let w = World::new().await;
+    w.park("t1").await;
+    assert_eq!(
+        w.send(alarm_event("someone-elses", "ALARM")).await,
+        Outcome::default()
+    );
+    assert!(w.send(alarm_event(ALARM, "OK")).await.ignored);
+    assert_eq!(w.tasks.answer("t1"), None);
+}
+
+#[tokio::test]
+async fn a_registry_failure_at_park_leaves_the_task_to_the_backstop() {
+    let w = World::new().await;
+    w.registry.fail_next(1);
+    assert_eq!(w.park("t1").await, Outcome::default());
+    assert_eq!(w.tasks.answer("t1"), None);
+}
+
+#[tokio::test]
+async fn an_unknown_park_kind_is_refused_by_name() {
+    let w = World::new().await;
+    let err = WatchEvent::from_json(json!({"taskToken": "t", "park": "nap",
+        "deployment": w.deployment()}))
+    .unwrap_err();
+    assert_eq!(err.kind(), "InvalidInput");
+    assert!(err.to_string().starts_with("park:"), "{err}");
+}
