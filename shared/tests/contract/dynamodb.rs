@@ -504,6 +504,33 @@ moto_test! {
     }
 }
 
+/// The table template.yaml declares is the one the adapter expects.
+#[test]
+fn the_template_declares_the_table_the_adapter_expects() {
+    let template = include_str!("../../../template.yaml");
+    let table = template
+        .split_once("\n  RegistryTable:\n")
+        .expect("template.yaml declares RegistryTable")
+        .1;
+    let table = &table[..table.find("\n\n").unwrap_or(table.len())];
+    for expected in [
+        "Type: AWS::DynamoDB::Table",
+        "BillingMode: PAY_PER_REQUEST",
+        &format!("- AttributeName: {PARTITION_KEY}\n          AttributeType: S"),
+        &format!("- AttributeName: {SORT_KEY}\n          AttributeType: S"),
+        &format!("- AttributeName: {PARTITION_KEY}\n          KeyType: HASH"),
+        &format!("- AttributeName: {SORT_KEY}\n          KeyType: RANGE"),
+        &format!(
+            "TimeToLiveSpecification:\n        AttributeName: {TTL_ATTRIBUTE}\n        Enabled: true"
+        ),
+    ] {
+        assert!(
+            table.contains(expected),
+            "RegistryTable lacks {expected:?}:\n{table}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- aws-smithy-mocks
 
 mod mocks {
