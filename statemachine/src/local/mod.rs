@@ -23,13 +23,23 @@ use crate::asl::{DefinitionError, Execution, History, HistoryEvent, RunError, St
 use invoker::LocalInvoker;
 use shifter::domain::Deployment;
 
-/// The shipped definition, with our functions' local ARNs substituted.
-pub fn shipped_state_machine() -> Result<StateMachine, DefinitionError> {
-    let substitutions: BTreeMap<String, String> = OUR_FUNCTIONS
+/// The event bus of the simulated stack (template.yaml's `ShifterEventBus`).
+pub const LOCAL_EVENT_BUS: &str = "traffic-shifter-local";
+
+/// The definition's substitutions in the simulated account: our functions' local ARNs and the
+/// stack's own event bus, as template.yaml's `DefinitionSubstitutions` gives them on AWS.
+pub fn substitutions() -> BTreeMap<String, String> {
+    let mut substitutions: BTreeMap<String, String> = OUR_FUNCTIONS
         .iter()
         .map(|(key, name)| ((*key).to_owned(), format!("{LOCAL_ARN_PREFIX}{name}")))
         .collect();
-    StateMachine::parse(crate::DEFINITION, &substitutions)
+    substitutions.insert("ShifterEventBusName".to_owned(), LOCAL_EVENT_BUS.to_owned());
+    substitutions
+}
+
+/// The shipped definition, with [`substitutions`] applied.
+pub fn shipped_state_machine() -> Result<StateMachine, DefinitionError> {
+    StateMachine::parse(crate::DEFINITION, &substitutions())
 }
 
 /// A finished simulated run: the execution as the runner saw it, and its summary.

@@ -211,3 +211,35 @@ fn every_sample_execution_input_in_events_is_valid() {
         }
     }
 }
+
+/// Task tokens ride on the parks' events: they go to the stack's own bus (template.yaml's
+/// `ShifterEventBus`), never to the default bus, where any rule in the account could collect
+/// them (issue 13). PutEvents entries without `EventBusName` go to the default bus:
+/// <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html>.
+#[test]
+fn task_tokens_go_to_the_stacks_own_event_bus() {
+    let definition: serde_json::Value =
+        serde_json::from_str(shifter_statemachine::DEFINITION).unwrap();
+    let mut parks = 0;
+    for (name, state) in definition["States"].as_object().unwrap() {
+        let resource = state["Resource"].as_str().unwrap_or_default();
+        if !resource.starts_with("arn:aws:states:::events:putEvents") {
+            continue;
+        }
+        parks += 1;
+        for entry in state["Parameters"]["Entries"].as_array().unwrap() {
+            assert_eq!(
+                entry["EventBusName"], "${ShifterEventBusName}",
+                "{name} puts its event on another bus"
+            );
+        }
+    }
+    assert_eq!(parks, 3, "Bake, Await Approval and Post-Promotion Bake");
+    let template = template();
+    assert!(template.contains("ShifterEventBusName: !Ref ShifterEventBus"));
+    assert!(template.contains("Resource: !GetAtt ShifterEventBus.Arn"));
+    assert!(
+        !template.contains("event-bus/default"),
+        "nothing is granted on the default bus"
+    );
+}

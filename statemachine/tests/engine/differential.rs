@@ -122,14 +122,11 @@ fn record(name: &str, input: &Value, events: &[HistoryEvent]) -> Recorded {
     }
 }
 
-/// The shipped definition with our functions' local ARNs, as the runner runs it.
+/// The shipped definition with the local substitutions, as the runner runs it.
 fn substituted_definition() -> String {
     let mut text = shifter_statemachine::DEFINITION.to_owned();
-    for (key, name) in local::OUR_FUNCTIONS {
-        text = text.replace(
-            &format!("${{{key}}}"),
-            &format!("{}{name}", local::LOCAL_ARN_PREFIX),
-        );
+    for (key, value) in local::substitutions() {
+        text = text.replace(&format!("${{{key}}}"), &value);
     }
     text
 }
