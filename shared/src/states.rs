@@ -61,6 +61,9 @@ pub const ALL: [&str; 17] = [
 /// What the names of the hook-invoking states start with.
 pub const HOOK_STATE_PREFIX: &str = "Run ";
 
+/// `Source` of every event the parks put.
+pub const EVENT_SOURCE: &str = "traffic-shifter";
+
 /// The `DetailType` of the event a bake parks on.
 pub const BAKE_DETAIL_TYPE: &str = "Traffic Shifter Bake";
 /// The `DetailType` of the event an approval gate parks on.

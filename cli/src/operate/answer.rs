@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use serde_json::json;
 use shifter::ports::{Executions, HistoryEvent};
-use shifter::states::APPROVAL_DETAIL_TYPE;
+use shifter::states::{
+    APPROVAL_DETAIL_TYPE, AWAIT_APPROVAL, BAKE, BAKE_DETAIL_TYPE, EVENT_SOURCE, POST_PROMOTION_BAKE,
+};
 
 use crate::error::CliError;
 
@@ -60,6 +62,8 @@ pub struct WaitingTask {
     pub state: String,
     /// The `DetailType` of the event it put (a bake or an approval gate).
     pub detail_type: String,
+    /// The `Source` of that event (`traffic-shifter` for ours).
+    pub source: String,
     /// The token that answers it.
     pub token: String,
 }
@@ -76,6 +80,8 @@ struct PutEvents {
 struct PutEventsEntry {
     #[serde(default)]
     detail_type: String,
+    #[serde(default)]
+    source: String,
     detail: TokenDetail,
 }
 
@@ -109,8 +115,18 @@ pub fn waiting_task(history: &[HistoryEvent]) -> Option<WaitingTask> {
     Some(WaitingTask {
         state,
         detail_type: entry.detail_type,
+        source: entry.source,
         token: entry.detail.task_token,
     })
+}
+
+/// True when `task` is one of Traffic Shifter's own parks: its state, its event's source and
+/// detail type are the definition's. Anything else parked on a PutEvents task token belongs to
+/// someone else and is not ours to answer.
+pub fn is_ours(task: &WaitingTask) -> bool {
+    [BAKE, AWAIT_APPROVAL, POST_PROMOTION_BAKE].contains(&task.state.as_str())
+        && task.source == EVENT_SOURCE
+        && [BAKE_DETAIL_TYPE, APPROVAL_DETAIL_TYPE].contains(&task.detail_type.as_str())
 }
 
 /// Answers the waiting task of execution `arn`; returns the state it was parked in.
@@ -126,6 +142,13 @@ pub async fn answer(
              states or finished); try again in a moment"
         ))
     })?;
+    if !is_ours(&task) {
+        return Err(CliError::Usage(format!(
+            "{arn} is not a Traffic Shifter deployment: it waits in {:?} on an event from {:?} \
+             ({:?}); its task token is not ours to answer",
+            task.state, task.source, task.detail_type
+        )));
+    }
     let token = &task.token;
     match answer {
         Answer::Approve if task.detail_type != APPROVAL_DETAIL_TYPE => {
@@ -206,5 +229,42 @@ mod tests {
                 .is_err()
         );
         assert!(fake.answers().is_empty());
+    }
+
+    /// Another team's state machine parked on a PutEvents task token looks alike; its token is
+    /// not ours to answer.
+    #[tokio::test]
+    async fn executions_that_are_not_ours_are_refused_and_left_alone() {
+        let foreign_source = |mut history: Vec<HistoryEvent>| {
+            for e in &mut history {
+                if let Some(p) = &mut e.parameters {
+                    *p = p.replace("\"Source\":\"traffic-shifter\"", "\"Source\":\"billing\"");
+                }
+            }
+            history
+        };
+        let renamed = |mut history: Vec<HistoryEvent>| {
+            for e in &mut history {
+                if e.state.as_deref() == Some(BAKE) {
+                    e.state = Some("Wait For Batch".to_owned());
+                }
+            }
+            history
+        };
+        for history in [foreign_source(parked()), renamed(parked())] {
+            assert!(!is_ours(&waiting_task(&history).unwrap()));
+            let (fake, arn) = running(history).await;
+            for what in [Answer::Promote, Answer::Abort("x".into())] {
+                let refused = answer(&fake, &arn, &what).await.unwrap_err();
+                assert!(
+                    refused
+                        .to_string()
+                        .contains("not a Traffic Shifter deployment"),
+                    "{refused}"
+                );
+            }
+            assert!(fake.answers().is_empty());
+        }
+        assert!(is_ours(&waiting_task(&parked()).unwrap()));
     }
 }

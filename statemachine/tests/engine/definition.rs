@@ -232,6 +232,11 @@ fn task_tokens_go_to_the_stacks_own_event_bus() {
                 entry["EventBusName"], "${ShifterEventBusName}",
                 "{name} puts its event on another bus"
             );
+            assert_eq!(
+                entry["Source"],
+                shifter::states::EVENT_SOURCE,
+                "{name}: the CLI answers only tokens of events from our source"
+            );
         }
     }
     assert_eq!(parks, 3, "Bake, Await Approval and Post-Promotion Bake");
