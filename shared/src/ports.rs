@@ -212,6 +212,14 @@ pub trait Executions: Send + Sync {
         execution_arn: &str,
     ) -> Result<Vec<HistoryEvent>, ShifterError>;
 
+    /// The events of the history newer than event `after_id`, oldest first: what a follower
+    /// has not seen yet, read newest first so a poll costs one call, not the whole history.
+    async fn history_after(
+        &self,
+        execution_arn: &str,
+        after_id: i64,
+    ) -> Result<Vec<HistoryEvent>, ShifterError>;
+
     /// Answers a parked task token (SendTaskSuccess) with `output` (e.g. `{"action":"approve"}`).
     async fn send_task_success(
         &self,

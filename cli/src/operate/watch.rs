@@ -142,21 +142,30 @@ pub async fn watch(
     poll: Duration,
 ) -> Result<ExitCode, CliError> {
     let bar = progress_bar(json_out)?;
-    let mut shown = 0;
+    let mut history: Vec<HistoryEvent> = Vec::new();
     loop {
-        let history = executions.execution_history(arn).await?;
-        let start = history.first().map_or_else(Utc::now, |e| e.at);
+        // Only what is new since the last poll, read newest first: one call a poll, however
+        // long the history has grown.
+        let last = history.last().map_or(0, |e| e.id);
+        let new = executions.history_after(arn, last).await?;
+        let start = history
+            .first()
+            .or(new.first())
+            .map_or_else(Utc::now, |e| e.at);
         if !json_out {
-            let new = history.iter().skip(shown);
-            new.filter_map(|e| describe(e, start))
+            new.iter()
+                .filter_map(|e| describe(e, start))
                 .for_each(|line| bar.println(line));
         }
-        shown = history.len();
+        history.extend(new);
         let (weight, doing) = progress(&history, Utc::now());
         bar.set_position(weight);
         bar.set_message(doing);
         let status = executions.describe_execution(arn).await?.status;
         if status != ExecutionStatus::Running {
+            // Events written between the read above and the status.
+            let last = history.last().map_or(0, |e| e.id);
+            history.extend(executions.history_after(arn, last).await?);
             bar.finish_and_clear();
             let summary = report::from_history(&history);
             if json_out {
@@ -333,5 +342,20 @@ mod tests {
             .unwrap();
         let code = watch(&fake, &arn, true, Duration::ZERO).await.unwrap();
         assert_eq!(code, ExitCode::FAILURE);
+    }
+
+    /// A long rollout is followed with one history read a poll of only the new events: every
+    /// event is downloaded once, not once a poll (issue 14).
+    #[tokio::test]
+    async fn watch_downloads_each_event_once() {
+        let full = recorded("execution-history-aborted.json");
+        let (fake, arn) = running(parked()).await;
+        let finish = async {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            fake.set_history(&arn, ExecutionStatus::Failed, full.clone());
+        };
+        let (code, ()) = tokio::join!(watch(&fake, &arn, true, Duration::from_millis(1)), finish);
+        assert_eq!(code.unwrap(), ExitCode::FAILURE);
+        assert_eq!(fake.history_events_served(), full.len());
     }
 }

@@ -17,9 +17,14 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("start_execution", &["states:StartExecution"]),
     ("describe_execution", &["states:DescribeExecution"]),
     ("execution_history", &["states:GetExecutionHistory"]),
+    ("history_after", &["states:GetExecutionHistory"]),
     ("send_task_success", &["states:SendTaskSuccess"]),
     ("send_task_failure", &["states:SendTaskFailure"]),
 ];
+
+/// Events per GetExecutionHistory page: the API's maximum (its default is 100).
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html>
+pub const HISTORY_PAGE: i32 = 1000;
 
 /// `Executions` through `aws-sdk-sfn`.
 #[derive(Debug, Clone)]
@@ -188,6 +193,7 @@ impl Executions for StepFunctionsExecutions {
             .client
             .get_execution_history()
             .execution_arn(execution_arn)
+            .max_results(HISTORY_PAGE)
             .into_paginator()
             .send();
         let mut events = Vec::new();
@@ -199,6 +205,36 @@ impl Executions for StepFunctionsExecutions {
             events.extend(page.events().iter().map(event));
         }
         Ok(events)
+    }
+
+    async fn history_after(
+        &self,
+        execution_arn: &str,
+        after_id: i64,
+    ) -> Result<Vec<HistoryEvent>, ShifterError> {
+        let mut pages = self
+            .client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .reverse_order(true)
+            .max_results(HISTORY_PAGE)
+            .into_paginator()
+            .send();
+        let mut newest_first = Vec::new();
+        'pages: while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsFailure::new("GetExecutionHistory", e)
+                    .into_error(|_| format!("execution {execution_arn}"))
+            })?;
+            for e in page.events() {
+                if e.id() <= after_id {
+                    break 'pages;
+                }
+                newest_first.push(event(e));
+            }
+        }
+        newest_first.reverse();
+        Ok(newest_first)
     }
 
     async fn send_task_success(

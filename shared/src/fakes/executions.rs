@@ -26,6 +26,8 @@ struct State {
     answers: Vec<(String, TaskAnswer)>,
     starts: u64,
     throttle_next: u32,
+    /// History events returned so far, by every history call.
+    history_events_served: usize,
 }
 
 /// Step Functions executions in memory, for the CLI's and the CodePipeline action's tests.
@@ -65,6 +67,11 @@ impl FakeExecutions {
     /// Every task token answered so far, oldest first: Ok(output) or Err((error, cause)).
     pub fn answers(&self) -> Vec<(String, TaskAnswer)> {
         self.lock().answers.clone()
+    }
+
+    /// History events every GetExecutionHistory read returned so far (what a follower downloaded).
+    pub fn history_events_served(&self) -> usize {
+        self.lock().history_events_served
     }
 
     /// The next `n` calls fail with throttling.
@@ -260,12 +267,32 @@ impl Executions for FakeExecutions {
     ) -> Result<Vec<HistoryEvent>, ShifterError> {
         let mut state = self.lock();
         self.begin(&mut state, "GetExecutionHistory")?;
-        state
+        let history = state
             .executions
             .iter()
             .find(|(e, _)| e.arn == execution_arn)
             .map(|(_, h)| h.clone())
-            .ok_or_else(|| ShifterError::not_found(format!("execution {execution_arn}")))
+            .ok_or_else(|| ShifterError::not_found(format!("execution {execution_arn}")))?;
+        state.history_events_served += history.len();
+        Ok(history)
+    }
+
+    async fn history_after(
+        &self,
+        execution_arn: &str,
+        after_id: i64,
+    ) -> Result<Vec<HistoryEvent>, ShifterError> {
+        let mut state = self.lock();
+        self.begin(&mut state, "GetExecutionHistory")?;
+        let history = state
+            .executions
+            .iter()
+            .find(|(e, _)| e.arn == execution_arn)
+            .map(|(_, h)| h.clone())
+            .ok_or_else(|| ShifterError::not_found(format!("execution {execution_arn}")))?;
+        let newer: Vec<HistoryEvent> = history.into_iter().filter(|e| e.id > after_id).collect();
+        state.history_events_served += newer.len();
+        Ok(newer)
     }
 
     async fn send_task_success(

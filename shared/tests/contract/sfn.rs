@@ -364,6 +364,56 @@ mod mocks {
         assert_eq!(history[2].error.as_deref(), Some("AliasDrift"));
     }
 
+    /// A follower's poll reads newest first and stops at the first page that reaches what it
+    /// has seen: two calls here for a history of three pages, not the whole history.
+    /// GetExecutionHistory `reverseOrder`, `maxResults` (at most 1000):
+    /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html>
+    #[tokio::test]
+    async fn history_after_reads_newest_first_and_stops_at_what_was_seen() {
+        let event = |id: i64| {
+            HistoryEvent::builder()
+                .id(id)
+                .r#type(HistoryEventType::TaskStateEntered)
+                .timestamp(DateTime::from_secs(AT + id))
+                .build()
+                .expect("complete event")
+        };
+        let page = move |ids: Vec<i64>, next: Option<&'static str>| {
+            let mut out = GetExecutionHistoryOutput::builder();
+            for id in ids {
+                out = out.events(event(id));
+            }
+            out.set_next_token(next.map(str::to_owned))
+                .build()
+                .expect("output")
+        };
+        let checked =
+            |req: &aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryInput| {
+                req.reverse_order() == Some(true) && req.max_results() == Some(1000)
+            };
+        let first = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(move |req| checked(req) && req.next_token().is_none())
+            .then_output(move || page(vec![6, 5], Some("t1")));
+        let second = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(move |req| checked(req) && req.next_token() == Some("t1"))
+            .then_output(move || page(vec![4, 3], Some("t2")));
+        let third = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(move |req| checked(req) && req.next_token() == Some("t2"))
+            .then_output(move || page(vec![2, 1], None));
+        let port = client(RuleMode::MatchAny, &[&first, &second, &third]);
+        let newer = port.history_after("arn:x", 3).await.expect("history");
+        assert_eq!(newer.iter().map(|e| e.id).collect::<Vec<_>>(), [4, 5, 6]);
+        assert_eq!(
+            (first.num_calls(), second.num_calls(), third.num_calls()),
+            (1, 1, 0)
+        );
+        let all = port.history_after("arn:x", 0).await.expect("history");
+        assert_eq!(
+            all.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6]
+        );
+    }
+
     #[tokio::test]
     async fn throttling_is_transient() {
         let start = throttled(mock!(aws_sdk_sfn::Client::start_execution));
