@@ -156,8 +156,8 @@ fn input_file_and_timelines() {
         .collect();
     assert_eq!(weights, vec![0.0, 5.0, 50.0, 0.0]);
     assert_eq!(
-        data["timeline"][3]["seconds"], 100.0,
-        "caught at the first check after 90 s"
+        data["timeline"][3]["seconds"], 91.0,
+        "caught by its alarm event, the modelled 1 s after 90 s"
     );
     let bad = shifter(&[
         "simulate",

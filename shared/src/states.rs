@@ -10,11 +10,14 @@ pub const DEPLOYMENT_REJECTED: &str = "Deployment Rejected";
 pub const RUN_PRE_TRAFFIC_HOOK: &str = "Run Pre-Traffic Hook";
 /// Moves the alias to the next step's weight.
 pub const SHIFT_TRAFFIC: &str = "Shift Traffic";
-/// Parks until the next alarm check (or an operator's answer).
+/// Parks on the watch function until the step ends, an alarm event, an operator's answer or
+/// the next backstop read.
 pub const BAKE: &str = "Bake";
 /// Reads the alarms and decides what happens next.
 pub const CHECK_HEALTH: &str = "Check Health";
-/// Parks at an approval gate until an operator answers or the gate times out.
+/// Announces an approval gate once (an event on the stack's bus, without a token).
+pub const ANNOUNCE_APPROVAL: &str = "Announce Approval";
+/// Parks at an approval gate until an operator answers, an alarm fires or the gate times out.
 pub const AWAIT_APPROVAL: &str = "Await Approval";
 /// Pass state: an operator aborted; the deployment rolls back.
 pub const ABORT_REQUESTED: &str = "Abort Requested";
@@ -38,13 +41,14 @@ pub const STOPPED_ON_DRIFT: &str = "Stopped On Drift";
 pub const ROLLBACK_FAILED: &str = "Rollback Failed";
 
 /// The states named above, for the check against the definition.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 18] = [
     START_DEPLOYMENT,
     DEPLOYMENT_REJECTED,
     RUN_PRE_TRAFFIC_HOOK,
     SHIFT_TRAFFIC,
     BAKE,
     CHECK_HEALTH,
+    ANNOUNCE_APPROVAL,
     AWAIT_APPROVAL,
     ABORT_REQUESTED,
     PROMOTE,
@@ -61,13 +65,15 @@ pub const ALL: [&str; 17] = [
 /// What the names of the hook-invoking states start with.
 pub const HOOK_STATE_PREFIX: &str = "Run ";
 
-/// `Source` of every event the parks put.
+/// `Source` of the events the state machine puts (approval announcements).
 pub const EVENT_SOURCE: &str = "traffic-shifter";
 
-/// The `DetailType` of the event a bake parks on.
-pub const BAKE_DETAIL_TYPE: &str = "Traffic Shifter Bake";
-/// The `DetailType` of the event an approval gate parks on.
+/// The `DetailType` of the event that announces an approval gate.
 pub const APPROVAL_DETAIL_TYPE: &str = "Traffic Shifter Approval";
+
+/// The Task resource every park uses: the watch function, invoked with the task token
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>).
+pub const PARK_RESOURCE: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 
 /// The `park` field of a parked task's payload to the watch function: a step's bake.
 pub const PARK_BAKE: &str = "bake";
@@ -76,7 +82,7 @@ pub const PARK_APPROVAL: &str = "approval";
 /// The same, after the promotion.
 pub const PARK_POST_PROMOTION_BAKE: &str = "postPromotionBake";
 
-/// True for the states that park on a task token until the next alarm check.
+/// True for the states that park on a task token while traffic bakes.
 pub fn is_bake(state: &str) -> bool {
     state == BAKE || state == POST_PROMOTION_BAKE
 }

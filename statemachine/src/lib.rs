@@ -12,8 +12,9 @@ mod tests {
     use serde_json::Value;
     use shifter::states;
 
-    /// The names the CLI and the runner match on are the definition's own: renaming a state or
-    /// an event's DetailType in the definition fails here, not silently in `shifter watch`.
+    /// The names the CLI and the runner match on are the definition's own: renaming a state, a
+    /// park kind or the approval event's DetailType in the definition fails here, not silently
+    /// in `shifter watch`.
     #[test]
     fn shared_state_names_and_detail_types_are_the_definition_s() {
         let definition: Value = serde_json::from_str(super::DEFINITION).unwrap();
@@ -34,18 +35,25 @@ mod tests {
             hooks,
             [states::RUN_POST_TRAFFIC_HOOK, states::RUN_PRE_TRAFFIC_HOOK]
         );
-        let detail_type = |state: &str| {
-            defined[state]["Parameters"]["Entries"][0]["DetailType"]
-                .as_str()
-                .map(str::to_owned)
-        };
-        for bake in [states::BAKE, states::POST_PROMOTION_BAKE] {
-            assert!(states::is_bake(bake));
-            assert_eq!(detail_type(bake).as_deref(), Some(states::BAKE_DETAIL_TYPE));
+        let park = |state: &str| defined[state]["Parameters"]["Payload"]["park"].as_str();
+        for (state, kind) in [
+            (states::BAKE, states::PARK_BAKE),
+            (
+                states::POST_PROMOTION_BAKE,
+                states::PARK_POST_PROMOTION_BAKE,
+            ),
+            (states::AWAIT_APPROVAL, states::PARK_APPROVAL),
+        ] {
+            assert_eq!(states::is_bake(state), state != states::AWAIT_APPROVAL);
+            assert_eq!(park(state), Some(kind), "{state}");
+            assert_eq!(
+                defined[state]["Resource"],
+                states::PARK_RESOURCE,
+                "{state} parks on the watch function"
+            );
         }
-        assert_eq!(
-            detail_type(states::AWAIT_APPROVAL).as_deref(),
-            Some(states::APPROVAL_DETAIL_TYPE)
-        );
+        let announce = &defined[states::ANNOUNCE_APPROVAL]["Parameters"]["Entries"][0];
+        assert_eq!(announce["DetailType"], states::APPROVAL_DETAIL_TYPE);
+        assert_eq!(announce["Source"], states::EVENT_SOURCE);
     }
 }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shifter::ports::{Executions, HistoryEvent};
 use shifter::states::{
-    APPROVAL_DETAIL_TYPE, AWAIT_APPROVAL, BAKE, BAKE_DETAIL_TYPE, EVENT_SOURCE, POST_PROMOTION_BAKE,
+    AWAIT_APPROVAL, BAKE, PARK_APPROVAL, PARK_BAKE, PARK_POST_PROMOTION_BAKE, POST_PROMOTION_BAKE,
 };
 
 use crate::error::CliError;
@@ -55,40 +55,38 @@ pub enum Answer {
     Abort(String),
 }
 
-/// A task parked on `events:putEvents.waitForTaskToken`, waiting for an answer.
+/// A task parked on `lambda:invoke.waitForTaskToken`, waiting for an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitingTask {
     /// The state parked.
     pub state: String,
-    /// The `DetailType` of the event it put (a bake or an approval gate).
-    pub detail_type: String,
-    /// The `Source` of that event (`traffic-shifter` for ours).
-    pub source: String,
+    /// The function it invoked with the token (Traffic Shifter's watch function for ours).
+    pub function: String,
+    /// The `park` of its payload (`bake`, `approval`, `postPromotionBake` for ours).
+    pub park: String,
+    /// True when the payload carries a deployment document with its id (ours do).
+    pub deployment: bool,
     /// The token that answers it.
     pub token: String,
 }
 
-/// The evaluated Parameters of a parked task: the PutEvents request.
+/// The evaluated Parameters of a parked task: the Lambda invocation.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct PutEvents {
-    entries: Vec<PutEventsEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct PutEventsEntry {
+struct Invoke {
     #[serde(default)]
-    detail_type: String,
-    #[serde(default)]
-    source: String,
-    detail: TokenDetail,
+    function_name: String,
+    payload: ParkPayload,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TokenDetail {
+struct ParkPayload {
     task_token: String,
+    #[serde(default)]
+    park: String,
+    #[serde(default)]
+    deployment: Option<serde_json::Value>,
 }
 
 /// The waiting task of the history: the latest TaskScheduled of a park (its parameters hold a
@@ -105,28 +103,36 @@ pub fn waiting_task(history: &[HistoryEvent]) -> Option<WaitingTask> {
     if settled {
         return None;
     }
-    let parameters: PutEvents = serde_json::from_str(scheduled.parameters.as_deref()?).ok()?;
-    let entry = parameters.entries.into_iter().next()?;
+    let parameters: Invoke = serde_json::from_str(scheduled.parameters.as_deref()?).ok()?;
+    let payload = parameters.payload;
     let state = history[..index]
         .iter()
         .rev()
         .find_map(|e| e.state.clone())
         .unwrap_or_default();
+    let deployment = payload.deployment.as_ref().is_some_and(|d| {
+        d.get("deploymentId")
+            .is_some_and(serde_json::Value::is_string)
+    });
     Some(WaitingTask {
         state,
-        detail_type: entry.detail_type,
-        source: entry.source,
-        token: entry.detail.task_token,
+        function: parameters.function_name,
+        park: payload.park,
+        deployment,
+        token: payload.task_token,
     })
 }
 
-/// True when `task` is one of Traffic Shifter's own parks: its state, its event's source and
-/// detail type are the definition's. Anything else parked on a PutEvents task token belongs to
-/// someone else and is not ours to answer.
+/// True when `task` is one of Traffic Shifter's own parks: the state and the payload's park
+/// kind are the definition's, and the payload carries a deployment document. Anything else
+/// parked on a task token belongs to someone else and is not ours to answer.
 pub fn is_ours(task: &WaitingTask) -> bool {
-    [BAKE, AWAIT_APPROVAL, POST_PROMOTION_BAKE].contains(&task.state.as_str())
-        && task.source == EVENT_SOURCE
-        && [BAKE_DETAIL_TYPE, APPROVAL_DETAIL_TYPE].contains(&task.detail_type.as_str())
+    let parks = [
+        (BAKE, PARK_BAKE),
+        (AWAIT_APPROVAL, PARK_APPROVAL),
+        (POST_PROMOTION_BAKE, PARK_POST_PROMOTION_BAKE),
+    ];
+    parks.contains(&(task.state.as_str(), task.park.as_str())) && task.deployment
 }
 
 /// Answers the waiting task of execution `arn`; returns the state it was parked in.
@@ -144,14 +150,14 @@ pub async fn answer(
     })?;
     if !is_ours(&task) {
         return Err(CliError::Usage(format!(
-            "{arn} is not a Traffic Shifter deployment: it waits in {:?} on an event from {:?} \
-             ({:?}); its task token is not ours to answer",
-            task.state, task.source, task.detail_type
+            "{arn} is not a Traffic Shifter deployment: it waits in {:?} on function {:?} \
+             (park {:?}); its task token is not ours to answer",
+            task.state, task.function, task.park
         )));
     }
     let token = &task.token;
     match answer {
-        Answer::Approve if task.detail_type != APPROVAL_DETAIL_TYPE => {
+        Answer::Approve if task.park != PARK_APPROVAL => {
             return Err(CliError::Usage(format!(
                 "{arn} is in {:?}, not at an approval gate; `shifter promote` skips ahead",
                 task.state
@@ -177,7 +183,7 @@ pub async fn answer(
 #[cfg(test)]
 mod tests {
     use shifter::fakes::FakeExecutions;
-    use shifter::states::{BAKE, BAKE_DETAIL_TYPE};
+    use shifter::states::{BAKE, PARK_BAKE};
 
     use super::*;
     use crate::operate::recorded::{parked, recorded, running};
@@ -186,10 +192,7 @@ mod tests {
     async fn abort_and_promote_answer_the_parked_token() {
         let history = parked();
         let task = waiting_task(&history).unwrap();
-        assert_eq!(
-            (task.state.as_str(), task.detail_type.as_str()),
-            (BAKE, BAKE_DETAIL_TYPE)
-        );
+        assert_eq!((task.state.as_str(), task.park.as_str()), (BAKE, PARK_BAKE));
         let token = task.token;
         let (fake, arn) = running(history).await;
         answer(&fake, &arn, &Answer::Abort("stop".into()))
@@ -231,14 +234,14 @@ mod tests {
         assert!(fake.answers().is_empty());
     }
 
-    /// Another team's state machine parked on a PutEvents task token looks alike; its token is
-    /// not ours to answer.
+    /// Another team's state machine parked on a Lambda task token looks alike; its token is not
+    /// ours to answer.
     #[tokio::test]
     async fn executions_that_are_not_ours_are_refused_and_left_alone() {
         let foreign_source = |mut history: Vec<HistoryEvent>| {
             for e in &mut history {
                 if let Some(p) = &mut e.parameters {
-                    *p = p.replace("\"Source\":\"traffic-shifter\"", "\"Source\":\"billing\"");
+                    *p = p.replace("\"park\":\"bake\"", "\"park\":\"batch\"");
                 }
             }
             history

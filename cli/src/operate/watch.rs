@@ -60,7 +60,7 @@ pub fn describe(event: &HistoryEvent, start: DateTime<Utc>) -> Option<String> {
         "TaskStateEntered" if states::is_bake(state) => {
             let wait = document(event.input.as_deref()).map(|d| d.wait_seconds);
             let wait = wait.map_or_else(|| "?".to_owned(), |w| w.to_string());
-            format!("{state}: next alarm check in {wait}s")
+            format!("{state}: parked, watched by alarm events; backstop read in {wait}s")
         }
         "TaskStateEntered" if state == states::AWAIT_APPROVAL => {
             "waiting for approval: `shifter approve|promote|abort ARN`".to_owned()
@@ -126,7 +126,7 @@ fn doing_in(state: &str, d: &Deployment, since: i64) -> String {
     let step = format!("step {}/{}", d.step_index + 1, d.plan.len());
     if states::is_bake(state) {
         let left = (i64::from(d.wait_seconds) - since).max(0);
-        format!("{step} · {state} · next alarm check in {left}s")
+        format!("{step} · {state} · backstop read in {left}s")
     } else if state == states::AWAIT_APPROVAL {
         format!("{step} · waiting for approval")
     } else {
@@ -285,14 +285,16 @@ mod tests {
             assert_eq!(points(&watched), points(&simulated), "{case}");
             assert_eq!(watched.simulated_seconds, simulated.simulated_seconds);
             assert_eq!(watched.state_transitions, simulated.state_transitions);
-            // The runner also records Start Deployment's pre-flight read (at 0 s); a history
-            // shows the checks Check Health made. Each finds what the other does.
+            // The runner also records Start Deployment's pre-flight read and the first park's
+            // (both at 0 s); a history shows the checks Check Health made. Each finds what the
+            // other does.
             let checks = |s: &Summary, skip: usize| -> Vec<(f64, bool)> {
                 let made = s.alarm_checks.iter().skip(skip);
                 made.map(|c| (c.seconds, c.in_alarm.is_empty())).collect()
             };
             assert_eq!(simulated.alarm_checks[0].seconds, 0.0);
-            assert_eq!(checks(&watched, 0), checks(&simulated, 1), "{case}");
+            assert_eq!(simulated.alarm_checks[1].seconds, 0.0);
+            assert_eq!(checks(&watched, 0), checks(&simulated, 2), "{case}");
             assert_eq!(watched.alias, simulated.alias, "{case}");
         }
     }
@@ -304,7 +306,7 @@ mod tests {
         let lines: Vec<String> = history.iter().filter_map(|e| describe(e, start)).collect();
         for expected in [
             "traffic on version 2: 10.0%",
-            "Bake: next alarm check in 30s",
+            "Bake: parked, watched by alarm events; backstop read in 30s",
             "health checked: 0 alarm check(s), next \"shift\" (wait 0s)",
             "Run Pre-Traffic Hook: {\"status\":\"Succeeded\"}",
         ] {
@@ -326,7 +328,7 @@ mod tests {
             .unwrap();
         let (weight, doing) = progress(&history, entered.at + chrono::TimeDelta::seconds(10));
         assert_eq!(weight, 10);
-        assert_eq!(doing, "step 1/2 · Bake · next alarm check in 20s");
+        assert_eq!(doing, "step 1/2 · Bake · backstop read in 20s");
         let (weight, doing) = progress(&history[..3], entered.at);
         assert_eq!((weight, doing.as_str()), (0, states::START_DEPLOYMENT));
     }

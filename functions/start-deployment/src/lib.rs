@@ -5,9 +5,13 @@ use serde::Deserialize;
 use shifter::ShifterError;
 use shifter::domain::preflight::{self, Facts, ResolvedTarget, Verdict};
 use shifter::domain::{
-    AlarmReport, Deployment, DeploymentRequest, Home, InputDocument, ManagedSet, TargetVersion,
+    AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, Home, InputDocument,
+    ManagedSet, TargetVersion,
 };
-use shifter::ports::{AlarmReader, AliasRouter, Clock, FunctionRegistry, alarm_report};
+use shifter::ports::{
+    ActiveDeployment, AlarmReader, AliasRouter, Clock, DeploymentRegistry, ExecutionStatus,
+    Executions, FunctionRegistry, Lock, alarm_report,
+};
 use tracing::info;
 
 /// Infrastructure facts from the environment.
@@ -46,7 +50,14 @@ pub struct StartEvent {
     pub request: InputDocument,
     /// Names the deployment.
     pub execution_name: String,
+    /// The execution's ARN (`$$.Execution.Id`): recorded with the per-alias lock.
+    pub execution_arn: String,
 }
+
+/// How long the registry keeps a deployment's entries past its longest possible run: DynamoDB
+/// TTL is only the garbage collector of entries nobody released (a lock whose execution
+/// ended is taken over at the next start, see [`lock`]).
+pub const REGISTRY_GRACE_SECONDS: i64 = 3600;
 
 /// The ports Start Deployment reads through.
 pub struct Ports<'a> {
@@ -58,6 +69,10 @@ pub struct Ports<'a> {
     pub alarms: &'a dyn AlarmReader,
     /// Time.
     pub clock: &'a dyn Clock,
+    /// The registry of active deployments: the per-alias lock and the watched alarms.
+    pub deployments: &'a dyn DeploymentRegistry,
+    /// Executions, to tell a live lock holder from one whose execution ended.
+    pub executions: &'a dyn Executions,
 }
 
 /// Validates the input, reads the account, judges (pure), and only then publishes if asked;
@@ -85,6 +100,9 @@ pub async fn start_deployment(
         target,
         ports.clock.now(),
     );
+    if deployment.decision != Decision::AlreadyCurrent {
+        lock(ports, &deployment, &event.execution_arn).await?;
+    }
     info!(
         function = %deployment.function_name,
         alias = %deployment.alias,
@@ -160,4 +178,60 @@ async fn publish(
         .await?;
     info!(function = %request.function_name, version = %published.version, "published $LATEST");
     Ok(preflight::judge_published(request, facts, &published)?)
+}
+
+/// Takes the per-alias lock and registers the watched alarms: the hard "one deployment per
+/// alias" rule, and what lets alarm events find this deployment. A lock held by an execution
+/// that is no longer running (it ended without releasing, or was stopped by hand) is taken
+/// over; one held by a running execution refuses the start (`DeploymentInProgress`). A
+/// registry that cannot be written fails the start (the adapter's `Transient`, retried by the
+/// state machine) before anything moved.
+async fn lock(
+    ports: &Ports<'_>,
+    deployment: &Deployment,
+    execution_arn: &str,
+) -> Result<(), ShifterError> {
+    let now = ports.clock.now();
+    let longest = i64::try_from(deployment.longest_run_seconds()).unwrap_or(i64::MAX / 2);
+    let active = ActiveDeployment {
+        deployment_id: deployment.deployment_id.clone(),
+        execution_arn: execution_arn.to_owned(),
+        function: deployment.function_name.clone(),
+        alias: deployment.alias.clone(),
+        target_version: deployment.target_version.clone(),
+        alarms: deployment.alarms.clone(),
+        expires_at: now.timestamp() + longest + REGISTRY_GRACE_SECONDS,
+    };
+    let registry = ports.deployments;
+    let Lock::HeldBy(holder) = registry.acquire(&active).await? else {
+        return Ok(());
+    };
+    let running = match ports
+        .executions
+        .describe_execution(&holder.execution_arn)
+        .await
+    {
+        Ok(execution) => execution.status == ExecutionStatus::Running,
+        Err(e) if e.error_kind() == ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
+    if !running {
+        info!(holder = %holder.execution_arn, "taking over the lock of an execution that ended");
+        registry
+            .release(&holder.function, &holder.alias, &holder.deployment_id)
+            .await?;
+        if let Lock::HeldBy(next) = registry.acquire(&active).await? {
+            return Err(in_progress(deployment, &next));
+        }
+        return Ok(());
+    }
+    Err(in_progress(deployment, &holder))
+}
+
+fn in_progress(deployment: &Deployment, holder: &ActiveDeployment) -> ShifterError {
+    ShifterError::DeploymentInProgress(format!(
+        "alias {} of {} is being deployed by execution {} (to version {}); one deployment per \
+         alias at a time",
+        deployment.alias, deployment.function_name, holder.execution_arn, holder.target_version
+    ))
 }

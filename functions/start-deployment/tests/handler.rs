@@ -7,8 +7,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use shifter::ShifterError;
 use shifter::domain::{AliasRoute, Decision, Deployment, ManagedSet, Weight};
-use shifter::fakes::{FakeAlarms, FakeLambda, Fault, LambdaOp, ManualClock};
-use shifter::ports::AlarmState;
+use shifter::fakes::{
+    FakeAlarms, FakeExecutions, FakeLambda, FakeRegistry, Fault, LambdaOp, ManualClock,
+};
+use shifter::ports::{AlarmState, Clock, ExecutionStatus, Executions};
 use start_deployment::{Config, Ports, StartEvent, start_deployment};
 
 const FULL: &str = include_str!("../../../events/console-full.json");
@@ -26,7 +28,12 @@ struct World {
     lambda: FakeLambda,
     alarms: FakeAlarms,
     config: Config,
+    deployments: FakeRegistry,
+    executions: FakeExecutions,
 }
+
+/// The stack's state machine.
+const STATE_MACHINE: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:shifter";
 
 impl World {
     fn new() -> World {
@@ -39,7 +46,11 @@ impl World {
         for alarm in ["orders-api-errors", "orders-api-p99-latency"] {
             alarms.add(alarm, AlarmState::Ok);
         }
+        let executions = FakeExecutions::new(Arc::new(clock.clone()));
+        executions.add_state_machine(STATE_MACHINE);
         World {
+            deployments: FakeRegistry::new(Arc::new(clock.clone())),
+            executions,
             clock,
             lambda,
             alarms,
@@ -62,18 +73,35 @@ impl World {
         input
     }
 
-    async fn start(&self, request: Value) -> Result<Deployment, ShifterError> {
-        let ports = Ports {
+    fn ports(&self) -> Ports<'_> {
+        Ports {
             router: &self.lambda,
             registry: &self.lambda,
             alarms: &self.alarms,
             clock: &self.clock,
-        };
+            deployments: &self.deployments,
+            executions: &self.executions,
+        }
+    }
+
+    async fn start(&self, request: Value) -> Result<Deployment, ShifterError> {
+        self.start_as("orders-api-2", request).await
+    }
+
+    /// Starts execution `name` of the stack's state machine (running until told otherwise) and
+    /// invokes Start Deployment as its first state.
+    async fn start_as(&self, name: &str, request: Value) -> Result<Deployment, ShifterError> {
+        let execution_arn = self
+            .executions
+            .start_execution(STATE_MACHINE, name, &request)
+            .await
+            .expect("the execution starts");
         let event = StartEvent {
             request: request.into(),
-            execution_name: "orders-api-2".to_owned(),
+            execution_name: name.to_owned(),
+            execution_arn,
         };
-        start_deployment(&ports, &self.config, event).await
+        start_deployment(&self.ports(), &self.config, event).await
     }
 
     /// Nothing was written: no alias write since `writes_before`, no UpdateAlias, no publish.
@@ -255,14 +283,12 @@ async fn a_repeated_key_in_the_event_is_refused_by_name() {
     let writes = w.lambda.history().len();
     let text = r#"{"executionName":"x","request":{"functionName":"orders-api-ghost",
         "functionName":"orders-api","alias":"live","targetVersion":"2","strategy":"AllAtOnce"}}"#;
-    let event: StartEvent = serde_json::from_str(text).expect("the event reads");
-    let ports = Ports {
-        router: &w.lambda,
-        registry: &w.lambda,
-        alarms: &w.alarms,
-        clock: &w.clock,
-    };
-    let err = start_deployment(&ports, &w.config, event)
+    let text = text.replace(
+        r#"{"executionName":"x","#,
+        r#"{"executionName":"x","executionArn":"x","#,
+    );
+    let event: StartEvent = serde_json::from_str(&text).expect("the event reads");
+    let err = start_deployment(&w.ports(), &w.config, event)
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), "InvalidInput");
@@ -356,4 +382,85 @@ async fn a_throttled_read_is_transient_and_the_retry_starts() {
     let d = w.start(World::full()).await.expect("the third attempt");
     assert_eq!(d.target_version, "2");
     w.assert_untouched(writes, "retried");
+}
+
+/// One deployment per alias, as a hard lock in the registry: the start takes the lock and
+/// registers every watched alarm; a second start while the first execution runs is refused
+/// (`DeploymentInProgress` naming the holder), nothing touched; once the holder's execution has
+/// ended (or was stopped by hand), its lock is taken over.
+#[tokio::test]
+async fn the_alias_lock_admits_one_running_deployment_and_outlives_no_execution() {
+    let w = World::new();
+    let first = w.start_as("first", World::full()).await.expect("accepted");
+    let entry = w.deployments.entry(FUNCTION, "live").expect("the lock");
+    assert_eq!(entry.deployment.deployment_id, "first");
+    assert_eq!(entry.deployment.alarms, first.alarms);
+    assert_eq!(w.deployments.watch_items(), first.alarms.len());
+    let longest = i64::try_from(first.longest_run_seconds()).unwrap();
+    assert!(entry.deployment.expires_at >= w.clock.now().timestamp() + longest);
+
+    let writes = w.lambda.history().len();
+    let refused = w
+        .start_as("second", World::full())
+        .await
+        .expect_err("locked");
+    assert_eq!(refused.kind(), "DeploymentInProgress");
+    assert!(
+        refused.to_string().contains(":execution:shifter:first"),
+        "{refused}"
+    );
+    w.assert_untouched(writes, "second start");
+    assert_eq!(
+        w.deployments
+            .entry(FUNCTION, "live")
+            .unwrap()
+            .deployment
+            .deployment_id,
+        "first"
+    );
+
+    // A retried Start Deployment of the holder itself keeps its lock.
+    let again = w
+        .start_as("first", World::full())
+        .await
+        .expect("idempotent");
+    assert_eq!(again.deployment_id, "first");
+
+    let first_arn = format!(
+        "{}:first",
+        STATE_MACHINE.replace(":stateMachine:", ":execution:")
+    );
+    w.executions
+        .fail(&first_arn, ExecutionStatus::Aborted, "", "stopped by hand")
+        .unwrap();
+    w.start_as("third", World::full())
+        .await
+        .expect("taken over");
+    let entry = w.deployments.entry(FUNCTION, "live").unwrap();
+    assert_eq!(entry.deployment.deployment_id, "third");
+}
+
+/// A registry that cannot be written means the deployment does not start: `Transient` (the
+/// state machine retries it), alias untouched.
+#[tokio::test]
+async fn a_registry_that_cannot_be_written_stops_the_start_before_anything_moves() {
+    let w = World::new();
+    let writes = w.lambda.history().len();
+    w.deployments.fail_next(1);
+    let err = w.start(World::full()).await.expect_err("no lock, no start");
+    assert_eq!(err.kind(), "Transient", "{err}");
+    w.assert_untouched(writes, "registry down");
+    assert!(w.deployments.entry(FUNCTION, "live").is_none());
+}
+
+/// Nothing to deploy, nothing to lock: an alias already on the target takes no lock.
+#[tokio::test]
+async fn an_alias_already_on_the_target_takes_no_lock() {
+    let w = World::new();
+    let d = w
+        .start(World::full_with("targetVersion", json!("1")))
+        .await
+        .expect("accepted");
+    assert_eq!(d.decision, Decision::AlreadyCurrent);
+    assert!(w.deployments.entry(FUNCTION, "live").is_none());
 }

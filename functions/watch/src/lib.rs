@@ -2,9 +2,11 @@
 //!
 //! 1. A **park request** comes from the state machine's `lambda:invoke.waitForTaskToken` Tasks
 //!    (Bake, Await Approval, Post-Promotion Bake): the token is recorded on the deployment's
-//!    registry entry, then the watched alarms are read once, closing the gap between the last
-//!    read and the registration. An alarm in ALARM (or gone), or one noted while nothing was
-//!    parked, fails the task at once (SendTaskFailure `AlarmTriggered`). Otherwise the task
+//!    registry entry. An alarm noted while nothing was parked fails the task at once
+//!    (SendTaskFailure `AlarmTriggered`). The deployment's first park also reads the watched
+//!    alarms once: an alarm that fired between Start Deployment's read and its lock (when no
+//!    watch item could route the event yet) is caught there; after that every event finds the
+//!    lock, and one that arrives between two parks is noted for the next. Otherwise the task
 //!    waits until its timeout (the end of the bake or the backstop read), an alarm event, or an
 //!    operator. See <https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>.
 //! 2. A **CloudWatch Alarm State Change** event (EventBridge rule on `aws.cloudwatch`, into
@@ -142,6 +144,8 @@ pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, Sh
                 d.traffic, d.target_version
             ),
         )),
+        // Check Health has read the alarms since the lock was taken: nothing left to close.
+        None if d.alarm_checks > 0 => None,
         None => read_alarms(ports, d).await,
     };
     let Some(failure) = failure else {

@@ -105,7 +105,7 @@ fn alarm_event(alarm: &str, state: &str) -> Value {
 fn failed_with(tasks: &FakeTasks, token: &str) -> Option<(String, String)> {
     match tasks.answer(token)? {
         TaskAnswer::Failure { error, cause } => Some((error, cause)),
-        TaskAnswer::Success(_) => None,
+        TaskAnswer::Success(_) | TaskAnswer::Closed => None,
     }
 }
 
@@ -128,6 +128,27 @@ async fn a_park_fails_at_once_when_an_alarm_is_already_in_alarm() {
     assert!(
         cause.contains(ALARM) && cause.contains("version 2"),
         "{cause}"
+    );
+}
+
+/// Only the deployment's first park reads the alarms (the gap between Start Deployment's read
+/// and its lock); once Check Health has read them, a park costs no DescribeAlarms — an alarm
+/// event reaches it, or a pending alarm noted between parks.
+#[tokio::test]
+async fn later_parks_leave_the_alarms_to_events_and_the_backstop() {
+    let w = World::new().await;
+    w.alarms.add(ALARM, AlarmState::Alarm);
+    let mut checked = w.deployment();
+    checked.alarm_checks = 1;
+    w.tasks.open("t2");
+    let request = json!({"taskToken": "t2", "park": "bake", "deployment": checked});
+    assert_eq!(w.send(request).await, Outcome::default());
+    assert!(w.alarms.reads().is_empty(), "no DescribeAlarms");
+    assert_eq!(w.tasks.answer("t2"), None, "the park waits");
+    assert_eq!(w.send(alarm_event(ALARM, "ALARM")).await.failed, 1);
+    assert_eq!(
+        failed_with(&w.tasks, "t2").expect("failed").0,
+        "AlarmTriggered"
     );
 }
 

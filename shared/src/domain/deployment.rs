@@ -150,7 +150,8 @@ pub struct Deployment {
     pub step_index: usize,
     /// Watched alarms.
     pub alarms: Vec<String>,
-    /// Seconds between alarm checks.
+    /// Seconds between backstop reads of the alarms while parked (alarm events end a park
+    /// sooner).
     pub check_interval_seconds: u32,
     /// Hook functions.
     #[serde(default)]
@@ -167,7 +168,8 @@ pub struct Deployment {
     pub started_at: DateTime<Utc>,
     /// When the current step (or the post-promotion bake) began.
     pub step_started_at: DateTime<Utc>,
-    /// Seconds the next Wait lasts.
+    /// Seconds the next park lasts: the rest of the step, gate or post-promotion bake, at most
+    /// one backstop interval.
     pub wait_seconds: u32,
     /// What happens next.
     pub decision: Decision,
@@ -206,6 +208,13 @@ pub struct Deployment {
     /// What a gate does when nobody answers.
     #[serde(default)]
     pub approval_default: ApprovalDefault,
+    /// When the open approval gate opened (it parks in backstop-sized pieces until
+    /// `approval_timeout_seconds` after this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_opened_at: Option<DateTime<Utc>>,
+    /// Written by the state machine (Announce Approval): the open gate was announced once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_announced: Option<Value>,
     /// The step whose gate was passed (approved, promoted, or defaulted to approve).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_step: Option<usize>,
@@ -277,6 +286,8 @@ impl Deployment {
             approval_before_promote: request.approval.before_promote,
             approval_timeout_seconds: request.approval.timeout_seconds,
             approval_default: request.approval.default,
+            gate_opened_at: None,
+            gate_announced: None,
             approved_step: None,
             control: None,
         };
@@ -287,6 +298,7 @@ impl Deployment {
         } else {
             d.move_to(0)
         };
+        d.arm_gate(now);
         d
     }
 
@@ -387,12 +399,25 @@ impl Deployment {
     ) -> Result<Deployment, DocumentError> {
         let control = self.control.take();
         let action = Deployment::control_action(control.as_ref());
+        let mut next = self.judged(now, alarms, control.is_some(), action)?;
+        next.arm_gate(now);
+        Ok(next)
+    }
+
+    /// [`Deployment::checked`]'s three decisions.
+    fn judged(
+        mut self,
+        now: DateTime<Utc>,
+        alarms: Option<&AlarmReport>,
+        answered: bool,
+        action: Option<&str>,
+    ) -> Result<Deployment, DocumentError> {
         match self.decision {
             Decision::AwaitApproval => {
                 if let Some(failure) = self.watch(alarms) {
                     return Ok(self.rolling_back(failure));
                 }
-                self.judge_gate(now, control.is_some(), action)
+                self.judge_gate(now, answered, action)
             }
             Decision::PreTrafficHook | Decision::PostTrafficHook => Ok(self.judge_hook(now)),
             Decision::Bake | Decision::PostPromotionBake => {
@@ -424,6 +449,13 @@ impl Deployment {
         answered: bool,
         action: Option<&str>,
     ) -> Result<Deployment, DocumentError> {
+        let open_for = self
+            .gate_opened_at
+            .map_or(i64::MAX, |opened| (now - opened).num_seconds().max(0));
+        if !answered && open_for < i64::from(self.approval_timeout_seconds) {
+            // A backstop read found the alarms quiet: the gate parks again.
+            return Ok(self);
+        }
         let approve = match (answered, action) {
             (false, _) if self.approval_default == ApprovalDefault::Rollback => {
                 let cause = format!(
@@ -567,6 +599,21 @@ impl Deployment {
         self
     }
 
+    /// The longest this deployment can run, in seconds: every bake, every approval gate waiting
+    /// its whole timeout, the post-promotion bake, both hooks at Lambda's 15-minute maximum,
+    /// and an hour for retries and backstop reads. What the registry keeps its entries for.
+    pub fn longest_run_seconds(&self) -> u64 {
+        const LAMBDA_MAX_SECONDS: u64 = 900;
+        const RETRIES_SECONDS: u64 = 3600;
+        let bakes: u64 = self.plan.iter().map(|s| u64::from(s.bake_seconds)).sum();
+        let gates = self.approval_steps.len() as u64 + u64::from(self.approval_before_promote);
+        bakes
+            + gates * u64::from(self.approval_timeout_seconds)
+            + u64::from(self.post_promotion_bake_seconds)
+            + 2 * LAMBDA_MAX_SECONDS
+            + RETRIES_SECONDS
+    }
+
     /// The step at `step_index`.
     pub fn current_step(&self) -> Result<Step, DocumentError> {
         self.plan
@@ -594,6 +641,22 @@ impl Deployment {
             Some(step) if step.weight.is_full() => Decision::Promote,
             _ => Decision::Shift,
         }
+    }
+
+    /// At an open approval gate, how long the next park lasts (the rest of the gate, at most
+    /// one backstop interval); anywhere else, the gate's marks are cleared.
+    fn arm_gate(&mut self, now: DateTime<Utc>) {
+        if self.decision != Decision::AwaitApproval {
+            self.gate_opened_at = None;
+            self.gate_announced = None;
+            return;
+        }
+        let opened = *self.gate_opened_at.get_or_insert(now);
+        let open_for = (now - opened).num_seconds().max(0);
+        let left = (i64::from(self.approval_timeout_seconds) - open_for).max(1);
+        self.wait_seconds = self
+            .check_interval_seconds
+            .min(u32::try_from(left).unwrap_or(u32::MAX));
     }
 
     fn post_promotion(&mut self) -> Decision {

@@ -14,8 +14,10 @@ use super::weight::Weight;
 pub const MAX_ALARMS: usize = 100;
 /// Largest execution input we accept (Step Functions' own limit is 256 KiB).
 pub const MAX_INPUT_BYTES: usize = 32 * 1024;
-/// Default seconds between alarm checks while a step bakes.
-pub const DEFAULT_CHECK_INTERVAL_SECONDS: u32 = 30;
+/// Default seconds between backstop reads of the alarms while a deployment is parked (a bake,
+/// an approval gate, the post-promotion bake). Alarm events end a park within seconds; the
+/// backstop read only catches an event that was lost.
+pub const DEFAULT_CHECK_INTERVAL_SECONDS: u32 = 300;
 /// Bounds of `checkIntervalSeconds`.
 pub const CHECK_INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 5..=3600;
 

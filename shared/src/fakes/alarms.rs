@@ -125,6 +125,33 @@ impl FakeAlarms {
             .unwrap_or_default()
     }
 
+    /// The state-change events CloudWatch sends to EventBridge for changes into ALARM, in time
+    /// order: every scripted change from another state into ALARM at a time in `(after, until]`,
+    /// while the alarm exists
+    /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html>).
+    pub fn changes_into_alarm(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, String)> {
+        let alarms = self.lock();
+        let mut changes: Vec<(DateTime<Utc>, String)> = Vec::new();
+        for (name, script) in &alarms.scripts {
+            let deleted = alarms.deleted_from.get(name);
+            let mut previous = None;
+            for (at, state) in script {
+                let entered = *state == AlarmState::Alarm && previous != Some(AlarmState::Alarm);
+                previous = Some(*state);
+                let exists = deleted.is_none_or(|from| at < from);
+                if entered && exists && *at > after && *at <= until {
+                    changes.push((*at, name.clone()));
+                }
+            }
+        }
+        changes.sort();
+        changes
+    }
+
     /// Every read so far.
     pub fn reads(&self) -> Vec<AlarmRead> {
         self.lock().reads.clone()

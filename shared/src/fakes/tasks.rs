@@ -18,6 +18,8 @@ pub enum TaskAnswer {
     Success(serde_json::Value),
     /// SendTaskFailure with this error and cause.
     Failure { error: String, cause: String },
+    /// No answer: the task stopped waiting (timed out, or answered by an operator elsewhere).
+    Closed,
 }
 
 /// [`TaskCallbacks`] in memory: `open` a token, then the first answer lands.
@@ -39,6 +41,14 @@ impl FakeTasks {
     /// `token` starts waiting (a task parked).
     pub fn open(&self, token: &str) {
         self.lock().insert(token.to_owned(), None);
+    }
+
+    /// `token` stops waiting without an answer (its task timed out or took another answer):
+    /// from now on answers to it are stale.
+    pub fn close(&self, token: &str) {
+        if let Some(slot @ None) = self.lock().get_mut(token) {
+            *slot = Some(TaskAnswer::Closed);
+        }
     }
 
     /// The answer `token` got, if any.

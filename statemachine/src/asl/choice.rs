@@ -1,7 +1,8 @@
-//! Choice rules: the one data test the definition branches with, `StringEquals` on a path.
+//! Choice rules: the data tests the definition branches with — `StringEquals` and `IsPresent`
+//! on a path, and `And` of them.
 //!
-//! <https://states-language.net/spec.html#choice-state>. Boolean expressions (And, Or, Not) and
-//! every other comparison operator are refused by name.
+//! <https://states-language.net/spec.html#choice-state>. The other Boolean expressions (Or, Not)
+//! and every other comparison operator are refused by name.
 
 use serde_json::Value;
 
@@ -9,14 +10,15 @@ use super::path::{Path, Scope};
 use super::read::{Names, Obj};
 use super::{DefinitionError, Failure};
 
-/// The fields a top-level Choice rule may have.
-const RULE_FIELDS: [&str; 4] = ["Variable", "StringEquals", "Next", "Comment"];
-
-/// One top-level Choice rule: `Variable` equals the string, character by character.
+/// A Choice rule: a data test on `Variable`, or `And` of nested rules (which have no `Next`).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Rule {
-    variable: Path,
-    equals: String,
+pub(super) enum Rule {
+    /// `Variable` equals the string, character by character.
+    StringEquals { variable: Path, equals: String },
+    /// `Variable` selects something (`true`) or nothing (`false`).
+    IsPresent { variable: Path, present: bool },
+    /// Every nested rule holds.
+    And(Vec<Rule>),
 }
 
 /// Parses the `Choices` array into rules and the state index each one goes to.
@@ -33,7 +35,7 @@ pub(super) fn parse_choices(
         .enumerate()
         .map(|(i, item)| {
             let obj = state.child(format!("Choices[{i}]"), item)?;
-            let rule = Rule::parse(&obj)?;
+            let rule = Rule::parse(&obj, true)?;
             let next = obj.required("Next")?;
             Ok((rule, names.resolve(state.at, &obj.field("Next"), next)?))
         })
@@ -41,27 +43,84 @@ pub(super) fn parse_choices(
 }
 
 impl Rule {
-    fn parse(obj: &Obj<'_>) -> Result<Rule, DefinitionError> {
-        obj.allow_only(&RULE_FIELDS)?;
+    /// A rule at `obj`; `top` rules carry `Next` (and may have a `Comment`), nested ones do not.
+    fn parse(obj: &Obj<'_>, top: bool) -> Result<Rule, DefinitionError> {
+        let mut known = vec!["Variable", "StringEquals", "IsPresent", "And"];
+        if top {
+            known.extend(["Next", "Comment"]);
+        }
+        obj.allow_only(&known)?;
+        if let Some(items) = obj.get("And") {
+            if obj.get("Variable").is_some() {
+                return Err(obj.invalid(format!(
+                    "{} cannot be combined with Variable",
+                    obj.field("And")
+                )));
+            }
+            let items = match items {
+                Value::Array(items) if !items.is_empty() => items,
+                _ => {
+                    return Err(
+                        obj.invalid(format!("{} must be a non-empty array", obj.field("And")))
+                    );
+                }
+            };
+            let rules = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    Rule::parse(&obj.child(obj.field(&format!("And[{i}]")), item)?, false)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Rule::And(rules));
+        }
         let variable = obj
             .path("Variable")?
             .ok_or_else(|| obj.invalid(format!("{} is required", obj.field("Variable"))))?;
-        Ok(Rule {
-            variable,
-            equals: obj.required("StringEquals")?.to_string(),
-        })
+        match (obj.get("StringEquals"), obj.get("IsPresent")) {
+            (Some(_), None) => Ok(Rule::StringEquals {
+                variable,
+                equals: obj.required("StringEquals")?.to_string(),
+            }),
+            (None, Some(Value::Bool(present))) => Ok(Rule::IsPresent {
+                variable,
+                present: *present,
+            }),
+            (None, Some(_)) => {
+                Err(obj.invalid(format!("{} must be a boolean", obj.field("IsPresent"))))
+            }
+            _ => Err(obj.invalid(format!(
+                "{} needs exactly one of StringEquals and IsPresent",
+                obj.field("")
+            ))),
+        }
     }
 
-    /// Whether the rule holds; a Variable that selects nothing is a `States.Runtime` error, a
-    /// value that is not a string never matches (the spec's "not both of the appropriate type").
+    /// Whether the rule holds. For `StringEquals`, a Variable that selects nothing is a
+    /// `States.Runtime` error and a value that is not a string never matches (the spec's "not
+    /// both of the appropriate type"); `IsPresent` never fails.
     pub(super) fn holds(&self, scope: &Scope<'_>) -> Result<bool, Failure> {
-        let value = scope.select(&self.variable).ok_or_else(|| {
-            Failure::runtime(format!(
-                "Invalid path '{}': The choice state's condition path references an invalid value.",
-                self.variable
-            ))
-        })?;
-        Ok(value.as_str() == Some(self.equals.as_str()))
+        match self {
+            Rule::StringEquals { variable, equals } => {
+                let value = scope.select(variable).ok_or_else(|| {
+                    Failure::runtime(format!(
+                        "Invalid path '{variable}': The choice state's condition path references an invalid value."
+                    ))
+                })?;
+                Ok(value.as_str() == Some(equals.as_str()))
+            }
+            Rule::IsPresent { variable, present } => {
+                Ok(scope.select(variable).is_some() == *present)
+            }
+            Rule::And(rules) => {
+                for rule in rules {
+                    if !rule.holds(scope)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -74,7 +133,7 @@ mod tests {
 
     fn rule(value: &Value) -> Result<Rule, DefinitionError> {
         let at = Where::State("Choose".into());
-        Rule::parse(&Obj::new(&at, "Choices[0]", value)?)
+        Rule::parse(&Obj::new(&at, "Choices[0]", value)?, true)
     }
 
     fn holds_for(rule_json: Value, input: &Value) -> Result<bool, Failure> {
@@ -142,6 +201,31 @@ mod tests {
         assert_eq!(holds_for(composed, &json!({"v": "cafe\u{301}"})), Ok(false));
     }
 
+    /// <https://states-language.net/spec.html#choice-state>: `IsPresent` tests whether the
+    /// field exists (a missing one is no error), and `And` holds when every nested rule does —
+    /// the gate announcement's test in the definition. (The definition uses only `IsPresent:
+    /// true`: aws-local-stepfunctions 3.0 never matches `IsPresent: false`.)
+    #[test]
+    fn spec_and_of_string_equals_and_is_present() {
+        let rule = json!({"And": [
+            {"Variable": "$.decision", "StringEquals": "awaitApproval"},
+            {"Variable": "$.gateAnnounced", "IsPresent": true}
+        ], "Next": "Public"});
+        let fresh = json!({"decision": "awaitApproval"});
+        assert_eq!(holds_for(rule.clone(), &fresh), Ok(false));
+        let announced = json!({"decision": "awaitApproval", "gateAnnounced": {}});
+        assert_eq!(holds_for(rule.clone(), &announced), Ok(true));
+        let absent = json!({"Variable": "$.gateAnnounced", "IsPresent": false, "Next": "Public"});
+        assert_eq!(holds_for(absent, &fresh), Ok(true));
+        assert_eq!(holds_for(rule, &json!({"decision": "bake"})), Ok(false));
+        let present = json!({"Variable": "$.a.b", "IsPresent": true, "Next": "Public"});
+        assert_eq!(
+            holds_for(present.clone(), &json!({"a": {"b": null}})),
+            Ok(true)
+        );
+        assert_eq!(holds_for(present, &json!({"a": 1})), Ok(false));
+    }
+
     #[test]
     fn missing_variable_is_a_runtime_error() {
         let test = json!({"Variable": "$.x", "StringEquals": "a", "Next": "Public"});
@@ -151,8 +235,8 @@ mod tests {
     }
 
     /// <https://states-language.net/spec.html#choice-state>: the section's own example uses Not,
-    /// And, IsPresent, IsNumeric and numeric comparisons, none of which the definition needs;
-    /// the runner refuses it, naming the first field it lacks.
+    /// IsNumeric and numeric comparisons, which the definition does not need; the runner refuses
+    /// it, naming the first field it lacks.
     #[test]
     fn spec_choice_example_is_refused_by_name() {
         let example = json!([
@@ -175,7 +259,6 @@ mod tests {
     #[test]
     fn refuses_other_operators_by_name() {
         for operator in [
-            "And",
             "Or",
             "StringEqualsPath",
             "StringLessThan",
@@ -184,7 +267,6 @@ mod tests {
             "BooleanEquals",
             "TimestampEquals",
             "IsNull",
-            "IsPresent",
         ] {
             let mut test = json!({"Variable": "$.a", "Next": "Public"});
             test[operator] = json!("x");
@@ -201,6 +283,19 @@ mod tests {
         for (value, named) in [
             (json!({"StringEquals": "a", "Next": "Public"}), "Variable"),
             (json!({"Variable": "$.a", "Next": "Public"}), "StringEquals"),
+            (
+                json!({"Variable": "$.a", "IsPresent": "yes", "Next": "Public"}),
+                "IsPresent",
+            ),
+            (
+                json!({"Variable": "$.a", "IsPresent": true, "StringEquals": "a"}),
+                "exactly one",
+            ),
+            (json!({"And": [], "Next": "Public"}), "And"),
+            (
+                json!({"And": [{"Variable": "$.a", "StringEquals": "a", "Next": "Public"}]}),
+                "And[0].Next",
+            ),
             (
                 json!({"Variable": "$.a", "StringEquals": 1, "Next": "Public"}),
                 "StringEquals",

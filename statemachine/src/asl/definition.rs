@@ -11,7 +11,8 @@ use super::read::{Names, Obj};
 use super::{DefinitionError, History, Where};
 
 const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
-const PUT_EVENTS_WAIT: &str = "arn:aws:states:::events:putEvents.waitForTaskToken";
+const LAMBDA_INVOKE_WAIT: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+const PUT_EVENTS: &str = "arn:aws:states:::events:putEvents";
 const ALL: &str = "States.ALL";
 /// The largest MaxAttempts Step Functions accepts.
 const MAX_ATTEMPTS: u64 = 99_999_999;
@@ -112,14 +113,20 @@ pub(super) enum Message {
     Expr(Expr),
 }
 
-/// The two Task resources the runner implements.
+/// The three Task resources the runner implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Resource {
     /// `arn:aws:states:::lambda:invoke`: the invoker runs the function.
     LambdaInvoke,
-    /// `arn:aws:states:::events:putEvents.waitForTaskToken`: the execution parks until the task
-    /// token is answered or the timeout passes; the invoker decides which.
-    PutEventsWaitForTaskToken,
+    /// `arn:aws:states:::lambda:invoke.waitForTaskToken`: the invoker runs the function (its
+    /// payload carries `$$.Task.Token`); when it answers without an error the execution parks
+    /// until the token is answered or the timeout passes, and the invoker decides which. See
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html>.
+    LambdaInvokeWaitForTaskToken,
+    /// `arn:aws:states:::events:putEvents` (request-response): the event is put in spirit;
+    /// the result is PutEvents' answer (`Entries`, `FailedEntryCount`). See
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/connect-eventbridge.html>.
+    PutEvents,
 }
 
 impl Resource {
@@ -127,15 +134,18 @@ impl Resource {
     pub(super) fn arn(self) -> &'static str {
         match self {
             Resource::LambdaInvoke => LAMBDA_INVOKE,
-            Resource::PutEventsWaitForTaskToken => PUT_EVENTS_WAIT,
+            Resource::LambdaInvokeWaitForTaskToken => LAMBDA_INVOKE_WAIT,
+            Resource::PutEvents => PUT_EVENTS,
         }
     }
 
     /// The Parameters fields the resource takes (all of them required).
     fn parameters(self) -> &'static [&'static str] {
         match self {
-            Resource::LambdaInvoke => &["FunctionName", "Payload"],
-            Resource::PutEventsWaitForTaskToken => &["Entries"],
+            Resource::LambdaInvoke | Resource::LambdaInvokeWaitForTaskToken => {
+                &["FunctionName", "Payload"]
+            }
+            Resource::PutEvents => &["Entries"],
         }
     }
 }
@@ -338,7 +348,8 @@ fn parse_fail(obj: &Obj<'_>) -> Result<Kind, DefinitionError> {
 fn parse_task(obj: &Obj<'_>, names: &Names<'_>) -> Result<Task, DefinitionError> {
     let resource = match obj.required("Resource")? {
         LAMBDA_INVOKE => Resource::LambdaInvoke,
-        PUT_EVENTS_WAIT => Resource::PutEventsWaitForTaskToken,
+        LAMBDA_INVOKE_WAIT => Resource::LambdaInvokeWaitForTaskToken,
+        PUT_EVENTS => Resource::PutEvents,
         other => {
             return Err(DefinitionError::UnsupportedResource {
                 at: obj.at.clone(),
@@ -737,10 +748,10 @@ mod tests {
     }
 
     #[test]
-    fn parks_need_entries_and_one_timeout_and_other_event_resources_are_refused() {
+    fn parks_need_a_function_and_one_timeout_and_other_resources_are_refused() {
         let park = |extra: Value| {
-            let mut state = json!({"Type": "Task", "Resource": PUT_EVENTS_WAIT, "Next": "Done",
-                "Parameters": {"Entries": [{"Detail": {"taskToken.$": "$$.Task.Token"}}]},
+            let mut state = json!({"Type": "Task", "Resource": LAMBDA_INVOKE_WAIT, "Next": "Done",
+                "Parameters": {"FunctionName": "w", "Payload": {"taskToken.$": "$$.Task.Token"}},
                 "TimeoutSecondsPath": "$.t"});
             if let (Value::Object(state), Value::Object(extra)) = (&mut state, extra) {
                 state.extend(extra);
@@ -753,14 +764,18 @@ mod tests {
                 .contains("cannot have both TimeoutSeconds and TimeoutSecondsPath")
         );
         assert!(
-            refusal(park(json!({"Parameters": {"Entries": [], "Extra": 1}})))
-                .contains(r#"field "Parameters.Extra""#)
+            refusal(park(
+                json!({"Parameters": {"FunctionName": "w", "Payload": {}, "Extra": 1}})
+            ))
+            .contains(r#"field "Parameters.Extra""#)
         );
         assert!(
             refusal(park(
-                json!({"Resource": "arn:aws:states:::events:putEvents"})
+                json!({"Resource": "arn:aws:states:::events:putEvents.waitForTaskToken"})
             ))
-            .contains(r#"resource "arn:aws:states:::events:putEvents" is not supported"#)
+            .contains(
+                r#"resource "arn:aws:states:::events:putEvents.waitForTaskToken" is not supported"#
+            )
         );
         assert!(
             refusal(park(json!({"TimeoutSecondsPath": "$$.Execution.Input"})))

@@ -1,12 +1,13 @@
 //! A small, exact Amazon States Language (JSONPath) interpreter for offline runs on a virtual clock.
 //!
 //! It implements what `statemachine/deployment.asl.json` uses, and nothing more:
-//! - Task states on `arn:aws:states:::lambda:invoke` and
-//!   `arn:aws:states:::events:putEvents.waitForTaskToken`, with Parameters, ResultSelector,
+//! - Task states on `arn:aws:states:::lambda:invoke`,
+//!   `arn:aws:states:::lambda:invoke.waitForTaskToken` and `arn:aws:states:::events:putEvents`,
+//!   with Parameters, ResultSelector,
 //!   ResultPath, OutputPath, TimeoutSeconds or TimeoutSecondsPath, Retry (IntervalSeconds,
 //!   MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy) and Catch (ResultPath);
-//! - Pass (Parameters, ResultPath, OutputPath), Choice (`StringEquals` rules, Default,
-//!   OutputPath), Succeed (OutputPath) and Fail (Error or ErrorPath, Cause or CausePath);
+//! - Pass (Parameters, ResultPath, OutputPath), Choice (`StringEquals` and `IsPresent` rules,
+//!   `And`, Default, OutputPath), Succeed (OutputPath) and Fail (Error or ErrorPath, Cause or CausePath);
 //! - the `States.Format` intrinsic; Reference Paths made of keys and indexes; the context
 //!   object's `Execution`, `State`, `StateMachine` and `Task.Token`.
 //!
@@ -38,6 +39,7 @@ use thiserror::Error;
 
 pub use definition::StateMachine;
 pub use history::export_history;
+pub use run::STATE_MACHINE_ARN;
 
 /// The error name AWS gives failures no Retry or Catch may handle.
 pub const RUNTIME: &str = "States.Runtime";
@@ -66,16 +68,16 @@ pub const PAYLOAD_LIMIT_BYTES: u64 = 262_144;
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 
-/// A Task parked on `arn:aws:states:::events:putEvents.waitForTaskToken`: its event was put on
-/// the bus and the execution waits for someone to answer `token`.
+/// A Task parked on `arn:aws:states:::lambda:invoke.waitForTaskToken`: its function took the
+/// token and answered, and the execution waits for someone to answer `token`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Park {
     /// The Task's state name.
     pub state: String,
-    /// The event's `DetailType` (e.g. `Traffic Shifter Bake`).
-    pub detail_type: String,
-    /// The event's `Detail`, as evaluated.
-    pub detail: Value,
+    /// The function invoked with the token (the watcher).
+    pub function_name: String,
+    /// The payload it was invoked with, as evaluated (`taskToken` inside).
+    pub payload: Value,
     /// The task token (`$$.Task.Token`).
     pub token: String,
     /// Seconds until `States.Timeout`.
@@ -94,10 +96,12 @@ pub struct Parked {
 }
 
 /// Calls the Lambda functions behind `arn:aws:states:::lambda:invoke` Tasks, and answers (or
-/// lets time out) the tokens of `events:putEvents.waitForTaskToken` Tasks.
+/// lets time out) the tokens of `lambda:invoke.waitForTaskToken` Tasks.
 #[async_trait::async_trait]
 pub trait LambdaInvoker: Send + Sync {
-    /// Parks a `putEvents.waitForTaskToken` Task. By default nobody ever answers: it times out.
+    /// Parks a `lambda:invoke.waitForTaskToken` Task once its function answered (called with
+    /// the clock at the park's start; it may sleep on the clock itself, and `after_millis`
+    /// still counts from the start). By default nobody ever answers: it times out.
     async fn park(&self, park: &Park) -> Parked {
         Parked {
             after_millis: i64::try_from(park.timeout_seconds)
@@ -392,8 +396,8 @@ pub enum DefinitionError {
         /// The field, with its position inside Retry, Catch, Choices or Parameters.
         field: String,
     },
-    /// A Task resource other than `arn:aws:states:::lambda:invoke` and
-    /// `arn:aws:states:::events:putEvents.waitForTaskToken`.
+    /// A Task resource other than `arn:aws:states:::lambda:invoke`,
+    /// `arn:aws:states:::lambda:invoke.waitForTaskToken` and `arn:aws:states:::events:putEvents`.
     #[error("{at}: resource {resource:?} is not supported by the local runner")]
     UnsupportedResource { at: Where, resource: String },
     /// An intrinsic function the runner does not implement.

@@ -21,6 +21,9 @@ use super::{
 
 const STATE_MACHINE_NAME: &str = "local";
 const ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
+/// The ARN of the state machine every local run belongs to (`$$.StateMachine.Id`); an
+/// execution's is the same with `execution` for `stateMachine` and its name appended.
+pub const STATE_MACHINE_ARN: &str = "arn:aws:states:local:000000000000:stateMachine:local";
 
 /// What a state decided.
 enum Step {
@@ -395,7 +398,7 @@ impl<'r> Run<'r> {
         self.context["State"] =
             json!({"EnteredTime": entered, "Name": state.name, "RetryCount": retry_count});
         let parks = matches!(&state.kind, Kind::Task(task)
-            if task.resource == Resource::PutEventsWaitForTaskToken);
+            if task.resource == Resource::LambdaInvokeWaitForTaskToken);
         if parks {
             self.context["Task"] = json!({"Token": self.token()});
         } else if let Some(context) = self.context.as_object_mut() {
@@ -575,13 +578,13 @@ impl<'r> Run<'r> {
         })?;
         let result = match task.resource {
             Resource::LambdaInvoke => invoke(self.invoker, parameters, timeout_seconds).await?,
-            Resource::PutEventsWaitForTaskToken => {
+            Resource::LambdaInvokeWaitForTaskToken => {
                 // The token `$$.Task.Token` held for this attempt; the next attempt gets another.
                 let token = self.token();
                 self.tokens += 1;
-                self.park(state, &parameters, token, timeout_seconds)
-                    .await?
+                self.park(state, parameters, token, timeout_seconds).await?
             }
+            Resource::PutEvents => put_events(&parameters)?,
         };
         self.measure(&state.name, "task result", &result)?;
         let result = self.emit(EventKind::TaskSucceeded {
@@ -597,24 +600,33 @@ impl<'r> Run<'r> {
         }
     }
 
-    /// Puts the event (in spirit) and waits on the shared clock for the invoker's answer.
+    /// Invokes the function with the token, then waits on the shared clock for the invoker's
+    /// answer to the token. A function error fails the task like a plain invoke; its answer is
+    /// not the task's result (only SendTaskSuccess gives one).
     async fn park(
         &mut self,
         state: &State,
-        parameters: &Value,
+        parameters: Value,
         token: String,
         timeout_seconds: Option<u64>,
     ) -> Result<Value, Failure> {
-        let entry = &parameters["Entries"][0];
         let timeout_seconds = timeout_seconds.ok_or_else(|| {
             Failure::runtime(
                 "a waitForTaskToken Task needs TimeoutSeconds or TimeoutSecondsPath locally",
             )
         })?;
+        let began = self.clock.now();
+        let function_name = parameters
+            .get("FunctionName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let payload = parameters.get("Payload").cloned().unwrap_or_default();
+        invoke(self.invoker, parameters, Some(timeout_seconds)).await?;
         let park = Park {
             state: state.name.clone(),
-            detail_type: entry["DetailType"].as_str().unwrap_or_default().to_owned(),
-            detail: entry["Detail"].clone(),
+            function_name,
+            payload,
             token,
             timeout_seconds,
         };
@@ -627,9 +639,25 @@ impl<'r> Run<'r> {
         } else {
             (parked.after_millis.max(0), parked.answer)
         };
-        self.clock.sleep(TimeDelta::milliseconds(millis)).await;
+        // The invoker may have slept already (waiting for an event): only the rest is slept.
+        let spent = (self.clock.now() - began).num_milliseconds();
+        self.clock
+            .sleep(TimeDelta::milliseconds((millis - spent).max(0)))
+            .await;
         Ok(answer?)
     }
+}
+
+/// PutEvents' answer to `parameters` (one event id per entry, none failed), put in spirit.
+fn put_events(parameters: &Value) -> Result<Value, Failure> {
+    let entries = parameters
+        .get("Entries")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Failure::runtime("Entries must be an array"))?;
+    let ids: Vec<Value> = (0..entries.len())
+        .map(|i| json!({"EventId": format!("local-event-{i}")}))
+        .collect();
+    Ok(json!({"Entries": ids, "FailedEntryCount": 0}))
 }
 
 #[cfg(test)]
@@ -1390,9 +1418,9 @@ mod tests {
 
     fn park_state(extra: Value) -> Value {
         let mut state = json!({
-            "Type": "Task", "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
-            "Parameters": {"Entries": [{"DetailType": "Gate", "Source": "s", "EventBusName": "default",
-                "Detail": {"taskToken.$": "$$.Task.Token", "n.$": "$.n"}}]},
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "watcher",
+                "Payload": {"taskToken.$": "$$.Task.Token", "n.$": "$.n"}},
             "TimeoutSecondsPath": "$.t", "ResultPath": "$.control", "Next": "Caught",
             "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": "Caught"},
                       {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Caught"}]
@@ -1412,8 +1440,11 @@ mod tests {
 
     #[async_trait::async_trait]
     impl LambdaInvoker for Answering {
-        async fn invoke(&self, _: &str, _: Value, _: Option<u64>) -> Result<Value, InvokeError> {
-            Err(function_error("NotHere"))
+        async fn invoke(&self, name: &str, _: Value, _: Option<u64>) -> Result<Value, InvokeError> {
+            match name {
+                "watcher" => Ok(json!({"ignored": "the task waits for its token"})),
+                _ => Err(function_error("NotHere")),
+            }
         }
 
         async fn park(&self, park: &Park) -> super::super::Parked {
@@ -1455,9 +1486,7 @@ mod tests {
         });
         let (parameters, timeout) = scheduled.unwrap();
         assert_eq!(timeout, Some(45));
-        let token = parameters["Entries"][0]["Detail"]["taskToken"]
-            .as_str()
-            .unwrap();
+        let token = parameters["Payload"]["taskToken"].as_str().unwrap();
         assert!(token.starts_with("AQCE"), "{token}");
     }
 
@@ -1482,11 +1511,11 @@ mod tests {
         );
         let park = invoker.parks.lock().unwrap()[0].clone();
         assert_eq!(
-            (park.detail_type.as_str(), park.timeout_seconds),
-            ("Gate", 30)
+            (park.function_name.as_str(), park.timeout_seconds),
+            ("watcher", 30)
         );
-        assert_eq!(park.detail["n"], 2);
-        assert_eq!(park.detail["taskToken"], json!(park.token));
+        assert_eq!(park.payload["n"], 2);
+        assert_eq!(park.payload["taskToken"], json!(park.token));
 
         let aborted = InvokeError::Callback {
             error: "Aborted".into(),
@@ -1513,6 +1542,37 @@ mod tests {
         .await;
         assert_eq!(elapsed, 30.0);
         assert!(execution.output.unwrap().get("control").is_none());
+    }
+
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html>: with
+    /// `.waitForTaskToken` the function's answer is not the result (the task waits for the
+    /// token), but a function error fails the task at once, before anything parks.
+    #[tokio::test]
+    async fn a_park_whose_function_fails_fails_without_parking() {
+        let invoker = Answering {
+            after: 10,
+            answer: Ok(json!({"action": "promote"})),
+            parks: Mutex::new(Vec::new()),
+        };
+        let failing = park_state(json!({"Parameters": {"FunctionName": "broken", "Payload": {}}}));
+        let (execution, elapsed) =
+            park_run(json!({"A": failing}), &invoker, json!({"t": 30})).await;
+        assert_eq!(elapsed, 0.0);
+        assert!(invoker.parks.lock().unwrap().is_empty());
+        assert_eq!(execution.output.unwrap()["caught"]["Error"], "NotHere");
+    }
+
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/connect-eventbridge.html>: the
+    /// request-response PutEvents integration returns PutEvents' answer.
+    #[tokio::test]
+    async fn put_events_returns_an_event_id_per_entry() {
+        let state = json!({"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {"Entries": [{"Detail": {"n.$": "$.n"}, "DetailType": "d", "Source": "s"}]},
+            "ResultPath": "$.put", "End": true});
+        let (execution, _) = execute(json!({"A": state}), &echo(), json!({"n": 1})).await;
+        let put = &execution.output.unwrap()["put"];
+        assert_eq!(put["FailedEntryCount"], 0);
+        assert_eq!(put["Entries"].as_array().unwrap().len(), 1);
     }
 
     #[tokio::test]

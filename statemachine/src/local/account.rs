@@ -9,12 +9,15 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use shifter::domain::request::function_short_name;
 use shifter::domain::{AliasRoute, AliasState, ManagedSet};
-use shifter::fakes::{FakeAlarms, FakeLambda, ManualClock, Writer};
+use shifter::fakes::{
+    FakeAlarms, FakeExecutions, FakeLambda, FakeRegistry, FakeTasks, ManualClock, Writer,
+};
 use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
 use start_deployment::Config;
 
 use super::controls::OperatorControls;
 use super::crashes::LambdaFaults;
+use super::events::AlarmEvents;
 use super::recorder::RecordingRouter;
 
 /// How a simulated hook function behaves when invoked.
@@ -59,6 +62,14 @@ pub struct LocalAccount {
     pub(super) controls: OperatorControls,
     /// Invocations that fail before the function answers (`Lambda.Unknown`, `Sandbox.Timedout`…).
     pub lambda_faults: LambdaFaults,
+    /// The registry of active deployments (the DynamoDB table): locks, watched alarms, tokens.
+    pub deployments: FakeRegistry,
+    /// Task tokens of parked tasks, answered by the watch function.
+    pub tasks: FakeTasks,
+    /// The runner's executions, as Start Deployment looks up a lock holder's.
+    pub executions: FakeExecutions,
+    /// CloudWatch's alarm state-change events on their way to the watch function.
+    pub alarm_events: AlarmEvents,
 }
 
 impl LocalAccount {
@@ -75,11 +86,19 @@ impl LocalAccount {
             registry: Arc::new(lambda.clone()),
             remote: false,
             lambda,
-            alarms: FakeAlarms::new(shared),
+            alarms: FakeAlarms::new(shared.clone()),
             controls: OperatorControls::new(clock.clone()),
             clock,
             hooks: Arc::default(),
             lambda_faults: LambdaFaults::default(),
+            deployments: FakeRegistry::new(shared.clone()),
+            tasks: FakeTasks::new(),
+            executions: {
+                let executions = FakeExecutions::new(shared.clone());
+                executions.add_state_machine(crate::asl::STATE_MACHINE_ARN);
+                executions
+            },
+            alarm_events: AlarmEvents::default(),
             config: Config {
                 managed: ManagedSet::everything(),
             },

@@ -7,9 +7,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use shifter::fakes::ManualClock;
 use shifter::ports::Clock;
-use shifter::states::APPROVAL_DETAIL_TYPE;
+use shifter::states::PARK_APPROVAL;
 
-use crate::asl::{InvokeError, Park, Parked};
+use crate::asl::{InvokeError, Park};
 
 /// The scheduled answers, shared by every clone of the account.
 #[derive(Clone)]
@@ -31,7 +31,7 @@ struct Schedule {
 
 /// Which scheduled answer reaches a park first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Control {
+pub(super) enum Control {
     Abort,
     Promote,
     Approve,
@@ -70,24 +70,19 @@ impl OperatorControls {
         self.schedule().approve_after = Some(millis(seconds));
     }
 
-    /// The first scheduled answer for `park`, parked now: an answer scheduled earlier that
-    /// nobody received yet arrives at once; one-shot answers are used up; none before the
-    /// park's timeout is a timeout.
-    pub fn answer(&self, park: &Park) -> Parked {
-        let now = self.clock.now();
-        let timeout =
-            TimeDelta::seconds(i64::try_from(park.timeout_seconds).unwrap_or(i64::MAX / 1000));
-        let mut schedule = self.schedule();
-        let Some((at, control)) = schedule.first(now, now + timeout, park) else {
-            return Parked {
-                after_millis: timeout.num_milliseconds(),
-                answer: Err(InvokeError::Timeout),
-            };
-        };
-        Parked {
-            after_millis: (at - now).num_milliseconds(),
-            answer: schedule.take(control),
-        }
+    /// The first scheduled answer for `park` before `deadline`, and when it arrives (not
+    /// before now): an answer scheduled earlier that nobody received yet arrives at once.
+    pub(super) fn next(
+        &self,
+        park: &Park,
+        deadline: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, Control)> {
+        self.schedule().first(self.clock.now(), deadline, park)
+    }
+
+    /// The answer `control` gives, used up when it is a one-shot.
+    pub(super) fn take(&self, control: Control) -> Result<serde_json::Value, InvokeError> {
+        self.schedule().take(control)
     }
 }
 
@@ -99,10 +94,16 @@ impl Schedule {
         deadline: DateTime<Utc>,
         park: &Park,
     ) -> Option<(DateTime<Utc>, Control)> {
+        // An approval comes this long after the gate opened (it parks in backstop-sized pieces).
+        let deployment = &park.payload["deployment"];
+        let opened = deployment["gateOpenedAt"]
+            .as_str()
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .map_or(now, |at| at.with_timezone(&Utc));
         let approve = self
             .approve_after
-            .filter(|_| park.detail_type == APPROVAL_DETAIL_TYPE)
-            .map(|after| (now + after, Control::Approve));
+            .filter(|_| park.payload["park"] == PARK_APPROVAL)
+            .map(|after| (opened + after, Control::Approve));
         let candidates = [
             self.abort.as_ref().map(|(at, _)| (*at, Control::Abort)),
             self.promote.map(|at| (at, Control::Promote)),

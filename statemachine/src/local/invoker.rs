@@ -1,11 +1,16 @@
-//! Dispatches the definition's `lambda:invoke` Tasks: our four handlers run in-process over the
-//! account's fakes, users' hooks behave as scripted, and parked tasks hear the operator controls.
+//! Dispatches the definition's `lambda:invoke` Tasks: our handlers run in-process over the
+//! account's fakes, users' hooks behave as scripted, and parked tasks hear the watch function
+//! (alarm events, delivered in time order) and the operator controls.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use shifter::ShifterError;
 use shifter::domain::request::function_short_name;
+use shifter::fakes::TaskAnswer;
+use shifter::ports::Clock;
 use start_deployment::{Ports, StartEvent};
+use watch::WatchEvent;
 
 use super::account::{HookBehaviour, LocalAccount};
 use crate::asl::{InvokeError, LambdaInvoker, Park, Parked};
@@ -14,11 +19,12 @@ use crate::asl::{InvokeError, LambdaInvoker, Park, Parked};
 pub const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:local-1:000000000000:function:";
 
 /// Our functions, by the `DefinitionSubstitutions` key that names them in the definition.
-pub const OUR_FUNCTIONS: [(&str, &str); 4] = [
+pub const OUR_FUNCTIONS: [(&str, &str); 5] = [
     ("StartDeploymentFunctionArn", "start-deployment"),
     ("ShiftTrafficFunctionArn", "shift-traffic"),
     ("CheckHealthFunctionArn", "check-health"),
     ("RollBackFunctionArn", "roll-back"),
+    ("WatchFunctionArn", "watch"),
 ];
 
 /// Invokes functions of `account`.
@@ -39,6 +45,8 @@ impl LocalInvoker<'_> {
                     registry: a.registry.as_ref(),
                     alarms: &a.alarms,
                     clock: &a.clock,
+                    deployments: &a.deployments,
+                    executions: &a.executions,
                 };
                 start_deployment::start_deployment(&ports, &a.config, event).await?
             }
@@ -49,9 +57,38 @@ impl LocalInvoker<'_> {
                 check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
             }
             "roll-back" => roll_back::roll_back(a.router.as_ref(), decode(payload)?).await?,
+            "watch" => return self.watch(payload).await,
             other => return Err(ShifterError::not_found(format!("function {other}"))),
         };
         serde_json::to_value(out).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
+    }
+
+    /// The watch function on one event; a park request's token starts waiting first (Step
+    /// Functions hands it out before invoking).
+    async fn watch(&self, payload: Value) -> Result<Value, ShifterError> {
+        let a = self.account;
+        let event = WatchEvent::from_json(payload)?;
+        if let WatchEvent::Park(request) = &event {
+            a.tasks.open(&request.task_token);
+        }
+        let ports = watch::Ports {
+            registry: &a.deployments,
+            alarms: &a.alarms,
+            tasks: &a.tasks,
+        };
+        let outcome = watch::handle(&ports, event).await?;
+        serde_json::to_value(outcome).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
+    }
+
+    /// Hands the watch function every alarm event due by now, in time order (an error is
+    /// Lambda's to retry on AWS; here the next backstop read covers it).
+    async fn deliver_alarm_events(&self) {
+        let a = self.account;
+        for event in a.alarm_events.due(&a.alarms, a.clock.now()) {
+            if let Err(e) = self.watch(event).await {
+                tracing::warn!(error = %e, "alarm event not handled");
+            }
+        }
     }
 
     /// Runs the scripted hook `short` (`function_name` as invoked), within `timeout_seconds`.
@@ -107,8 +144,61 @@ fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, ShifterEr
 
 #[async_trait]
 impl LambdaInvoker for LocalInvoker<'_> {
+    /// Waits, in virtual time, for whichever answers the token first: the watch function
+    /// (its park read, a pending alarm, or an alarm event delivered meanwhile), an operator, or
+    /// nobody (the timeout).
     async fn park(&self, park: &Park) -> Parked {
-        self.account.controls.answer(park)
+        let a = self.account;
+        let start = a.clock.now();
+        let deadline = start
+            + chrono::TimeDelta::seconds(
+                i64::try_from(park.timeout_seconds).unwrap_or(i64::MAX / 1000),
+            );
+        let watched: Vec<String> = park.payload["deployment"]["alarms"]
+            .as_array()
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let since = |at: DateTime<Utc>| (at - start).num_milliseconds();
+        loop {
+            self.deliver_alarm_events().await;
+            let now = a.clock.now();
+            if let Some(answer) = a.tasks.answer(&park.token) {
+                let answer = match answer {
+                    TaskAnswer::Success(output) => Ok(output),
+                    TaskAnswer::Failure { error, cause } => {
+                        Err(InvokeError::Callback { error, cause })
+                    }
+                    TaskAnswer::Closed => Err(InvokeError::Timeout),
+                };
+                return Parked {
+                    after_millis: since(now),
+                    answer,
+                };
+            }
+            let operator = a.controls.next(park, deadline);
+            let horizon = operator.map_or(deadline, |(at, _)| at);
+            if let Some(at) = a.alarm_events.next_for(&a.alarms, &watched, now, horizon) {
+                a.clock.sleep(at - now).await;
+                continue;
+            }
+            a.tasks.close(&park.token);
+            return match operator {
+                Some((at, control)) => Parked {
+                    after_millis: since(at),
+                    answer: a.controls.take(control),
+                },
+                None => Parked {
+                    after_millis: since(deadline),
+                    answer: Err(InvokeError::Timeout),
+                },
+            };
+        }
     }
 
     async fn invoke(
@@ -117,6 +207,7 @@ impl LambdaInvoker for LocalInvoker<'_> {
         payload: Value,
         timeout_seconds: Option<u64>,
     ) -> Result<Value, InvokeError> {
+        self.deliver_alarm_events().await;
         let short = function_short_name(function_name);
         if let Some(fault) = self.account.lambda_faults.take(short) {
             let ran = chrono::TimeDelta::seconds(fault.seconds());

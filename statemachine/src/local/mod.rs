@@ -4,6 +4,7 @@
 mod account;
 mod controls;
 mod crashes;
+mod events;
 mod invoker;
 mod recorder;
 mod spec;
@@ -15,13 +16,17 @@ use serde_json::Value;
 
 pub use account::{HookBehaviour, LocalAccount};
 pub use crashes::{FUNCTION_TIMEOUT_SECONDS, LambdaFault, LambdaFaults};
+pub use events::{ALARM_EVENT_LATENCY, AlarmEventStats, AlarmEvents};
 pub use invoker::{LOCAL_ARN_PREFIX, OUR_FUNCTIONS};
 pub use shifter::report::{AlarmCheck, FinalAlias, Outcome, Summary, TimelinePoint};
 pub use spec::{AccountError, AccountSpec};
 
-use crate::asl::{DefinitionError, Execution, History, HistoryEvent, RunError, StateMachine};
+use crate::asl::{
+    DefinitionError, Execution, ExecutionStatus, History, HistoryEvent, RunError, StateMachine,
+};
 use invoker::LocalInvoker;
 use shifter::domain::Deployment;
+use shifter::ports::{ExecutionStatus as Status, Executions};
 
 /// The event bus of the simulated stack (template.yaml's `ShifterEventBus`).
 pub const LOCAL_EVENT_BUS: &str = "traffic-shifter-local";
@@ -83,9 +88,28 @@ pub async fn run(
         }
         observer(event);
     };
+    // Start Deployment looks a lock holder's execution up: the account knows its runs.
+    let executions = &account.executions;
+    let arn = executions
+        .start_execution(crate::asl::STATE_MACHINE_ARN, execution_name, &input)
+        .await
+        .ok();
     let execution = machine
         .run(&invoker, &account.clock, input, execution_name, &mut watch)
         .await?;
+    if let Some(arn) = arn {
+        let _ = match execution.status {
+            ExecutionStatus::Succeeded => {
+                executions.succeed(&arn, execution.output.clone().unwrap_or_default())
+            }
+            ExecutionStatus::Failed => executions.fail(
+                &arn,
+                Status::Failed,
+                execution.error.as_deref().unwrap_or_default(),
+                execution.cause.as_deref().unwrap_or_default(),
+            ),
+        };
+    }
     let planned = deployment.as_ref();
     let summary = summary::summarize(account, &execution, planned, &function, &alias).await;
     Ok(Run {

@@ -140,13 +140,18 @@ async fn inputs_only_text_can_express_are_refused_by_field_and_touch_nothing() {
     for case in catalog().text_cases {
         let account = LocalAccount::demo();
         let before = account.lambda.history();
-        let event = format!(r#"{{"executionName":"catalog","request":{}}}"#, case.text);
+        let event = format!(
+            r#"{{"executionName":"catalog","executionArn":"arn:aws:states:local:000000000000:execution:local:catalog","request":{}}}"#,
+            case.text
+        );
         let event: StartEvent = serde_json::from_str(&event).expect("the event is read whole");
         let ports = Ports {
             router: &account.lambda,
             registry: &account.lambda,
             alarms: &account.alarms,
             clock: &account.clock,
+            deployments: &account.deployments,
+            executions: &account.executions,
         };
         let result = start_deployment::start_deployment(&ports, &account.config, event).await;
         let ok = match &result {

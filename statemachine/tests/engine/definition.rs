@@ -138,16 +138,15 @@ fn every_task_retries_service_errors_and_catches() {
                     .map(|v| v.as_str().unwrap())
             })
             .collect();
-        if state["Resource"] == "arn:aws:states:::events:putEvents.waitForTaskToken" {
-            // A parked Task retries EventBridge's errors, but never an operator's abort.
-            let retry = state["Retry"].as_array().unwrap();
-            assert_eq!(
-                retry[0]["ErrorEquals"],
-                serde_json::json!(["Aborted"]),
-                "{name}"
-            );
-            assert_eq!(retry[0]["MaxAttempts"], 0, "{name}");
-            assert!(retried.contains("States.TaskFailed"), "{name}");
+        if state["Resource"] == shifter::states::PARK_RESOURCE {
+            // A park retries the watcher's invocation like any of our functions, but nothing
+            // that answers its token: States.TaskFailed would match AlarmTriggered and Aborted
+            // too (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+            assert!(!retried.contains("States.TaskFailed"), "{name}");
+            assert!(!retried.contains("States.ALL"), "{name}");
+            for answer in ["Aborted", "AlarmTriggered"] {
+                assert!(!retried.contains(answer), "{name} retries {answer}");
+            }
             let caught: Vec<&str> = state["Catch"]
                 .as_array()
                 .unwrap()
@@ -159,6 +158,16 @@ fn every_task_retries_service_errors_and_catches() {
                 ["States.Timeout", "Aborted", "States.ALL"],
                 "{name}"
             );
+        }
+        if state["Resource"] == "arn:aws:states:::events:putEvents" {
+            // A notification that cannot be put must not stop the deployment.
+            let caught = &state["Catch"][0];
+            assert_eq!(
+                caught["ErrorEquals"],
+                serde_json::json!(["States.ALL"]),
+                "{name}"
+            );
+            assert_eq!(caught["Next"], "Await Approval", "{name}");
             continue;
         }
         for required in RETRIED_LAMBDA_ERRORS {
@@ -212,35 +221,48 @@ fn every_sample_execution_input_in_events_is_valid() {
     }
 }
 
-/// Task tokens ride on the parks' events: they go to the stack's own bus (template.yaml's
-/// `ShifterEventBus`), never to the default bus, where any rule in the account could collect
-/// them (issue 13). PutEvents entries without `EventBusName` go to the default bus:
-/// <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html>.
+/// Task tokens are never broadcast (issue 13): every park hands its token only to the stack's
+/// watch function (`lambda:invoke.waitForTaskToken`), and the one event the state machine puts
+/// (the approval announcement) carries no token and goes to the stack's own bus, never the
+/// default one (entries without `EventBusName` go there:
+/// <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html>).
 #[test]
-fn task_tokens_go_to_the_stacks_own_event_bus() {
+fn task_tokens_go_only_to_the_stacks_watch_function() {
     let definition: serde_json::Value =
         serde_json::from_str(shifter_statemachine::DEFINITION).unwrap();
     let mut parks = 0;
     for (name, state) in definition["States"].as_object().unwrap() {
+        let text = state.to_string();
         let resource = state["Resource"].as_str().unwrap_or_default();
-        if !resource.starts_with("arn:aws:states:::events:putEvents") {
+        if resource == shifter::states::PARK_RESOURCE {
+            parks += 1;
+            assert_eq!(
+                state["Parameters"]["FunctionName"], "${WatchFunctionArn}",
+                "{name} hands its token to another function"
+            );
+            assert_eq!(
+                state["Parameters"]["Payload"]["taskToken.$"],
+                "$$.Task.Token"
+            );
             continue;
         }
-        parks += 1;
-        for entry in state["Parameters"]["Entries"].as_array().unwrap() {
-            assert_eq!(
-                entry["EventBusName"], "${ShifterEventBusName}",
-                "{name} puts its event on another bus"
-            );
-            assert_eq!(
-                entry["Source"],
-                shifter::states::EVENT_SOURCE,
-                "{name}: the CLI answers only tokens of events from our source"
-            );
+        assert!(
+            !text.contains("$$.Task.Token"),
+            "{name} passes a task token on"
+        );
+        if resource.starts_with("arn:aws:states:::events:putEvents") {
+            for entry in state["Parameters"]["Entries"].as_array().unwrap() {
+                assert_eq!(
+                    entry["EventBusName"], "${ShifterEventBusName}",
+                    "{name} puts its event on another bus"
+                );
+                assert_eq!(entry["Source"], shifter::states::EVENT_SOURCE, "{name}");
+            }
         }
     }
     assert_eq!(parks, 3, "Bake, Await Approval and Post-Promotion Bake");
     let template = template();
+    assert!(template.contains("WatchFunctionArn: !GetAtt WatchFunction.Arn"));
     assert!(template.contains("ShifterEventBusName: !Ref ShifterEventBus"));
     assert!(template.contains("Resource: !GetAtt ShifterEventBus.Arn"));
     assert!(

@@ -7,6 +7,7 @@ mod definition;
 mod lambda_errors;
 mod operate;
 mod scenarios;
+mod watch;
 
 mod catalog;
 mod differential;

@@ -111,7 +111,10 @@ async fn gates_wait_for_approval_before_their_step_and_the_promotion() {
         weights(&run),
         vec![(0.0, 0.0), (0.0, 10.0), (90.0, 50.0), (180.0, 100.0)]
     );
-    assert_eq!(entered(&run, states::AWAIT_APPROVAL), 2);
+    // Each gate parks in backstop-sized pieces (30 s here): the approval at 30 s comes with
+    // the first piece's end, so each gate parks twice, and is announced once.
+    assert_eq!(entered(&run, states::AWAIT_APPROVAL), 4);
+    assert_eq!(entered(&run, states::ANNOUNCE_APPROVAL), 2);
 }
 
 #[tokio::test]
