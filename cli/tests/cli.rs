@@ -37,7 +37,8 @@ fn simulate_without_arguments_succeeds_and_shows_the_steps() {
         "Run Pre-Traffic Hook",
         "10% of traffic on version 2",
         "100% on version 2, routing cleared",
-        "alarm OK · 10% baked 4:30 of 5:00",
+        "Bake                   parked on the watch function for 5:00",
+        "alarm OK · step done",
         "Outcome: Succeeded",
         "state transitions",
         "$0.025 per 1,000",
@@ -83,7 +84,28 @@ fn alarm_at_rolls_back_and_exits_non_zero() {
             .unwrap()
             .contains("restored to version 1")
     );
-    assert_eq!(s["simulatedSeconds"], 180.0);
+    // The alarm's state-change event reaches the watch function 1 s later and ends the bake.
+    assert_eq!(s["simulatedSeconds"], 181.0);
+    assert_eq!(s["alarmEvents"]["delivered"], 1);
+}
+
+/// With the events lost, the backstop read at the end of the parked piece (5:00 at the default
+/// checkIntervalSeconds) catches the alarm instead.
+#[test]
+fn drop_alarm_events_leaves_the_alarm_to_the_backstop_read() {
+    let out = shifter(&[
+        "simulate",
+        "--alarm-at",
+        "3m",
+        "--drop-alarm-events",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = json_of(&out);
+    assert_eq!(s["error"], "AlarmTriggered");
+    assert_eq!(s["simulatedSeconds"], 300.0);
+    assert_eq!(s["alarmEvents"]["dropped"], 1);
+    assert_eq!(s["alarmEvents"]["delivered"], 0);
 }
 
 #[test]

@@ -24,9 +24,14 @@ pub enum HookPhase {
 /// Scripted faults and operator answers of `shifter simulate`.
 #[derive(clap::Args, Clone, Default)]
 pub struct FaultArgs {
-    /// The alarm goes to ALARM at this simulated time (e.g. 3m, 90s, 1h5m).
+    /// The alarm goes to ALARM at this simulated time (e.g. 3m, 90s, 1h5m). Its state-change
+    /// event reaches the watch function 1 s later and ends the parked step at once.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     alarm_at: Option<Duration>,
+    /// Every CloudWatch alarm state-change event is lost on its way to the watch function: only
+    /// the backstop reads (every checkIntervalSeconds while parked) see an alarm.
+    #[arg(long)]
+    drop_alarm_events: bool,
     /// Make a hook fail.
     #[arg(long, value_enum)]
     fail_hook: Option<HookPhase>,
@@ -47,7 +52,7 @@ pub struct FaultArgs {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     promote_at: Option<Duration>,
     /// The next N invocations of FUNCTION (ours: start-deployment, shift-traffic, check-health,
-    /// roll-back; or a hook) fail with a Lambda error as Step Functions names it:
+    /// roll-back, watch; or a hook) fail with a Lambda error as Step Functions names it:
     /// Lambda.Unknown (the handler crashed), Sandbox.Timedout (it ran past its 30 s timeout),
     /// Lambda.ClientExecutionTimeoutException or Lambda.ServiceException. Repeatable.
     #[arg(long, value_name = "FUNCTION=ERROR[xN]", value_parser = lambda_fault)]
@@ -81,6 +86,9 @@ pub fn apply(
         let seconds = i64::try_from(at.as_secs())
             .map_err(|_| CliError::Usage("--alarm-at is too far away".into()))?;
         account.alarm_at(alarm, seconds);
+    }
+    if args.drop_alarm_events {
+        account.alarm_events.drop_all();
     }
     if let Some(phase) = args.fail_hook {
         let field = if phase == HookPhase::Pre {

@@ -33,14 +33,29 @@ impl Printer {
             } => (state, format!("retry {attempt} in {delay_seconds:.1}s")),
             // A park's timeout is the normal end of a bake: not worth a line.
             EventKind::Caught { error, .. } if error == "States.Timeout" => return,
+            EventKind::Caught { state, error, .. } if error == "AlarmTriggered" => (
+                state,
+                "alarm event: the watch function failed the parked task".to_owned(),
+            ),
             EventKind::Caught { state, error, next } => (state, format!("{error} → {next}")),
             EventKind::TaskSucceeded { state, output } if output.get("action").is_some() => {
                 (state, format!("operator answered {output}"))
             }
             EventKind::StateEntered { name, .. } if name == states::AWAIT_APPROVAL => (
                 name,
-                "waiting for approval (shifter approve|promote|abort)".to_owned(),
+                "waiting for approval (shifter approve|promote|abort), alarms watched".to_owned(),
             ),
+            EventKind::StateEntered { name, input } if states::is_bake(name) => {
+                let wait = input.get("waitSeconds").and_then(Value::as_u64);
+                let Some(wait) = wait else { return };
+                (
+                    name,
+                    format!(
+                        "parked on the watch function for {}: an alarm event ends it at once",
+                        clock(wait)
+                    ),
+                )
+            }
             _ => return,
         };
         println!("{t}  {state:<22} {line}");

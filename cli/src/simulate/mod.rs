@@ -66,11 +66,20 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     if let Some(path) = &args.timeline {
         output::write_timeline(path, summary)?;
     }
+    let events = account.alarm_events.stats();
     if args.json {
-        output::print_json(&with_limits(summary, execution)?)?;
+        let mut json = with_limits(summary, execution)?;
+        json["alarmEvents"] = json!(events);
+        output::print_json(&json)?;
     } else {
         output::print_summary(summary, wall_ms, args.timeline.as_deref());
         print_limits(execution);
+        if events.delivered + events.dropped > 0 {
+            println!(
+                "Alarm events: {} delivered to the watch function, {} lost",
+                events.delivered, events.dropped
+            );
+        }
     }
     Ok(output::exit_code(summary.outcome))
 }
@@ -130,8 +139,7 @@ async fn account_for(args: &Args) -> Result<(LocalAccount, Option<Value>), CliEr
         let adapter = Arc::new(LambdaAdapter::new(clients.lambda));
         let input = json!({
             "functionName": "orders-api", "alias": "live", "targetVersion": "2",
-            "strategy": "Canary10Percent5Minutes", "alarms": ["orders-api-errors"],
-            "checkIntervalSeconds": 30
+            "strategy": "Canary10Percent5Minutes", "alarms": ["orders-api-errors"]
         });
         return Ok((LocalAccount::with_lambda(adapter), Some(input)));
     }
@@ -144,10 +152,12 @@ async fn account_for(args: &Args) -> Result<(LocalAccount, Option<Value>), CliEr
         let account = spec.build().map_err(invalid)?;
         return Ok((account, spec.input));
     }
-    Ok((
-        LocalAccount::demo(),
-        Some(LocalAccount::demo_input("Canary10Percent5Minutes")),
-    ))
+    // The demo input at the default backstop interval: alarm events do the watching.
+    let mut input = LocalAccount::demo_input("Canary10Percent5Minutes");
+    if let Some(fields) = input.as_object_mut() {
+        fields.remove("checkIntervalSeconds");
+    }
+    Ok((LocalAccount::demo(), Some(input)))
 }
 
 /// Against an emulator, the input's alarms exist in memory, quiet unless `--alarm-at` says
