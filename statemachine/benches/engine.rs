@@ -274,6 +274,8 @@ impl LongPlan {
                     registry: &a.lambda,
                     alarms: &a.alarms,
                     clock: &a.clock,
+                    deployments: &a.deployments,
+                    executions: &a.executions,
                 };
                 let mut d =
                     start_deployment::start_deployment(&ports, &a.config, decode(payload)?).await?;
@@ -285,6 +287,16 @@ impl LongPlan {
             }
             "check-health" => {
                 check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
+            }
+            "watch" => {
+                let ports = watch::Ports {
+                    registry: &a.deployments,
+                    alarms: &a.alarms,
+                    tasks: &a.tasks,
+                };
+                let outcome = watch::handle(&ports, watch::WatchEvent::from_json(payload)?).await?;
+                return serde_json::to_value(outcome)
+                    .map_err(|e| ShifterError::invalid("(output)", e.to_string()));
             }
             _ => roll_back::roll_back(&a.lambda, decode(payload)?).await?,
         };

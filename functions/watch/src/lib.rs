@@ -14,6 +14,11 @@
 //!    for the next park when none is parked. See
 //!    <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html>.
 //!
+//! 3. A **Step Functions Execution Status Change** event (EventBridge rule on `aws.states`, the
+//!    stack's state machine, any end: SUCCEEDED, FAILED, TIMED_OUT, ABORTED) releases the
+//!    deployment's lock and watch entries, however the execution ended — also when stopped by
+//!    hand. See <https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html>.
+//!
 //! A failure of the registry or of the alarm read during a park is logged and swallowed: the
 //! park still ends at its timeout, where Check Health reads the alarms (the backstop).
 
@@ -34,6 +39,12 @@ use tracing::{info, warn};
 pub const CLOUDWATCH_SOURCE: &str = "aws.cloudwatch";
 /// The `detail-type` of an alarm's state change.
 pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
+/// The `source` of Step Functions' events.
+pub const STATES_SOURCE: &str = "aws.states";
+/// The `detail-type` of an execution's status change.
+pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+/// The statuses an execution ends in.
+pub const ENDED: [&str; 4] = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
 /// How often a stale or superseded token is chased before giving up on one deployment.
 const CHASES: usize = 3;
 
@@ -62,13 +73,34 @@ pub struct ParkRequest {
 /// A CloudWatch alarm state change as EventBridge delivers it.
 pub type AlarmChange = EventBridgeEvent<CloudWatchAlarmData<Value, Value>>;
 
-/// The two events the function handles.
+/// The part of a Step Functions execution status change the watcher reads
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html>).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionStatusChange {
+    /// The execution's ARN.
+    pub execution_arn: String,
+    /// The execution's name: the deployment id.
+    pub name: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    /// The execution input as text (`null` when too large to include).
+    #[serde(default)]
+    pub input: Option<String>,
+}
+
+/// An execution's status change as EventBridge delivers it.
+pub type ExecutionChange = EventBridgeEvent<ExecutionStatusChange>;
+
+/// The three events the function handles.
 #[derive(Debug, Clone)]
 pub enum WatchEvent {
     /// From the state machine.
     Park(Box<ParkRequest>),
-    /// From the EventBridge rule.
+    /// From the alarm rule.
     AlarmChange(Box<AlarmChange>),
+    /// From the execution rule.
+    ExecutionChange(Box<ExecutionChange>),
 }
 
 impl WatchEvent {
@@ -80,6 +112,9 @@ impl WatchEvent {
                 let field = e.path().to_string();
                 ShifterError::invalid(field, e.into_inner().to_string())
             })
+        }
+        if event.get("source").and_then(Value::as_str) == Some(STATES_SOURCE) {
+            return Ok(WatchEvent::ExecutionChange(Box::new(decode(event)?)));
         }
         if event.get("detail-type").is_some() {
             return Ok(WatchEvent::AlarmChange(Box::new(decode(event)?)));
@@ -108,6 +143,8 @@ pub struct Outcome {
     pub noted: usize,
     /// Tokens that were no longer waiting.
     pub stale: usize,
+    /// Deployments whose registry entries were released.
+    pub released: usize,
     /// True when the event was not one to act on (another source, not into ALARM).
     pub ignored: bool,
 }
@@ -117,7 +154,49 @@ pub async fn handle(ports: &Ports<'_>, event: WatchEvent) -> Result<Outcome, Shi
     match event {
         WatchEvent::Park(request) => park(ports, *request).await,
         WatchEvent::AlarmChange(change) => alarm_changed(ports, *change).await,
+        WatchEvent::ExecutionChange(change) => execution_changed(ports, *change).await,
     }
+}
+
+/// Releases the lock and watch entries of a deployment whose execution ended (a no-op when it
+/// no longer holds them). An execution whose input the event leaves out is left to the next
+/// start's takeover and to TTL.
+pub async fn execution_changed(
+    ports: &Ports<'_>,
+    change: ExecutionChange,
+) -> Result<Outcome, ShifterError> {
+    let detail = &change.detail;
+    let ignored = Outcome {
+        ignored: true,
+        ..Outcome::default()
+    };
+    if change.detail_type != EXECUTION_STATUS_CHANGE || !ENDED.contains(&detail.status.as_str()) {
+        return Ok(ignored);
+    }
+    let input: Option<Value> = detail
+        .input
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    let field = |name: &str| {
+        input
+            .as_ref()
+            .and_then(|i| i.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (Some(function), Some(alias)) = (field("functionName"), field("alias")) else {
+        info!(execution = %detail.execution_arn, "ended without a readable input; left to takeover and TTL");
+        return Ok(ignored);
+    };
+    ports
+        .registry
+        .release(&function, &alias, &detail.name)
+        .await?;
+    info!(execution = %detail.execution_arn, status = %detail.status, "registry entries released");
+    Ok(Outcome {
+        released: 1,
+        ..Outcome::default()
+    })
 }
 
 /// Records the parked task, then fails it at once when an alarm already fired.

@@ -221,3 +221,52 @@ async fn an_unknown_park_kind_is_refused_by_name() {
     assert_eq!(err.kind(), "InvalidInput");
     assert!(err.to_string().starts_with("park:"), "{err}");
 }
+
+/// The event Step Functions puts on the default bus when an execution changes status, as in
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html>.
+fn execution_event(status: &str, input: Option<&str>) -> Value {
+    json!({
+        "version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175",
+        "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+        "account": "123456789012", "time": "2026-01-01T00:10:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:states:us-east-1:1:execution:sm:exec"],
+        "detail": {
+            "executionArn": "arn:aws:states:us-east-1:1:execution:sm:exec",
+            "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:sm",
+            "name": "exec", "status": status,
+            "startDate": 1_767_225_600_000_i64, "stopDate": 1_767_226_200_000_i64,
+            "input": input, "inputDetails": {"included": input.is_some()},
+            "output": null, "outputDetails": null
+        }
+    })
+}
+
+/// However an execution ends — also stopped by hand — its lock and watch entries go; a run
+/// still going, or an event without the input, releases nothing.
+#[tokio::test]
+async fn an_ended_execution_releases_its_lock_and_watch_entries() {
+    let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2"}"#;
+    let w = World::new().await;
+    assert!(
+        w.send(execution_event("RUNNING", Some(input)))
+            .await
+            .ignored
+    );
+    assert!(w.send(execution_event("ABORTED", None)).await.ignored);
+    assert!(w.registry.entry("orders-api", "live").is_some());
+    assert_eq!(
+        w.send(execution_event("ABORTED", Some(input)))
+            .await
+            .released,
+        1
+    );
+    assert!(w.registry.entry("orders-api", "live").is_none());
+    assert_eq!(w.registry.watch_items(), 0);
+    // A duplicate is harmless.
+    assert_eq!(
+        w.send(execution_event("ABORTED", Some(input)))
+            .await
+            .released,
+        1
+    );
+}

@@ -80,6 +80,21 @@ impl LocalInvoker<'_> {
         serde_json::to_value(outcome).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
     }
 
+    /// What EventBridge hands the watch function when execution `name` ends with `status`
+    /// (`SUCCEEDED` or `FAILED` here): its registry entries are released.
+    pub(super) async fn execution_ended(&self, arn: &str, name: &str, status: &str, input: &str) {
+        let event = json!({
+            "version": "0", "id": format!("local-{name}-end"),
+            "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+            "account": "000000000000", "region": "local-1", "resources": [arn],
+            "detail": {"executionArn": arn, "stateMachineArn": crate::asl::STATE_MACHINE_ARN,
+                "name": name, "status": status, "input": input}
+        });
+        if let Err(e) = self.watch(event).await {
+            tracing::warn!(error = %e, "execution end not handled");
+        }
+    }
+
     /// Hands the watch function every alarm event due by now, in time order (an error is
     /// Lambda's to retry on AWS; here the next backstop read covers it).
     async fn deliver_alarm_events(&self) {

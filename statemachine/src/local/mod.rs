@@ -90,6 +90,7 @@ pub async fn run(
     };
     // Start Deployment looks a lock holder's execution up: the account knows its runs.
     let executions = &account.executions;
+    let input_text = input.to_string();
     let arn = executions
         .start_execution(crate::asl::STATE_MACHINE_ARN, execution_name, &input)
         .await
@@ -98,6 +99,13 @@ pub async fn run(
         .run(&invoker, &account.clock, input, execution_name, &mut watch)
         .await?;
     if let Some(arn) = arn {
+        let status = match execution.status {
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+        };
+        invoker
+            .execution_ended(&arn, execution_name, status, &input_text)
+            .await;
         let _ = match execution.status {
             ExecutionStatus::Succeeded => {
                 executions.succeed(&arn, execution.output.clone().unwrap_or_default())

@@ -530,8 +530,11 @@ fn regression_rollback_failed_after_a_lost_promote_names_the_alias() {
         account.lambda.alias("demo", "live").map(|a| a.route),
         Some(AliasRoute::single("2"))
     );
+    // Where the alias is, whichever read last saw it (the path through the retries depends on
+    // how many attempts each state has).
     assert!(
-        cause.contains("the alias routed version 2 (no routing)"),
+        cause.contains("the alias routed version 2 (no routing)")
+            || cause.contains("left it on version 2 (no routing)"),
         "{cause}"
     );
 }

@@ -198,3 +198,22 @@ async fn an_alarm_after_the_deployment_ended_changes_nothing() {
         "only beta's write"
     );
 }
+
+/// Entries are removed when a deployment ends: the execution's status-change event reaches the
+/// watch function, which releases the lock and the watch items, whatever the ending.
+#[tokio::test]
+async fn the_registry_is_empty_once_a_deployment_ended() {
+    for alarm_at in [None, Some(100)] {
+        let account = LocalAccount::demo();
+        if let Some(at) = alarm_at {
+            account.alarm_at(ALARM, at);
+        }
+        let run = deploy(&account, input("Canary10Percent5Minutes")).await;
+        assert_ne!(run.summary.outcome, Outcome::Rejected);
+        assert!(
+            account.deployments.entry("demo", "live").is_none(),
+            "{alarm_at:?}"
+        );
+        assert_eq!(account.deployments.watch_items(), 0, "{alarm_at:?}");
+    }
+}
