@@ -44,6 +44,9 @@ pub enum ShifterError {
     /// Nobody answered an approval gate in time and its default action is to roll back.
     #[error("{0}")]
     ApprovalTimedOut(String),
+    /// `targetVersion: "latest"` resolved to a version rolled back on this alias before.
+    #[error("{0}")]
+    VersionRolledBack(String),
 }
 
 impl ShifterError {
@@ -60,6 +63,7 @@ impl ShifterError {
             ShifterError::RollbackFailed(_) => ErrorKind::RollbackFailed,
             ShifterError::Aborted(_) => ErrorKind::Aborted,
             ShifterError::ApprovalTimedOut(_) => ErrorKind::ApprovalTimedOut,
+            ShifterError::VersionRolledBack(_) => ErrorKind::VersionRolledBack,
         }
     }
 
@@ -188,6 +192,11 @@ mod tests {
                 ShifterError::ApprovalTimedOut("late".into()),
                 "ApprovalTimedOut",
                 "late",
+            ),
+            (
+                ShifterError::VersionRolledBack("v7".into()),
+                "VersionRolledBack",
+                "v7",
             ),
         ];
         let mut names = vec![];

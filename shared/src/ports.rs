@@ -352,14 +352,57 @@ pub trait DeploymentRegistry: Send + Sync {
         answered: Option<&str>,
     ) -> Result<Option<ParkedTask>, ShifterError>;
 
-    /// Deletes the lock and watch entries of `deployment_id`; a no-op when already gone or held
-    /// by another deployment.
+    /// Deletes the lock and watch entries of `deployment_id` and returns what the lock held; a
+    /// no-op (`None`) when already gone or held by another deployment.
     async fn release(
         &self,
         function: &str,
         alias: &str,
         deployment_id: &str,
+    ) -> Result<Option<ActiveDeployment>, ShifterError>;
+
+    /// Remembers that `record.version` was rolled back on its alias (replacing an earlier
+    /// record of the same version).
+    async fn mark_rolled_back(&self, record: &RolledBackVersion) -> Result<(), ShifterError>;
+
+    /// The record of `version` having been rolled back on `function:alias`, unless it expired
+    /// or was cleared.
+    async fn rolled_back(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<Option<RolledBackVersion>, ShifterError>;
+
+    /// Forgets that `version` was rolled back on `function:alias` (someone deploys it
+    /// explicitly); a no-op when there is no record.
+    async fn clear_rolled_back(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
     ) -> Result<(), ShifterError>;
+}
+
+/// A version rolled back on an alias: `targetVersion: "latest"` skips it (error
+/// `VersionRolledBack`) until someone deploys it explicitly.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolledBackVersion {
+    /// Function name or ARN, as the deployment's input gave it.
+    pub function: String,
+    /// Alias name.
+    pub alias: String,
+    /// The version that was rolled back.
+    pub version: String,
+    /// The execution that rolled it back.
+    pub execution_arn: String,
+    /// Why (`AlarmTriggered`, `HookFailed`, …).
+    pub error: String,
+    /// Epoch seconds when it was recorded.
+    pub at: i64,
+    /// Epoch seconds after which the record is forgotten (DynamoDB TTL).
+    pub expires_at: i64,
 }
 
 /// What became of an answer to a task token.

@@ -93,6 +93,9 @@ pub async fn start_deployment(
         Verdict::Deploy(version) => version,
         Verdict::Publish => publish(ports, &request, &facts).await?,
     };
+    if request.target == TargetVersion::Latest && target != facts.alias.route.version {
+        skip_rolled_back(ports, &request, &target).await?;
+    }
     let deployment = Deployment::start(
         event.execution_name,
         &request,
@@ -102,6 +105,15 @@ pub async fn start_deployment(
     );
     if deployment.decision != Decision::AlreadyCurrent {
         lock(ports, &deployment, &event.execution_arn).await?;
+        if let TargetVersion::Version(v) = request.target {
+            // Deployed explicitly: "latest" may pick this version again from now on.
+            let (function, alias) = (&request.function_name, &request.alias);
+            let version = v.to_string();
+            ports
+                .deployments
+                .clear_rolled_back(function, alias, &version)
+                .await?;
+        }
     }
     info!(
         function = %deployment.function_name,
@@ -178,6 +190,33 @@ async fn publish(
         .await?;
     info!(function = %request.function_name, version = %published.version, "published $LATEST");
     Ok(preflight::judge_published(request, facts, &published)?)
+}
+
+/// `targetVersion: "latest"` never deploys a version that was rolled back on this alias since
+/// it was last deployed explicitly: the nightly schedule that would re-deploy last night's bad
+/// version every night ends `VersionRolledBack` instead, touching nothing.
+async fn skip_rolled_back(
+    ports: &Ports<'_>,
+    request: &DeploymentRequest,
+    version: &str,
+) -> Result<(), ShifterError> {
+    let (function, alias) = (&request.function_name, &request.alias);
+    let Some(record) = ports
+        .deployments
+        .rolled_back(function, alias, version)
+        .await?
+    else {
+        return Ok(());
+    };
+    let when = chrono::DateTime::from_timestamp(record.at, 0).unwrap_or_default();
+    Err(ShifterError::VersionRolledBack(format!(
+        "version {version} of {function} was rolled back on alias {alias} by execution {} \
+         ({}, {}); targetVersion \"latest\" skips it until it is deployed explicitly \
+         (targetVersion \"{version}\")",
+        record.execution_arn,
+        record.error,
+        when.format("%Y-%m-%d %H:%M UTC")
+    )))
 }
 
 /// Takes the per-alias lock and registers the watched alarms: the hard "one deployment per

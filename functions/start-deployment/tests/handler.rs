@@ -10,7 +10,7 @@ use shifter::domain::{AliasRoute, Decision, Deployment, ManagedSet, Weight};
 use shifter::fakes::{
     FakeAlarms, FakeExecutions, FakeLambda, FakeRegistry, Fault, LambdaOp, ManualClock,
 };
-use shifter::ports::{AlarmState, Clock, ExecutionStatus, Executions};
+use shifter::ports::{AlarmState, Clock, DeploymentRegistry, ExecutionStatus, Executions};
 use start_deployment::{Config, Ports, StartEvent, start_deployment};
 
 const FULL: &str = include_str!("../../../events/console-full.json");
@@ -91,11 +91,16 @@ impl World {
     /// Starts execution `name` of the stack's state machine (running until told otherwise) and
     /// invokes Start Deployment as its first state.
     async fn start_as(&self, name: &str, request: Value) -> Result<Deployment, ShifterError> {
-        let execution_arn = self
+        // A name used again (with another input) keeps its first execution, as a retried
+        // Start Deployment of that execution would.
+        let _ = self
             .executions
             .start_execution(STATE_MACHINE, name, &request)
-            .await
-            .expect("the execution starts");
+            .await;
+        let execution_arn = format!(
+            "{}:{name}",
+            STATE_MACHINE.replace(":stateMachine:", ":execution:")
+        );
         let event = StartEvent {
             request: request.into(),
             execution_name: name.to_owned(),
@@ -463,4 +468,52 @@ async fn an_alias_already_on_the_target_takes_no_lock() {
         .expect("accepted");
     assert_eq!(d.decision, Decision::AlreadyCurrent);
     assert!(w.deployments.entry(FUNCTION, "live").is_none());
+}
+
+/// Schedules that learn: `latest` resolving to a version rolled back on this alias ends
+/// `VersionRolledBack`, naming the execution and how to deploy it anyway, touching nothing and
+/// taking no lock; deploying it explicitly clears the record, so `latest` may pick it again.
+#[tokio::test]
+async fn latest_skips_a_rolled_back_version_until_it_is_deployed_explicitly() {
+    let w = World::new();
+    let record = shifter::ports::RolledBackVersion {
+        function: FUNCTION.into(),
+        alias: "live".into(),
+        version: "2".into(),
+        execution_arn: "arn:aws:states:eu-west-1:123456789012:execution:shifter:nightly-1".into(),
+        error: "AlarmTriggered".into(),
+        at: w.clock.now().timestamp(),
+        expires_at: w.clock.now().timestamp() + 86_400,
+    };
+    w.deployments.mark_rolled_back(&record).await.unwrap();
+    let writes = w.lambda.history().len();
+    let skipped = w
+        .start_as("nightly-2", World::full())
+        .await
+        .expect_err("version 2 was rolled back");
+    assert_eq!(skipped.kind(), "VersionRolledBack");
+    let message = skipped.to_string();
+    for part in [
+        "version 2 of arn:aws:lambda:eu-west-1:123456789012:function:orders-api",
+        "nightly-1",
+        "AlarmTriggered",
+        r#"(targetVersion "2")"#,
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    w.assert_untouched(writes, "latest skips");
+    assert!(w.deployments.entry(FUNCTION, "live").is_none());
+
+    let explicit = w
+        .start_as("by-hand", World::full_with("targetVersion", json!("2")))
+        .await
+        .expect("an explicit deployment");
+    assert_eq!(explicit.target_version, "2");
+    assert_eq!(
+        w.deployments
+            .rolled_back(FUNCTION, "live", "2")
+            .await
+            .unwrap(),
+        None
+    );
 }

@@ -29,8 +29,8 @@ use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::{Deployment, ErrorKind, Failure};
 use shifter::ports::{
-    ActiveDeployment, AlarmReader, DeploymentRegistry, ParkedTask, TaskCallbacks, TokenAnswer,
-    alarm_report,
+    ActiveDeployment, AlarmReader, DeploymentRegistry, ParkedTask, RolledBackVersion,
+    TaskCallbacks, TokenAnswer, alarm_report,
 };
 use shifter::states::{PARK_APPROVAL, PARK_BAKE, PARK_POST_PROMOTION_BAKE};
 use tracing::{info, warn};
@@ -87,7 +87,23 @@ pub struct ExecutionStatusChange {
     /// The execution input as text (`null` when too large to include).
     #[serde(default)]
     pub input: Option<String>,
+    /// The error it failed with, once failed.
+    #[serde(default)]
+    pub error: Option<String>,
 }
+
+/// The errors of a deployment that rolled its target back: that version is remembered, and
+/// `targetVersion: "latest"` skips it until someone deploys it explicitly.
+pub const ROLLED_BACK_ERRORS: [ErrorKind; 5] = [
+    ErrorKind::AlarmTriggered,
+    ErrorKind::HookFailed,
+    ErrorKind::Aborted,
+    ErrorKind::ApprovalTimedOut,
+    ErrorKind::RollbackFailed,
+];
+
+/// How long a rolled-back version is remembered (180 days), unless deployed explicitly sooner.
+pub const ROLLED_BACK_MEMORY_SECONDS: i64 = 180 * 86_400;
 
 /// An execution's status change as EventBridge delivers it.
 pub type ExecutionChange = EventBridgeEvent<ExecutionStatusChange>;
@@ -145,6 +161,8 @@ pub struct Outcome {
     pub stale: usize,
     /// Deployments whose registry entries were released.
     pub released: usize,
+    /// Target versions remembered as rolled back.
+    pub remembered: usize,
     /// True when the event was not one to act on (another source, not into ALARM).
     pub ignored: bool,
 }
@@ -159,7 +177,8 @@ pub async fn handle(ports: &Ports<'_>, event: WatchEvent) -> Result<Outcome, Shi
 }
 
 /// Releases the lock and watch entries of a deployment whose execution ended (a no-op when it
-/// no longer holds them). An execution whose input the event leaves out is left to the next
+/// no longer holds them), and remembers its target version when it failed rolling back
+/// ([`ROLLED_BACK_ERRORS`]). An execution whose input the event leaves out is left to the next
 /// start's takeover and to TTL.
 pub async fn execution_changed(
     ports: &Ports<'_>,
@@ -188,15 +207,37 @@ pub async fn execution_changed(
         info!(execution = %detail.execution_arn, "ended without a readable input; left to takeover and TTL");
         return Ok(ignored);
     };
-    ports
+    let released = ports
         .registry
         .release(&function, &alias, &detail.name)
         .await?;
     info!(execution = %detail.execution_arn, status = %detail.status, "registry entries released");
-    Ok(Outcome {
+    let rolled_back = detail.status == "FAILED"
+        && detail
+            .error
+            .as_deref()
+            .and_then(ErrorKind::from_name)
+            .is_some_and(|kind| ROLLED_BACK_ERRORS.contains(&kind));
+    let mut outcome = Outcome {
         released: 1,
         ..Outcome::default()
-    })
+    };
+    if let (true, Some(holder)) = (rolled_back, released) {
+        let at = change.time.unwrap_or_default().timestamp();
+        let record = RolledBackVersion {
+            function,
+            alias,
+            version: holder.target_version,
+            execution_arn: detail.execution_arn.clone(),
+            error: detail.error.clone().unwrap_or_default(),
+            at,
+            expires_at: at + ROLLED_BACK_MEMORY_SECONDS,
+        };
+        ports.registry.mark_rolled_back(&record).await?;
+        info!(version = %record.version, error = %record.error, "rolled-back version remembered");
+        outcome.remembered = 1;
+    }
+    Ok(outcome)
 }
 
 /// Records the parked task, then fails it at once when an alarm already fired.

@@ -270,3 +270,39 @@ async fn an_ended_execution_releases_its_lock_and_watch_entries() {
         1
     );
 }
+
+/// A deployment that failed rolling back (AlarmTriggered, HookFailed, Aborted, …) leaves its
+/// target version remembered for the alias; other failures (refused, drift) and stops by hand
+/// remember nothing.
+#[tokio::test]
+async fn a_rolled_back_target_is_remembered_other_endings_are_not() {
+    let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"latest"}"#;
+    for (status, error, remembered) in [
+        ("FAILED", Some("AlarmTriggered"), true),
+        ("FAILED", Some("HookFailed"), true),
+        ("FAILED", Some("AliasDrift"), false),
+        ("FAILED", Some("States.Runtime"), false),
+        ("ABORTED", None, false),
+        ("SUCCEEDED", None, false),
+    ] {
+        let w = World::new().await;
+        let mut event = execution_event(status, Some(input));
+        event["detail"]["error"] = json!(error);
+        let outcome = w.send(event).await;
+        assert_eq!(
+            outcome.remembered,
+            usize::from(remembered),
+            "{status} {error:?}"
+        );
+        let record = w
+            .registry
+            .rolled_back("orders-api", "live", "2")
+            .await
+            .unwrap();
+        assert_eq!(record.is_some(), remembered, "{status} {error:?}");
+        if let Some(record) = record {
+            assert_eq!(record.error, error.unwrap());
+            assert!(record.execution_arn.ends_with(":exec"));
+        }
+    }
+}

@@ -45,7 +45,7 @@ use tracing::warn;
 
 use super::errors::{AwsFailure, FailureKind};
 use crate::error::ShifterError;
-pub use crate::ports::{ActiveDeployment, DeploymentRegistry, Lock, ParkedTask};
+pub use crate::ports::{ActiveDeployment, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion};
 
 /// DynamoDB error codes that are worth retrying besides the shared throttling and 5xx codes:
 /// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>.
@@ -92,6 +92,9 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
             "dynamodb:DeleteItem",
         ],
     ),
+    ("mark_rolled_back", &["dynamodb:PutItem"]),
+    ("rolled_back", &["dynamodb:GetItem"]),
+    ("clear_rolled_back", &["dynamodb:DeleteItem"]),
 ];
 
 /// The environment variable that names the table in the functions that use it.
@@ -236,7 +239,11 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
+/// One key per function whichever way it is spelled (name or ARN), so two deployments of the
+/// same alias can never both hold a lock. (Same-named functions of other accounts or regions
+/// share it: a stricter lock, never a looser one.)
 fn lock_pk(function: &str, alias: &str) -> String {
+    let function = crate::domain::request::function_short_name(function);
     format!("ALIAS#{function}#{alias}")
 }
 
@@ -249,6 +256,36 @@ fn key(pk: String, sk: String) -> Item {
 
 fn lock_key(function: &str, alias: &str) -> Item {
     key(lock_pk(function, alias), LOCK_SK.to_owned())
+}
+
+fn rolled_back_key(function: &str, alias: &str, version: &str) -> Item {
+    key(lock_pk(function, alias), format!("ROLLEDBACK#{version}"))
+}
+
+fn rolled_back_item(r: &RolledBackVersion) -> Item {
+    let mut item = rolled_back_key(&r.function, &r.alias, &r.version);
+    item.extend([
+        ("functionName".to_owned(), s(&r.function)),
+        ("alias".to_owned(), s(&r.alias)),
+        ("version".to_owned(), s(&r.version)),
+        ("executionArn".to_owned(), s(&r.execution_arn)),
+        ("error".to_owned(), s(&r.error)),
+        ("at".to_owned(), n(r.at)),
+        (TTL_ATTRIBUTE.to_owned(), n(r.expires_at)),
+    ]);
+    item
+}
+
+fn rolled_back_record(item: &Item) -> Result<RolledBackVersion, ShifterError> {
+    Ok(RolledBackVersion {
+        function: text(item, "functionName")?.to_owned(),
+        alias: text(item, "alias")?.to_owned(),
+        version: text(item, "version")?.to_owned(),
+        execution_arn: text(item, "executionArn")?.to_owned(),
+        error: text(item, "error")?.to_owned(),
+        at: number(item, "at")?,
+        expires_at: number(item, TTL_ATTRIBUTE)?,
+    })
 }
 
 fn watch_key(alarm: &str, deployment_id: &str) -> Item {
@@ -565,7 +602,7 @@ impl DeploymentRegistry for DynamoDbRegistry {
         function: &str,
         alias: &str,
         deployment_id: &str,
-    ) -> Result<(), ShifterError> {
+    ) -> Result<Option<ActiveDeployment>, ShifterError> {
         let lock = self
             .client
             .get_item()
@@ -576,15 +613,16 @@ impl DeploymentRegistry for DynamoDbRegistry {
             .await
             .map_err(|e| self.fail("GetItem", e))?;
         let Some(lock) = lock.item() else {
-            return Ok(());
+            return Ok(None);
         };
         if text(lock, "deploymentId").ok() != Some(deployment_id) {
-            return Ok(());
+            return Ok(None);
         }
         // Watch items first, the lock last: a release that fails half-way is completed by its
         // retry, which still finds the lock.
-        let alarms = active(lock)?.alarms;
-        let deletes = alarms
+        let holder = active(lock)?;
+        let deletes = holder
+            .alarms
             .iter()
             .map(|alarm| delete(watch_key(alarm, deployment_id)))
             .collect::<Result<_, _>>()?;
@@ -605,15 +643,66 @@ impl DeploymentRegistry for DynamoDbRegistry {
             .send()
             .await;
         match deleted {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Some(holder)),
             // Taken over (expired) in between: the lock is someone else's now.
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|svc| svc.is_conditional_check_failed_exception()) =>
             {
-                Ok(())
+                Ok(None)
             }
             Err(e) => Err(self.fail("DeleteItem", e)),
         }
+    }
+
+    async fn mark_rolled_back(&self, record: &RolledBackVersion) -> Result<(), ShifterError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(rolled_back_item(record)))
+            .send()
+            .await
+            .map_err(|e| self.fail("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn rolled_back(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<Option<RolledBackVersion>, ShifterError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(rolled_back_key(function, alias, version)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetItem", e))?;
+        match out.item() {
+            Some(item) => {
+                let record = rolled_back_record(item)?;
+                Ok((record.expires_at >= now()).then_some(record))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn clear_rolled_back(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<(), ShifterError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(rolled_back_key(function, alias, version)))
+            .send()
+            .await
+            .map_err(|e| self.fail("DeleteItem", e))?;
+        Ok(())
     }
 }

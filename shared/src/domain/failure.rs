@@ -27,11 +27,14 @@ pub enum ErrorKind {
     Aborted,
     /// Nobody answered an approval gate in time and its default is to roll back.
     ApprovalTimedOut,
+    /// `targetVersion: "latest"` resolved to a version that was rolled back on this alias and
+    /// not deployed explicitly since.
+    VersionRolledBack,
 }
 
 impl ErrorKind {
     /// Every kind, in the order DESIGN.md lists them.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::InvalidInput,
         ErrorKind::NotFound,
         ErrorKind::DeploymentInProgress,
@@ -42,6 +45,7 @@ impl ErrorKind {
         ErrorKind::RollbackFailed,
         ErrorKind::Aborted,
         ErrorKind::ApprovalTimedOut,
+        ErrorKind::VersionRolledBack,
     ];
 
     /// The stable name (`InvalidInput`, `AliasDrift`, …).
@@ -57,6 +61,7 @@ impl ErrorKind {
             ErrorKind::RollbackFailed => "RollbackFailed",
             ErrorKind::Aborted => "Aborted",
             ErrorKind::ApprovalTimedOut => "ApprovalTimedOut",
+            ErrorKind::VersionRolledBack => "VersionRolledBack",
         }
     }
 

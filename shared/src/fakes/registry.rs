@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use crate::error::ShifterError;
-use crate::ports::{ActiveDeployment, Clock, DeploymentRegistry, Lock, ParkedTask};
+use crate::ports::{
+    ActiveDeployment, Clock, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion,
+};
 
 /// The lock item of one alias, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,8 @@ struct Table {
     locks: BTreeMap<(String, String), LockEntry>,
     /// Watch items by (alarm, deployment id) → (function, alias, expires_at).
     watches: BTreeMap<(String, String), (String, String, i64)>,
+    /// Rolled-back versions by (function, alias, version).
+    rolled_back: BTreeMap<(String, String, String), RolledBackVersion>,
     /// The next this many calls fail as throttled.
     fail_next: u32,
     /// Calls made (each one DynamoDB request or transaction).
@@ -64,10 +68,7 @@ impl FakeRegistry {
 
     /// The lock item of `function:alias` as stored (expired or not), if any.
     pub fn entry(&self, function: &str, alias: &str) -> Option<LockEntry> {
-        self.lock()
-            .locks
-            .get(&(function.to_owned(), alias.to_owned()))
-            .cloned()
+        self.lock().locks.get(&alias_key(function, alias)).cloned()
     }
 
     /// How many watch items are stored (expired or not).
@@ -99,6 +100,13 @@ impl FakeRegistry {
     }
 }
 
+/// The table key of `function:alias`: the function's name whichever way it is spelled (name or
+/// ARN), as the adapter's `ALIAS#<name>#<alias>`.
+fn alias_key(function: &str, alias: &str) -> (String, String) {
+    let name = crate::domain::request::function_short_name(function);
+    (name.to_owned(), alias.to_owned())
+}
+
 /// The lock item of `function:alias` when it is live and held by `deployment_id`.
 fn held<'t>(
     table: &'t mut Table,
@@ -109,7 +117,7 @@ fn held<'t>(
 ) -> Option<&'t mut LockEntry> {
     table
         .locks
-        .get_mut(&(function.to_owned(), alias.to_owned()))
+        .get_mut(&alias_key(function, alias))
         .filter(|e| e.deployment.deployment_id == deployment_id && e.deployment.expires_at >= now)
 }
 
@@ -118,7 +126,7 @@ impl DeploymentRegistry for FakeRegistry {
     async fn acquire(&self, deployment: &ActiveDeployment) -> Result<Lock, ShifterError> {
         let now = self.now();
         let mut table = self.begin("DynamoDB TransactWriteItems (acquire)")?;
-        let key = (deployment.function.clone(), deployment.alias.clone());
+        let key = alias_key(&deployment.function, &deployment.alias);
         if let Some(holder) = table.locks.get(&key).map(|e| &e.deployment)
             && holder.expires_at >= now
             && holder.deployment_id != deployment.deployment_id
@@ -213,16 +221,16 @@ impl DeploymentRegistry for FakeRegistry {
         function: &str,
         alias: &str,
         deployment_id: &str,
-    ) -> Result<(), ShifterError> {
+    ) -> Result<Option<ActiveDeployment>, ShifterError> {
         let mut table = self.begin("DynamoDB TransactWriteItems (release)")?;
-        let key = (function.to_owned(), alias.to_owned());
+        let key = alias_key(function, alias);
         let Some(entry) = table
             .locks
             .get(&key)
             .filter(|e| e.deployment.deployment_id == deployment_id)
             .cloned()
         else {
-            return Ok(());
+            return Ok(None);
         };
         table.locks.remove(&key);
         for alarm in &entry.deployment.alarms {
@@ -230,6 +238,44 @@ impl DeploymentRegistry for FakeRegistry {
                 .watches
                 .remove(&(alarm.clone(), deployment_id.to_owned()));
         }
+        Ok(Some(entry.deployment))
+    }
+
+    async fn mark_rolled_back(&self, record: &RolledBackVersion) -> Result<(), ShifterError> {
+        let mut table = self.begin("DynamoDB PutItem (rolled back)")?;
+        let (function, alias) = alias_key(&record.function, &record.alias);
+        let key = (function, alias, record.version.clone());
+        table.rolled_back.insert(key, record.clone());
+        Ok(())
+    }
+
+    async fn rolled_back(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<Option<RolledBackVersion>, ShifterError> {
+        let now = self.now();
+        let table = self.begin("DynamoDB GetItem (rolled back)")?;
+        let (function, alias) = alias_key(function, alias);
+        let key = (function, alias, version.to_owned());
+        Ok(table
+            .rolled_back
+            .get(&key)
+            .filter(|r| r.expires_at >= now)
+            .cloned())
+    }
+
+    async fn clear_rolled_back(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<(), ShifterError> {
+        let mut table = self.begin("DynamoDB DeleteItem (rolled back)")?;
+        let (function, alias) = alias_key(function, alias);
+        let key = (function, alias, version.to_owned());
+        table.rolled_back.remove(&key);
         Ok(())
     }
 }

@@ -325,13 +325,57 @@ mod suite {
             Lock::HeldBy(d1.clone())
         );
 
-        w.port().release("orders", "live", "d1").await.unwrap();
+        assert_eq!(
+            w.port().release("orders", "live", "d1").await.unwrap(),
+            Some(d1.clone()),
+            "the release hands back what the lock held"
+        );
         assert!(watchers(w, "errors").await.is_empty());
-        w.port()
-            .release("orders", "live", "d1")
-            .await
-            .expect("releasing again is a no-op");
+        assert_eq!(
+            w.port()
+                .release("orders", "live", "d1")
+                .await
+                .expect("releasing again is a no-op"),
+            None
+        );
         assert_eq!(w.port().acquire(&d2).await.unwrap(), Lock::Acquired);
+    }
+
+    /// A rolled-back version is remembered per alias until cleared or expired; another alias
+    /// or version knows nothing of it.
+    pub async fn rolled_back_versions_are_remembered_per_alias<W: RegistryWorld>(w: &W) {
+        let record = shifter::ports::RolledBackVersion {
+            function: "orders".into(),
+            alias: "live".into(),
+            version: "7".into(),
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:sm:d1".into(),
+            error: "AlarmTriggered".into(),
+            at: w.now(),
+            expires_at: w.now() + 3600,
+        };
+        let port = w.port();
+        assert_eq!(port.rolled_back("orders", "live", "7").await.unwrap(), None);
+        port.mark_rolled_back(&record).await.unwrap();
+        assert_eq!(
+            port.rolled_back("orders", "live", "7").await.unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(port.rolled_back("orders", "beta", "7").await.unwrap(), None);
+        assert_eq!(port.rolled_back("orders", "live", "8").await.unwrap(), None);
+        // The lock of the same alias is another item.
+        let d1 = deployment(w, "d1", "live", &[]);
+        assert_eq!(port.acquire(&d1).await.unwrap(), Lock::Acquired);
+        port.clear_rolled_back("orders", "live", "7").await.unwrap();
+        assert_eq!(port.rolled_back("orders", "live", "7").await.unwrap(), None);
+        port.clear_rolled_back("orders", "live", "7")
+            .await
+            .expect("clearing again is a no-op");
+        let expired = shifter::ports::RolledBackVersion {
+            expires_at: w.now() - 1,
+            ..record
+        };
+        port.mark_rolled_back(&expired).await.unwrap();
+        assert_eq!(port.rolled_back("orders", "live", "7").await.unwrap(), None);
     }
 
     pub async fn park_and_notes_need_the_lock<W: RegistryWorld>(w: &W) {
@@ -439,6 +483,7 @@ on_fake_and_moto!(release_by_a_non_holder_leaves_everything);
 on_fake_and_moto!(park_and_notes_need_the_lock);
 on_fake_and_moto!(an_expired_lock_is_free_and_no_longer_watched);
 on_fake_and_moto!(every_alarm_of_many_is_watched_and_released);
+on_fake_and_moto!(rolled_back_versions_are_remembered_per_alias);
 
 moto_test! {
     /// The items are where the design puts them (a lock per alias, a watch item per alarm), and

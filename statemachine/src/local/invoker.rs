@@ -82,13 +82,24 @@ impl LocalInvoker<'_> {
 
     /// What EventBridge hands the watch function when execution `name` ends with `status`
     /// (`SUCCEEDED` or `FAILED` here): its registry entries are released.
-    pub(super) async fn execution_ended(&self, arn: &str, name: &str, status: &str, input: &str) {
+    pub(super) async fn execution_ended(
+        &self,
+        arn: &str,
+        name: &str,
+        (status, error): (&str, Option<&str>),
+        input: &str,
+    ) {
+        let time = self
+            .account
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let event = json!({
             "version": "0", "id": format!("local-{name}-end"),
             "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
-            "account": "000000000000", "region": "local-1", "resources": [arn],
+            "account": "000000000000", "region": "local-1", "resources": [arn], "time": time,
             "detail": {"executionArn": arn, "stateMachineArn": crate::asl::STATE_MACHINE_ARN,
-                "name": name, "status": status, "input": input}
+                "name": name, "status": status, "input": input, "error": error}
         });
         if let Err(e) = self.watch(event).await {
             tracing::warn!(error = %e, "execution end not handled");

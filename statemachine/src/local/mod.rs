@@ -103,8 +103,9 @@ pub async fn run(
             ExecutionStatus::Succeeded => "SUCCEEDED",
             ExecutionStatus::Failed => "FAILED",
         };
+        let error = execution.error.as_deref();
         invoker
-            .execution_ended(&arn, execution_name, status, &input_text)
+            .execution_ended(&arn, execution_name, (status, error), &input_text)
             .await;
         let _ = match execution.status {
             ExecutionStatus::Succeeded => {

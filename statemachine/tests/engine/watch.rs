@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use serde_json::{Value, json};
 use shifter::domain::AliasRoute;
 use shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS;
-use shifter::ports::AlarmState;
+use shifter::ports::{AlarmState, Clock};
 use shifter::states;
 use shifter_statemachine::asl::EventKind;
 use shifter_statemachine::local::{self, ALARM_EVENT_LATENCY, LocalAccount, Outcome, Run};
@@ -216,4 +216,41 @@ async fn the_registry_is_empty_once_a_deployment_ended() {
         );
         assert_eq!(account.deployments.watch_items(), 0, "{alarm_at:?}");
     }
+}
+
+/// The nightly `latest` schedule that learns: the night version 2 rolls back, it is
+/// remembered; the next night ends `VersionRolledBack` touching nothing (not a second
+/// rollback); someone deploys 2 explicitly, and from then on `latest` finds it current.
+#[tokio::test]
+async fn a_nightly_latest_schedule_does_not_redeploy_what_rolled_back() {
+    let account = LocalAccount::demo();
+    let mut nightly = input("Canary10Percent5Minutes");
+    nightly["targetVersion"] = json!("latest");
+    account.alarm_at(ALARM, 60);
+    let night1 = local::run(&account, nightly.clone(), "night-1", &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(night1.summary.outcome, Outcome::RolledBack);
+    account
+        .alarms
+        .set_from(ALARM, account.clock.now(), AlarmState::Ok);
+    let writes = account.lambda.history().len();
+    let night2 = local::run(&account, nightly.clone(), "night-2", &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(night2.summary.outcome, Outcome::Rejected);
+    assert_eq!(night2.execution.error.as_deref(), Some("VersionRolledBack"));
+    assert!(night2.execution.cause.clone().unwrap().contains("night-1"));
+    assert_eq!(account.lambda.history().len(), writes, "nothing touched");
+
+    let mut by_hand = input("AllAtOnce");
+    by_hand["targetVersion"] = json!("2");
+    let fixed = local::run(&account, by_hand, "by-hand", &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(fixed.summary.outcome, Outcome::Succeeded);
+    let night3 = local::run(&account, nightly, "night-3", &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(night3.summary.outcome, Outcome::AlreadyCurrent);
 }
