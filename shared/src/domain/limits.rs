@@ -117,16 +117,15 @@ pub fn check_history_budget(request: &DeploymentRequest) -> Result<(), FieldErro
     }
     let longest = *CHECK_INTERVAL_RANGE.end();
     let why = format!(
-        "the deployment could write {worst} history events (every bake and approval gate run to \
-         its end, one park, alarm read and choice per {interval}s piece); at most \
-         {HISTORY_EVENT_BUDGET} are allowed (Step Functions fails an execution at \
-         {HISTORY_EVENT_QUOTA}, outside any Catch, with traffic still split; the rest is kept for \
-         retries)"
+        "the deployment could write {worst} history events (every bake and gate run to its end, \
+         13 a piece of {interval}s) and at most {HISTORY_EVENT_BUDGET} of Step Functions' \
+         {HISTORY_EVENT_QUOTA} are allowed (the quota fails an execution outside any Catch, \
+         traffic split; the rest is kept for retries)"
     );
     if let Some(fits) = first_fitting(interval..=longest, |i| estimate_at(i, timeout).fits()) {
         return Err(FieldError::new(
             "checkIntervalSeconds",
-            format!("is {interval}: {why}: use {fits} or more"),
+            format!("is {interval}: use {fits} or more; {why}"),
         ));
     }
     let gates = gates(request);
@@ -135,15 +134,13 @@ pub fn check_history_budget(request: &DeploymentRequest) -> Result<(), FieldErro
         // The longest timeout that fits: `timeout - k` for the smallest such k.
         let k = first_fitting(0..=timeout.saturating_sub(1), |k| {
             shortest_fits(timeout - k)
-        })
-        .unwrap_or(0);
-        let fits = timeout - k;
+        });
+        let fits = timeout - k.unwrap_or(0);
         return Err(FieldError::new(
             "approvalTimeoutSeconds",
             format!(
-                "is {timeout} for {gates} approval gate(s): {why}; even checkIntervalSeconds \
-                 {longest} does not fit: use approvalTimeoutSeconds {fits} or less with \
-                 checkIntervalSeconds {longest}, or fewer gates"
+                "is {timeout} for {gates} gate(s): use {fits} or less with checkIntervalSeconds \
+                 {longest}, or fewer gates; {why}"
             ),
         ));
     }
@@ -151,8 +148,8 @@ pub fn check_history_budget(request: &DeploymentRequest) -> Result<(), FieldErro
     Err(FieldError::new(
         "strategy",
         format!(
-            "has {} steps baking {}s in all: {why}; even checkIntervalSeconds {longest} (and the \
-             shortest approval timeout) leaves {at_longest}: use fewer or shorter steps",
+            "has {} steps baking {}s: use fewer or shorter steps (even checkIntervalSeconds \
+             {longest} leaves {at_longest}); {why}",
             request.plan.steps().len(),
             request.plan.total_bake_seconds()
         ),
@@ -174,4 +171,150 @@ fn first_fitting(range: std::ops::RangeInclusive<u32>, fits: impl Fn(u32) -> boo
         }
     }
     Some(low)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::request::MAX_APPROVAL_TIMEOUT_SECONDS;
+    use crate::domain::strategy::{MAX_BAKE_SECONDS, PREDEFINED};
+
+    fn input(strategy: Value, interval: u32) -> Value {
+        json!({"functionName": "orders", "alias": "live", "targetVersion": "2",
+            "strategy": strategy, "checkIntervalSeconds": interval})
+    }
+
+    fn events(input: &Value) -> HistoryEstimate {
+        history_events(&DeploymentRequest::from_json(input).unwrap())
+    }
+
+    /// `count` steps of 10%, 20%, … baking `bake` seconds, the gated ones waiting for approval.
+    fn steps(count: u32, bake: u32, gated: impl Fn(u32) -> bool) -> Value {
+        let steps: Vec<Value> = (1..=count)
+            .map(|i| json!({"weight": i * 99 / count, "bakeSeconds": bake, "approval": gated(i)}))
+            .collect();
+        json!({ "steps": steps })
+    }
+
+    /// The number a refusal tells to use.
+    fn suggested(e: &FieldError) -> u32 {
+        let after = e.message.split_once("use ").map_or("", |(_, rest)| rest);
+        after.split(' ').next().unwrap_or_default().parse().unwrap()
+    }
+
+    #[test]
+    fn counts_every_state_as_step_functions_writes_it() {
+        let all_at_once = events(&input(json!("AllAtOnce"), 30));
+        // Started; Start Deployment, What Next?; Promote, What Next?; Succeeded, ExecutionSucceeded.
+        assert_eq!(all_at_once.succeeding, 1 + 7 + 7 + 3);
+        assert_eq!(all_at_once.worst_case, 1 + 7 + 7 + 9);
+        // Ten pieces of the 5-minute bake at 30s: park, Check Health, What Next? each.
+        let canary = events(&input(json!("Canary10Percent5Minutes"), 30));
+        assert_eq!(canary.succeeding, 1 + 7 + 5 + 10 * 13 + 7 + 3);
+        let mut hooked = input(json!("Canary10Percent5Minutes"), 30);
+        hooked["hooks"] = json!({"preTraffic": "orders-pre", "postTraffic": "orders-post"});
+        hooked["postPromotionBakeSeconds"] = json!(61);
+        assert_eq!(
+            events(&hooked).succeeding,
+            canary.succeeding + 2 * 12 + 3 * 13
+        );
+        // A gate: Announce Approval, then one piece per interval of its timeout (rounded up).
+        let mut gated = input(json!("Canary10Percent5Minutes"), 30);
+        gated["approvalBeforePromote"] = json!(true);
+        gated["approvalTimeoutSeconds"] = json!(95);
+        assert_eq!(events(&gated).succeeding, canary.succeeding + 5 + 4 * 13);
+        // Approval on the 100% step and before the promotion is one gate.
+        let mut both = input(
+            json!({"steps": [{"weight": 10, "bakeSeconds": 300}, {"weight": 100, "bakeSeconds": 0, "approval": true}]}),
+            30,
+        );
+        both["approvalBeforePromote"] = json!(true);
+        both["approvalTimeoutSeconds"] = json!(95);
+        assert_eq!(events(&both), events(&gated));
+    }
+
+    #[test]
+    fn the_budget_leaves_room_to_retry_every_task_once() {
+        // Per 13-event piece: the park retried (4 events) and Check Health retried (3).
+        assert!(HISTORY_EVENT_BUDGET * (13 + 7) / 13 <= HISTORY_EVENT_QUOTA);
+    }
+
+    /// Nothing a predefined name could do before is refused: every one fits at every interval
+    /// with both hooks.
+    #[test]
+    fn every_predefined_strategy_fits_at_every_interval() {
+        for name in PREDEFINED {
+            for interval in [5, 6, 7, 15, 30, 300, 3600] {
+                let mut input = input(json!(name), interval);
+                input["hooks"] = json!({"preTraffic": "orders-pre", "postTraffic": "orders-post"});
+                assert!(events(&input).fits(), "{name} at {interval}s");
+            }
+        }
+    }
+
+    #[test]
+    fn a_longer_interval_fixes_long_bakes_and_the_message_says_the_smallest() {
+        let long = input(steps(3, MAX_BAKE_SECONDS, |_| false), 5);
+        let e = DeploymentRequest::from_json(&long).unwrap_err();
+        assert_eq!(e.field, "checkIntervalSeconds", "{e}");
+        assert!(e.message.contains("16000"), "{e}");
+        assert!(e.message.contains("25000"), "{e}");
+        let smallest = suggested(&e);
+        assert!(
+            DeploymentRequest::from_json(&input(steps(3, MAX_BAKE_SECONDS, |_| false), smallest))
+                .is_ok()
+        );
+        let e = DeploymentRequest::from_json(&input(
+            steps(3, MAX_BAKE_SECONDS, |_| false),
+            smallest - 1,
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "checkIntervalSeconds", "{e}");
+        assert!(
+            e.message
+                .starts_with(&format!("is {}: use {smallest} or more; ", smallest - 1)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn long_gates_name_the_timeout_and_too_many_steps_the_strategy() {
+        let mut gates = input(steps(60, 60, |_| true), 3600);
+        gates["approvalTimeoutSeconds"] = json!(MAX_APPROVAL_TIMEOUT_SECONDS);
+        let e = DeploymentRequest::from_json(&gates).unwrap_err();
+        assert_eq!(e.field, "approvalTimeoutSeconds", "{e}");
+        assert!(
+            e.message.starts_with("is 86400 for 60 gate(s): use "),
+            "{e}"
+        );
+        let longest = suggested(&e);
+        gates["approvalTimeoutSeconds"] = json!(longest);
+        assert!(DeploymentRequest::from_json(&gates).is_ok());
+        gates["approvalTimeoutSeconds"] = json!(longest + 1);
+        assert!(DeploymentRequest::from_json(&gates).is_err());
+        // At a short interval, a longer one is the first thing to try.
+        gates["approvalTimeoutSeconds"] = json!(longest);
+        gates["checkIntervalSeconds"] = json!(5);
+        let e = DeploymentRequest::from_json(&gates).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), suggested(&e)),
+            ("checkIntervalSeconds", 3600)
+        );
+
+        let e = DeploymentRequest::from_json(&input(steps(30, MAX_BAKE_SECONDS, |_| false), 5))
+            .unwrap_err();
+        assert_eq!(e.field, "strategy", "{e}");
+        assert!(e.message.contains("31 steps"), "{e}");
+        assert!(e.message.contains("use fewer or shorter steps"), "{e}");
+    }
+
+    #[test]
+    fn the_search_finds_the_first_fitting_value() {
+        assert_eq!(first_fitting(5..=3600, |i| i >= 42), Some(42));
+        assert_eq!(first_fitting(5..=3600, |_| true), Some(5));
+        assert_eq!(first_fitting(5..=3600, |i| i > 3600), None);
+        assert_eq!(first_fitting(7..=7, |_| true), Some(7));
+    }
 }
