@@ -6,8 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use shifter::domain::DeploymentRequest;
 use shifter::domain::cost::estimate;
-use shifter::domain::strategy::Step;
-use shifter_statemachine::asl::HISTORY_EVENT_LIMIT;
+use shifter::domain::limits::{self, HISTORY_EVENT_BUDGET};
 
 use crate::error::CliError;
 use crate::input;
@@ -50,48 +49,19 @@ struct PlanReport {
     steps: Vec<PlanStep>,
     total_seconds: u64,
     state_transitions: u64,
-    /// Events in the execution's history (Step Functions allows 25,000).
+    /// Events in the history of a successful run, every approval gate answered at the end of
+    /// its timeout, no retries (Step Functions allows 25,000).
     history_events: u64,
-    /// True when the run would reach the history limit: on AWS it would fail there, outside
-    /// any Catch, with traffic split.
+    /// The most any run writes without retries (a successful run, then a failed rollback).
+    worst_case_history_events: u64,
+    /// What Start Deployment accepts for `worstCaseHistoryEvents`; the rest of the 25,000 is
+    /// kept for retries.
+    history_event_budget: u64,
+    /// True when the worst case is over the budget (Start Deployment refuses such an input, so
+    /// a plan that validates never is).
     exceeds_history_limit: bool,
     alarm_checks: u64,
     estimated_cost_usd: f64,
-}
-
-/// The events a successful run of the shipped definition writes to its history, counted per
-/// state as Step Functions writes them (see `EventKind::aws_events` in the runner):
-/// ExecutionStarted; Start Deployment (a `lambda:invoke` Task: entered, scheduled, started,
-/// succeeded, exited) and What Next? (a Choice: entered, exited); each hook with its Check
-/// Health and What Next?; each partial step's Shift Traffic, then per check a Bake (a
-/// `putEvents.waitForTaskToken` park that times out: entered, scheduled, started, submitted,
-/// timed out, exited), a Check Health and a What Next?; Promote and What Next?; the
-/// post-promotion checks; Deployment Succeeded (entered, exited) and ExecutionSucceeded.
-/// A test runs the local runner and checks the two agree.
-fn history_events(
-    plan: &[Step],
-    check_interval_seconds: u32,
-    pre_traffic_hook: bool,
-    post_traffic_hook: bool,
-    post_promotion_bake_seconds: u32,
-) -> u64 {
-    const TASK: u64 = 5;
-    const PARK: u64 = 6;
-    const CHOICE: u64 = 2;
-    const SUCCEED: u64 = 2;
-    const CHECK: u64 = PARK + TASK + CHOICE;
-    let interval = u64::from(check_interval_seconds.max(1));
-    let checks = |bake: u32| u64::from(bake).div_ceil(interval);
-    let hook = |present: bool| if present { TASK + TASK + CHOICE } else { 0 };
-    let mut events = 1 + TASK + CHOICE + hook(pre_traffic_hook);
-    for step in plan {
-        events += if step.weight.is_full() {
-            TASK + CHOICE
-        } else {
-            TASK + CHECK * checks(step.bake_seconds)
-        };
-    }
-    events + hook(post_traffic_hook) + CHECK * checks(post_promotion_bake_seconds) + SUCCEED + 1
 }
 
 /// Validates the strategy exactly as Start Deployment would, then reports.
@@ -147,7 +117,7 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
     );
     let (pre, post) = (args.pre_traffic_hook, args.post_traffic_hook);
     let est = estimate(steps, interval, pre, post, bake);
-    let history_events = history_events(steps, interval, pre, post, bake);
+    let history = limits::history_events(request);
     PlanReport {
         strategy: request.strategy_name.clone(),
         steps: steps
@@ -160,8 +130,10 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
         total_seconds: request.plan.total_bake_seconds()
             + u64::from(request.post_promotion_bake_seconds),
         state_transitions: est.transitions,
-        history_events,
-        exceeds_history_limit: history_events >= HISTORY_EVENT_LIMIT,
+        history_events: history.succeeding,
+        worst_case_history_events: history.worst_case,
+        history_event_budget: HISTORY_EVENT_BUDGET,
+        exceeds_history_limit: !history.fits(),
         alarm_checks: est.alarm_checks,
         estimated_cost_usd: est.cost_usd(),
     }
@@ -194,21 +166,14 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
         );
     }
     println!(
-        "Total {} · {} state transitions · {} history events · {} alarm checks · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
+        "Total {} · {} state transitions · {} history events (worst case {} of the {HISTORY_EVENT_BUDGET} allowed) · {} alarm checks · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
         clock(report.total_seconds),
         report.state_transitions,
         report.history_events,
+        report.worst_case_history_events,
         report.alarm_checks,
         report.estimated_cost_usd
     );
-    if report.exceeds_history_limit {
-        println!(
-            "Warning: {} history events reach Step Functions' limit of {HISTORY_EVENT_LIMIT} per execution: \
-             on AWS the execution would fail there (States.Runtime, outside any Catch) with traffic \
-             still split. Use a longer --check-interval or fewer, shorter steps.",
-            report.history_events
-        );
-    }
 }
 
 #[cfg(test)]
@@ -232,8 +197,7 @@ mod tests {
                     input.as_object_mut().unwrap().remove("hooks");
                 }
                 let request = DeploymentRequest::from_json(&input).unwrap();
-                let steps = request.plan.steps();
-                let planned = history_events(steps, interval, hooks, hooks, post_bake);
+                let planned = limits::history_events(&request).succeeding;
                 let run = local::run(&account, input, "plan", &mut |_| {})
                     .await
                     .unwrap();

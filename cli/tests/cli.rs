@@ -227,6 +227,23 @@ fn plan_prints_schedule_transitions_and_cost() {
     let bad = shifter(&["plan", "--strategy", "Linear10PercentEvery0Minutes"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--strategy"));
+
+    // A day-long canary read every 30 s would outgrow the execution history: refused, naming
+    // the smallest interval that fits.
+    let long = [
+        "plan",
+        "--strategy",
+        "Canary10Percent1440Minutes",
+        "--check-interval",
+        "30",
+    ];
+    let refused = shifter(&long);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--check-interval: is 30: use 71 or more"),
+        "{stderr}"
+    );
 }
 
 /// `simulate --endpoint`: the same local runner, with the handlers on the real Lambda adapter

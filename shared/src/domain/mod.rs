@@ -6,6 +6,7 @@ pub mod cost;
 pub mod deployment;
 pub mod failure;
 pub mod json;
+pub mod limits;
 pub mod managed;
 pub mod preflight;
 pub mod request;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::json::InputDocument;
+use super::limits::check_history_budget;
 use super::managed::{FunctionArn, name_ok};
 use super::strategy::{MAX_BAKE_SECONDS, Plan, PlanError, Step, Strategy};
 use super::weight::Weight;
@@ -219,7 +220,8 @@ impl DeploymentRequest {
         DeploymentRequest::from_json(&input.value)
     }
 
-    /// Validates an execution input; the error names the first bad field.
+    /// Validates an execution input; the error names the first bad field. Last, the worst case
+    /// must fit the history budget ([`check_history_budget`]).
     pub fn from_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
         check_envelope(input)?;
         reject_nulls(input, "")?;
@@ -244,7 +246,7 @@ impl DeploymentRequest {
         }
         validate_hooks(&raw.hooks, &function_name)?;
         let approval = parse_approval(&raw, gated_steps)?;
-        Ok(DeploymentRequest {
+        let request = DeploymentRequest {
             approval,
             function_name,
             alias,
@@ -255,7 +257,9 @@ impl DeploymentRequest {
             check_interval_seconds,
             hooks: raw.hooks,
             post_promotion_bake_seconds: raw.post_promotion_bake_seconds,
-        })
+        };
+        check_history_budget(&request)?;
+        Ok(request)
     }
 }
 

@@ -2,6 +2,7 @@
 //! shipped definition, and the checks that keep definition, template and code in step.
 
 mod bench_events;
+mod budget;
 mod costs;
 mod definition;
 mod lambda_errors;
