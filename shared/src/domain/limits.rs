@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn the_budget_leaves_room_to_retry_every_task_once() {
         // Per 13-event piece: the park retried (4 events) and Check Health retried (3).
-        assert!(HISTORY_EVENT_BUDGET * (13 + 7) / 13 <= HISTORY_EVENT_QUOTA);
+        const { assert!(HISTORY_EVENT_BUDGET * (13 + 7) / 13 <= HISTORY_EVENT_QUOTA) };
     }
 
     /// Nothing a predefined name could do before is refused: every one fits at every interval

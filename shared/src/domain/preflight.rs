@@ -117,7 +117,10 @@ pub fn judge(request: &DeploymentRequest, facts: &Facts) -> Result<Verdict, Reje
             check_named_things_exist(facts)?;
             return Ok(Verdict::Deploy(v.clone()));
         }
-        ResolvedTarget::Version(v) => Some(v),
+        ResolvedTarget::Version(v) => {
+            check_not_a_downgrade(request, v, &facts.alias.route.version)?;
+            Some(v)
+        }
         ResolvedTarget::Publish => None,
     };
     let original = existing(
@@ -153,6 +156,32 @@ pub fn judge_published(
         &request.function_name,
     )?;
     routable(original, published)
+}
+
+/// A target lower than the version the alias is on moves it backwards — e.g. a retried start
+/// that resolved its target before someone shipped a hotfix by hand: refused unless the input
+/// says `"allowDowngrade": true`.
+fn check_not_a_downgrade(
+    request: &DeploymentRequest,
+    target: &str,
+    current: &str,
+) -> Result<(), Rejection> {
+    let (Ok(target_number), Ok(current_number)) = (target.parse::<u64>(), current.parse::<u64>())
+    else {
+        return Ok(());
+    };
+    if target_number >= current_number || request.allow_downgrade {
+        return Ok(());
+    }
+    Err(Rejection::Invalid(FieldError::new(
+        "targetVersion",
+        format!(
+            "version {target} is older than version {current}, which alias {} of {} is on now: \
+             deploying it would move the alias backwards; set \"allowDowngrade\": true if that \
+             is what you want",
+            request.alias, request.function_name
+        ),
+    )))
 }
 
 fn check_alias(request: &DeploymentRequest, alias: &AliasState) -> Result<(), Rejection> {
@@ -417,5 +446,38 @@ mod tests {
             !message.contains("123456789012") && !message.contains("secret"),
             "{message}"
         );
+    }
+
+    /// A target older than the alias's version (a hotfix by hand landed meanwhile) is refused
+    /// naming targetVersion, unless the input allows the downgrade.
+    #[test]
+    fn a_downgrade_needs_allow_downgrade() {
+        let mut f = facts();
+        f.alias.route = AliasRoute::single("3");
+        f.original = Some(version("3", "role"));
+        let refused = judge(&request("2"), &f).unwrap_err();
+        let Rejection::Invalid(field) = refused else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(field.field, "targetVersion");
+        assert!(
+            field.message.contains("older than version 3"),
+            "{}",
+            field.message
+        );
+        assert!(
+            field.message.contains("allowDowngrade"),
+            "{}",
+            field.message
+        );
+        let mut allowed = request("2");
+        allowed.allow_downgrade = true;
+        assert_eq!(judge(&allowed, &f), Ok(Verdict::Deploy("2".into())));
+        // Numbers, not text: 10 is newer than 9.
+        f.alias.route = AliasRoute::single("9");
+        f.original = Some(version("9", "role"));
+        f.wanted = Some(version("10", "role"));
+        f.target = ResolvedTarget::Version("10".into());
+        assert_eq!(judge(&request("10"), &f), Ok(Verdict::Deploy("10".into())));
     }
 }

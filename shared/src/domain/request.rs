@@ -131,6 +131,8 @@ pub struct DeploymentRequest {
     pub post_promotion_bake_seconds: u32,
     /// Manual gates.
     pub approval: Approval,
+    /// A target version lower than the alias's current one is deployed only when this is set.
+    pub allow_downgrade: bool,
 }
 
 /// The default approval timeout, in seconds.
@@ -193,6 +195,8 @@ struct RawRequest {
     approval_before_promote: bool,
     approval_timeout_seconds: Option<u32>,
     approval_default: Option<Value>,
+    #[serde(default)]
+    allow_downgrade: bool,
 }
 
 #[derive(Deserialize)]
@@ -257,6 +261,7 @@ impl DeploymentRequest {
             check_interval_seconds,
             hooks: raw.hooks,
             post_promotion_bake_seconds: raw.post_promotion_bake_seconds,
+            allow_downgrade: raw.allow_downgrade,
         };
         check_history_budget(&request)?;
         Ok(request)
