@@ -18,7 +18,7 @@ pub struct Args {
     /// A CodeDeploy/SAM name, a generic form, or JSON `{"steps":[...]}`.
     #[arg(long)]
     strategy: String,
-    /// Seconds between alarm checks while a step bakes.
+    /// Seconds between backstop reads of the alarms while parked (alarm events do the watching).
     #[arg(long, default_value_t = shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS)]
     check_interval: u32,
     /// Seconds alarms stay watched after the promotion.
@@ -141,7 +141,7 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
 
 fn print_text(report: &PlanReport, request: &DeploymentRequest) {
     println!(
-        "Strategy {} (alarm checks every {}s)",
+        "Strategy {} (alarms watched by events; backstop read every {}s)",
         report.strategy, request.check_interval_seconds
     );
     let mut at = 0u64;
@@ -166,7 +166,7 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
         );
     }
     println!(
-        "Total {} · {} state transitions · {} history events (worst case {} of the {HISTORY_EVENT_BUDGET} allowed) · {} alarm checks · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
+        "Total {} · {} state transitions · {} history events (worst case {} of the {HISTORY_EVENT_BUDGET} allowed) · {} backstop reads · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
         clock(report.total_seconds),
         report.state_transitions,
         report.history_events,
