@@ -263,12 +263,12 @@ fn simulate_against_the_emulator_runs_a_full_canary() {
     };
     let dir = std::env::temp_dir().join(format!("shifter-emulator-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let deploy = |target: &str| {
-        let input = dir.join(format!("to-{target}.json"));
+    let deploy = |target: &str, downgrade: bool| {
+        let input = dir.join(format!("to-{target}-{downgrade}.json"));
         std::fs::write(
             &input,
             format!(
-                r#"{{"functionName":"orders-api","alias":"live","targetVersion":"{target}","strategy":"Linear50PercentEvery1Minute","alarms":["orders-api-errors"],"checkIntervalSeconds":20}}"#
+                r#"{{"functionName":"orders-api","alias":"live","targetVersion":"{target}","strategy":"Linear50PercentEvery1Minute","alarms":["orders-api-errors"],"checkIntervalSeconds":20,"allowDowngrade":{downgrade}}}"#
             ),
         )
         .unwrap();
@@ -283,14 +283,19 @@ fn simulate_against_the_emulator_runs_a_full_canary() {
         (out.status.code(), json_of(&out))
     };
     // Forward to version 2 (already there if an earlier run on this server got that far) …
-    let (code, first) = deploy("2");
+    let (code, first) = deploy("2", false);
     assert_eq!(code, Some(0), "{first}");
     assert!(
         first["outcome"] == "Succeeded" || first["outcome"] == "AlreadyCurrent",
         "{first}"
     );
+    // … back to version 1 is a downgrade: refused unless the input allows it …
+    let (code, refused) = deploy("1", false);
+    assert_eq!(code, Some(1), "{refused}");
+    assert_eq!(refused["error"], "InvalidInput");
+    assert!(refused["cause"].as_str().unwrap().contains("allowDowngrade"));
     // … then a full canary back to version 1, every write through the real adapter.
-    let (code, back) = deploy("1");
+    let (code, back) = deploy("1", true);
     assert_eq!(code, Some(0), "{back}");
     assert_eq!(back["outcome"], "Succeeded");
     assert_eq!(back["alias"]["version"], "1", "read back from the emulator");
