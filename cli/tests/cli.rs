@@ -293,7 +293,12 @@ fn simulate_against_the_emulator_runs_a_full_canary() {
     let (code, refused) = deploy("1", false);
     assert_eq!(code, Some(1), "{refused}");
     assert_eq!(refused["error"], "InvalidInput");
-    assert!(refused["cause"].as_str().unwrap().contains("allowDowngrade"));
+    assert!(
+        refused["cause"]
+            .as_str()
+            .unwrap()
+            .contains("allowDowngrade")
+    );
     // … then a full canary back to version 1, every write through the real adapter.
     let (code, back) = deploy("1", true);
     assert_eq!(code, Some(0), "{back}");
@@ -473,7 +478,8 @@ fn import_sam_example_reports_what_only_cloudformation_knows() {
             "strategy": "Canary10Percent5Minutes",
             "alarms": ["orders-api-errors", "orders-api-p99-latency"],
             "hooks": {"preTraffic": "CodeDeployHook_orders-api-pre-traffic",
-                      "postTraffic": "CodeDeployHook_orders-api-post-traffic"}}})
+                      "postTraffic": "CodeDeployHook_orders-api-post-traffic",
+                      "callbackTimeoutSeconds": 3600}}})
     );
     for expected in [
         "PaymentsApi: not imported",
@@ -545,7 +551,7 @@ fn import_serverless_example_resolves_variables_and_reports_ssm() {
             "functionName": "orders-prod-api", "alias": "live", "targetVersion": "latest",
             "strategy": "Linear10PercentEvery1Minute",
             "alarms": ["orders-prod-api-errors", "orders-prod-api-p99"],
-            "hooks": {"preTraffic": "orders-prod-apiSmokeTest"}}})
+            "hooks": {"preTraffic": "orders-prod-apiSmokeTest", "callbackTimeoutSeconds": 3600}}})
     );
     assert!(
         stderr.contains(
@@ -580,4 +586,51 @@ fn import_serverless_example_resolves_variables_and_reports_ssm() {
     let out = shifter(&["import", &service]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not list stage dev"));
+}
+
+/// Callback hooks in a rehearsal: the hooks answer their task tokens `--hook-answer-after`
+/// later; `--silent-hook` never answers and fails the deployment at the callback timeout.
+#[test]
+fn callback_hooks_answer_late_or_never() {
+    let dir = std::env::temp_dir().join(format!("shifter-callback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("callback.json");
+    std::fs::write(
+        &input,
+        r#"{"functionName":"demo","alias":"live","targetVersion":"2","strategy":"Canary10Percent5Minutes",
+            "alarms":["demo-errors"],"hooks":{"preTraffic":"demo-pre-traffic",
+            "postTraffic":"demo-post-traffic","callbackTimeoutSeconds":3600}}"#,
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let late = shifter(&[
+        "simulate",
+        "--input",
+        input,
+        "--hook-answer-after",
+        "20m",
+        "--json",
+    ]);
+    assert_eq!(late.status.code(), Some(0));
+    assert_eq!(
+        json_of(&late)["simulatedSeconds"],
+        20.0 * 60.0 * 2.0 + 300.0
+    );
+    let silent = shifter(&[
+        "simulate",
+        "--input",
+        input,
+        "--silent-hook",
+        "pre",
+        "--json",
+    ]);
+    assert_eq!(silent.status.code(), Some(1));
+    let s = json_of(&silent);
+    assert_eq!(s["error"], "HookFailed");
+    assert_eq!(s["simulatedSeconds"], 3600.0);
+    assert_eq!(s["alias"]["version"], "1");
+    // Only callback hooks answer later.
+    let refused = shifter(&["simulate", "--hook-answer-after", "1m"]);
+    assert_eq!(refused.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).ok();
 }

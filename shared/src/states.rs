@@ -25,6 +25,10 @@ pub const ABORT_REQUESTED: &str = "Abort Requested";
 pub const PROMOTE: &str = "Promote";
 /// Invokes the user's post-traffic hook.
 pub const RUN_POST_TRAFFIC_HOOK: &str = "Run Post-Traffic Hook";
+/// Invokes a callback pre-traffic hook with a task token and waits for its answer.
+pub const AWAIT_PRE_TRAFFIC_HOOK: &str = "Await Pre-Traffic Hook";
+/// Invokes a callback post-traffic hook with a task token and waits for its answer.
+pub const AWAIT_POST_TRAFFIC_HOOK: &str = "Await Post-Traffic Hook";
 /// Parks after the promotion, alarms still watched.
 pub const POST_PROMOTION_BAKE: &str = "Post-Promotion Bake";
 /// Succeed state: all traffic on the target.
@@ -41,7 +45,7 @@ pub const STOPPED_ON_DRIFT: &str = "Stopped On Drift";
 pub const ROLLBACK_FAILED: &str = "Rollback Failed";
 
 /// The states named above, for the check against the definition.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 20] = [
     START_DEPLOYMENT,
     DEPLOYMENT_REJECTED,
     RUN_PRE_TRAFFIC_HOOK,
@@ -53,6 +57,8 @@ pub const ALL: [&str; 18] = [
     ABORT_REQUESTED,
     PROMOTE,
     RUN_POST_TRAFFIC_HOOK,
+    AWAIT_PRE_TRAFFIC_HOOK,
+    AWAIT_POST_TRAFFIC_HOOK,
     POST_PROMOTION_BAKE,
     DEPLOYMENT_SUCCEEDED,
     ALREADY_CURRENT,
@@ -62,8 +68,18 @@ pub const ALL: [&str; 18] = [
     ROLLBACK_FAILED,
 ];
 
-/// What the names of the hook-invoking states start with.
+/// What the names of the synchronous hook-invoking states start with.
 pub const HOOK_STATE_PREFIX: &str = "Run ";
+
+/// The hook a hook state runs (`Pre-Traffic Hook`), synchronous or callback; `None` for any
+/// other state.
+pub fn hook_of(state: &str) -> Option<&str> {
+    match state {
+        RUN_PRE_TRAFFIC_HOOK | RUN_POST_TRAFFIC_HOOK => state.strip_prefix(HOOK_STATE_PREFIX),
+        AWAIT_PRE_TRAFFIC_HOOK | AWAIT_POST_TRAFFIC_HOOK => state.strip_prefix("Await "),
+        _ => None,
+    }
+}
 
 /// `Source` of the events the state machine puts (approval announcements).
 pub const EVENT_SOURCE: &str = "traffic-shifter";

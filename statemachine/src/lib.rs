@@ -35,6 +35,20 @@ mod tests {
             hooks,
             [states::RUN_POST_TRAFFIC_HOOK, states::RUN_PRE_TRAFFIC_HOOK]
         );
+        for (run, wait) in [
+            (states::RUN_PRE_TRAFFIC_HOOK, states::AWAIT_PRE_TRAFFIC_HOOK),
+            (
+                states::RUN_POST_TRAFFIC_HOOK,
+                states::AWAIT_POST_TRAFFIC_HOOK,
+            ),
+        ] {
+            assert_eq!(states::hook_of(run), states::hook_of(wait));
+            assert_eq!(defined[wait]["Resource"], states::PARK_RESOURCE);
+            assert_eq!(
+                defined[wait]["Parameters"]["FunctionName.$"],
+                defined[run]["Parameters"]["FunctionName.$"]
+            );
+        }
         let park = |state: &str| defined[state]["Parameters"]["Payload"]["park"].as_str();
         for (state, kind) in [
             (states::BAKE, states::PARK_BAKE),

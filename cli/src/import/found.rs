@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use shifter::domain::request::MAX_CALLBACK_HOOK_SECONDS;
 use shifter::domain::{DeploymentRequest, FieldError};
 
 /// A value read from the file, with its path there (`Resources.OrdersApi.Properties.…`).
@@ -118,6 +119,9 @@ struct Hooks {
     pre_traffic: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     post_traffic: Option<String>,
+    /// CodeDeploy hooks report later, within an hour: imported as callback hooks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_timeout_seconds: Option<u32>,
 }
 
 impl Hooks {
@@ -147,6 +151,9 @@ impl Found {
             hooks: Hooks {
                 pre_traffic: value(&self.pre_traffic),
                 post_traffic: value(&self.post_traffic),
+                callback_timeout_seconds: (self.pre_traffic.is_some()
+                    || self.post_traffic.is_some())
+                .then_some(MAX_CALLBACK_HOOK_SECONDS),
             },
         };
         let json = serde_json::to_value(&input).map_err(|e| Problem::at("", e.to_string()))?;

@@ -89,8 +89,10 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let (inputs, failed) = validated(&reading, &args.target_version);
     if inputs.0.iter().any(|(_, input)| input.has_hooks()) {
         eprintln!(
-            "note: a CodeDeploy hook reports through PutLifecycleEventHookExecutionStatus; Traffic \
-             Shifter reads the hook's answer instead: make it return {{\"status\":\"Succeeded\"}} (README, \"Hooks\")"
+            "note: the hooks are imported as callback hooks (hooks.callbackTimeoutSeconds 3600, \
+             CodeDeploy's hour): change each hook's PutLifecycleEventHookExecutionStatus call to \
+             SendTaskSuccess(taskToken = event.taskToken, output = {{\"status\":\"Succeeded\"}}) \
+             (README, \"From a CodeDeploy hook: one call changes\")"
         );
     }
     output(&inputs, args.out.as_deref())?;
@@ -239,7 +241,8 @@ Resources:
             &serde_json::json!({"functionName": "a", "alias": "live", "targetVersion": "7",
                 "strategy": "CodeDeployDefault.LambdaCanary10Percent15Minutes",
                 "alarms": ["shared-5xx", "a-errors"],
-                "hooks": {"preTraffic": "shared-pre", "postTraffic": "a-post"}})
+                "hooks": {"preTraffic": "shared-pre", "postTraffic": "a-post",
+                    "callbackTimeoutSeconds": 3600}})
         );
     }
 
@@ -359,7 +362,7 @@ functions:
             &serde_json::json!({"functionName": "shop-qa-a", "alias": "Live", "targetVersion": "7",
                 "strategy": "AllAtOnce", "alarms": ["shop-qa-a"],
                 "hooks": {"preTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:pre",
-                          "postTraffic": "shop-post"}})
+                          "postTraffic": "shop-post", "callbackTimeoutSeconds": 3600}})
         );
         let problems = imported[1].1.as_ref().unwrap_err();
         let expected = [

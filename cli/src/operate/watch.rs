@@ -89,7 +89,7 @@ fn exited(state: &str, d: &Deployment) -> Option<String> {
             spelled(d.decision),
             d.wait_seconds
         ),
-        hook if hook.starts_with(states::HOOK_STATE_PREFIX) => {
+        hook if states::hook_of(hook).is_some() => {
             let payload = d.hook_result.as_ref().and_then(|r| r.get("payload"));
             format!("{hook}: {}", payload.cloned().unwrap_or_default())
         }

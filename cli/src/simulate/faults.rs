@@ -32,6 +32,13 @@ pub struct FaultArgs {
     /// the backstop reads (every checkIntervalSeconds while parked) see an alarm.
     #[arg(long)]
     drop_alarm_events: bool,
+    /// With callback hooks (hooks.callbackTimeoutSeconds in the input): each hook answers its
+    /// task token this long after it is invoked (default at once).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    hook_answer_after: Option<Duration>,
+    /// With callback hooks: this hook never answers its task token (it times out).
+    #[arg(long, value_enum)]
+    silent_hook: Option<HookPhase>,
     /// Make a hook fail.
     #[arg(long, value_enum)]
     fail_hook: Option<HookPhase>,
@@ -107,7 +114,47 @@ pub fn apply(
     for (function, fault, times) in &args.lambda_fault {
         account.lambda_faults.push(function, *fault, *times);
     }
+    callback_hooks(args, account, input)?;
     operators(args, account);
+    Ok(())
+}
+
+/// When the input's hooks are callback hooks, the simulated hooks answer through their task
+/// token: what a synchronous hook would have returned, `--hook-answer-after` after being
+/// invoked; `--silent-hook` never answers.
+fn callback_hooks(args: &FaultArgs, account: &LocalAccount, input: &Value) -> Result<(), CliError> {
+    let callback = input.pointer("/hooks/callbackTimeoutSeconds").is_some();
+    if !callback {
+        if args.hook_answer_after.is_some() || args.silent_hook.is_some() {
+            return Err(CliError::Usage(
+                "--hook-answer-after and --silent-hook need callback hooks (hooks.callbackTimeoutSeconds in the input)".into(),
+            ));
+        }
+        return Ok(());
+    }
+    let after = args.hook_answer_after.map_or(0, |d| d.as_secs());
+    for (phase, field) in [
+        (HookPhase::Pre, "preTraffic"),
+        (HookPhase::Post, "postTraffic"),
+    ] {
+        let Some(hook) = input::hook(input, field) else {
+            continue;
+        };
+        let status = match account.hook(hook) {
+            Some(HookBehaviour::Pass) => "Succeeded".to_owned(),
+            Some(HookBehaviour::Status(status)) => status,
+            // Errors, timeouts and scripted callbacks stay as they are.
+            _ => continue,
+        };
+        let after_seconds = (args.silent_hook != Some(phase)).then_some(after);
+        account.set_hook(
+            hook,
+            HookBehaviour::Callback {
+                after_seconds,
+                status,
+            },
+        );
+    }
     Ok(())
 }
 

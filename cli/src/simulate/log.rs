@@ -64,7 +64,7 @@ impl Printer {
 
 /// What a state that finished with `output` did, for people.
 fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option<String> {
-    if name.starts_with(states::HOOK_STATE_PREFIX) {
+    if states::hook_of(name).is_some() {
         let answer = output
             .pointer("/hookResult/payload")
             .map_or_else(|| "nothing".to_owned(), Value::to_string);
@@ -107,7 +107,7 @@ fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
             .as_ref()
             .map_or_else(String::new, |f| format!("{}: {}", f.error, f.cause));
     }
-    if let Some(hook) = previous.strip_prefix(states::HOOK_STATE_PREFIX) {
+    if let Some(hook) = states::hook_of(previous) {
         return format!("{} passed", hook.to_lowercase());
     }
     let alarms = match d.alarms.len() {

@@ -600,17 +600,22 @@ impl Deployment {
     }
 
     /// The longest this deployment can run, in seconds: every bake, every approval gate waiting
-    /// its whole timeout, the post-promotion bake, both hooks at Lambda's 15-minute maximum,
+    /// its whole timeout, the post-promotion bake, both hooks at Lambda's 15-minute maximum (or
+    /// their callback timeout),
     /// and an hour for retries and backstop reads. What the registry keeps its entries for.
     pub fn longest_run_seconds(&self) -> u64 {
         const LAMBDA_MAX_SECONDS: u64 = 900;
         const RETRIES_SECONDS: u64 = 3600;
+        let hook = self
+            .hooks
+            .callback_timeout_seconds
+            .map_or(LAMBDA_MAX_SECONDS, |s| LAMBDA_MAX_SECONDS.max(u64::from(s)));
         let bakes: u64 = self.plan.iter().map(|s| u64::from(s.bake_seconds)).sum();
         let gates = self.approval_steps.len() as u64 + u64::from(self.approval_before_promote);
         bakes
             + gates * u64::from(self.approval_timeout_seconds)
             + u64::from(self.post_promotion_bake_seconds)
-            + 2 * LAMBDA_MAX_SECONDS
+            + 2 * hook
             + RETRIES_SECONDS
     }
 

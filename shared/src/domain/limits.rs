@@ -32,6 +32,8 @@ const CHOICE: u64 = 2;
 const PIECE: u64 = PARK + TASK + CHOICE;
 /// A hook, its Check Health and What Next?.
 const HOOK: u64 = TASK + TASK + CHOICE;
+/// A callback hook (a park on the hook itself), its Check Health and What Next?.
+const CALLBACK_HOOK: u64 = PARK + TASK + CHOICE;
 /// How a successful run ends: Deployment Succeeded (entered, exited) and ExecutionSucceeded.
 const SUCCEEDED: u64 = CHOICE + 1;
 /// The longest way a run ends instead: Roll Back (a Task), Describe Rollback Failure (a Pass),
@@ -74,7 +76,12 @@ pub fn history_events(request: &DeploymentRequest) -> HistoryEstimate {
 fn estimate(request: &DeploymentRequest, interval: u32, timeout: u32) -> HistoryEstimate {
     let interval = u64::from(interval.max(1));
     let pieces = |seconds: u32| u64::from(seconds).div_ceil(interval);
-    let hook = |hook: &Option<String>| if hook.is_some() { HOOK } else { 0 };
+    let each = if request.hooks.callback_timeout_seconds.is_some() {
+        CALLBACK_HOOK
+    } else {
+        HOOK
+    };
+    let hook = |hook: &Option<String>| if hook.is_some() { each } else { 0 };
     let mut events = 1 + TASK + CHOICE + hook(&request.hooks.pre_traffic);
     events += gates(request) * (TASK + PIECE * pieces(timeout));
     for step in request.plan.steps() {

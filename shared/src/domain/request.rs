@@ -106,7 +106,15 @@ pub struct Hooks {
     /// Runs after the promotion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_traffic: Option<String>,
+    /// Set for callback hooks: each hook receives a `taskToken` and answers with
+    /// SendTaskSuccess/SendTaskFailure within this many seconds (1–3600); unset, hooks answer
+    /// synchronously within Lambda's 15 minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_timeout_seconds: Option<u32>,
 }
+
+/// The longest a callback hook may take to answer: an hour, as CodeDeploy gives its hooks.
+pub const MAX_CALLBACK_HOOK_SECONDS: u32 = 3600;
 
 /// A validated execution input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -393,6 +401,20 @@ fn check_interval(given: Option<u32>) -> Result<u32, FieldError> {
 }
 
 fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {
+    if let Some(seconds) = hooks.callback_timeout_seconds {
+        if !(1..=MAX_CALLBACK_HOOK_SECONDS).contains(&seconds) {
+            return Err(FieldError::new(
+                "hooks.callbackTimeoutSeconds",
+                format!("must be between 1 and {MAX_CALLBACK_HOOK_SECONDS} (got {seconds})"),
+            ));
+        }
+        if hooks.pre_traffic.is_none() && hooks.post_traffic.is_none() {
+            return Err(FieldError::new(
+                "hooks.callbackTimeoutSeconds",
+                "needs hooks.preTraffic or hooks.postTraffic",
+            ));
+        }
+    }
     for (field, hook) in [
         ("hooks.preTraffic", &hooks.pre_traffic),
         ("hooks.postTraffic", &hooks.post_traffic),

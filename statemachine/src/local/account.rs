@@ -36,6 +36,14 @@ pub enum HookBehaviour {
     Flaky(u32),
     /// Runs this many virtual seconds, then passes (or times out past the task's timeout).
     Slow(u64),
+    /// A callback hook: returns at once, then answers its task token with `{"status": status}`
+    /// (SendTaskSuccess) this many seconds later — or never, with `None`.
+    Callback {
+        /// Seconds until the answer; `None` never answers.
+        after_seconds: Option<u64>,
+        /// The answer's `status`.
+        status: String,
+    },
 }
 
 /// Everything a simulated deployment touches.
@@ -185,7 +193,7 @@ impl LocalAccount {
     }
 
     /// How the hook `name` (or ARN) behaves, if it exists.
-    pub(super) fn hook(&self, name: &str) -> Option<HookBehaviour> {
+    pub fn hook(&self, name: &str) -> Option<HookBehaviour> {
         self.hooks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

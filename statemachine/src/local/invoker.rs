@@ -142,10 +142,35 @@ impl LocalInvoker<'_> {
                 })
             }
             Some(HookBehaviour::Slow(seconds)) => self.slow(seconds, timeout_seconds).await,
+            // It returns; its answer comes through its task token (see `hook_answer`).
+            Some(HookBehaviour::Callback { .. }) => Ok(Value::Null),
             None => Err(InvokeError::Service {
                 error: "Lambda.ResourceNotFoundException".to_owned(),
                 cause: format!("Function not found: {function_name}"),
             }),
+        }
+    }
+
+    /// A callback hook's answer to its token: as scripted, or none (a hook that never calls
+    /// back, e.g. one still written for CodeDeploy) — the task times out.
+    fn hook_answer(&self, park: &Park) -> Parked {
+        let timeout = i64::try_from(park.timeout_seconds)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        match self.account.hook(&park.function_name) {
+            Some(HookBehaviour::Callback {
+                after_seconds: Some(after),
+                status,
+            }) => Parked {
+                after_millis: i64::try_from(after)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000),
+                answer: Ok(json!({ "status": status })),
+            },
+            _ => Parked {
+                after_millis: timeout,
+                answer: Err(InvokeError::Timeout),
+            },
         }
     }
 
@@ -174,6 +199,9 @@ impl LambdaInvoker for LocalInvoker<'_> {
     /// (its park read, a pending alarm, or an alarm event delivered meanwhile), an operator, or
     /// nobody (the timeout).
     async fn park(&self, park: &Park) -> Parked {
+        if function_short_name(&park.function_name) != "watch" {
+            return self.hook_answer(park);
+        }
         let a = self.account;
         let start = a.clock.now();
         let deadline = start

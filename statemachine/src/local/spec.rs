@@ -105,9 +105,13 @@ pub struct AlarmChange {
 pub struct HookSpec {
     /// Function name.
     pub name: String,
-    /// `pass` (default), `fail`, `error` or `timeout`.
+    /// `pass` (default), `fail`, `error`, `timeout`, or for callback hooks `callback` (answers
+    /// `{"status":"Succeeded"}` after `answerAfterSeconds`) and `silent` (never answers).
     #[serde(default)]
     pub behaviour: HookSpecBehaviour,
+    /// For `callback`: seconds until the answer (default 60).
+    #[serde(default)]
+    pub answer_after_seconds: Option<u64>,
 }
 
 /// How a hook answers.
@@ -123,6 +127,10 @@ pub enum HookSpecBehaviour {
     Error,
     /// Runs past its timeout.
     Timeout,
+    /// A callback hook that answers `{"status":"Succeeded"}` after `answerAfterSeconds`.
+    Callback,
+    /// A callback hook that never answers its token.
+    Silent,
 }
 
 fn default_role() -> String {
@@ -196,6 +204,14 @@ impl AccountSpec {
                     HookBehaviour::Error(format!("{} raised an error", hook.name))
                 }
                 HookSpecBehaviour::Timeout => HookBehaviour::Timeout,
+                HookSpecBehaviour::Callback => HookBehaviour::Callback {
+                    after_seconds: Some(hook.answer_after_seconds.unwrap_or(60)),
+                    status: "Succeeded".to_owned(),
+                },
+                HookSpecBehaviour::Silent => HookBehaviour::Callback {
+                    after_seconds: None,
+                    status: String::new(),
+                },
             };
             account.add_hook(&hook.name, behaviour);
         }

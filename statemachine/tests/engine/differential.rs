@@ -309,6 +309,35 @@ fn scenarios() -> Vec<(&'static str, &'static str, Arrange)> {
                 input["approvalTimeoutSeconds"] = json!(120);
             },
         ),
+        ("callback-hooks", "Canary10Percent5Minutes", |a, input| {
+            input["hooks"]["callbackTimeoutSeconds"] = json!(1800);
+            for (hook, after, status) in [
+                ("demo-pre-traffic", Some(600), "Succeeded"),
+                ("demo-post-traffic", Some(60), "Failed"),
+            ] {
+                a.set_hook(
+                    hook,
+                    HookBehaviour::Callback {
+                        after_seconds: after,
+                        status: status.into(),
+                    },
+                );
+            }
+        }),
+        (
+            "callback-hook-never-answers",
+            "Canary10Percent5Minutes",
+            |a, input| {
+                input["hooks"]["callbackTimeoutSeconds"] = json!(900);
+                a.set_hook(
+                    "demo-pre-traffic",
+                    HookBehaviour::Callback {
+                        after_seconds: None,
+                        status: String::new(),
+                    },
+                );
+            },
+        ),
         (
             "post-promotion-bake-alarm",
             "Canary10Percent5Minutes",

@@ -3,6 +3,7 @@
 
 mod bench_events;
 mod budget;
+mod callbacks;
 mod costs;
 mod definition;
 mod lambda_errors;
