@@ -38,7 +38,8 @@ pub struct Args {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PlanStep {
-    weight: f64,
+    /// Percent: a whole number prints as one (`10`, not `10.0`).
+    weight: serde_json::Value,
     bake_seconds: u32,
 }
 
@@ -62,6 +63,15 @@ struct PlanReport {
     exceeds_history_limit: bool,
     alarm_checks: u64,
     estimated_cost_usd: f64,
+}
+
+/// `10` for 10 %, `12.5` for 12.5 %.
+fn percent(weight: f64) -> serde_json::Value {
+    if weight.fract() == 0.0 {
+        serde_json::json!(weight as u64)
+    } else {
+        serde_json::json!(weight)
+    }
 }
 
 /// Validates the strategy exactly as Start Deployment would, then reports.
@@ -123,7 +133,7 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
         steps: steps
             .iter()
             .map(|s| PlanStep {
-                weight: s.weight.as_percent(),
+                weight: percent(s.weight.as_percent()),
                 bake_seconds: s.bake_seconds,
             })
             .collect(),

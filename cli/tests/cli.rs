@@ -207,11 +207,11 @@ fn plan_prints_schedule_transitions_and_cost() {
     assert_eq!(steps.len(), 10);
     assert_eq!(
         steps[0],
-        serde_json::json!({"weight": 10.0, "bakeSeconds": 60})
+        serde_json::json!({"weight": 10, "bakeSeconds": 60})
     );
     assert_eq!(
         steps[9],
-        serde_json::json!({"weight": 100.0, "bakeSeconds": 0})
+        serde_json::json!({"weight": 100, "bakeSeconds": 0})
     );
     assert_eq!(p["totalSeconds"], 540);
     assert_eq!(p["stateTransitions"], 122);
@@ -633,4 +633,26 @@ fn callback_hooks_answer_late_or_never() {
     let refused = shifter(&["simulate", "--hook-answer-after", "1m"]);
     assert_eq!(refused.status.code(), Some(2));
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Small things users noticed: whole weights print as integers, costs to the millionth of a
+/// dollar, every field camelCase, and a drift after the last write is refused, not ignored.
+#[test]
+fn json_is_tidy_and_impossible_faults_are_refused() {
+    let plan = shifter(&["plan", "--strategy", "Canary10Percent30Minutes", "--json"]);
+    let p = json_of(&plan);
+    assert_eq!(p["steps"][0]["weight"].to_string(), "10");
+    assert_eq!(p["estimatedCostUsd"].to_string(), "0.0006");
+    let out = shifter(&[
+        "simulate",
+        "--alarm-at",
+        "3m",
+        "--drop-alarm-events",
+        "--json",
+    ]);
+    let s = json_of(&out);
+    assert!(s["alarmChecks"][0].get("inAlarm").is_some(), "{s}");
+    let drift = shifter(&["simulate", "--drift-at-step", "3"]);
+    assert_eq!(drift.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&drift.stderr).contains("writes the alias 2 times"));
 }

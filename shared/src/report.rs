@@ -56,6 +56,7 @@ pub struct TimelinePoint {
 
 /// An alarm check made during the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlarmCheck {
     /// Seconds since the start.
     pub seconds: f64,
@@ -206,7 +207,7 @@ impl SummaryBuilder {
             timeline: self.timeline,
             alarm_checks: self.alarm_checks,
             final_state: ending.final_state,
-            estimated_cost_usd: ending.transitions as f64 * USD_PER_TRANSITION,
+            estimated_cost_usd: crate::domain::cost::usd(ending.transitions),
         }
     }
 }

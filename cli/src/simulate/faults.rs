@@ -169,6 +169,17 @@ fn drift_at_step(
     if n == 0 {
         return Err(CliError::Usage("--drift-at-step counts from 1".into()));
     }
+    // One alias write per step (the shifts and the promotion): a later one never comes.
+    if let Ok(request) = shifter::domain::DeploymentRequest::from_json(input) {
+        let writes = request.plan.steps().len() as u64;
+        if n > writes {
+            return Err(CliError::Usage(format!(
+                "--drift-at-step {n}: the deployment writes the alias {writes} times ({}); \
+                 use 1 to {writes}",
+                request.strategy_name
+            )));
+        }
+    }
     if remote {
         return Err(CliError::Usage(
             "--drift-at-step injects faults into the in-memory account; it is not available with --endpoint".into(),

@@ -17,8 +17,14 @@ pub struct TransitionEstimate {
 impl TransitionEstimate {
     /// USD at the Standard workflow price.
     pub fn cost_usd(&self) -> f64 {
-        self.transitions as f64 * USD_PER_TRANSITION
+        usd(self.transitions)
     }
+}
+
+/// USD for `transitions` at the Standard workflow price, to the millionth of a dollar (what
+/// the text output shows): `0.0006`, not `0.0006000000000000001`.
+pub fn usd(transitions: u64) -> f64 {
+    (transitions as f64 * USD_PER_TRANSITION * 1e6).round() / 1e6
 }
 
 /// Counts the states a successful run enters: Start Deployment and What Next?, each hook with its
