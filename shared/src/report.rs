@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::cost::USD_PER_TRANSITION;
 use crate::domain::{AliasRoute, Deployment, ErrorKind, Failure};
 use crate::ports::HistoryEvent;
 use crate::states;
@@ -368,7 +367,7 @@ mod tests {
         );
         assert_eq!(summary.simulated_seconds, 90.0);
         assert_eq!(summary.alarm_checks.len(), 1);
-        assert_eq!(summary.estimated_cost_usd, 40.0 * USD_PER_TRANSITION);
+        assert_eq!(summary.estimated_cost_usd, 0.001);
     }
 
     #[test]
