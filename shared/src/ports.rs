@@ -434,3 +434,30 @@ pub trait TaskCallbacks: Send + Sync {
         cause: &str,
     ) -> Result<TokenAnswer, ShifterError>;
 }
+
+/// What a hook function did when invoked synchronously.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookAnswer {
+    /// It returned this (the raw response payload).
+    Returned(Vec<u8>),
+    /// It failed, or Lambda refused to run it: the error name as Step Functions would report it
+    /// (the function's `errorType`, `Lambda.Unknown`, `Sandbox.Timedout`,
+    /// `Lambda.TooManyRequestsException`, …) and the message.
+    Failed {
+        /// The error name.
+        error_type: String,
+        /// The message.
+        message: String,
+    },
+}
+
+/// Invokes users' hook functions synchronously (Lambda Invoke, RequestResponse).
+#[async_trait]
+pub trait HookInvoker: Send + Sync {
+    /// Invokes `function` with `payload` and waits for its answer.
+    async fn invoke_hook(
+        &self,
+        function: &str,
+        payload: &serde_json::Value,
+    ) -> Result<HookAnswer, ShifterError>;
+}

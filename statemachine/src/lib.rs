@@ -44,9 +44,15 @@ mod tests {
         ] {
             assert_eq!(states::hook_of(run), states::hook_of(wait));
             assert_eq!(defined[wait]["Resource"], states::PARK_RESOURCE);
+            // The same hook: the callback state invokes it directly, the synchronous one
+            // through Run Hook.
             assert_eq!(
                 defined[wait]["Parameters"]["FunctionName.$"],
-                defined[run]["Parameters"]["FunctionName.$"]
+                defined[run]["Parameters"]["Payload"]["hook.$"]
+            );
+            assert_eq!(
+                defined[run]["Parameters"]["FunctionName"],
+                "${RunHookFunctionArn}"
             );
         }
         let park = |state: &str| defined[state]["Parameters"]["Payload"]["park"].as_str();

@@ -63,6 +63,16 @@ fn camel(snake: &str) -> String {
         .collect()
 }
 
+/// The IAM action of an API operation: the same name, except Lambda's Invoke, which IAM calls
+/// `lambda:InvokeFunction`
+/// (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html>).
+fn action_of(operation: &str) -> String {
+    match operation {
+        "Invoke" => "InvokeFunction".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 /// The identifier right after each `marker` in `text` (e.g. the method after `client.`, with
 /// whitespace and newlines allowed around the dot).
 fn idents_after(text: &str, marker: &str) -> Vec<String> {
@@ -100,7 +110,9 @@ fn calls_by_method(source: &str) -> BTreeMap<String, BTreeSet<String>> {
     for (k, (start, name)) in starts.iter().enumerate() {
         let end = starts.get(k + 1).map_or(source.len(), |(e, _)| *e);
         for op in idents_after(&source[*start..end], "client") {
-            out.entry(name.clone()).or_default().insert(camel(&op));
+            out.entry(name.clone())
+                .or_default()
+                .insert(action_of(&camel(&op)));
         }
     }
     out

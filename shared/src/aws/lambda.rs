@@ -11,7 +11,7 @@ use super::errors::{AwsFailure, FailureKind};
 use crate::domain::request::function_short_name;
 use crate::domain::{AdditionalVersion, AliasRoute, AliasState, Weight};
 use crate::error::ShifterError;
-use crate::ports::{AliasRouter, FunctionRegistry, VersionInfo};
+use crate::ports::{AliasRouter, FunctionRegistry, HookAnswer, HookInvoker, VersionInfo};
 
 /// The IAM actions of the Lambda API calls this adapter makes, by the method that makes them.
 /// A test (cli/tests/cli/iam.rs) checks each method's `client.<operation>(` calls in this file
@@ -31,6 +31,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
         "publish_version",
         &["lambda:GetFunctionConfiguration", "lambda:PublishVersion"],
     ),
+    ("invoke_hook", &["lambda:InvokeFunction"]),
 ];
 
 /// Lambda aliases, versions and functions through `aws-sdk-lambda`. Every alias write carries
@@ -354,6 +355,64 @@ impl FunctionRegistry for LambdaAdapter {
                 .dead_letter_config()
                 .and_then(|d| d.target_arn())
                 .map(str::to_owned),
+        })
+    }
+}
+
+/// A hook invoked as Step Functions' `lambda:invoke` would: a function error keeps its
+/// `errorType` (`Lambda.Unknown` when it has none, `Sandbox.Timedout` when it ran out of
+/// time); Lambda's own refusals are named `Lambda.<code>` as Step Functions names them
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html>).
+#[async_trait]
+impl HookInvoker for LambdaAdapter {
+    async fn invoke_hook(
+        &self,
+        function: &str,
+        payload: &serde_json::Value,
+    ) -> Result<HookAnswer, ShifterError> {
+        let body = serde_json::to_vec(payload)
+            .map_err(|e| ShifterError::invalid("payload", e.to_string()))?;
+        let out = self
+            .client
+            .invoke()
+            .function_name(function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(body))
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let failure = AwsFailure::new("Invoke", e);
+                let code = failure
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| "SdkClientException".into());
+                return Ok(HookAnswer::Failed {
+                    error_type: format!("Lambda.{code}"),
+                    message: failure.message,
+                });
+            }
+        };
+        let bytes = out
+            .payload()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default();
+        if out.function_error().is_none() {
+            return Ok(HookAnswer::Returned(bytes));
+        }
+        let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let message = error["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let error_type = match error["errorType"].as_str() {
+            Some(t) if !t.is_empty() => t.to_owned(),
+            _ if message.contains("Task timed out") => "Sandbox.Timedout".to_owned(),
+            _ => "Lambda.Unknown".to_owned(),
+        };
+        Ok(HookAnswer::Failed {
+            error_type,
+            message,
         })
     }
 }

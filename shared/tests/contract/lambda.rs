@@ -714,4 +714,66 @@ mod mocks {
             "each page read once"
         );
     }
+
+    /// Invoke as Step Functions' lambda:invoke reports it: the answer's bytes; a function error
+    /// with its errorType (Lambda.Unknown without one, Sandbox.Timedout for a timeout).
+    #[tokio::test]
+    async fn a_hook_answer_or_its_error_keeps_step_functions_names() {
+        use aws_sdk_lambda::operation::invoke::InvokeOutput;
+        use aws_sdk_lambda::primitives::Blob;
+        use shifter::ports::{HookAnswer, HookInvoker};
+        let cases: [(Option<&str>, &str, HookAnswer); 4] = [
+            (
+                None,
+                r#"{"status":"Succeeded"}"#,
+                HookAnswer::Returned(br#"{"status":"Succeeded"}"#.to_vec()),
+            ),
+            (
+                Some("Unhandled"),
+                r#"{"errorType":"ValueError","errorMessage":"bad"}"#,
+                HookAnswer::Failed {
+                    error_type: "ValueError".into(),
+                    message: "bad".into(),
+                },
+            ),
+            (
+                Some("Unhandled"),
+                r#"{"errorMessage":"2026-12-01T00:00:00Z 1a2b Task timed out after 3.00 seconds"}"#,
+                HookAnswer::Failed {
+                    error_type: "Sandbox.Timedout".into(),
+                    message: "2026-12-01T00:00:00Z 1a2b Task timed out after 3.00 seconds".into(),
+                },
+            ),
+            (
+                Some("Unhandled"),
+                r#"{"errorMessage":"Runtime exited with error: signal: killed"}"#,
+                HookAnswer::Failed {
+                    error_type: "Lambda.Unknown".into(),
+                    message: "Runtime exited with error: signal: killed".into(),
+                },
+            ),
+        ];
+        for (function_error, body, expected) in cases {
+            let invoke = mock!(aws_sdk_lambda::Client::invoke)
+                .match_requests(|req| {
+                    req.function_name() == Some("orders-pre")
+                        && req.payload().map(|p| p.as_ref())
+                            == Some(br#"{"phase":"PreTraffic"}"#.as_slice())
+                })
+                .then_output(move || {
+                    let mut out = InvokeOutput::builder()
+                        .status_code(200)
+                        .payload(Blob::new(body.as_bytes().to_vec()));
+                    if let Some(e) = function_error {
+                        out = out.function_error(e);
+                    }
+                    out.build()
+                });
+            let answer = client(&[&invoke])
+                .invoke_hook("orders-pre", &serde_json::json!({"phase": "PreTraffic"}))
+                .await
+                .expect("an answer");
+            assert_eq!(answer, expected, "{body}");
+        }
+    }
 }

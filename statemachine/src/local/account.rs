@@ -36,6 +36,8 @@ pub enum HookBehaviour {
     Flaky(u32),
     /// Runs this many virtual seconds, then passes (or times out past the task's timeout).
     Slow(u64),
+    /// Returns `{"status":"Succeeded"}` with a report of this many bytes.
+    Large(usize),
     /// A callback hook: returns at once, then answers its task token with `{"status": status}`
     /// (SendTaskSuccess) this many seconds later — or never, with `None`.
     Callback {

@@ -19,12 +19,13 @@ use crate::asl::{InvokeError, LambdaInvoker, Park, Parked};
 pub const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:local-1:000000000000:function:";
 
 /// Our functions, by the `DefinitionSubstitutions` key that names them in the definition.
-pub const OUR_FUNCTIONS: [(&str, &str); 5] = [
+pub const OUR_FUNCTIONS: [(&str, &str); 6] = [
     ("StartDeploymentFunctionArn", "start-deployment"),
     ("ShiftTrafficFunctionArn", "shift-traffic"),
     ("CheckHealthFunctionArn", "check-health"),
     ("RollBackFunctionArn", "roll-back"),
     ("WatchFunctionArn", "watch"),
+    ("RunHookFunctionArn", "run-hook"),
 ];
 
 /// Invokes functions of `account`.
@@ -142,12 +143,51 @@ impl LocalInvoker<'_> {
                 })
             }
             Some(HookBehaviour::Slow(seconds)) => self.slow(seconds, timeout_seconds).await,
+            Some(HookBehaviour::Large(bytes)) => {
+                Ok(json!({"status": "Succeeded", "report": "x".repeat(bytes)}))
+            }
             // It returns; its answer comes through its task token (see `hook_answer`).
             Some(HookBehaviour::Callback { .. }) => Ok(Value::Null),
             None => Err(InvokeError::Service {
                 error: "Lambda.ResourceNotFoundException".to_owned(),
                 cause: format!("Function not found: {function_name}"),
             }),
+        }
+    }
+
+    /// The Run Hook function: the scripted hook (with its injected Lambda faults), its answer
+    /// bounded and its error's message cut as the real function does.
+    async fn run_hook(
+        &self,
+        payload: Value,
+        timeout_seconds: Option<u64>,
+    ) -> Result<Value, InvokeError> {
+        let event: run_hook::RunHookEvent = decode(payload).map_err(|e| InvokeError::Function {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
+        })?;
+        let short = function_short_name(&event.hook);
+        if let Some(fault) = self.account.lambda_faults.take(short) {
+            let ran = chrono::TimeDelta::seconds(fault.seconds());
+            self.account.clock.sleep(ran).await;
+            return Err(fault.error(&event.hook));
+        }
+        match self.hook(short, &event.hook, timeout_seconds).await {
+            Ok(answer) => {
+                let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+                Ok(run_hook::bounded_answer(&bytes))
+            }
+            Err(InvokeError::Function {
+                error_type,
+                error_message,
+            }) => {
+                let failure = run_hook::bounded_failure(&error_type, &error_message);
+                Err(InvokeError::Function {
+                    error_type: failure.error_type,
+                    error_message: failure.message,
+                })
+            }
+            Err(other) => Err(other),
         }
     }
 
@@ -267,6 +307,9 @@ impl LambdaInvoker for LocalInvoker<'_> {
             let ran = chrono::TimeDelta::seconds(fault.seconds());
             self.account.clock.sleep(ran).await;
             return Err(fault.error(function_name));
+        }
+        if short == "run-hook" {
+            return self.run_hook(payload, timeout_seconds).await;
         }
         if !OUR_FUNCTIONS.iter().any(|(_, n)| *n == short) {
             return self.hook(short, function_name, timeout_seconds).await;

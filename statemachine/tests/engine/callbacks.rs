@@ -132,3 +132,30 @@ fn the_callback_timeout_is_validated() {
     no_hooks["hooks"] = json!({"callbackTimeoutSeconds": 60});
     assert!(refused(no_hooks).contains("needs hooks.preTraffic or hooks.postTraffic"));
 }
+
+/// A synchronous hook answering 1 MB would be `States.DataLimitExceeded` as a task result —
+/// uncatchable, and after the promotion all traffic would stay on the new version. Through Run
+/// Hook it is a failed hook: rolled back, alias restored, the document small.
+#[tokio::test]
+async fn a_one_megabyte_hook_answer_fails_the_hook_and_restores_the_alias() {
+    let account = LocalAccount::demo();
+    account.set_hook("demo-post-traffic", HookBehaviour::Large(1 << 20));
+    let input = LocalAccount::demo_input("Canary10Percent5Minutes");
+    let (run, _) = deploy(&account, input).await;
+    assert_eq!(
+        run.summary.outcome,
+        Outcome::RolledBack,
+        "{:?}",
+        run.summary
+    );
+    assert_eq!(run.execution.error.as_deref(), Some("HookFailed"));
+    let cause = run.execution.cause.clone().unwrap();
+    assert!(cause.contains("answer too large: 1048"), "{cause}");
+    let alias = account.alias_state("demo", "live").await.unwrap();
+    assert_eq!(alias.route, AliasRoute::single("1"));
+    assert!(
+        run.execution.largest_payload.bytes < 8 * 1024,
+        "{:?}",
+        run.execution.largest_payload
+    );
+}
