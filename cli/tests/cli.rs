@@ -317,6 +317,32 @@ fn simulate_against_the_emulator_runs_a_full_canary() {
     assert_eq!(weights, vec![0.0, 50.0, 100.0]);
     assert_eq!(back["simulatedSeconds"], 60.0);
 
+    // Your own alarms and input against the emulator's functions: an account file without
+    // functions; its alarm fires 30 s in and the canary back to version 2 rolls back.
+    let account = dir.join("alarms-only.json");
+    std::fs::write(
+        &account,
+        r#"{"alarms": [{"name": "orders-api-errors", "changes": [{"atSeconds": 30, "state": "ALARM"}]}],
+            "input": {"functionName": "orders-api", "alias": "live", "targetVersion": "2",
+                      "strategy": "Linear50PercentEvery1Minute", "alarms": ["orders-api-errors"]}}"#,
+    )
+    .unwrap();
+    let out = shifter(&[
+        "simulate",
+        "--endpoint",
+        &endpoint,
+        "--account",
+        account.to_str().unwrap(),
+        "--json",
+    ]);
+    let rolled = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{rolled}");
+    assert_eq!(rolled["error"], "AlarmTriggered", "{rolled}");
+    assert_eq!(
+        rolled["alias"]["version"], "1",
+        "read back from the emulator"
+    );
+
     // The in-memory-only fault is refused by name against an emulator.
     let out = shifter(&["simulate", "--endpoint", &endpoint, "--drift-at-step", "1"]);
     assert_eq!(out.status.code(), Some(2));
@@ -655,4 +681,24 @@ fn json_is_tidy_and_impossible_faults_are_refused() {
     let drift = shifter(&["simulate", "--drift-at-step", "3"]);
     assert_eq!(drift.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&drift.stderr).contains("writes the alias 2 times"));
+}
+
+/// With --endpoint the functions are the emulator's: an account file that lists functions is
+/// refused before anything is called, naming the field.
+#[test]
+fn an_account_with_functions_is_refused_against_an_emulator() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let account = repo.join("events/accounts/orders-canary.json");
+    let out = shifter(&[
+        "simulate",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--account",
+        account.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("functions: with --endpoint"), "{err}");
 }

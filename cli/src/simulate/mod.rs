@@ -25,8 +25,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
     /// A simulated account (JSON: functions, versions, aliases, alarms, hooks, and optionally
-    /// the input to run); the embedded demo account when absent.
-    #[arg(long, value_name = "FILE", conflicts_with = "endpoint")]
+    /// the input to run); the embedded demo account when absent. With --endpoint, its alarms,
+    /// hooks, managed set and input (the functions are the emulator's).
+    #[arg(long, value_name = "FILE")]
     account: Option<PathBuf>,
     /// Use the real Lambda adapter against an AWS API emulator at URL (e.g. moto server);
     /// alarms and hooks stay simulated in memory.
@@ -114,7 +115,7 @@ async fn arrange(args: &Args) -> Result<(LocalAccount, Value), CliError> {
         })?,
     };
     let remote = args.endpoint.is_some();
-    if remote {
+    if remote && args.account.is_none() {
         simulate_alarms_and_hooks_of(&account, &input);
         if !args.json {
             println!(
@@ -137,19 +138,26 @@ async fn account_for(args: &Args) -> Result<(LocalAccount, Option<Value>), CliEr
     if let Some(url) = &args.endpoint {
         let clients = shifter::aws::load_for_emulator(url).await;
         let adapter = Arc::new(LambdaAdapter::new(clients.lambda));
-        let input = json!({
+        let mut input = json!({
             "functionName": "orders-api", "alias": "live", "targetVersion": "2",
             "strategy": "Canary10Percent5Minutes", "alarms": ["orders-api-errors"]
         });
-        return Ok((LocalAccount::with_lambda(adapter), Some(input)));
+        let mut account = LocalAccount::with_lambda(adapter);
+        if let Some(path) = &args.account {
+            let spec = account_spec(path)?;
+            let invalid = |e| CliError::Usage(format!("{}: {e}", path.display()));
+            spec.apply_to(&mut account).map_err(invalid)?;
+            if let Some(own) = spec.input {
+                input = own;
+            }
+        }
+        return Ok((account, Some(input)));
     }
     if let Some(path) = &args.account {
-        let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
-        let invalid = |e: shifter_statemachine::local::AccountError| {
-            CliError::Usage(format!("{}: {e}", path.display()))
-        };
-        let spec = AccountSpec::from_json(&text).map_err(invalid)?;
-        let account = spec.build().map_err(invalid)?;
+        let spec = account_spec(path)?;
+        let account = spec
+            .build()
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
         return Ok((account, spec.input));
     }
     // The demo input at the default backstop interval: alarm events do the watching.
@@ -158,6 +166,12 @@ async fn account_for(args: &Args) -> Result<(LocalAccount, Option<Value>), CliEr
         fields.remove("checkIntervalSeconds");
     }
     Ok((LocalAccount::demo(), Some(input)))
+}
+
+/// The account file at `path`, read and parsed; errors name the file and the field.
+fn account_spec(path: &std::path::Path) -> Result<AccountSpec, CliError> {
+    let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+    AccountSpec::from_json(&text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
 }
 
 /// Against an emulator, the input's alarms exist in memory, quiet unless `--alarm-at` says

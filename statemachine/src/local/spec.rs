@@ -18,7 +18,9 @@ pub struct AccountSpec {
     /// What this account rehearses, for people.
     #[serde(default)]
     pub description: Option<String>,
-    /// Functions with their published versions and aliases.
+    /// Functions with their published versions and aliases (none with `--endpoint`, whose
+    /// functions are the emulator's).
+    #[serde(default)]
     pub functions: Vec<FunctionSpec>,
     /// CloudWatch alarms.
     #[serde(default)]
@@ -189,6 +191,31 @@ impl AccountSpec {
                 account.lambda.put_alias(&f.name, alias, route);
             }
         }
+        self.simulated(&account);
+        Ok(account)
+    }
+
+    /// The file's simulated parts — alarms, hooks, the managed set — on `account`, whose
+    /// functions, versions and aliases live elsewhere (an AWS API emulator). A file that lists
+    /// functions is refused: they would not be created there.
+    pub fn apply_to(&self, account: &mut LocalAccount) -> Result<(), AccountError> {
+        if !self.functions.is_empty() {
+            return Err(AccountError::Invalid(
+                "functions: with --endpoint the functions, versions and aliases are the \
+                 emulator's; leave \"functions\" out of the account file (alarms, hooks, \
+                 managedFunctions and input apply)"
+                    .to_owned(),
+            ));
+        }
+        if let Some(managed) = &self.managed_functions {
+            account.config.managed = ManagedSet::parse(managed);
+        }
+        self.simulated(account);
+        Ok(())
+    }
+
+    /// Alarms with their scripted changes, and hooks with their behaviour.
+    fn simulated(&self, account: &LocalAccount) {
         for alarm in &self.alarms {
             account.alarms.add(&alarm.name, alarm.state);
             for change in &alarm.changes {
@@ -215,6 +242,5 @@ impl AccountSpec {
             };
             account.add_hook(&hook.name, behaviour);
         }
-        Ok(account)
     }
 }
