@@ -381,6 +381,16 @@ fn account_files_rehearse_a_users_own_setup() {
     assert_eq!(s["alias"]["version"], "41");
     assert_eq!(s["simulatedSeconds"], 420.0);
 
+    // Canary analysis from the account's per-version traffic: no alarm needed.
+    let analysis = repo.join("events/accounts/orders-analysis.json");
+    let out = shifter(&["simulate", "--account", analysis.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = json_of(&out);
+    assert_eq!(s["error"], "AnalysisFailed");
+    assert!(s["cause"].as_str().unwrap().contains("old version 0.22% (2 of 900 calls)"));
+    assert_eq!(s["alias"]["version"], "41");
+    assert_eq!(s["simulatedSeconds"], 300.0);
+
     let dir = std::env::temp_dir().join(format!("shifter-account-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.json");

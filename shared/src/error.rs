@@ -47,6 +47,9 @@ pub enum ShifterError {
     /// `targetVersion: "latest"` resolved to a version rolled back on this alias before.
     #[error("{0}")]
     VersionRolledBack(String),
+    /// The canary analysis failed the new version.
+    #[error("{0}")]
+    AnalysisFailed(String),
 }
 
 impl ShifterError {
@@ -64,6 +67,7 @@ impl ShifterError {
             ShifterError::Aborted(_) => ErrorKind::Aborted,
             ShifterError::ApprovalTimedOut(_) => ErrorKind::ApprovalTimedOut,
             ShifterError::VersionRolledBack(_) => ErrorKind::VersionRolledBack,
+            ShifterError::AnalysisFailed(_) => ErrorKind::AnalysisFailed,
         }
     }
 
@@ -197,6 +201,11 @@ mod tests {
                 ShifterError::VersionRolledBack("v7".into()),
                 "VersionRolledBack",
                 "v7",
+            ),
+            (
+                ShifterError::AnalysisFailed("p99".into()),
+                "AnalysisFailed",
+                "p99",
             ),
         ];
         let mut names = vec![];

@@ -286,7 +286,8 @@ impl LongPlan {
                 shift_traffic::shift_traffic(&a.lambda, &a.clock, decode(payload)?).await?
             }
             "check-health" => {
-                check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
+                check_health::check_health(&a.alarms, &a.metrics, &a.clock, decode(payload)?)
+                    .await?
             }
             "watch" => {
                 let ports = watch::Ports {
@@ -522,7 +523,12 @@ fn bench_decisions(samples: usize) -> Vec<Stats> {
     let invocation = batched(samples, BATCH / 10, || {
         let d: Deployment = serde_json::from_slice(black_box(&payload)).expect("decodes");
         let out = rt
-            .block_on(check_health::check_health(&alarms, &clock, d))
+            .block_on(check_health::check_health(
+                &alarms,
+                &shifter::fakes::FakeMetrics::new(),
+                &clock,
+                d,
+            ))
             .expect("decides");
         black_box(serde_json::to_vec(&out).expect("encodes"));
     });

@@ -145,5 +145,32 @@ fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
         Decision::Succeed => "done".to_owned(),
         other => format!("next: {other:?}"),
     };
-    format!("{alarms} · {next}")
+    format!("{alarms} · {next}{}", analysis_line(d, at_seconds))
+}
+
+/// The canary analysis Check Health made at `at_seconds`, if it made one: both versions'
+/// figures.
+fn analysis_line(d: &Deployment, at_seconds: f64) -> String {
+    let started = ManualClock::at_epoch().start();
+    d.last_analysis
+        .as_ref()
+        .filter(|a| ((a.at - started).num_seconds() as f64 - at_seconds).abs() < 1.0)
+        .map(|a| {
+            let figures = |f: &shifter::domain::analysis::VersionFigures| {
+                let p99 = f
+                    .p99_millis
+                    .map_or("n/a".to_owned(), |p| format!("{p:.0} ms"));
+                format!(
+                    "{:.2}% errors, p99 {p99}, {} calls",
+                    f.error_rate_percent(),
+                    f.invocations
+                )
+            };
+            format!(
+                " · analysis: new {} / old {}",
+                figures(&a.new),
+                figures(&a.old)
+            )
+        })
+        .unwrap_or_default()
 }

@@ -2,7 +2,7 @@
 
 use check_health::check_health;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shifter::aws::CloudWatchAlarms;
+use shifter::aws::{CloudWatchAlarms, CloudWatchMetrics};
 use shifter::domain::Deployment;
 use shifter::ports::SystemClock;
 
@@ -12,8 +12,9 @@ async fn main() -> Result<(), Error> {
     let aws = shifter::aws::load_config().await;
     let alarms = CloudWatchAlarms::from_config(&aws);
     alarms.warm().await;
+    let metrics = CloudWatchMetrics::from_config(&aws);
     lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| {
-        check_health(&alarms, &SystemClock, ev.payload)
+        check_health(&alarms, &metrics, &SystemClock, ev.payload)
     }))
     .await
 }

@@ -63,7 +63,13 @@ impl World {
     /// One tick: `secs` pass, then Check Health runs.
     async fn check_after(&self, secs: i64, d: &Deployment) -> Result<Deployment, ShifterError> {
         self.clock.advance_secs(secs);
-        check_health::check_health(&self.alarms, &self.clock, d.clone()).await
+        check_health::check_health(
+            &self.alarms,
+            &shifter::fakes::FakeMetrics::new(),
+            &self.clock,
+            d.clone(),
+        )
+        .await
     }
 }
 

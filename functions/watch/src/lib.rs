@@ -94,12 +94,13 @@ pub struct ExecutionStatusChange {
 
 /// The errors of a deployment that rolled its target back: that version is remembered, and
 /// `targetVersion: "latest"` skips it until someone deploys it explicitly.
-pub const ROLLED_BACK_ERRORS: [ErrorKind; 5] = [
+pub const ROLLED_BACK_ERRORS: [ErrorKind; 6] = [
     ErrorKind::AlarmTriggered,
     ErrorKind::HookFailed,
     ErrorKind::Aborted,
     ErrorKind::ApprovalTimedOut,
     ErrorKind::RollbackFailed,
+    ErrorKind::AnalysisFailed,
 ];
 
 /// How long a rolled-back version is remembered (180 days), unless deployed explicitly sooner.

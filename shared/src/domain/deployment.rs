@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::alias::{AliasRoute, AliasState};
+use super::analysis::{Analysis, Judgement, LowTraffic, VersionFigures};
 use super::failure::{ErrorKind, ErrorName};
 use super::request::{ApprovalDefault, DeploymentRequest, Hooks, cut_chars};
 use super::strategy::Step;
@@ -218,10 +219,35 @@ pub struct Deployment {
     /// The step whose gate was passed (approved, promoted, or defaulted to approve).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_step: Option<usize>,
+    /// The canary analysis, when the input has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+    /// When the current analysis window began (the last shift, or the last analysis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis_from: Option<DateTime<Utc>>,
+    /// The latest analysis: when, both versions' figures, the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_analysis: Option<AnalysisRecord>,
     /// Written by the state machine: an operator's answer to a parked task token
     /// (`{"action":"approve"}` or `{"action":"promote"}`); Check Health consumes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<Value>,
+}
+
+/// One analysis of the new version against the old one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisRecord {
+    /// When it was made (the end of its window).
+    pub at: DateTime<Utc>,
+    /// The window's length in seconds.
+    pub window_seconds: i64,
+    /// The new version's figures.
+    pub new: VersionFigures,
+    /// The old version's figures.
+    pub old: VersionFigures,
+    /// The verdict.
+    pub judgement: Judgement,
 }
 
 fn default_approval_timeout() -> u32 {
@@ -288,6 +314,9 @@ impl Deployment {
             approval_default: request.approval.default,
             gate_opened_at: None,
             gate_announced: None,
+            analysis: request.analysis.clone(),
+            analysis_from: None,
+            last_analysis: None,
             approved_step: None,
             control: None,
         };
@@ -342,6 +371,7 @@ impl Deployment {
         self.alias_last_seen = alias.route.to_string();
         self.write_in_flight.clear();
         self.step_started_at = now;
+        self.analysis_from = self.analysis.as_ref().map(|_| now);
         if step.weight.is_full() {
             self.decision = if self.hooks.post_traffic.is_some() {
                 Decision::PostTrafficHook
@@ -350,7 +380,7 @@ impl Deployment {
             };
         } else {
             self.decision = Decision::Bake;
-            self.wait_seconds = self.check_interval_seconds.min(step.bake_seconds);
+            self.wait_seconds = self.park_interval().min(step.bake_seconds);
         }
         Ok(self)
     }
@@ -527,8 +557,10 @@ impl Deployment {
         let remaining = i64::from(bake) - elapsed;
         if remaining > 0 {
             self.wait_seconds = self
-                .check_interval_seconds
+                .park_interval()
                 .min(u32::try_from(remaining).unwrap_or(u32::MAX));
+        } else if let Some(held) = self.holding(-remaining, bake) {
+            return Ok(held);
         } else if stepping {
             self.decision = self.move_to(self.step_index + 1);
         } else {
@@ -648,6 +680,101 @@ impl Deployment {
         }
     }
 
+    /// The longest a park lasts: the backstop interval, or the analysis interval when shorter.
+    fn park_interval(&self) -> u32 {
+        self.analysis
+            .as_ref()
+            .map_or(self.check_interval_seconds, |a| {
+                self.check_interval_seconds.min(a.interval_seconds)
+            })
+    }
+
+    /// The window to analyse now, if one is due: while traffic bakes on the new version, a
+    /// whole analysis interval since the window began, or the bake's end.
+    pub fn analysis_due(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let analysis = self.analysis.as_ref()?;
+        if !matches!(self.decision, Decision::Bake | Decision::PostPromotionBake) {
+            return None;
+        }
+        let from = self.analysis_from.unwrap_or(self.step_started_at);
+        let window = (now - from).num_seconds();
+        let bake = match self.decision {
+            Decision::Bake => self.current_step().ok()?.bake_seconds,
+            _ => self.post_promotion_bake_seconds,
+        };
+        let bake_over = (now - self.step_started_at).num_seconds() >= i64::from(bake);
+        (window >= i64::from(analysis.interval_seconds) || (bake_over && window > 0))
+            .then_some((from, now))
+    }
+
+    /// Records an analysis of the window ending `now`: a broken limit rolls back
+    /// (`AnalysisFailed`, both versions' figures in the cause); the next window starts now.
+    pub fn analysed(
+        mut self,
+        now: DateTime<Utc>,
+        new: VersionFigures,
+        old: VersionFigures,
+    ) -> Deployment {
+        let Some(analysis) = self.analysis.clone() else {
+            return self;
+        };
+        let from = self.analysis_from.unwrap_or(self.step_started_at);
+        let judgement = super::analysis::judge(&analysis, new, old);
+        self.analysis_from = Some(now);
+        self.last_analysis = Some(AnalysisRecord {
+            at: now,
+            window_seconds: (now - from).num_seconds(),
+            new,
+            old,
+            judgement: judgement.clone(),
+        });
+        match judgement {
+            Judgement::Failed(breach) => {
+                let cause = format!(
+                    "canary analysis at {} on version {}: {breach}",
+                    self.traffic, self.target_version
+                );
+                self.rolling_back(Failure::new(ErrorKind::AnalysisFailed, cause))
+            }
+            Judgement::Healthy | Judgement::TooLittleTraffic { .. } => self,
+        }
+    }
+
+    /// When the bake is over `over` seconds ago but the last analysis had too little traffic to
+    /// judge and the input holds the step: park another interval — for at most the bake's own
+    /// length (or one interval) — then fail `AnalysisFailed`. `None` when nothing holds.
+    fn holding(&mut self, over: i64, bake: u32) -> Option<Deployment> {
+        let analysis = self.analysis.as_ref()?;
+        if analysis.on_low_traffic != LowTraffic::Hold {
+            return None;
+        }
+        let Some(AnalysisRecord {
+            judgement:
+                Judgement::TooLittleTraffic {
+                    invocations,
+                    needed,
+                },
+            ..
+        }) = self.last_analysis.clone()
+        else {
+            return None;
+        };
+        let hold_limit = i64::from(bake.max(analysis.interval_seconds));
+        if over < hold_limit {
+            self.wait_seconds = self.park_interval();
+            return Some(self.clone());
+        }
+        let cause = format!(
+            "canary analysis could not judge version {} at {}: {invocations} calls in the last \
+             window, {needed} needed; the step was held {over}s past its bake",
+            self.target_version, self.traffic
+        );
+        Some(
+            self.clone()
+                .rolling_back(Failure::new(ErrorKind::AnalysisFailed, cause)),
+        )
+    }
+
     /// At an open approval gate, how long the next park lasts (the rest of the gate, at most
     /// one backstop interval); anywhere else, the gate's marks are cleared.
     fn arm_gate(&mut self, now: DateTime<Utc>) {
@@ -660,15 +787,13 @@ impl Deployment {
         let open_for = (now - opened).num_seconds().max(0);
         let left = (i64::from(self.approval_timeout_seconds) - open_for).max(1);
         self.wait_seconds = self
-            .check_interval_seconds
+            .park_interval()
             .min(u32::try_from(left).unwrap_or(u32::MAX));
     }
 
     fn post_promotion(&mut self) -> Decision {
         if self.post_promotion_bake_seconds > 0 {
-            self.wait_seconds = self
-                .check_interval_seconds
-                .min(self.post_promotion_bake_seconds);
+            self.wait_seconds = self.park_interval().min(self.post_promotion_bake_seconds);
             Decision::PostPromotionBake
         } else {
             Decision::Succeed

@@ -30,11 +30,14 @@ pub enum ErrorKind {
     /// `targetVersion: "latest"` resolved to a version that was rolled back on this alias and
     /// not deployed explicitly since.
     VersionRolledBack,
+    /// The canary analysis judged the new version worse than the input allows (or could not
+    /// judge it: too little traffic after holding the step).
+    AnalysisFailed,
 }
 
 impl ErrorKind {
     /// Every kind, in the order DESIGN.md lists them.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::InvalidInput,
         ErrorKind::NotFound,
         ErrorKind::DeploymentInProgress,
@@ -46,6 +49,7 @@ impl ErrorKind {
         ErrorKind::Aborted,
         ErrorKind::ApprovalTimedOut,
         ErrorKind::VersionRolledBack,
+        ErrorKind::AnalysisFailed,
     ];
 
     /// The stable name (`InvalidInput`, `AliasDrift`, …).
@@ -62,6 +66,7 @@ impl ErrorKind {
             ErrorKind::Aborted => "Aborted",
             ErrorKind::ApprovalTimedOut => "ApprovalTimedOut",
             ErrorKind::VersionRolledBack => "VersionRolledBack",
+            ErrorKind::AnalysisFailed => "AnalysisFailed",
         }
     }
 

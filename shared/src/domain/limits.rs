@@ -4,6 +4,7 @@
 //! `States.Runtime`, which no Catch sees: the alias would stay split. So Start Deployment
 //! refuses an input whose worst case does not fit [`HISTORY_EVENT_BUDGET`].
 
+use super::analysis::LowTraffic;
 use super::request::{CHECK_INTERVAL_RANGE, DeploymentRequest, FieldError};
 
 /// Step Functions' quota of history events in one Standard execution
@@ -74,8 +75,19 @@ pub fn history_events(request: &DeploymentRequest) -> HistoryEstimate {
 
 /// [`history_events`] at another interval and gate timeout.
 fn estimate(request: &DeploymentRequest, interval: u32, timeout: u32) -> HistoryEstimate {
+    // With a canary analysis a park also ends at each analysis interval, and a step held for
+    // too little traffic bakes up to its own length (or one interval) again.
+    let analysis = request.analysis.as_ref();
+    let interval = analysis.map_or(interval, |a| interval.min(a.interval_seconds));
     let interval = u64::from(interval.max(1));
     let pieces = |seconds: u32| u64::from(seconds).div_ceil(interval);
+    let held = |bake: u32| match analysis {
+        Some(a) if a.on_low_traffic == LowTraffic::Hold => {
+            PIECE * (pieces(bake.saturating_add(bake.max(a.interval_seconds))) - pieces(bake))
+        }
+        _ => 0,
+    };
+    let mut holds = held(request.post_promotion_bake_seconds);
     let each = if request.hooks.callback_timeout_seconds.is_some() {
         CALLBACK_HOOK
     } else {
@@ -88,6 +100,7 @@ fn estimate(request: &DeploymentRequest, interval: u32, timeout: u32) -> History
         events += if step.weight.is_full() {
             TASK + CHOICE
         } else {
+            holds += held(step.bake_seconds);
             TASK + PIECE * pieces(step.bake_seconds)
         };
     }
@@ -95,7 +108,7 @@ fn estimate(request: &DeploymentRequest, interval: u32, timeout: u32) -> History
         hook(&request.hooks.post_traffic) + PIECE * pieces(request.post_promotion_bake_seconds);
     HistoryEstimate {
         succeeding: events + SUCCEEDED,
-        worst_case: events + ROLLBACK_FAILED,
+        worst_case: events + holds + ROLLBACK_FAILED,
     }
 }
 

@@ -117,7 +117,7 @@ pub struct Hooks {
 pub const MAX_CALLBACK_HOOK_SECONDS: u32 = 3600;
 
 /// A validated execution input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentRequest {
     /// Function name or ARN, as given.
     pub function_name: String,
@@ -141,6 +141,8 @@ pub struct DeploymentRequest {
     pub approval: Approval,
     /// A target version lower than the alias's current one is deployed only when this is set.
     pub allow_downgrade: bool,
+    /// Version-scoped canary analysis from Lambda's own metrics.
+    pub analysis: Option<super::analysis::Analysis>,
 }
 
 /// The default approval timeout, in seconds.
@@ -205,6 +207,7 @@ struct RawRequest {
     approval_default: Option<Value>,
     #[serde(default)]
     allow_downgrade: bool,
+    analysis: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +273,7 @@ impl DeploymentRequest {
             hooks: raw.hooks,
             post_promotion_bake_seconds: raw.post_promotion_bake_seconds,
             allow_downgrade: raw.allow_downgrade,
+            analysis: parse_analysis(raw.analysis.take())?,
         };
         check_history_budget(&request)?;
         Ok(request)
@@ -398,6 +402,16 @@ fn check_interval(given: Option<u32>) -> Result<u32, FieldError> {
         ));
     }
     Ok(seconds)
+}
+
+/// The `analysis` block: fields named under `analysis.`, then every bound checked.
+fn parse_analysis(raw: Option<Value>) -> Result<Option<super::analysis::Analysis>, FieldError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let analysis: super::analysis::Analysis = deserialize_named(&raw, "analysis")?;
+    analysis.validate()?;
+    Ok(Some(analysis))
 }
 
 fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {

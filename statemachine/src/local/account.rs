@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use shifter::domain::request::function_short_name;
 use shifter::domain::{AliasRoute, AliasState, ManagedSet};
 use shifter::fakes::{
-    FakeAlarms, FakeExecutions, FakeLambda, FakeRegistry, FakeTasks, ManualClock, Writer,
+    FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRegistry, FakeTasks, ManualClock,
+    Writer,
 };
 use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
 use start_deployment::Config;
@@ -80,6 +81,8 @@ pub struct LocalAccount {
     pub executions: FakeExecutions,
     /// CloudWatch's alarm state-change events on their way to the watch function.
     pub alarm_events: AlarmEvents,
+    /// Lambda's per-version metrics, for the canary analysis.
+    pub metrics: FakeMetrics,
 }
 
 impl LocalAccount {
@@ -109,6 +112,7 @@ impl LocalAccount {
                 executions
             },
             alarm_events: AlarmEvents::default(),
+            metrics: FakeMetrics::new(),
             config: Config {
                 managed: ManagedSet::everything(),
             },
@@ -129,7 +133,9 @@ impl LocalAccount {
     }
 
     /// The default rehearsal: function `demo` with versions 1 and 2, alias `live` on 1, alarm
-    /// `demo-errors` (OK), hooks `demo-pre-traffic` and `demo-post-traffic` that pass.
+    /// `demo-errors` (OK), hooks `demo-pre-traffic` and `demo-post-traffic` that pass; through
+    /// `live`, version 1 serves 1,000 calls a minute and version 2 (once routed to) 200, both
+    /// at 0.2 % errors and a p99 around 100 ms (what a canary analysis reads).
     pub fn demo() -> Self {
         let account = LocalAccount::new();
         let role = "arn:aws:iam::000000000000:role/demo";
@@ -142,6 +148,15 @@ impl LocalAccount {
         account.alarms.add("demo-errors", AlarmState::Ok);
         account.add_hook("demo-pre-traffic", HookBehaviour::Pass);
         account.add_hook("demo-post-traffic", HookBehaviour::Pass);
+        let start = account.clock.start();
+        for (version, calls, p99) in [("1", 1000, 100.0), ("2", 200, 105.0)] {
+            let traffic = shifter::fakes::Traffic {
+                calls_per_minute: calls,
+                error_rate_percent: 0.2,
+                p99_millis: p99,
+            };
+            account.metrics.set("demo", "live", version, start, traffic);
+        }
         account
     }
 

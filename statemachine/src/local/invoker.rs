@@ -55,7 +55,8 @@ impl LocalInvoker<'_> {
                 shift_traffic::shift_traffic(a.router.as_ref(), &a.clock, decode(payload)?).await?
             }
             "check-health" => {
-                check_health::check_health(&a.alarms, &a.clock, decode(payload)?).await?
+                check_health::check_health(&a.alarms, &a.metrics, &a.clock, decode(payload)?)
+                    .await?
             }
             "roll-back" => roll_back::roll_back(a.router.as_ref(), decode(payload)?).await?,
             "watch" => return self.watch(payload).await,

@@ -28,12 +28,38 @@ pub struct AccountSpec {
     /// Hook functions.
     #[serde(default)]
     pub hooks: Vec<HookSpec>,
+    /// Per-version traffic through an alias, for the canary analysis: from `atSeconds` on,
+    /// the version serves this many calls a minute at this error rate and p99.
+    #[serde(default)]
+    pub traffic: Vec<TrafficSpec>,
     /// Start Deployment's `MANAGED_FUNCTIONS`; every function when absent.
     #[serde(default)]
     pub managed_functions: Option<String>,
     /// The execution input to run when `--input` is not given.
     #[serde(default)]
     pub input: Option<Value>,
+}
+
+/// How one version behaves through an alias from some moment on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrafficSpec {
+    /// Function name.
+    pub function: String,
+    /// Alias name.
+    pub alias: String,
+    /// Version.
+    pub version: String,
+    /// Seconds after the start (default 0).
+    #[serde(default)]
+    pub at_seconds: i64,
+    /// Calls a minute.
+    pub calls_per_minute: u64,
+    /// Percent of the calls that fail (default 0).
+    #[serde(default)]
+    pub error_rate_percent: f64,
+    /// 99th percentile duration in milliseconds.
+    pub p99_millis: f64,
 }
 
 /// A function.
@@ -216,6 +242,17 @@ impl AccountSpec {
 
     /// Alarms with their scripted changes, and hooks with their behaviour.
     fn simulated(&self, account: &LocalAccount) {
+        for t in &self.traffic {
+            let at = account.clock.start() + chrono::TimeDelta::seconds(t.at_seconds);
+            let traffic = shifter::fakes::Traffic {
+                calls_per_minute: t.calls_per_minute,
+                error_rate_percent: t.error_rate_percent,
+                p99_millis: t.p99_millis,
+            };
+            account
+                .metrics
+                .set(&t.function, &t.alias, &t.version, at, traffic);
+        }
         for alarm in &self.alarms {
             account.alarms.add(&alarm.name, alarm.state);
             for change in &alarm.changes {

@@ -1,6 +1,7 @@
 //! The engine's integration tests, one test binary: scenarios through the local runner on the
 //! shipped definition, and the checks that keep definition, template and code in step.
 
+mod analysis;
 mod bench_events;
 mod budget;
 mod callbacks;
