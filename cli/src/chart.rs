@@ -9,14 +9,26 @@ use crate::error::CliError;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
-/// Draws the chart and returns the SVG text.
+/// Draws the chart of a simulated run and returns the SVG text.
 pub fn render(summary: &Summary) -> Result<String, CliError> {
+    render_since(summary, None)
+}
+
+/// Draws the chart; a real execution's time axis counts from its start, in UTC.
+pub fn render_since(
+    summary: &Summary,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<String, CliError> {
     let mut svg = String::new();
-    draw(summary, &mut svg).map_err(|e| CliError::Chart(e.to_string()))?;
+    let x_desc = started.map_or_else(
+        || "simulated seconds".to_owned(),
+        |at| format!("seconds since {} UTC", at.format("%Y-%m-%d %H:%M:%S")),
+    );
+    draw(summary, &x_desc, &mut svg).map_err(|e| CliError::Chart(e.to_string()))?;
     Ok(svg)
 }
 
-fn draw(summary: &Summary, out: &mut String) -> Drawn {
+fn draw(summary: &Summary, x_desc: &str, out: &mut String) -> Drawn {
     let end = summary.simulated_seconds.max(1.0);
     let root = SVGBackend::with_string(out, (900, 420)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -34,7 +46,7 @@ fn draw(summary: &Summary, out: &mut String) -> Drawn {
         .build_cartesian_2d(0.0..end * 1.02, 0.0..105.0)?;
     chart
         .configure_mesh()
-        .x_desc("simulated seconds")
+        .x_desc(x_desc)
         .y_desc("% of traffic on the new version")
         .draw()?;
     traffic(&mut chart, summary, end)?;

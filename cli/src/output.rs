@@ -91,18 +91,32 @@ struct TimelineFile<'a> {
     alarm_checks: &'a [shifter::report::AlarmCheck],
     outcome: Outcome,
     simulated_seconds: f64,
+    /// When the real execution started (absent for a simulation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Writes the timeline of `summary`: data (`.json`) or chart (`.svg`).
 pub fn write_timeline(path: &Path, summary: &Summary) -> Result<(), CliError> {
+    write_timeline_since(path, summary, None)
+}
+
+/// The same for a real execution that started at `started`: the chart's time axis says so,
+/// and the data carries `startedAt`.
+pub fn write_timeline_since(
+    path: &Path,
+    summary: &Summary,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), CliError> {
     let text = match path.extension().and_then(|e| e.to_str()) {
         Some("json") => json_text(&TimelineFile {
             timeline: &summary.timeline,
             alarm_checks: &summary.alarm_checks,
             outcome: summary.outcome,
             simulated_seconds: summary.simulated_seconds,
+            started_at: started,
         })?,
-        Some("svg") => crate::chart::render(summary)?,
+        Some("svg") => crate::chart::render_since(summary, started)?,
         _ => {
             return Err(CliError::Usage(format!(
                 "--timeline {}: use a .json or .svg file name",

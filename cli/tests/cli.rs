@@ -383,11 +383,21 @@ fn account_files_rehearse_a_users_own_setup() {
 
     // Canary analysis from the account's per-version traffic: no alarm needed.
     let analysis = repo.join("events/accounts/orders-analysis.json");
-    let out = shifter(&["simulate", "--account", analysis.to_str().unwrap(), "--json"]);
+    let out = shifter(&[
+        "simulate",
+        "--account",
+        analysis.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let s = json_of(&out);
     assert_eq!(s["error"], "AnalysisFailed");
-    assert!(s["cause"].as_str().unwrap().contains("old version 0.22% (2 of 900 calls)"));
+    assert!(
+        s["cause"]
+            .as_str()
+            .unwrap()
+            .contains("old version 0.22% (2 of 900 calls)")
+    );
     assert_eq!(s["alias"]["version"], "41");
     assert_eq!(s["simulatedSeconds"], 300.0);
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shifter::domain::{Decision, Deployment};
+use shifter::domain::{Decision, Deployment, ErrorKind};
 use shifter::ports::{ExecutionStatus, Executions, HistoryEvent};
 use shifter::report::{self, document};
 use shifter::states;
@@ -143,11 +143,26 @@ pub async fn watch(
 ) -> Result<ExitCode, CliError> {
     let bar = progress_bar(json_out)?;
     let mut history: Vec<HistoryEvent> = Vec::new();
+    let mut throttled = 0u32;
     loop {
         // Only what is new since the last poll, read newest first: one call a poll, however
         // long the history has grown.
         let last = history.last().map_or(0, |e| e.id);
-        let new = executions.history_after(arn, last).await?;
+        let new = match executions.history_after(arn, last).await {
+            Ok(new) => {
+                throttled = 0;
+                new
+            }
+            // Throttled (after the SDK's own retries): poll less often, then try again.
+            Err(e) if e.error_kind() == ErrorKind::Transient && throttled < MAX_THROTTLED_POLLS => {
+                throttled += 1;
+                let pause = backoff(poll, throttled);
+                bar.set_message(format!("{e}; polling again in {}s", pause.as_secs()));
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let start = history
             .first()
             .or(new.first())
@@ -183,6 +198,16 @@ pub async fn watch(
     }
 }
 
+/// Throttled polls in a row before `watch` gives up.
+const MAX_THROTTLED_POLLS: u32 = 8;
+
+/// The pause after the `n`th throttled poll in a row: the poll interval doubled each time, at
+/// most a minute.
+fn backoff(poll: Duration, n: u32) -> Duration {
+    poll.saturating_mul(1 << n.min(16))
+        .min(Duration::from_secs(60))
+}
+
 fn progress_bar(hidden: bool) -> Result<indicatif::ProgressBar, CliError> {
     let bar = if hidden {
         indicatif::ProgressBar::hidden()
@@ -199,7 +224,8 @@ fn progress_bar(hidden: bool) -> Result<indicatif::ProgressBar, CliError> {
 /// Writes the chart (.svg) or data (.json) of a real execution.
 pub async fn timeline(executions: &dyn Executions, args: &TimelineArgs) -> Result<(), CliError> {
     let history = executions.execution_history(&args.arn).await?;
-    output::write_timeline(&args.out, &report::from_history(&history))
+    let started = history.first().map(|e| e.at);
+    output::write_timeline_since(&args.out, &report::from_history(&history), started)
 }
 
 #[cfg(test)]
@@ -244,7 +270,32 @@ mod tests {
         assert_eq!(succeeded.alarm_checks.len(), 2);
         assert_eq!(succeeded.alias.clone().unwrap().version, "2");
         let svg = crate::chart::render(&succeeded).unwrap();
-        assert!(svg.contains("<svg"));
+        assert!(svg.contains("<svg") && svg.contains("simulated seconds"));
+    }
+
+    /// `shifter timeline` of a real execution: the chart's time axis counts from the
+    /// execution's start in UTC, and the data says when that was.
+    #[tokio::test]
+    async fn a_real_timeline_is_labelled_in_real_time() {
+        let history = recorded("execution-history-succeeded.json");
+        let started = history[0].at;
+        let (fake, arn) = running(history).await;
+        let dir = std::env::temp_dir().join(format!("shifter-timeline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in ["t.svg", "t.json"] {
+            let args = TimelineArgs {
+                arn: arn.clone(),
+                out: dir.join(file),
+            };
+            timeline(&fake, &args).await.unwrap();
+        }
+        let svg = std::fs::read_to_string(dir.join("t.svg")).unwrap();
+        let label = format!("seconds since {} UTC", started.format("%Y-%m-%d %H:%M:%S"));
+        assert!(svg.contains(&label) && !svg.contains("simulated seconds"));
+        let data: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("t.json")).unwrap()).unwrap();
+        assert_eq!(data["startedAt"], json!(started));
+        std::fs::remove_dir_all(dir).ok();
     }
 
     /// The same deployment reported from the runner's own record and from its history as Step
@@ -359,5 +410,38 @@ mod tests {
         let (code, ()) = tokio::join!(watch(&fake, &arn, true, Duration::from_millis(1)), finish);
         assert_eq!(code.unwrap(), ExitCode::FAILURE);
         assert_eq!(fake.history_events_served(), full.len());
+    }
+
+    /// A 10,000-event history is read once, in one call, however many polls follow; throttled
+    /// polls back off and try again instead of failing the watch.
+    #[tokio::test]
+    async fn a_ten_thousand_event_history_costs_one_read_and_throttling_backs_off() {
+        let template = recorded("execution-history-aborted.json");
+        let mut long = Vec::new();
+        for i in 0..10_000 {
+            let mut event = template[i % (template.len() - 1)].clone();
+            event.id = i64::try_from(i + 1).unwrap();
+            long.push(event);
+        }
+        let (fake, arn) = running(long.clone()).await;
+        let before = fake.calls();
+        fake.throttle_next(3);
+        let finish = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            fake.set_history(&arn, ExecutionStatus::Failed, long.clone());
+        };
+        // Throttled three times, the watch waits 20 + 40 + 80 ms: the execution has ended by
+        // its first read.
+        let (code, ()) = tokio::join!(watch(&fake, &arn, true, Duration::from_millis(10)), finish);
+        assert_eq!(code.unwrap(), ExitCode::FAILURE);
+        assert_eq!(
+            fake.history_events_served(),
+            10_000,
+            "every event read once"
+        );
+        // 3 throttled reads, 1 read of the whole history, DescribeExecution, the final read.
+        assert_eq!(fake.calls() - before, 3 + 1 + 1 + 1);
+        assert_eq!(backoff(Duration::from_secs(5), 1), Duration::from_secs(10));
+        assert_eq!(backoff(Duration::from_secs(5), 8), Duration::from_secs(60));
     }
 }

@@ -28,6 +28,8 @@ struct State {
     throttle_next: u32,
     /// History events returned so far, by every history call.
     history_events_served: usize,
+    /// API calls made so far (throttled ones included).
+    calls: u64,
 }
 
 /// Step Functions executions in memory, for the CLI's and the CodePipeline action's tests.
@@ -72,6 +74,11 @@ impl FakeExecutions {
     /// History events every GetExecutionHistory read returned so far (what a follower downloaded).
     pub fn history_events_served(&self) -> usize {
         self.lock().history_events_served
+    }
+
+    /// API calls made so far, throttled ones included.
+    pub fn calls(&self) -> u64 {
+        self.lock().calls
     }
 
     /// The next `n` calls fail with throttling.
@@ -169,6 +176,7 @@ impl FakeExecutions {
     }
 
     fn begin(&self, state: &mut State, operation: &str) -> Result<(), ShifterError> {
+        state.calls += 1;
         if state.throttle_next > 0 {
             state.throttle_next -= 1;
             return Err(ShifterError::transient(
