@@ -9,13 +9,9 @@ use crate::error::CliError;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
-/// Draws the chart of a simulated run and returns the SVG text.
-pub fn render(summary: &Summary) -> Result<String, CliError> {
-    render_since(summary, None)
-}
-
-/// Draws the chart; a real execution's time axis counts from its start, in UTC.
-pub fn render_since(
+/// Draws the chart and returns the SVG text; a real execution's time axis counts from its
+/// start (`started`, UTC), a simulation's in simulated seconds.
+pub fn render(
     summary: &Summary,
     started: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<String, CliError> {

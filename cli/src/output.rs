@@ -116,7 +116,7 @@ pub fn write_timeline_since(
             simulated_seconds: summary.simulated_seconds,
             started_at: started,
         })?,
-        Some("svg") => crate::chart::render_since(summary, started)?,
+        Some("svg") => crate::chart::render(summary, started)?,
         _ => {
             return Err(CliError::Usage(format!(
                 "--timeline {}: use a .json or .svg file name",

@@ -269,7 +269,7 @@ mod tests {
         );
         assert_eq!(succeeded.alarm_checks.len(), 2);
         assert_eq!(succeeded.alias.clone().unwrap().version, "2");
-        let svg = crate::chart::render(&succeeded).unwrap();
+        let svg = crate::chart::render(&succeeded, None).unwrap();
         assert!(svg.contains("<svg") && svg.contains("simulated seconds"));
     }
 
