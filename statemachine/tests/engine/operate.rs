@@ -2,10 +2,11 @@
 //! early, approval gates with their timeout and default — and the recorded histories in
 //! `events/` that the CLI's `watch` and `timeline` tests read.
 
+use crate::support::{alias_is_snapshot, entered};
 use serde_json::{Value, json};
 use shifter::domain::AliasRoute;
 use shifter::states;
-use shifter_statemachine::asl::{EventKind, Execution, ExecutionStatus};
+use shifter_statemachine::asl::{Execution, ExecutionStatus};
 use shifter_statemachine::local::{self, LocalAccount, Outcome, Run};
 
 async fn deploy(account: &LocalAccount, input: Value) -> Run {
@@ -20,19 +21,6 @@ fn weights(run: &Run) -> Vec<(f64, f64)> {
         .iter()
         .map(|p| (p.seconds, p.weight))
         .collect()
-}
-
-async fn alias_is_snapshot(account: &LocalAccount) {
-    let alias = account.alias_state("demo", "live").await.unwrap();
-    assert_eq!(alias.route, AliasRoute::single("1"));
-}
-
-fn entered(run: &Run, state: &str) -> usize {
-    run.execution
-        .events
-        .iter()
-        .filter(|e| matches!(&e.kind, EventKind::StateEntered { name, .. } if name == state))
-        .count()
 }
 
 fn gated_input() -> Value {

@@ -228,3 +228,18 @@ pub fn first_target(run: &Run) -> String {
 pub fn plan_len(run: &Run) -> usize {
     shifter_statemachine::local::first_deployment(run).map_or(0, |d| d.plan.len())
 }
+
+/// The demo alias is back on its snapshot, version 1 with no routing.
+pub async fn alias_is_snapshot(account: &LocalAccount) {
+    let alias = account.alias_state("demo", "live").await.unwrap();
+    assert_eq!(alias.route, AliasRoute::single("1"));
+}
+
+/// How many times the run entered `state`.
+pub fn entered(run: &Run, state: &str) -> usize {
+    run.execution
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::StateEntered { name, .. } if name == state))
+        .count()
+}

@@ -3,13 +3,13 @@
 //! reach it `ALARM_EVENT_LATENCY` later, and backstop reads catch what events miss. Cost and
 //! history grow per step, not per check.
 
+use crate::support::{alias_is_snapshot, entered};
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 use shifter::domain::AliasRoute;
 use shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS;
 use shifter::ports::{AlarmState, Clock};
 use shifter::states;
-use shifter_statemachine::asl::EventKind;
 use shifter_statemachine::local::{self, ALARM_EVENT_LATENCY, LocalAccount, Outcome, Run};
 
 const ALARM: &str = "demo-errors";
@@ -40,19 +40,6 @@ fn restored_at(run: &Run) -> f64 {
     let last = run.summary.timeline.last().expect("a timeline");
     assert_eq!(last.weight, 0.0, "{:?}", run.summary.timeline);
     last.seconds
-}
-
-async fn alias_is_snapshot(account: &LocalAccount) {
-    let alias = account.alias_state("demo", "live").await.unwrap();
-    assert_eq!(alias.route, AliasRoute::single("1"));
-}
-
-fn entered(run: &Run, state: &str) -> usize {
-    run.execution
-        .events
-        .iter()
-        .filter(|e| matches!(&e.kind, EventKind::StateEntered { name, .. } if name == state))
-        .count()
 }
 
 /// An alarm at 2:30 of a 1-minute linear deployment rolls back within 3 s of the change
