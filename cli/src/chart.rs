@@ -47,6 +47,7 @@ fn draw(summary: &Summary, x_desc: &str, out: &mut String) -> Drawn {
         .draw()?;
     traffic(&mut chart, summary, end)?;
     alarm_checks(&mut chart, summary)?;
+    analyses(&mut chart, summary)?;
     rollback(&mut chart, summary)?;
     chart
         .configure_series_labels()
@@ -74,6 +75,35 @@ fn traffic(chart: &mut Chart<'_, '_>, summary: &Summary, end: f64) -> Drawn {
         .draw_series(LineSeries::new(points, BLUE.stroke_width(3)))?
         .label("traffic on new version")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+    Ok(())
+}
+
+/// The canary analysis, on the same percent axis: each version's error rate at every analysis
+/// (the new one magenta, the old one grey), when the deployment had an analysis.
+fn analyses(chart: &mut Chart<'_, '_>, summary: &Summary) -> Drawn {
+    if summary.analyses.is_empty() {
+        return Ok(());
+    }
+    let grey = RGBColor(120, 120, 120);
+    for (label, color, new) in [
+        ("analysis: new version error rate %", MAGENTA, true),
+        ("analysis: old version error rate %", grey, false),
+    ] {
+        let points: Vec<(f64, f64)> = summary
+            .analyses
+            .iter()
+            .map(|a| {
+                let figures = if new { &a.new } else { &a.old };
+                (a.seconds, figures.error_rate_percent().min(105.0))
+            })
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)).point_size(3))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
     Ok(())
 }
 

@@ -400,6 +400,20 @@ fn account_files_rehearse_a_users_own_setup() {
     );
     assert_eq!(s["alias"]["version"], "41");
     assert_eq!(s["simulatedSeconds"], 300.0);
+    assert_eq!(s["analyses"].as_array().unwrap().len(), 5);
+    assert_eq!(s["analyses"][4]["verdict"], "failed");
+    let svg = std::env::temp_dir().join(format!("shifter-analysis-{}.svg", std::process::id()));
+    let out = shifter(&[
+        "simulate",
+        "--account",
+        analysis.to_str().unwrap(),
+        "--timeline",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.contains("analysis: new version error rate %"));
+    std::fs::remove_file(svg).ok();
 
     let dir = std::env::temp_dir().join(format!("shifter-account-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

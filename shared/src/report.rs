@@ -124,6 +124,23 @@ pub struct Summary {
     pub final_state: String,
     /// Estimated Step Functions cost in USD.
     pub estimated_cost_usd: f64,
+    /// Every canary analysis (absent without an `analysis` block).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub analyses: Vec<AnalysisPoint>,
+}
+
+/// One canary analysis: both versions' figures over its window, and the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisPoint {
+    /// Seconds since the start, at the end of the window.
+    pub seconds: f64,
+    /// The new version's figures.
+    pub new: crate::domain::analysis::VersionFigures,
+    /// The old version's figures.
+    pub old: crate::domain::analysis::VersionFigures,
+    /// `healthy`, `tooLittleTraffic` or `failed`.
+    pub verdict: String,
 }
 
 /// How an execution ended, as its engine reports it.
@@ -150,6 +167,7 @@ pub struct SummaryBuilder {
     start: DateTime<Utc>,
     timeline: Vec<TimelinePoint>,
     alarm_checks: Vec<AlarmCheck>,
+    analyses: Vec<AnalysisPoint>,
 }
 
 impl SummaryBuilder {
@@ -162,7 +180,28 @@ impl SummaryBuilder {
                 weight: 0.0,
             }],
             alarm_checks: Vec::new(),
+            analyses: Vec::new(),
         }
+    }
+
+    /// A canary analysis Check Health recorded (counted once, however often the document that
+    /// carries it is seen).
+    pub fn analysis(&mut self, record: &crate::domain::deployment::AnalysisRecord) {
+        let seconds = self.seconds(record.at);
+        if self.analyses.last().is_some_and(|a| a.seconds >= seconds) {
+            return;
+        }
+        let verdict = match record.judgement {
+            crate::domain::analysis::Judgement::Healthy => "healthy",
+            crate::domain::analysis::Judgement::TooLittleTraffic { .. } => "tooLittleTraffic",
+            crate::domain::analysis::Judgement::Failed(_) => "failed",
+        };
+        self.analyses.push(AnalysisPoint {
+            seconds,
+            new: record.new,
+            old: record.old,
+            verdict: verdict.to_owned(),
+        });
     }
 
     fn seconds(&self, at: DateTime<Utc>) -> f64 {
@@ -207,6 +246,7 @@ impl SummaryBuilder {
             alarm_checks: self.alarm_checks,
             final_state: ending.final_state,
             estimated_cost_usd: crate::domain::cost::usd(ending.transitions),
+            analyses: self.analyses,
         }
     }
 }
@@ -281,6 +321,11 @@ impl HistoryReader {
             states::SHIFT_TRAFFIC | states::PROMOTE | states::ROLL_BACK
         ) {
             self.report.traffic(at, d.traffic_percent);
+        }
+        if state == states::CHECK_HEALTH
+            && let Some(record) = &d.last_analysis
+        {
+            self.report.analysis(record);
         }
         if state == states::CHECK_HEALTH && d.alarm_checks > self.checks {
             self.checks = d.alarm_checks;

@@ -81,11 +81,14 @@ pub async fn run(
     let (function, alias) = (text("functionName"), text("alias"));
     let invoker = LocalInvoker { account };
     let mut deployment = None;
+    let mut analyses = Vec::new();
     let slot = &mut deployment;
+    let records = &mut analyses;
     let mut watch = move |event: &HistoryEvent| {
         if slot.is_none() {
             *slot = summary::planned(event);
         }
+        records.extend(summary::analysis(event));
         observer(event);
     };
     // Start Deployment looks a lock holder's execution up: the account knows its runs.
@@ -120,7 +123,8 @@ pub async fn run(
         };
     }
     let planned = deployment.as_ref();
-    let summary = summary::summarize(account, &execution, planned, &function, &alias).await;
+    let summary =
+        summary::summarize(account, &execution, planned, &analyses, (&function, &alias)).await;
     Ok(Run {
         execution,
         summary,

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use shifter::domain::Deployment;
+use shifter::domain::deployment::AnalysisRecord;
 use shifter::ports::{AlarmState, Clock};
 use shifter::report::{Ending, FinalAlias, Summary, SummaryBuilder};
 use shifter::states::START_DEPLOYMENT;
@@ -15,11 +16,14 @@ pub async fn summarize(
     account: &LocalAccount,
     execution: &Execution,
     planned: Option<&Deployment>,
-    function: &str,
-    alias: &str,
+    analyses: &[AnalysisRecord],
+    (function, alias): (&str, &str),
 ) -> Summary {
     let start = account.clock.start();
     let mut report = SummaryBuilder::new(start);
+    for record in analyses {
+        report.analysis(record);
+    }
     if let Some(target) = target_version(execution, planned) {
         let writes = account.deployment_writes(function, alias);
         for (at, route) in writes.into_iter().filter(|(at, _)| *at >= start) {
@@ -56,6 +60,16 @@ fn target_version(execution: &Execution, planned: Option<&Deployment>) -> Option
         .as_ref()
         .and_then(|o| Deployment::deserialize(o).ok());
     last.or_else(|| planned.cloned()).map(|d| d.target_version)
+}
+
+/// The analysis Check Health recorded, when `event` is its exit and it made one.
+pub(super) fn analysis(event: &HistoryEvent) -> Option<AnalysisRecord> {
+    match &event.kind {
+        EventKind::StateExited { name, output } if name == shifter::states::CHECK_HEALTH => {
+            AnalysisRecord::deserialize(output.get("lastAnalysis")?).ok()
+        }
+        _ => None,
+    }
 }
 
 /// The document Start Deployment produced, when `event` is its exit.

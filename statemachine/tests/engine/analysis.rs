@@ -75,6 +75,68 @@ async fn a_healthy_canary_is_judged_every_minute_and_promoted() {
         run.execution.history_events,
         history_events(&request).succeeding
     );
+    // The summary lists every analysis with both versions' figures, for simulate --json and
+    // the timeline chart.
+    let analyses = &run.summary.analyses;
+    assert_eq!(analyses.len(), 5);
+    assert_eq!(analyses[0].seconds, 60.0);
+    assert_eq!(
+        (analyses[0].new.invocations, analyses[0].old.invocations),
+        (200, 1000)
+    );
+    assert!(analyses.iter().all(|a| a.verdict == "healthy"));
+}
+
+/// A real execution's history yields the same analyses as the runner's own record (what
+/// `shifter watch --json` and `shifter timeline` read).
+#[tokio::test]
+async fn the_history_reports_the_same_analyses() {
+    let account = account(&[
+        (0, traffic(200, 0.3, 110.0)),
+        (120, traffic(200, 5.0, 110.0)),
+    ]);
+    let input = input(limits());
+    let mut events = Vec::new();
+    let run = local::run(&account, input.clone(), "analysis", &mut |e| {
+        events.push(e.clone())
+    })
+    .await
+    .unwrap();
+    let execution = shifter_statemachine::asl::Execution {
+        events,
+        ..run.execution
+    };
+    let exported = local::execution_history(&account, &execution, &input).unwrap();
+    let history: Vec<shifter::ports::HistoryEvent> = exported["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let details = e
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(k, _)| k.ends_with("EventDetails"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let kind = e["type"].as_str().unwrap().to_owned();
+            let named = kind.ends_with("StateEntered") || kind.ends_with("StateExited");
+            shifter::ports::HistoryEvent {
+                id: e["id"].as_i64().unwrap(),
+                at: chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap())
+                    .unwrap()
+                    .with_timezone(&chrono::Utc),
+                state: named.then(|| details["name"].as_str().unwrap().to_owned()),
+                output: details["output"].as_str().map(str::to_owned),
+                input: details["input"].as_str().map(str::to_owned),
+                kind,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let watched = shifter::report::from_history(&history);
+    assert_eq!(watched.analyses, run.summary.analyses);
+    assert_eq!(watched.analyses.last().unwrap().verdict, "failed");
 }
 
 #[tokio::test]
