@@ -102,25 +102,7 @@ pub async fn run(
         .run(&invoker, &account.clock, input, execution_name, &mut watch)
         .await?;
     if let Some(arn) = arn {
-        let status = match execution.status {
-            ExecutionStatus::Succeeded => "SUCCEEDED",
-            ExecutionStatus::Failed => "FAILED",
-        };
-        let error = execution.error.as_deref();
-        invoker
-            .execution_ended(&arn, execution_name, (status, error), &input_text)
-            .await;
-        let _ = match execution.status {
-            ExecutionStatus::Succeeded => {
-                executions.succeed(&arn, execution.output.clone().unwrap_or_default())
-            }
-            ExecutionStatus::Failed => executions.fail(
-                &arn,
-                Status::Failed,
-                execution.error.as_deref().unwrap_or_default(),
-                execution.cause.as_deref().unwrap_or_default(),
-            ),
-        };
+        ended(&invoker, &arn, execution_name, &execution, &input_text).await;
     }
     let planned = deployment.as_ref();
     let summary =
@@ -130,6 +112,37 @@ pub async fn run(
         summary,
         deployment,
     })
+}
+
+/// What the account learns when execution `name` ends: EventBridge hands the watch function
+/// its status change (the registry entries go), and DescribeExecution reports how it ended.
+async fn ended(
+    invoker: &LocalInvoker<'_>,
+    arn: &str,
+    name: &str,
+    execution: &Execution,
+    input: &str,
+) {
+    let status = match execution.status {
+        ExecutionStatus::Succeeded => "SUCCEEDED",
+        ExecutionStatus::Failed => "FAILED",
+    };
+    let error = execution.error.as_deref();
+    invoker
+        .execution_ended(arn, name, (status, error), input)
+        .await;
+    let executions = &invoker.account.executions;
+    let _ = match execution.status {
+        ExecutionStatus::Succeeded => {
+            executions.succeed(arn, execution.output.clone().unwrap_or_default())
+        }
+        ExecutionStatus::Failed => executions.fail(
+            arn,
+            Status::Failed,
+            error.unwrap_or_default(),
+            execution.cause.as_deref().unwrap_or_default(),
+        ),
+    };
 }
 
 /// A finished run as Step Functions `GetExecutionHistory` JSON (what `aws stepfunctions
