@@ -559,8 +559,11 @@ impl Deployment {
             self.wait_seconds = self
                 .park_interval()
                 .min(u32::try_from(remaining).unwrap_or(u32::MAX));
-        } else if let Some(held) = self.holding(-remaining, bake) {
-            return Ok(held);
+        } else if let Some(held) = self.held(-remaining, bake) {
+            match held {
+                Ok(()) => self.wait_seconds = self.park_interval(),
+                Err(failure) => return Ok(self.rolling_back(failure)),
+            }
         } else if stepping {
             self.decision = self.move_to(self.step_index + 1);
         } else {
@@ -741,9 +744,10 @@ impl Deployment {
     }
 
     /// When the bake is over `over` seconds ago but the last analysis had too little traffic to
-    /// judge and the input holds the step: park another interval — for at most the bake's own
-    /// length (or one interval) — then fail `AnalysisFailed`. `None` when nothing holds.
-    fn holding(&mut self, over: i64, bake: u32) -> Option<Deployment> {
+    /// judge and the input holds the step: `Ok` to park another interval — for at most the
+    /// bake's own length (or one interval) — then the `AnalysisFailed` to roll back for.
+    /// `None` when nothing holds.
+    fn held(&self, over: i64, bake: u32) -> Option<Result<(), Failure>> {
         let analysis = self.analysis.as_ref()?;
         if analysis.on_low_traffic != LowTraffic::Hold {
             return None;
@@ -755,24 +759,20 @@ impl Deployment {
                     needed,
                 },
             ..
-        }) = self.last_analysis.clone()
+        }) = self.last_analysis
         else {
             return None;
         };
         let hold_limit = i64::from(bake.max(analysis.interval_seconds));
         if over < hold_limit {
-            self.wait_seconds = self.park_interval();
-            return Some(self.clone());
+            return Some(Ok(()));
         }
         let cause = format!(
             "canary analysis could not judge version {} at {}: {invocations} calls in the last \
              window, {needed} needed; the step was held {over}s past its bake",
             self.target_version, self.traffic
         );
-        Some(
-            self.clone()
-                .rolling_back(Failure::new(ErrorKind::AnalysisFailed, cause)),
-        )
+        Some(Err(Failure::new(ErrorKind::AnalysisFailed, cause)))
     }
 
     /// At an open approval gate, how long the next park lasts (the rest of the gate, at most

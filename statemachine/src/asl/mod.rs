@@ -84,6 +84,30 @@ pub struct Park {
     pub timeout_seconds: u64,
 }
 
+/// `seconds` in milliseconds, saturating: the virtual clock's unit for waits.
+pub fn seconds_to_millis(seconds: u64) -> i64 {
+    i64::try_from(seconds)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
+}
+
+impl Park {
+    /// Milliseconds until `States.Timeout`.
+    pub fn timeout_millis(&self) -> i64 {
+        seconds_to_millis(self.timeout_seconds)
+    }
+}
+
+impl Parked {
+    /// Nobody answered `park`: it times out.
+    pub fn timed_out(park: &Park) -> Parked {
+        Parked {
+            after_millis: park.timeout_millis(),
+            answer: Err(InvokeError::Timeout),
+        }
+    }
+}
+
 /// How a park ended: after how long, and with which answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parked {
@@ -103,12 +127,7 @@ pub trait LambdaInvoker: Send + Sync {
     /// the clock at the park's start; it may sleep on the clock itself, and `after_millis`
     /// still counts from the start). By default nobody ever answers: it times out.
     async fn park(&self, park: &Park) -> Parked {
-        Parked {
-            after_millis: i64::try_from(park.timeout_seconds)
-                .unwrap_or(i64::MAX / 1000)
-                .saturating_mul(1000),
-            answer: Err(InvokeError::Timeout),
-        }
+        Parked::timed_out(park)
     }
 
     /// Invokes a function (the `FunctionName` and `Payload` of an `arn:aws:states:::lambda:invoke` Task). It may advance the clock itself to simulate duration.

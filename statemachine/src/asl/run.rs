@@ -631,9 +631,7 @@ impl<'r> Run<'r> {
             timeout_seconds,
         };
         let parked = self.invoker.park(&park).await;
-        let limit = i64::try_from(timeout_seconds)
-            .unwrap_or(i64::MAX / 1000)
-            .saturating_mul(1000);
+        let limit = park.timeout_millis();
         let (millis, answer) = if parked.after_millis >= limit {
             (limit, Err(InvokeError::Timeout))
         } else {

@@ -13,7 +13,7 @@ use start_deployment::{Ports, StartEvent};
 use watch::WatchEvent;
 
 use super::account::{HookBehaviour, LocalAccount};
-use crate::asl::{InvokeError, LambdaInvoker, Park, Parked};
+use crate::asl::{InvokeError, LambdaInvoker, Park, Parked, seconds_to_millis};
 
 /// ARN prefix of functions in the simulated account.
 pub const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:local-1:000000000000:function:";
@@ -168,10 +168,8 @@ impl LocalInvoker<'_> {
             error_message: e.to_string(),
         })?;
         let short = function_short_name(&event.hook);
-        if let Some(fault) = self.account.lambda_faults.take(short) {
-            let ran = chrono::TimeDelta::seconds(fault.seconds());
-            self.account.clock.sleep(ran).await;
-            return Err(fault.error(&event.hook));
+        if let Some(fault) = self.injected_fault(&event.hook).await {
+            return Err(fault);
         }
         match self.hook(short, &event.hook, timeout_seconds).await {
             Ok(answer) => {
@@ -192,26 +190,30 @@ impl LocalInvoker<'_> {
         }
     }
 
+    /// The Lambda failure injected for `function_name`'s next invocation, if any, after the
+    /// virtual time the failed invocation takes.
+    async fn injected_fault(&self, function_name: &str) -> Option<InvokeError> {
+        let fault = self
+            .account
+            .lambda_faults
+            .take(function_short_name(function_name))?;
+        let ran = chrono::TimeDelta::seconds(fault.seconds());
+        self.account.clock.sleep(ran).await;
+        Some(fault.error(function_name))
+    }
+
     /// A callback hook's answer to its token: as scripted, or none (a hook that never calls
     /// back, e.g. one still written for CodeDeploy) — the task times out.
     fn hook_answer(&self, park: &Park) -> Parked {
-        let timeout = i64::try_from(park.timeout_seconds)
-            .unwrap_or(i64::MAX / 1000)
-            .saturating_mul(1000);
         match self.account.hook(&park.function_name) {
             Some(HookBehaviour::Callback {
                 after_seconds: Some(after),
                 status,
             }) => Parked {
-                after_millis: i64::try_from(after)
-                    .unwrap_or(i64::MAX / 1000)
-                    .saturating_mul(1000),
+                after_millis: seconds_to_millis(after),
                 answer: Ok(json!({ "status": status })),
             },
-            _ => Parked {
-                after_millis: timeout,
-                answer: Err(InvokeError::Timeout),
-            },
+            _ => Parked::timed_out(park),
         }
     }
 
@@ -245,10 +247,7 @@ impl LambdaInvoker for LocalInvoker<'_> {
         }
         let a = self.account;
         let start = a.clock.now();
-        let deadline = start
-            + chrono::TimeDelta::seconds(
-                i64::try_from(park.timeout_seconds).unwrap_or(i64::MAX / 1000),
-            );
+        let deadline = start + chrono::TimeDelta::milliseconds(park.timeout_millis());
         let watched: Vec<String> = park.payload["deployment"]["alarms"]
             .as_array()
             .map(|names| {
@@ -288,10 +287,7 @@ impl LambdaInvoker for LocalInvoker<'_> {
                     after_millis: since(at),
                     answer: a.controls.take(control),
                 },
-                None => Parked {
-                    after_millis: since(deadline),
-                    answer: Err(InvokeError::Timeout),
-                },
+                None => Parked::timed_out(park),
             };
         }
     }
@@ -304,10 +300,8 @@ impl LambdaInvoker for LocalInvoker<'_> {
     ) -> Result<Value, InvokeError> {
         self.deliver_alarm_events().await;
         let short = function_short_name(function_name);
-        if let Some(fault) = self.account.lambda_faults.take(short) {
-            let ran = chrono::TimeDelta::seconds(fault.seconds());
-            self.account.clock.sleep(ran).await;
-            return Err(fault.error(function_name));
+        if let Some(fault) = self.injected_fault(function_name).await {
+            return Err(fault);
         }
         if short == "run-hook" {
             return self.run_hook(payload, timeout_seconds).await;
