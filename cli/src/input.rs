@@ -26,9 +26,25 @@ pub fn strategy(text: &str) -> Result<Value, CliError> {
     }
 }
 
-/// A text field of the input (`functionName`, `alias`), empty when absent.
+/// A text field of the input (`functionName`, `alias`), empty when absent; a release train's
+/// first target's.
 pub fn text<'a>(input: &'a Value, field: &str) -> &'a str {
-    input.get(field).and_then(Value::as_str).unwrap_or_default()
+    input
+        .get(field)
+        .or_else(|| input.pointer(&format!("/targets/0/{field}")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The functions of the input's aliases: `functionName`, or each of a release train's targets.
+pub fn functions(input: &Value) -> Vec<&str> {
+    match input.get("targets").and_then(Value::as_array) {
+        Some(targets) => targets
+            .iter()
+            .filter_map(|t| t.get("functionName").and_then(Value::as_str))
+            .collect(),
+        None => vec![text(input, "functionName")],
+    }
 }
 
 /// The hook function the input names for `phase` (`preTraffic`, `postTraffic`).

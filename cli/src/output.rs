@@ -59,6 +59,28 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
         };
         println!("Alias:   version {} ({routing})", alias.version);
     }
+    for member in &summary.train {
+        let ended = member.ended.as_ref().map_or_else(
+            || "unknown".to_owned(),
+            |a| {
+                if a.additional_version_weights.is_empty() {
+                    format!("version {} (no routing)", a.version)
+                } else {
+                    format!(
+                        "version {} routing {:?}",
+                        a.version, a.additional_version_weights
+                    )
+                }
+            },
+        );
+        println!(
+            "Train:   {}:{} {} → {}: now {ended}",
+            shifter::domain::request::function_short_name(&member.function),
+            member.alias,
+            member.from_version,
+            member.to_version
+        );
+    }
     println!(
         "Time:    {} simulated in {wall_ms:.1} ms of wall time",
         clock(summary.simulated_seconds as u64)

@@ -1,6 +1,7 @@
 //! Traffic Shifter core: the pure deployment domain, the ports the handlers use, the stable
 //! error names, and (behind `test-util`) in-memory fakes with the real services' semantics.
 
+pub mod aliases;
 pub mod domain;
 pub mod error;
 pub mod ports;

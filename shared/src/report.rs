@@ -127,6 +127,27 @@ pub struct Summary {
     /// Every canary analysis (absent without an `analysis` block).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub analyses: Vec<AnalysisPoint>,
+    /// A release train's every alias, where it started and where it ended (absent for a
+    /// deployment of one alias; `alias` and `timeline` are the first alias's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub train: Vec<TrainAlias>,
+}
+
+/// One alias of a release train in a summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainAlias {
+    /// Function name or ARN, as the input gave it.
+    pub function: String,
+    /// The alias.
+    pub alias: String,
+    /// The version it routed all traffic to before.
+    pub from_version: String,
+    /// The version the train moved it to.
+    pub to_version: String,
+    /// The alias at the end, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<FinalAlias>,
 }
 
 /// One canary analysis: both versions' figures over its window, and the verdict.
@@ -247,6 +268,7 @@ impl SummaryBuilder {
             final_state: ending.final_state,
             estimated_cost_usd: crate::domain::cost::usd(ending.transitions),
             analyses: self.analyses,
+            train: Vec::new(),
         }
     }
 }

@@ -169,9 +169,11 @@ fn drift_at_step(
     if n == 0 {
         return Err(CliError::Usage("--drift-at-step counts from 1".into()));
     }
-    // One alias write per step (the shifts and the promotion): a later one never comes.
+    // One alias write per step and alias (the shifts and the promotion; a release train writes
+    // its aliases in order): a later one never comes.
+    let functions = input::functions(input);
     if let Ok(request) = shifter::domain::DeploymentRequest::from_json(input) {
-        let writes = request.plan.steps().len() as u64;
+        let writes = (request.plan.steps().len() * functions.len()) as u64;
         if n > writes {
             return Err(CliError::Usage(format!(
                 "--drift-at-step {n}: the deployment writes the alias {writes} times ({}); \
@@ -185,7 +187,8 @@ fn drift_at_step(
             "--drift-at-step injects faults into the in-memory account; it is not available with --endpoint".into(),
         ));
     }
-    let function = input::text(input, "functionName");
+    let written = usize::try_from(n - 1).unwrap_or(usize::MAX) % functions.len().max(1);
+    let function = functions.get(written).copied().unwrap_or_default();
     let hotfix = account
         .lambda
         .publish(function_short_name(function))

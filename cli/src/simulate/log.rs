@@ -62,6 +62,23 @@ impl Printer {
     }
 }
 
+/// A release train's moves: `orders-api:live 41 → 42, payments-api:live 17 → 18`.
+fn train_moves(d: &Deployment) -> String {
+    let moves: Vec<String> = d
+        .members()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} → {}",
+                m.label(),
+                m.original_version,
+                m.target_version
+            )
+        })
+        .collect();
+    moves.join(", ")
+}
+
 /// What a state that finished with `output` did, for people.
 fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option<String> {
     if states::hook_of(name).is_some() {
@@ -76,6 +93,13 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
             "alias {} of {} is already on version {}: nothing to do",
             d.alias, d.function_name, d.target_version
         ),
+        states::START_DEPLOYMENT if !d.train.is_empty() => format!(
+            "release train of {} aliases: {}; {} ({} steps), pre-flight checks passed for each",
+            d.train.len() + 1,
+            train_moves(&d),
+            d.strategy,
+            d.plan.len()
+        ),
         states::START_DEPLOYMENT => format!(
             "alias {} of {}: version {} → {}, {} ({} steps), pre-flight checks passed",
             d.alias,
@@ -85,9 +109,18 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
             d.strategy,
             d.plan.len()
         ),
+        states::SHIFT_TRAFFIC if !d.train.is_empty() => format!(
+            "{} of traffic on the new version of all {} aliases",
+            d.traffic,
+            d.train.len() + 1
+        ),
         states::SHIFT_TRAFFIC => {
             format!("{} of traffic on version {}", d.traffic, d.target_version)
         }
+        states::PROMOTE if !d.train.is_empty() => format!(
+            "100% on the new version of all {} aliases, routing cleared",
+            d.train.len() + 1
+        ),
         states::PROMOTE => format!("100% on version {}, routing cleared", d.target_version),
         states::CHECK_HEALTH => check_line(&d, previous, at_seconds),
         states::ROLL_BACK => d

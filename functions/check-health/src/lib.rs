@@ -1,7 +1,10 @@
 //! Check Health: reads every watched alarm in one call, judges hook results and the canary
-//! analysis, and decides bake / shift / promote / rollback with the length of the next park.
+//! analysis (every alias of a release train, the worst one judged), and decides bake / shift / promote / rollback with the length of the next park.
 
+use chrono::{DateTime, Utc};
 use shifter::ShifterError;
+use shifter::domain::analysis::{Judgement, VersionFigures, judge};
+use shifter::domain::train::Member;
 use shifter::domain::{Decision, Deployment};
 use shifter::ports::{AlarmReader, Clock, VersionMetrics, alarm_report};
 use tracing::info;
@@ -18,23 +21,10 @@ pub async fn check_health(
     let now = clock.now();
     let mut deployment = deployment;
     if let Some((from, to)) = deployment.analysis_due(now) {
-        let versions = [
-            deployment.target_version.clone(),
-            deployment.original_version.clone(),
-        ];
-        let figures = metrics
-            .version_figures(
-                &deployment.function_name,
-                &deployment.alias,
-                &versions,
-                from,
-                to,
-            )
-            .await?;
-        let (new, old) = (figures[0], figures[1]);
-        deployment = deployment.analysed(now, new, old);
+        let (member, new, old) = worst_figures(metrics, &deployment, from, to).await?;
+        deployment = deployment.analysed(now, &member, new, old);
         if deployment.decision == Decision::Rollback {
-            info!(new = ?new, old = ?old, "canary analysis failed");
+            info!(alias = %member.label(), new = ?new, old = ?old, "canary analysis failed");
             return Ok(deployment);
         }
     }
@@ -47,4 +37,35 @@ pub async fn check_health(
     let next = deployment.checked(now, report.as_ref())?;
     info!(decision = ?next.decision, traffic = %next.traffic, wait = next.wait_seconds, "health checked");
     Ok(next)
+}
+
+/// Each alias's figures (both versions in one GetMetricData call per alias), and the alias
+/// judged worst: a failure before too little traffic before healthy, the first alias on a tie.
+async fn worst_figures(
+    metrics: &dyn VersionMetrics,
+    deployment: &Deployment,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Member, VersionFigures, VersionFigures), ShifterError> {
+    let mut worst: Option<(u8, Member, VersionFigures, VersionFigures)> = None;
+    for member in deployment.members() {
+        let versions = [
+            member.target_version.clone(),
+            member.original_version.clone(),
+        ];
+        let figures = metrics
+            .version_figures(&member.function_name, &member.alias, &versions, from, to)
+            .await?;
+        let (new, old) = (figures[0], figures[1]);
+        let rank = match deployment.analysis.as_ref().map(|a| judge(a, new, old)) {
+            Some(Judgement::Failed(_)) => 2,
+            Some(Judgement::TooLittleTraffic { .. }) => 1,
+            Some(Judgement::Healthy) | None => 0,
+        };
+        if worst.as_ref().is_none_or(|(r, ..)| rank > *r) {
+            worst = Some((rank, member, new, old));
+        }
+    }
+    let (_, member, new, old) = worst.expect("a deployment moves at least its own alias");
+    Ok((member, new, old))
 }

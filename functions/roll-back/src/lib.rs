@@ -1,52 +1,60 @@
 //! Roll Back: restores the alias snapshot exactly, idempotently, and never over someone
-//! else's change (DESIGN.md invariants 2 and 4).
+//! else's change (DESIGN.md invariants 2 and 4). A release train restores every alias that is
+//! still ours; when one was changed by someone else, it is left as is and the execution stops on
+//! drift once the others are restored.
 
 use shifter::ShifterError;
-use shifter::domain::{AliasRoute, Deployment, RestoreAction};
+use shifter::aliases::{Restored, restore};
+use shifter::domain::Deployment;
 use shifter::ports::AliasRouter;
 use tracing::{info, warn};
 
-/// Puts the alias back on the original version with no routing.
+/// Puts every alias back on its original version with no routing.
 pub async fn roll_back(
     router: &dyn AliasRouter,
-    deployment: Deployment,
+    mut deployment: Deployment,
 ) -> Result<Deployment, ShifterError> {
-    let (function, alias) = (deployment.function_name.clone(), deployment.alias.clone());
-    let current = router.get_alias(&function, &alias).await?;
     let failure = deployment.failure_reason();
-    match deployment.restore_action(&current) {
-        RestoreAction::AlreadyRestored => {
-            let moved = !deployment.traffic.is_zero();
-            info!(%function, %alias, error = %failure.error, "alias already on the snapshot");
-            Ok(deployment.rolled_back(&current, moved))
-        }
-        RestoreAction::Restore { expected_revision } => {
-            let snapshot = AliasRoute::single(&deployment.original_version);
-            // A failed restore says where the alias was, so RollbackFailed's cause is never stale.
-            let restored = router
-                .update_alias(&function, &alias, &snapshot, &expected_revision)
-                .await
-                .map_err(|e| match e {
-                    ShifterError::Transient {
-                        operation,
-                        message,
-                        source,
-                    } => ShifterError::Transient {
-                        message: format!(
-                            "{message}; before this attempt the alias routed {}",
-                            current.route
-                        ),
-                        operation,
-                        source,
-                    },
-                    other => other,
-                })?;
-            info!(%function, %alias, version = %deployment.original_version, error = %failure.error, "alias restored");
-            Ok(deployment.rolled_back(&restored, true))
-        }
-        RestoreAction::Drifted(message) => {
-            warn!(%function, %alias, "alias changed by someone else; not restoring");
-            Err(ShifterError::AliasDrift(message))
+    let mut own = None;
+    let mut wrote = false;
+    let mut left = Vec::new();
+    let mut restored = Vec::new();
+    for (index, member) in deployment.members().iter().enumerate() {
+        let (function, alias) = (&member.function_name, &member.alias);
+        let state = match restore(router, &deployment, member).await? {
+            Restored::Already(state) => {
+                info!(%function, %alias, error = %failure.error, "alias already on the snapshot");
+                state
+            }
+            Restored::Wrote(state) => {
+                info!(%function, %alias, version = %member.original_version, error = %failure.error, "alias restored");
+                wrote = true;
+                state
+            }
+            Restored::Left(message) => {
+                warn!(%function, %alias, "alias changed by someone else; not restoring");
+                left.push(message);
+                continue;
+            }
+        };
+        restored.push(format!("{} on {}", member.label(), member.original_version));
+        deployment.record(index, &state);
+        if index == 0 {
+            own = Some(state);
         }
     }
+    if !left.is_empty() {
+        let mut cause = left.join("; ");
+        if !restored.is_empty() {
+            cause = format!(
+                "{cause}; restored {} ({})",
+                restored.join(", "),
+                failure.error
+            );
+        }
+        return Err(ShifterError::AliasDrift(cause));
+    }
+    let own = own.expect("the own alias is restored unless it was left");
+    let moved = wrote || !deployment.traffic.is_zero();
+    Ok(deployment.rolled_back(&own, moved))
 }

@@ -1,11 +1,14 @@
 //! Shift Traffic: moves the alias to the current step's weight (or promotes it), always
-//! conditional on the RevisionId seen last (DESIGN.md invariants 2 and 3).
+//! conditional on the RevisionId seen last (DESIGN.md invariants 2 and 3). A release train's
+//! aliases are written one after another, all before the bake starts; when one of them was
+//! changed by someone else the train stops: the others are restored and the changed one is left.
 
 use serde::Deserialize;
 use shifter::ShifterError;
+use shifter::aliases::{Restored, restore, write_step};
 use shifter::domain::Deployment;
 use shifter::ports::{AliasRouter, Clock};
-use tracing::info;
+use tracing::{info, warn};
 
 /// What the state machine passes in: the deployment and which attempt of this state this is.
 #[derive(Debug, Clone, Deserialize)]
@@ -18,48 +21,81 @@ pub struct ShiftEvent {
     pub attempt: u32,
 }
 
-/// Applies the step `stepIndex` names and decides what follows.
+/// Applies the step `stepIndex` names to every alias and decides what follows.
 pub async fn shift_traffic(
     router: &dyn AliasRouter,
     clock: &dyn Clock,
     event: ShiftEvent,
 ) -> Result<Deployment, ShifterError> {
     let ShiftEvent {
-        deployment,
+        mut deployment,
         attempt,
     } = event;
-    let route = deployment.route_to_write()?;
-    let (function, alias) = (&deployment.function_name, &deployment.alias);
-    let written = match router
-        .update_alias(function, alias, &route, &deployment.revision_id)
-        .await
-    {
-        Ok(state) => state,
-        Err(ShifterError::AliasDrift(conflict)) if attempt > 0 => {
-            // A retry whose earlier attempt landed (its answer lost) sees its own write as a
-            // conflict. On a first attempt a conflict can only be someone else's change, even
-            // one identical to ours.
-            let current = router.get_alias(function, alias).await?;
-            if current.route != route {
-                return Err(ShifterError::AliasDrift(format!(
-                    "{conflict}; stopping without overwriting that change"
-                )));
+    deployment.route_to_write()?;
+    let mut own = None;
+    for (index, member) in deployment.members().iter().enumerate() {
+        let route = deployment.route_of(member)?;
+        let written = match write_step(router, member, &route, attempt).await {
+            Ok(state) => state,
+            Err(ShifterError::AliasDrift(message)) if !deployment.train.is_empty() => {
+                return Err(stop_train(router, &deployment, index, message).await);
             }
-            current
+            Err(e) => return Err(e),
+        };
+        info!(
+            function = %member.function_name,
+            alias = %member.alias,
+            from = %deployment.traffic,
+            to = %deployment.plan[deployment.step_index].weight,
+            "traffic shifted"
+        );
+        deployment.record(index, &written);
+        own.get_or_insert(written);
+    }
+    let own = own.expect("a deployment moves at least its own alias");
+    Ok(deployment.shifted(&own, clock.now())?)
+}
+
+/// A release train whose alias `drifted` was changed by someone else: every other alias is
+/// restored (those changed too are left), and the error says which were. A restore that fails
+/// is returned as is, so the state is retried and, once retries run out, Roll Back takes over.
+async fn stop_train(
+    router: &dyn AliasRouter,
+    deployment: &Deployment,
+    drifted: usize,
+    message: String,
+) -> ShifterError {
+    let mut restored = Vec::new();
+    let mut left = Vec::new();
+    for (index, member) in deployment.members().iter().enumerate() {
+        if index == drifted {
+            continue;
         }
-        Err(ShifterError::AliasDrift(conflict)) => {
-            return Err(ShifterError::AliasDrift(format!(
-                "{conflict}; stopping without overwriting that change"
-            )));
+        match restore(router, deployment, member).await {
+            Ok(Restored::Already(_) | Restored::Wrote(_)) => {
+                restored.push(format!("{} on {}", member.label(), member.original_version));
+            }
+            Ok(Restored::Left(why)) => left.push(why),
+            Err(e) => return e,
         }
-        Err(e) => return Err(e),
-    };
-    info!(
-        function = %function,
-        alias = %alias,
-        from = %deployment.traffic,
-        to = %deployment.plan[deployment.step_index].weight,
-        "traffic shifted"
+    }
+    warn!(
+        drifted,
+        restored = restored.len(),
+        left = left.len(),
+        "release train stopped on drift"
     );
-    Ok(deployment.shifted(&written, clock.now())?)
+    let mut cause = format!(
+        "{message}; the release train stopped: restored {}",
+        if restored.is_empty() {
+            "no other alias".to_owned()
+        } else {
+            restored.join(", ")
+        }
+    );
+    for why in left {
+        cause.push_str("; also ");
+        cause.push_str(&why);
+    }
+    ShifterError::AliasDrift(cause)
 }

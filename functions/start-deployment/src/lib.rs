@@ -4,9 +4,10 @@
 use serde::Deserialize;
 use shifter::ShifterError;
 use shifter::domain::preflight::{self, Facts, ResolvedTarget, Verdict};
+use shifter::domain::train::Member;
 use shifter::domain::{
     AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, Home, InputDocument,
-    ManagedSet, TargetVersion,
+    ManagedSet, TargetVersion, TrainTarget,
 };
 use shifter::ports::{
     ActiveDeployment, AlarmReader, AliasRouter, Clock, DeploymentRegistry, ExecutionStatus,
@@ -77,7 +78,8 @@ pub struct Ports<'a> {
 
 /// Validates the input, reads the account, judges (pure), and only then publishes if asked;
 /// returns the deployment document or the reason it was rejected. Publishing `$LATEST` is the
-/// one change it can make, and only once every other check has passed.
+/// one change it can make, and only once every other check has passed — for a release train,
+/// every check of every alias.
 pub async fn start_deployment(
     ports: &Ports<'_>,
     config: &Config,
@@ -87,32 +89,39 @@ pub async fn start_deployment(
     for entry in config.managed.ignored() {
         tracing::warn!(%entry, "MANAGED_FUNCTIONS entry is not a name or a valid function ARN; it matches nothing");
     }
-    preflight::check_managed(&request, &config.managed)?;
-    let facts = read_facts(ports, &request).await?;
-    let target = match preflight::judge(&request, &facts)? {
-        Verdict::Deploy(version) => version,
-        Verdict::Publish => publish(ports, &request, &facts).await?,
-    };
-    if request.target == TargetVersion::Latest && target != facts.alias.route.version {
-        skip_rolled_back(ports, &request, &target).await?;
+    let mut judged = Vec::new();
+    for target in request.targets() {
+        let one = request.for_target(&target);
+        preflight::check_managed(&one, &config.managed)?;
+        let facts = read_facts(ports, &one).await?;
+        let verdict = preflight::judge(&one, &facts)?;
+        if let (TargetVersion::Latest, Verdict::Deploy(version)) = (&one.target, &verdict)
+            && *version != facts.alias.route.version
+        {
+            skip_rolled_back(ports, &one, version).await?;
+        }
+        judged.push((one, facts, verdict));
     }
-    let deployment = Deployment::start(
-        event.execution_name,
-        &request,
-        &facts.alias,
-        target,
-        ports.clock.now(),
-    );
+    let mut resolved = Vec::new();
+    for (one, facts, verdict) in judged {
+        let version = match verdict {
+            Verdict::Deploy(version) => version,
+            Verdict::Publish => publish(ports, &one, &facts).await?,
+        };
+        resolved.push((one, facts, version));
+    }
+    let deployment = assemble(event.execution_name, resolved, ports.clock.now());
     if deployment.decision != Decision::AlreadyCurrent {
-        lock(ports, &deployment, &event.execution_arn).await?;
-        if let TargetVersion::Version(v) = request.target {
-            // Deployed explicitly: "latest" may pick this version again from now on.
-            let (function, alias) = (&request.function_name, &request.alias);
-            let version = v.to_string();
-            ports
-                .deployments
-                .clear_rolled_back(function, alias, &version)
-                .await?;
+        lock_all(ports, &deployment, &event.execution_arn).await?;
+        for target in request.targets() {
+            if let TargetVersion::Version(v) = target.target {
+                // Deployed explicitly: "latest" may pick this version again from now on.
+                let version = v.to_string();
+                ports
+                    .deployments
+                    .clear_rolled_back(&target.function_name, &target.alias, &version)
+                    .await?;
+            }
         }
     }
     info!(
@@ -120,11 +129,43 @@ pub async fn start_deployment(
         alias = %deployment.alias,
         from = %deployment.original_version,
         to = %deployment.target_version,
+        train = deployment.train.len(),
         steps = deployment.plan.len(),
         decision = ?deployment.decision,
         "deployment planned"
     );
     Ok(deployment)
+}
+
+/// The deployment document of the judged aliases: the first one that moves leads, the other
+/// moving ones ride in its train, and an alias already on its target is left out of the train
+/// (all of them on their targets: `AlreadyCurrent`, nothing touched).
+fn assemble(
+    deployment_id: String,
+    resolved: Vec<(DeploymentRequest, Facts, String)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Deployment {
+    let (moving, current): (Vec<_>, Vec<_>) = resolved
+        .into_iter()
+        .partition(|(_, facts, version)| *version != facts.alias.route.version);
+    for (one, _, version) in &current {
+        info!(function = %one.function_name, alias = %one.alias, %version, "already on its target; left out of the train");
+    }
+    let mut moving = moving.into_iter();
+    let Some((lead, facts, version)) = moving.next().or_else(|| current.into_iter().next()) else {
+        unreachable!("a request names at least one alias")
+    };
+    let members = moving
+        .map(|(one, facts, version)| {
+            let target = TrainTarget {
+                function_name: one.function_name,
+                alias: one.alias,
+                target: one.target,
+            };
+            Member::new(&target, &facts.alias, version)
+        })
+        .collect();
+    Deployment::start(deployment_id, &lead, &facts.alias, version, now).with_train(members)
 }
 
 /// Everything the judgment needs, read in one pass (reads only). Every read is made even when
@@ -219,30 +260,53 @@ async fn skip_rolled_back(
     )))
 }
 
-/// Takes the per-alias lock and registers the watched alarms: the hard "one deployment per
-/// alias" rule, and what lets alarm events find this deployment. A lock held by an execution
-/// that is no longer running (it ended without releasing, or was stopped by hand) is taken
-/// over; one held by a running execution refuses the start (`DeploymentInProgress`). A
-/// registry that cannot be written fails the start (the adapter's `Transient`, retried by the
-/// state machine) before anything moved.
-async fn lock(
+/// Takes every alias's lock ([`lock`]); when one is held, releases the ones taken and refuses.
+/// Only the first alias's entry watches the alarms: an alarm event finds the deployment once.
+async fn lock_all(
     ports: &Ports<'_>,
     deployment: &Deployment,
     execution_arn: &str,
 ) -> Result<(), ShifterError> {
     let now = ports.clock.now();
     let longest = i64::try_from(deployment.longest_run_seconds()).unwrap_or(i64::MAX / 2);
-    let active = ActiveDeployment {
-        deployment_id: deployment.deployment_id.clone(),
-        execution_arn: execution_arn.to_owned(),
-        function: deployment.function_name.clone(),
-        alias: deployment.alias.clone(),
-        target_version: deployment.target_version.clone(),
-        alarms: deployment.alarms.clone(),
-        expires_at: now.timestamp() + longest + REGISTRY_GRACE_SECONDS,
-    };
+    let mut taken: Vec<Member> = Vec::new();
+    for (index, member) in deployment.members().into_iter().enumerate() {
+        let active = ActiveDeployment {
+            deployment_id: deployment.deployment_id.clone(),
+            execution_arn: execution_arn.to_owned(),
+            function: member.function_name.clone(),
+            alias: member.alias.clone(),
+            target_version: member.target_version.clone(),
+            alarms: if index == 0 {
+                deployment.alarms.clone()
+            } else {
+                Vec::new()
+            },
+            expires_at: now.timestamp() + longest + REGISTRY_GRACE_SECONDS,
+        };
+        if let Err(e) = lock(ports, &active).await {
+            for held in &taken {
+                ports
+                    .deployments
+                    .release(&held.function_name, &held.alias, &deployment.deployment_id)
+                    .await?;
+            }
+            return Err(e);
+        }
+        taken.push(member);
+    }
+    Ok(())
+}
+
+/// Takes the per-alias lock and registers the watched alarms: the hard "one deployment per
+/// alias" rule, and what lets alarm events find this deployment. A lock held by an execution
+/// that is no longer running (it ended without releasing, or was stopped by hand) is taken
+/// over; one held by a running execution refuses the start (`DeploymentInProgress`). A
+/// registry that cannot be written fails the start (the adapter's `Transient`, retried by the
+/// state machine) before anything moved.
+async fn lock(ports: &Ports<'_>, active: &ActiveDeployment) -> Result<(), ShifterError> {
     let registry = ports.deployments;
-    let Lock::HeldBy(holder) = registry.acquire(&active).await? else {
+    let Lock::HeldBy(holder) = registry.acquire(active).await? else {
         return Ok(());
     };
     let running = match ports
@@ -259,18 +323,18 @@ async fn lock(
         registry
             .release(&holder.function, &holder.alias, &holder.deployment_id)
             .await?;
-        if let Lock::HeldBy(next) = registry.acquire(&active).await? {
-            return Err(in_progress(deployment, &next));
+        if let Lock::HeldBy(next) = registry.acquire(active).await? {
+            return Err(in_progress(active, &next));
         }
         return Ok(());
     }
-    Err(in_progress(deployment, &holder))
+    Err(in_progress(active, &holder))
 }
 
-fn in_progress(deployment: &Deployment, holder: &ActiveDeployment) -> ShifterError {
+fn in_progress(wanted: &ActiveDeployment, holder: &ActiveDeployment) -> ShifterError {
     ShifterError::DeploymentInProgress(format!(
         "alias {} of {} is being deployed by execution {} (to version {}); one deployment per \
          alias at a time",
-        deployment.alias, deployment.function_name, holder.execution_arn, holder.target_version
+        wanted.alias, wanted.function, holder.execution_arn, holder.target_version
     ))
 }

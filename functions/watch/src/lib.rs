@@ -197,48 +197,55 @@ pub async fn execution_changed(
         .input
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok());
-    let field = |name: &str| {
-        input
-            .as_ref()
-            .and_then(|i| i.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let (Some(function), Some(alias)) = (field("functionName"), field("alias")) else {
+    let aliases = input.as_ref().map(input_aliases).unwrap_or_default();
+    if aliases.is_empty() {
         info!(execution = %detail.execution_arn, "ended without a readable input; left to takeover and TTL");
         return Ok(ignored);
-    };
-    let released = ports
-        .registry
-        .release(&function, &alias, &detail.name)
-        .await?;
-    info!(execution = %detail.execution_arn, status = %detail.status, "registry entries released");
+    }
     let rolled_back = detail.status == "FAILED"
         && detail
             .error
             .as_deref()
             .and_then(ErrorKind::from_name)
             .is_some_and(|kind| ROLLED_BACK_ERRORS.contains(&kind));
-    let mut outcome = Outcome {
-        released: 1,
-        ..Outcome::default()
-    };
-    if let (true, Some(holder)) = (rolled_back, released) {
-        let at = change.time.unwrap_or_default().timestamp();
-        let record = RolledBackVersion {
-            function,
-            alias,
-            version: holder.target_version,
-            execution_arn: detail.execution_arn.clone(),
-            error: detail.error.clone().unwrap_or_default(),
-            at,
-            expires_at: at + ROLLED_BACK_MEMORY_SECONDS,
-        };
-        ports.registry.mark_rolled_back(&record).await?;
-        info!(version = %record.version, error = %record.error, "rolled-back version remembered");
-        outcome.remembered = 1;
+    let mut outcome = Outcome::default();
+    for (function, alias) in aliases {
+        let released = ports
+            .registry
+            .release(&function, &alias, &detail.name)
+            .await?;
+        info!(execution = %detail.execution_arn, status = %detail.status, %function, %alias, "registry entries released");
+        outcome.released += 1;
+        if let (true, Some(holder)) = (rolled_back, released) {
+            let at = change.time.unwrap_or_default().timestamp();
+            let record = RolledBackVersion {
+                function,
+                alias,
+                version: holder.target_version,
+                execution_arn: detail.execution_arn.clone(),
+                error: detail.error.clone().unwrap_or_default(),
+                at,
+                expires_at: at + ROLLED_BACK_MEMORY_SECONDS,
+            };
+            ports.registry.mark_rolled_back(&record).await?;
+            info!(version = %record.version, error = %record.error, "rolled-back version remembered");
+            outcome.remembered += 1;
+        }
     }
     Ok(outcome)
+}
+
+/// The aliases an execution input names: `functionName` and `alias`, or each of a release
+/// train's `targets`.
+fn input_aliases(input: &Value) -> Vec<(String, String)> {
+    let pair = |v: &Value| {
+        let text = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+        text("functionName").zip(text("alias"))
+    };
+    match input.get("targets").and_then(Value::as_array) {
+        Some(targets) => targets.iter().filter_map(pair).collect(),
+        None => pair(input).into_iter().collect(),
+    }
 }
 
 /// Records the parked task, then fails it at once when an alarm already fired.

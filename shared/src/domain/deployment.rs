@@ -232,6 +232,9 @@ pub struct Deployment {
     /// (`{"action":"approve"}` or `{"action":"promote"}`); Check Health consumes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<Value>,
+    /// A release train's other aliases, moved in lockstep with this one (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub train: Vec<super::train::Member>,
 }
 
 /// One analysis of the new version against the old one.
@@ -319,6 +322,7 @@ impl Deployment {
             last_analysis: None,
             approved_step: None,
             control: None,
+            train: Vec::new(),
         };
         d.decision = if d.target_version == d.original_version {
             Decision::AlreadyCurrent
@@ -572,22 +576,11 @@ impl Deployment {
         Ok(self)
     }
 
-    /// Roll Back's decision, from the alias as it is now.
+    /// Roll Back's decision for this deployment's own alias, from the alias as it is now
+    /// ([`Deployment::restore_action_of`]).
     pub fn restore_action(&self, current: &AliasState) -> RestoreAction {
-        let snapshot = AliasRoute::single(&self.original_version);
-        if current.route == snapshot {
-            return RestoreAction::AlreadyRestored;
-        }
-        if current.revision_id == self.revision_id || self.write_may_have_landed(&current.route) {
-            return RestoreAction::Restore {
-                expected_revision: current.revision_id.clone(),
-            };
-        }
-        RestoreAction::Drifted(format!(
-            "alias {} of {} was changed by someone else: it now routes {} (we last left it on {}); \
-             their change was left as is",
-            self.alias, self.function_name, current.route, self.alias_last_seen
-        ))
+        let own = self.members().swap_remove(0);
+        self.restore_action_of(&own, current)
     }
 
     /// The failure being rolled back for: set by Check Health, or derived from a caught error.
@@ -613,7 +606,17 @@ impl Deployment {
     /// Records a finished restore and the final cause.
     pub fn rolled_back(mut self, restored: &AliasState, wrote: bool) -> Deployment {
         let mut failure = self.failure_reason();
-        let how = if wrote {
+        let how = if !self.train.is_empty() {
+            let aliases: Vec<String> = self
+                .members()
+                .iter()
+                .map(|m| format!("{} on {}", m.label(), m.original_version))
+                .collect();
+            format!(
+                "Every alias of the train is back on its version: {}.",
+                aliases.join(", ")
+            )
+        } else if wrote {
             format!(
                 "Alias {} restored to version {} (it was on {}).",
                 self.alias, self.original_version, self.alias_last_seen
@@ -712,9 +715,12 @@ impl Deployment {
 
     /// Records an analysis of the window ending `now`: a broken limit rolls back
     /// (`AnalysisFailed`, both versions' figures in the cause); the next window starts now.
+    /// In a release train, `member` names the alias whose figures these are (the worst of the
+    /// train's); its version is the one the cause names.
     pub fn analysed(
         mut self,
         now: DateTime<Utc>,
+        member: &super::train::Member,
         new: VersionFigures,
         old: VersionFigures,
     ) -> Deployment {
@@ -733,10 +739,12 @@ impl Deployment {
         });
         match judgement {
             Judgement::Failed(breach) => {
-                let cause = format!(
-                    "canary analysis at {} on version {}: {breach}",
-                    self.traffic, self.target_version
-                );
+                let version = if self.train.is_empty() {
+                    format!("version {}", self.target_version)
+                } else {
+                    format!("version {} of {}", member.target_version, member.label())
+                };
+                let cause = format!("canary analysis at {} on {version}: {breach}", self.traffic);
                 self.rolling_back(Failure::new(ErrorKind::AnalysisFailed, cause))
             }
             Judgement::Healthy | Judgement::TooLittleTraffic { .. } => self,
@@ -813,7 +821,11 @@ impl Deployment {
 
     /// The failure to roll back for when `report` found a watched alarm in ALARM or gone.
     pub fn alarm_problem(&self, report: &AlarmReport) -> Option<Failure> {
-        let at = format!("{} on version {}", self.traffic, self.target_version);
+        let at = if self.train.is_empty() {
+            format!("{} on version {}", self.traffic, self.target_version)
+        } else {
+            format!("{} on the new versions of the release train", self.traffic)
+        };
         if !report.in_alarm.is_empty() {
             let cause = format!("alarm {} in ALARM at {at}", report.in_alarm.join(", "));
             return Some(Failure::new(ErrorKind::AlarmTriggered, cause));
@@ -826,15 +838,6 @@ impl Deployment {
             return Some(Failure::new(ErrorKind::NotFound, cause));
         }
         None
-    }
-
-    /// True when `route` is exactly the write Shift Traffic or Promote was attempting when it
-    /// failed: that write may have landed with its answer lost. Any other change of RevisionId
-    /// is someone else's, even a change identical to one we would make.
-    fn write_may_have_landed(&self, route: &AliasRoute) -> bool {
-        matches!(self.decision, Decision::Shift | Decision::Promote)
-            && self.caught.is_some()
-            && self.next_route().is_ok_and(|attempted| attempted == *route)
     }
 }
 

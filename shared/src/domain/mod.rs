@@ -11,6 +11,7 @@ pub mod managed;
 pub mod preflight;
 pub mod request;
 pub mod strategy;
+pub mod train;
 pub mod weight;
 
 pub use alias::{AdditionalVersion, AliasRoute, AliasState, VersionInfo};
@@ -21,6 +22,8 @@ pub use failure::{ErrorKind, ErrorName};
 pub use json::InputDocument;
 pub use managed::{Home, ManagedSet};
 pub use preflight::{Facts, Rejection, ResolvedTarget, Verdict};
-pub use request::{Approval, ApprovalDefault, DeploymentRequest, FieldError, Hooks, TargetVersion};
+pub use request::{
+    Approval, ApprovalDefault, DeploymentRequest, FieldError, Hooks, TargetVersion, TrainTarget,
+};
 pub use strategy::{Plan, PlanError, Step, StepProblem, Strategy};
 pub use weight::Weight;

@@ -143,7 +143,25 @@ pub struct DeploymentRequest {
     pub allow_downgrade: bool,
     /// Version-scoped canary analysis from Lambda's own metrics.
     pub analysis: Option<super::analysis::Analysis>,
+    /// A release train: the other aliases that move in lockstep with this one (`targets[1..]`
+    /// of the input; `function_name`, `alias` and `target` are `targets[0]`). Empty for a
+    /// deployment of one alias.
+    pub train: Vec<TrainTarget>,
 }
+
+/// One more alias of a release train.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainTarget {
+    /// Function name or ARN, as given.
+    pub function_name: String,
+    /// Alias to move.
+    pub alias: String,
+    /// Version to move it to.
+    pub target: TargetVersion,
+}
+
+/// Most aliases one release train moves.
+pub const MAX_TRAIN_TARGETS: usize = 20;
 
 /// The default approval timeout, in seconds.
 pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u32 = 3600;
@@ -208,6 +226,15 @@ struct RawRequest {
     #[serde(default)]
     allow_downgrade: bool,
     analysis: Option<Value>,
+    targets: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawTarget {
+    function_name: Option<String>,
+    alias: Option<String>,
+    target_version: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -241,11 +268,16 @@ impl DeploymentRequest {
         check_envelope(input)?;
         reject_nulls(input, "")?;
         let mut raw: RawRequest = deserialize_named(input, "")?;
-        let function_name = required("functionName", raw.function_name.take())?;
-        validate_function_name("functionName", &function_name)?;
-        let alias = required("alias", raw.alias.take())?;
-        validate_alias("alias", &alias)?;
-        let target = parse_target(&required("targetVersion", raw.target_version.take())?)?;
+        let mut targets = match raw.targets.take() {
+            Some(targets) => parse_train(&mut raw, &targets)?,
+            None => vec![parse_one_target(&mut raw)?],
+        };
+        let train = targets.split_off(1);
+        let TrainTarget {
+            function_name,
+            alias,
+            target,
+        } = targets.remove(0);
         let (strategy_name, plan, gated_steps) =
             parse_strategy(&required("strategy", raw.strategy.take())?)?;
         validate_alarms(&raw.alarms)?;
@@ -260,6 +292,9 @@ impl DeploymentRequest {
             ));
         }
         validate_hooks(&raw.hooks, &function_name)?;
+        for member in &train {
+            validate_hooks(&raw.hooks, &member.function_name)?;
+        }
         let approval = parse_approval(&raw, gated_steps)?;
         let request = DeploymentRequest {
             approval,
@@ -274,6 +309,7 @@ impl DeploymentRequest {
             post_promotion_bake_seconds: raw.post_promotion_bake_seconds,
             allow_downgrade: raw.allow_downgrade,
             analysis: parse_analysis(raw.analysis.take())?,
+            train,
         };
         check_history_budget(&request)?;
         Ok(request)
@@ -445,14 +481,84 @@ fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> 
     Ok(())
 }
 
-fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
-    const FIELD: &str = "targetVersion";
+/// `functionName`, `alias` and `targetVersion` of a deployment of one alias.
+fn parse_one_target(raw: &mut RawRequest) -> Result<TrainTarget, FieldError> {
+    let function_name = required("functionName", raw.function_name.take())?;
+    validate_function_name("functionName", &function_name)?;
+    let alias = required("alias", raw.alias.take())?;
+    validate_alias("alias", &alias)?;
+    let target = parse_target(
+        "targetVersion",
+        &required("targetVersion", raw.target_version.take())?,
+    )?;
+    Ok(TrainTarget {
+        function_name,
+        alias,
+        target,
+    })
+}
+
+/// `targets` of a release train: 1 to [`MAX_TRAIN_TARGETS`] distinct aliases, each validated
+/// as the top-level fields of a deployment of one alias are, named `targets[i].…`.
+fn parse_train(raw: &mut RawRequest, targets: &[Value]) -> Result<Vec<TrainTarget>, FieldError> {
+    for (field, given) in [
+        ("functionName", raw.function_name.is_some()),
+        ("alias", raw.alias.is_some()),
+        ("targetVersion", raw.target_version.is_some()),
+    ] {
+        if given {
+            return Err(FieldError::new(
+                field,
+                "cannot be given with targets: a release train names each alias in targets",
+            ));
+        }
+    }
+    if targets.is_empty() || targets.len() > MAX_TRAIN_TARGETS {
+        return Err(FieldError::new(
+            "targets",
+            format!(
+                "has {} entries; a release train moves 1 to {MAX_TRAIN_TARGETS} aliases",
+                targets.len()
+            ),
+        ));
+    }
+    let mut parsed: Vec<TrainTarget> = Vec::with_capacity(targets.len());
+    for (i, value) in targets.iter().enumerate() {
+        let at = format!("targets[{i}]");
+        let mut one: RawTarget = deserialize_named(value, &at)?;
+        let field = |name: &str| format!("{at}.{name}");
+        let function_name = required(&field("functionName"), one.function_name.take())?;
+        validate_function_name(&field("functionName"), &function_name)?;
+        let alias = required(&field("alias"), one.alias.take())?;
+        validate_alias(&field("alias"), &alias)?;
+        let version = required(&field("targetVersion"), one.target_version.take())?;
+        let target = parse_target(&field("targetVersion"), &version)?;
+        let short = function_short_name(&function_name);
+        if let Some(j) = parsed
+            .iter()
+            .position(|t| function_short_name(&t.function_name) == short && t.alias == alias)
+        {
+            return Err(FieldError::new(
+                field("alias"),
+                format!("alias {alias} of {short} is already targets[{j}]; each alias moves once"),
+            ));
+        }
+        parsed.push(TrainTarget {
+            function_name,
+            alias,
+            target,
+        });
+    }
+    Ok(parsed)
+}
+
+fn parse_target(field: &str, value: &Value) -> Result<TargetVersion, FieldError> {
     let text = match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         other => {
             return Err(FieldError::new(
-                FIELD,
+                field,
                 format!("must be a version number, \"latest\" or \"publish\" (got {other})"),
             ));
         }
@@ -461,12 +567,12 @@ fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
         "latest" => Ok(TargetVersion::Latest),
         "publish" => Ok(TargetVersion::Publish),
         "$LATEST" => Err(FieldError::new(
-            FIELD,
+            field,
             "$LATEST cannot receive weighted traffic; name a published version, \"latest\" or \"publish\"",
         )),
         t if t.len() > 1 && t.starts_with('0') && t.bytes().all(|b| b.is_ascii_digit()) => {
             Err(FieldError::new(
-                FIELD,
+                field,
                 format!(
                     "{t:?} has a leading zero; a version is written without one (\"{}\")",
                     t.trim_start_matches('0')
@@ -476,14 +582,14 @@ fn parse_target(value: &Value) -> Result<TargetVersion, FieldError> {
         t if !t.is_empty() && t.len() <= 10 && t.bytes().all(|b| b.is_ascii_digit()) => {
             match t.parse::<u64>() {
                 Ok(0) | Err(_) => Err(FieldError::new(
-                    FIELD,
+                    field,
                     format!("{t:?} is not a published version number"),
                 )),
                 Ok(v) => Ok(TargetVersion::Version(v)),
             }
         }
         t => Err(FieldError::new(
-            FIELD,
+            field,
             format!("{t:?} is not a version number, \"latest\" or \"publish\""),
         )),
     }

@@ -105,6 +105,10 @@ pub async fn run(
         ended(&invoker, &arn, execution_name, &execution, &input_text).await;
     }
     let planned = deployment.as_ref();
+    // A release train's input names its aliases in `targets`: the first one that moves leads.
+    let (function, alias) = planned.map_or((function, alias), |d| {
+        (d.function_name.clone(), d.alias.clone())
+    });
     let summary =
         summary::summarize(account, &execution, planned, &analyses, (&function, &alias)).await;
     Ok(Run {

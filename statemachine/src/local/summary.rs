@@ -5,7 +5,7 @@ use serde::Deserialize;
 use shifter::domain::Deployment;
 use shifter::domain::deployment::AnalysisRecord;
 use shifter::ports::{AlarmState, Clock};
-use shifter::report::{Ending, FinalAlias, Summary, SummaryBuilder};
+use shifter::report::{Ending, FinalAlias, Summary, SummaryBuilder, TrainAlias};
 use shifter::states::START_DEPLOYMENT;
 
 use super::account::LocalAccount;
@@ -41,6 +41,7 @@ pub async fn summarize(
         .alias_state(function, alias)
         .await
         .map(|a| FinalAlias::from(&a.route));
+    let train = train_aliases(account, planned).await;
     let ending = Ending {
         succeeded: execution.status == ExecutionStatus::Succeeded,
         final_state: execution.final_state.clone(),
@@ -49,7 +50,31 @@ pub async fn summarize(
         transitions: execution.transitions,
         at: account.clock.now(),
     };
-    report.finish(ending, |_| final_alias)
+    let mut summary = report.finish(ending, |_| final_alias);
+    summary.train = train;
+    summary
+}
+
+/// Every alias of a release train as the account has it now (empty for one alias).
+async fn train_aliases(account: &LocalAccount, planned: Option<&Deployment>) -> Vec<TrainAlias> {
+    let Some(planned) = planned.filter(|d| !d.train.is_empty()) else {
+        return Vec::new();
+    };
+    let mut train = Vec::new();
+    for member in planned.members() {
+        let ended = account
+            .alias_state(&member.function_name, &member.alias)
+            .await
+            .map(|a| FinalAlias::from(&a.route));
+        train.push(TrainAlias {
+            function: member.function_name,
+            alias: member.alias,
+            from_version: member.original_version,
+            to_version: member.target_version,
+            ended,
+        });
+    }
+    train
 }
 
 /// The version the deployment moved traffic to: from its final document, else as Start
