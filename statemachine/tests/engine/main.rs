@@ -10,6 +10,7 @@ mod definition;
 mod lambda_errors;
 mod operate;
 mod scenarios;
+mod trains;
 mod watch;
 
 mod catalog;
