@@ -214,3 +214,94 @@ async fn a_document_not_at_a_shift_or_going_down_is_refused_unwritten() {
     assert!(err.to_string().starts_with("stepIndex: "), "{err}");
     assert_eq!(w.lambda.deployment_writes(), [split(10)]);
 }
+
+/// `orders-api:live` and `billing:live` (versions 1 to 3, both on 1) moving to 2 as one train.
+fn train(world: &World) -> Deployment {
+    world
+        .lambda
+        .add_function("billing", "arn:aws:iam::1:role/billing");
+    for _ in 0..3 {
+        world.lambda.publish("billing");
+    }
+    world
+        .lambda
+        .put_alias("billing", "live", AliasRoute::single("1"));
+    let request = DeploymentRequest::from_json(&json!({"targets": [
+            {"functionName": FUNCTION, "alias": "live", "targetVersion": "2"},
+            {"functionName": "billing", "alias": "live", "targetVersion": "2"}],
+        "strategy": "Linear10PercentEvery1Minute"}))
+    .expect("a valid train");
+    let own = world.lambda.alias(FUNCTION, "live").unwrap();
+    let billing = world.lambda.alias("billing", "live").unwrap();
+    Deployment::start("exec".into(), &request, &own, "2".into(), world.clock.now()).with_train(
+        vec![shifter::domain::train::Member::new(
+            &request.train[0],
+            &billing,
+            "2".into(),
+        )],
+    )
+}
+
+#[tokio::test]
+async fn a_train_retried_after_a_half_done_round_finishes_it_without_a_second_write() {
+    let world = World::new();
+    let d = train(&world);
+    let ten = AliasRoute::split("1", "2", Weight::from_percent_f64(10.0).unwrap());
+    // The first attempt moves orders-api, then billing's write is throttled.
+    let calls = world.lambda.calls(LambdaOp::UpdateAlias);
+    world
+        .lambda
+        .inject(LambdaOp::UpdateAlias, calls + 2, Fault::Throttle);
+    let err = world.shift(&d, 0).await.unwrap_err();
+    assert_eq!(err.error_kind().name(), "Transient", "{err}");
+    assert_eq!(world.route(), ten, "orders-api moved");
+    assert_eq!(
+        world.lambda.alias("billing", "live").unwrap().route,
+        AliasRoute::single("1")
+    );
+    // The state's retry gets the same document: orders-api's conflict is its own write.
+    let next = world.shift(&d, 1).await.unwrap();
+    assert_eq!(world.route(), ten);
+    assert_eq!(world.lambda.alias("billing", "live").unwrap().route, ten);
+    assert_eq!(next.decision, Decision::Bake);
+    assert_eq!(next.revision_id, world.revision());
+    assert_eq!(
+        next.train[0].revision_id,
+        world.lambda.alias("billing", "live").unwrap().revision_id,
+        "the train's RevisionIds are the ones written"
+    );
+    let ours = world
+        .lambda
+        .history()
+        .into_iter()
+        .filter(|w| w.by == shifter::fakes::Writer::Deployment)
+        .count();
+    assert_eq!(ours, 2, "one write per alias");
+}
+
+#[tokio::test]
+async fn a_train_member_changed_by_someone_else_stops_the_train_and_restores_the_others() {
+    let world = World::new();
+    let d = train(&world);
+    world
+        .lambda
+        .put_alias("billing", "live", AliasRoute::single("3"));
+    let err = world.shift(&d, 0).await.unwrap_err();
+    assert_eq!(err.error_kind().name(), "AliasDrift", "{err}");
+    let message = err.to_string();
+    assert!(message.contains("alias live of billing"), "{message}");
+    assert!(
+        message.contains("restored orders-api:live on 1"),
+        "{message}"
+    );
+    assert_eq!(
+        world.route(),
+        AliasRoute::single("1"),
+        "orders-api restored"
+    );
+    assert_eq!(
+        world.lambda.alias("billing", "live").unwrap().route,
+        AliasRoute::single("3"),
+        "their change is intact"
+    );
+}

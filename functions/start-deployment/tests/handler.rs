@@ -521,7 +521,10 @@ async fn latest_skips_a_rolled_back_version_until_it_is_deployed_explicitly() {
 /// A release train of `orders-api:live` and `orders-api-billing:live` (both on 1, to 2).
 fn train_world() -> (World, Value) {
     let world = World::new();
-    world.lambda.add_function("orders-api-billing", "arn:aws:iam::123456789012:role/billing");
+    world.lambda.add_function(
+        "orders-api-billing",
+        "arn:aws:iam::123456789012:role/billing",
+    );
     world.lambda.publish("orders-api-billing");
     world.lambda.publish("orders-api-billing");
     world
@@ -544,12 +547,27 @@ async fn a_train_locks_every_alias_and_only_the_first_watches_the_alarms() {
     let d = world.start(input).await.unwrap();
     assert_eq!(d.train.len(), 1);
     assert_eq!(d.train[0].original_version, "1");
-    assert!(d.restore_command.contains("--function-name orders-api-billing"));
+    assert!(
+        d.restore_command
+            .contains("--function-name orders-api-billing")
+    );
     let first = world.deployments.entry(FUNCTION, "live").expect("locked");
-    let second = world.deployments.entry("orders-api-billing", "live").expect("locked");
-    assert_eq!(first.deployment.alarms, vec!["orders-api-errors".to_owned()]);
-    assert!(second.deployment.alarms.is_empty(), "an alarm event must find the train once");
-    assert_eq!(second.deployment.deployment_id, first.deployment.deployment_id);
+    let second = world
+        .deployments
+        .entry("orders-api-billing", "live")
+        .expect("locked");
+    assert_eq!(
+        first.deployment.alarms,
+        vec!["orders-api-errors".to_owned()]
+    );
+    assert!(
+        second.deployment.alarms.is_empty(),
+        "an alarm event must find the train once"
+    );
+    assert_eq!(
+        second.deployment.deployment_id,
+        first.deployment.deployment_id
+    );
     assert_eq!(world.deployments.watch_items(), 1);
 }
 
@@ -567,7 +585,12 @@ async fn a_train_that_meets_a_held_lock_lets_go_of_the_locks_it_took() {
         "the lock of orders-api:live, taken first, was kept"
     );
     assert_eq!(
-        world.deployments.entry("orders-api-billing", "live").unwrap().deployment.deployment_id,
+        world
+            .deployments
+            .entry("orders-api-billing", "live")
+            .unwrap()
+            .deployment
+            .deployment_id,
         "billing-first"
     );
 }
@@ -578,8 +601,14 @@ async fn a_train_whose_every_alias_is_on_its_target_is_already_current() {
     input["targets"][0]["targetVersion"] = json!("1");
     let d = world.start(input.clone()).await.unwrap();
     assert_eq!(d.decision, Decision::Shift, "billing still moves");
-    assert_eq!(d.function_name, "orders-api-billing", "the first alias that moves leads");
-    assert!(d.train.is_empty(), "an alias on its target is left out of the train");
+    assert_eq!(
+        d.function_name, "orders-api-billing",
+        "the first alias that moves leads"
+    );
+    assert!(
+        d.train.is_empty(),
+        "an alias on its target is left out of the train"
+    );
     input["targets"][1]["targetVersion"] = json!("1");
     let d = world.start_as("again", input).await.unwrap();
     assert_eq!(d.decision, Decision::AlreadyCurrent);

@@ -306,3 +306,39 @@ async fn a_rolled_back_target_is_remembered_other_endings_are_not() {
         }
     }
 }
+
+/// A release train's execution ends: every alias its input's `targets` name is released, and
+/// after a rollback each alias remembers its own target version.
+#[tokio::test]
+async fn an_ended_train_releases_and_remembers_every_alias() {
+    let w = World::new().await;
+    let billing = ActiveDeployment {
+        deployment_id: "exec".into(),
+        execution_arn: "arn:aws:states:us-east-1:1:execution:sm:exec".into(),
+        function: "billing".into(),
+        alias: "live".into(),
+        target_version: "7".into(),
+        alarms: Vec::new(),
+        expires_at: w.clock.now().timestamp() + 3600,
+    };
+    w.registry.acquire(&billing).await.unwrap();
+    let input = json!({"targets": [
+        {"functionName": "orders-api", "alias": "live", "targetVersion": "latest"},
+        {"functionName": "billing", "alias": "live", "targetVersion": "latest"}
+    ]})
+    .to_string();
+    let mut event = execution_event("FAILED", Some(&input));
+    event["detail"]["error"] = json!("AlarmTriggered");
+    let outcome = w.send(event).await;
+    assert_eq!((outcome.released, outcome.remembered), (2, 2));
+    assert!(w.registry.entry("orders-api", "live").is_none());
+    assert!(w.registry.entry("billing", "live").is_none());
+    for (function, version) in [("orders-api", "2"), ("billing", "7")] {
+        let record = w
+            .registry
+            .rolled_back(function, "live", version)
+            .await
+            .unwrap();
+        assert!(record.is_some(), "{function} {version} not remembered");
+    }
+}

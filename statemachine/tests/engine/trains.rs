@@ -4,10 +4,10 @@
 //! pre-flight refuses the whole train before touching any alias; and a train racing a
 //! deployment of one of its aliases leaves exactly one of them moving and no lock behind.
 
+use chrono::TimeDelta;
 use serde_json::{Value, json};
 use shifter::domain::{AliasRoute, Weight};
 use shifter::fakes::Writer;
-use chrono::TimeDelta;
 use shifter_statemachine::local::{self, AccountSpec, HookBehaviour, LocalAccount, Outcome, Run};
 
 use crate::support::{Target, check_history, writes_since};
@@ -71,7 +71,12 @@ async fn a_three_function_train_writes_every_step_to_every_alias_before_its_bake
     let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
     for t in &TRAIN {
-        assert_eq!(route(&account, t), AliasRoute::single(t.target), "{}", t.function);
+        assert_eq!(
+            route(&account, t),
+            AliasRoute::single(t.target),
+            "{}",
+            t.function
+        );
     }
     // Lockstep: the deployment's writes come in rounds of three, one per alias, each round one
     // weight, strictly increasing; no alias gets a step before every alias has the one before.
@@ -81,7 +86,11 @@ async fn a_three_function_train_writes_every_step_to_every_alias_before_its_bake
         .into_iter()
         .filter(|w| w.by == Writer::Deployment)
         .collect();
-    assert_eq!(writes.len(), 3 * 3, "three steps (10%, 50%, 100%) times three aliases");
+    assert_eq!(
+        writes.len(),
+        3 * 3,
+        "three steps (10%, 50%, 100%) times three aliases"
+    );
     for (round, expected) in [10.0, 50.0, 100.0].into_iter().enumerate() {
         let chunk = &writes[round * 3..round * 3 + 3];
         for (w, t) in chunk.iter().zip(&TRAIN) {
@@ -92,12 +101,23 @@ async fn a_three_function_train_writes_every_step_to_every_alias_before_its_bake
             );
         }
         let first = chunk[0].at;
-        assert!(chunk.iter().all(|w| w.at == first), "a round is one Shift Traffic: {chunk:?}");
+        assert!(
+            chunk.iter().all(|w| w.at == first),
+            "a round is one Shift Traffic: {chunk:?}"
+        );
     }
-    assert_eq!(writes[3].at - writes[0].at, chrono::TimeDelta::seconds(120), "the bake starts after the round");
+    assert_eq!(
+        writes[3].at - writes[0].at,
+        chrono::TimeDelta::seconds(120),
+        "the bake starts after the round"
+    );
     let train = &run.summary.train;
     assert_eq!(train.len(), 3, "the summary shows every alias");
-    assert!(train.iter().all(|m| m.ended.as_ref().is_some_and(|a| a.version == m.to_version)));
+    assert!(
+        train
+            .iter()
+            .all(|m| m.ended.as_ref().is_some_and(|a| a.version == m.to_version))
+    );
     assert_each_alias_safe(&account);
     assert_eq!(account.deployments.watch_items(), 0, "every lock released");
 }
@@ -112,12 +132,24 @@ async fn one_alarm_rolls_every_alias_of_the_train_back() {
     assert_eq!(s.error.as_deref(), Some("AlarmTriggered"));
     let cause = s.cause.as_deref().unwrap_or_default();
     for t in &TRAIN {
-        assert_eq!(route(&account, t), AliasRoute::single(t.original), "{}", t.function);
-        assert!(cause.contains(&format!("{}:{} on {}", t.function, t.alias, t.original)), "{cause}");
+        assert_eq!(
+            route(&account, t),
+            AliasRoute::single(t.original),
+            "{}",
+            t.function
+        );
+        assert!(
+            cause.contains(&format!("{}:{} on {}", t.function, t.alias, t.original)),
+            "{cause}"
+        );
     }
     assert_each_alias_safe(&account);
     for t in &TRAIN {
-        assert!(account.deployments.entry(t.function, t.alias).is_none(), "{} still locked", t.function);
+        assert!(
+            account.deployments.entry(t.function, t.alias).is_none(),
+            "{} still locked",
+            t.function
+        );
     }
 }
 
@@ -144,8 +176,15 @@ async fn drift_on_one_alias_stops_the_train_and_restores_the_others() {
     assert_eq!(run.summary.error.as_deref(), Some("AliasDrift"));
     let cause = run.summary.cause.as_deref().unwrap_or_default();
     assert!(cause.contains("payments-api"), "{cause}");
-    assert!(cause.contains("restored orders-api:live on 41, emails-worker:live on 5"), "{cause}");
-    assert_eq!(route(&account, &TRAIN[1]), theirs, "their change was overwritten");
+    assert!(
+        cause.contains("restored orders-api:live on 41, emails-worker:live on 5"),
+        "{cause}"
+    );
+    assert_eq!(
+        route(&account, &TRAIN[1]),
+        theirs,
+        "their change was overwritten"
+    );
     assert_eq!(route(&account, &TRAIN[0]), AliasRoute::single("41"));
     assert_eq!(route(&account, &TRAIN[2]), AliasRoute::single("5"));
     assert_each_alias_safe(&account);
@@ -170,8 +209,14 @@ async fn drift_found_by_the_rollback_leaves_that_alias_and_restores_the_others()
         .unwrap();
     assert_eq!(run.summary.outcome, Outcome::Stopped, "{:?}", run.summary);
     let cause = run.summary.cause.as_deref().unwrap_or_default();
-    assert!(cause.contains("alias live of emails-worker was changed by someone else"), "{cause}");
-    assert!(cause.contains("restored orders-api:live on 41, payments-api:live on 17"), "{cause}");
+    assert!(
+        cause.contains("alias live of emails-worker was changed by someone else"),
+        "{cause}"
+    );
+    assert!(
+        cause.contains("restored orders-api:live on 41, payments-api:live on 17"),
+        "{cause}"
+    );
     assert_eq!(route(&account, &TRAIN[2]), AliasRoute::single("6"));
     assert_eq!(route(&account, &TRAIN[0]), AliasRoute::single("41"));
     assert_eq!(route(&account, &TRAIN[1]), AliasRoute::single("17"));
@@ -190,7 +235,11 @@ async fn pre_flight_refuses_the_whole_train_before_touching_any_alias() {
         assert_eq!(run.summary.outcome, Outcome::Rejected, "{field}");
         assert_eq!(run.summary.error.as_deref(), Some(error), "{field}");
         assert!(
-            account.lambda.history().iter().all(|w| w.by != Writer::Deployment),
+            account
+                .lambda
+                .history()
+                .iter()
+                .all(|w| w.by != Writer::Deployment),
             "{field}: a refused train wrote"
         );
         assert_eq!(account.deployments.watch_items(), 0);
@@ -228,11 +277,19 @@ async fn a_train_racing_a_deployment_of_one_of_its_aliases_leaves_one_moving_and
         };
         let (a, b) = tokio::join!(first, second);
         let (winner, loser) = if train_first { (&a, &b) } else { (&b, &a) };
-        assert_eq!(winner.summary.outcome, Outcome::Succeeded, "{:?}", winner.summary);
+        assert_eq!(
+            winner.summary.outcome,
+            Outcome::Succeeded,
+            "{:?}",
+            winner.summary
+        );
         assert_eq!(loser.summary.outcome, Outcome::Rejected);
         assert_eq!(loser.summary.error.as_deref(), Some("DeploymentInProgress"));
         let cause = loser.summary.cause.clone().unwrap_or_default();
-        assert!(cause.contains("is being deployed by execution"), "the lock refused it: {cause}");
+        assert!(
+            cause.contains("is being deployed by execution"),
+            "the lock refused it: {cause}"
+        );
         if !train_first {
             // The train took orders and payments before emails-worker's lock refused it: it
             // let both go, and neither alias moved.
@@ -256,13 +313,16 @@ async fn a_train_is_validated_by_field() {
     let mut too_many = input.clone();
     too_many["targets"] = Value::Array(
         (0..21)
-            .map(|i| json!({"functionName": format!("f{i}"), "alias": "live", "targetVersion": "2"}))
+            .map(
+                |i| json!({"functionName": format!("f{i}"), "alias": "live", "targetVersion": "2"}),
+            )
             .collect(),
     );
     let mut both = input.clone();
     both["functionName"] = json!("orders-api");
     let mut twice = input.clone();
-    twice["targets"][2] = json!({"functionName": "orders-api", "alias": "live", "targetVersion": "40"});
+    twice["targets"][2] =
+        json!({"functionName": "orders-api", "alias": "live", "targetVersion": "40"});
     for (bad, field) in [
         (too_many, "targets"),
         (both, "functionName"),
@@ -273,4 +333,48 @@ async fn a_train_is_validated_by_field() {
         let cause = run.summary.cause.unwrap_or_default();
         assert!(cause.contains(&format!("{field}:")), "{field}: {cause}");
     }
+}
+
+#[tokio::test]
+async fn the_canary_analysis_judges_every_alias_and_one_failure_rolls_all_back() {
+    let mut spec: Value = serde_json::from_str(SPEC).unwrap();
+    let mut traffic = Vec::new();
+    for t in &TRAIN {
+        for version in [t.original, t.target] {
+            traffic.push(
+                json!({"function": t.function, "alias": "live", "version": version,
+                "callsPerMinute": 600, "errorRatePercent": 0.1, "p99Millis": 120}),
+            );
+        }
+    }
+    // payments-api's new version starts failing 4 % of its calls three minutes in (50 % step).
+    traffic.push(
+        json!({"function": "payments-api", "alias": "live", "version": "18",
+        "atSeconds": 180, "callsPerMinute": 600, "errorRatePercent": 4.0, "p99Millis": 120}),
+    );
+    spec["traffic"] = Value::Array(traffic);
+    spec["input"]["analysis"] = json!({"intervalSeconds": 60, "minInvocations": 50,
+        "maxErrorRatePercent": 1.0});
+    let spec = AccountSpec::from_json(&spec.to_string()).unwrap();
+    let account = spec.build().unwrap();
+    let run = deploy(&account, spec.input.clone().unwrap()).await;
+    let s = &run.summary;
+    assert_eq!(s.outcome, Outcome::RolledBack, "{s:?}");
+    assert_eq!(s.error.as_deref(), Some("AnalysisFailed"));
+    let cause = s.cause.as_deref().unwrap_or_default();
+    assert!(cause.contains("version 18 of payments-api:live"), "{cause}");
+    for t in &TRAIN {
+        assert_eq!(
+            route(&account, t),
+            AliasRoute::single(t.original),
+            "{}",
+            t.function
+        );
+    }
+    assert!(
+        s.simulated_seconds >= 180.0 && s.simulated_seconds <= 241.0,
+        "caught by the first analysis after the errors began: {}",
+        s.simulated_seconds
+    );
+    assert_each_alias_safe(&account);
 }
