@@ -30,6 +30,10 @@ pub struct Args {
     /// Count a post-traffic hook.
     #[arg(long)]
     post_traffic_hook: bool,
+    /// A release train's alias, `FUNCTION:ALIAS` (repeat for each, up to 20): every step is
+    /// written to each before its bake.
+    #[arg(long = "target", value_name = "FUNCTION:ALIAS")]
+    targets: Vec<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -63,6 +67,11 @@ struct PlanReport {
     exceeds_history_limit: bool,
     alarm_checks: u64,
     estimated_cost_usd: f64,
+    /// A release train's aliases (absent for one alias).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    aliases: Vec<String>,
+    /// UpdateAlias calls each step makes: one per alias.
+    alias_writes_per_step: usize,
 }
 
 /// `10` for 10 %, `12.5` for 12.5 %.
@@ -89,11 +98,26 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
 /// The execution input the flags describe, for a placeholder function.
 fn input_of(args: &Args) -> Result<Value, CliError> {
     let mut input = json!({
-        "functionName": "plan", "alias": "live", "targetVersion": "2",
         "strategy": input::strategy(&args.strategy)?,
         "checkIntervalSeconds": args.check_interval,
         "postPromotionBakeSeconds": args.post_promotion_bake,
     });
+    if args.targets.is_empty() {
+        input["functionName"] = json!("plan");
+        input["alias"] = json!("live");
+        input["targetVersion"] = json!("2");
+    } else {
+        let mut targets = Vec::new();
+        for target in &args.targets {
+            let Some((function, alias)) = target.split_once(':') else {
+                return Err(CliError::Usage(format!(
+                    "--target {target}: write FUNCTION:ALIAS, e.g. orders-api:live"
+                )));
+            };
+            targets.push(json!({"functionName": function, "alias": alias, "targetVersion": "2"}));
+        }
+        input["targets"] = targets.into();
+    }
     let mut hooks = serde_json::Map::new();
     if args.pre_traffic_hook {
         hooks.insert("preTraffic".into(), json!("pre-hook"));
@@ -113,6 +137,7 @@ fn request_of(args: &Args) -> Result<DeploymentRequest, CliError> {
         let flag = match e.field.as_str() {
             "checkIntervalSeconds" => "--check-interval".to_owned(),
             "postPromotionBakeSeconds" => "--post-promotion-bake".to_owned(),
+            f if f.starts_with("targets") => "--target".to_owned(),
             f => format!("--{f}").replace("--strategy.", "--strategy: "),
         };
         CliError::Usage(format!("{flag}: {}", e.message))
@@ -146,6 +171,12 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
         exceeds_history_limit: !history.fits(),
         alarm_checks: est.alarm_checks,
         estimated_cost_usd: est.cost_usd(),
+        aliases: if request.train.is_empty() {
+            Vec::new()
+        } else {
+            args.targets.clone()
+        },
+        alias_writes_per_step: 1 + request.train.len(),
     }
 }
 
@@ -154,6 +185,14 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
         "Strategy {} (alarms watched by events; backstop read every {}s)",
         report.strategy, request.check_interval_seconds
     );
+    if !report.aliases.is_empty() {
+        println!(
+            "Release train of {} aliases in lockstep: {}; each step is written to every one \
+             before its bake, one alarm or failed analysis rolls all of them back",
+            report.aliases.len(),
+            report.aliases.join(", ")
+        );
+    }
     let mut at = 0u64;
     for (i, step) in request.plan.steps().iter().enumerate() {
         let what = if step.weight.is_full() {

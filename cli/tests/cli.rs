@@ -191,6 +191,44 @@ fn input_file_and_timelines() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// A release train's plan names every alias and writes each step once per alias; the state
+/// machine's transitions and history are those of one alias (the writes are one Task).
+#[test]
+fn plan_of_a_release_train_names_every_alias_at_the_cost_of_one() {
+    let one = json_of(&shifter(&[
+        "plan",
+        "--strategy",
+        "Canary10Percent5Minutes",
+        "--json",
+    ]));
+    let mut args = vec!["plan", "--strategy", "Canary10Percent5Minutes", "--json"];
+    for target in ["orders-api:live", "payments-api:live", "emails-worker:live"] {
+        args.extend(["--target", target]);
+    }
+    let out = shifter(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let train = json_of(&out);
+    assert_eq!(train["aliases"].as_array().unwrap().len(), 3);
+    assert_eq!(train["aliasWritesPerStep"], 3);
+    assert_eq!(one["aliasWritesPerStep"], 1);
+    assert!(one.get("aliases").is_none());
+    for field in ["stateTransitions", "historyEvents", "estimatedCostUsd"] {
+        assert_eq!(train[field], one[field], "{field}");
+    }
+    let too_many: Vec<String> = (0..21).map(|i| format!("f{i}:live")).collect();
+    let mut args = vec!["plan", "--strategy", "Canary10Percent5Minutes"];
+    for target in &too_many {
+        args.extend(["--target", target.as_str()]);
+    }
+    let out = shifter(&args);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--target: has 21 entries"));
+}
+
 #[test]
 fn plan_prints_schedule_transitions_and_cost() {
     let out = shifter(&[
@@ -348,6 +386,46 @@ fn simulate_against_the_emulator_runs_a_full_canary() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not available with --endpoint"));
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// The sample release train: the text names every alias; `--json` lists where each ended;
+/// `--drift-at-step 5` (payments-api's second write) stops the train with the others restored.
+#[test]
+fn simulate_shows_every_alias_of_a_release_train() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let train = repo.join("events/accounts/release-train.json");
+    let train = train.to_str().unwrap();
+    let out = shifter(&["simulate", "--account", train]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("release train of 3 aliases: orders-api:live 41 → 42, payments-api:live 17 → 18, emails-worker:live 5 → 6"), "{text}");
+    assert!(
+        text.contains("Train:   emails-worker:live 5 → 6: now version 6 (no routing)"),
+        "{text}"
+    );
+    let out = shifter(&[
+        "simulate",
+        "--account",
+        train,
+        "--drift-at-step",
+        "5",
+        "--json",
+    ]);
+    let s = json_of(&out);
+    assert_eq!(s["error"], "AliasDrift", "{s}");
+    let ended: Vec<&str> = s["train"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ended"]["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ended,
+        ["41", "19", "5"],
+        "payments-api keeps the hotfix, the others are restored"
+    );
 }
 
 #[test]
