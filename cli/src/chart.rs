@@ -24,6 +24,25 @@ pub fn render(
     Ok(svg)
 }
 
+/// The traffic line's legend: a release train names every alias it moved in lockstep.
+fn traffic_label(summary: &Summary) -> String {
+    if summary.train.is_empty() {
+        return "traffic on new version".to_owned();
+    }
+    let aliases: Vec<String> = summary
+        .train
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                shifter::domain::request::function_short_name(&m.function),
+                m.alias
+            )
+        })
+        .collect();
+    format!("traffic on the new versions of {}", aliases.join(", "))
+}
+
 fn draw(summary: &Summary, x_desc: &str, out: &mut String) -> Drawn {
     let end = summary.simulated_seconds.max(1.0);
     let root = SVGBackend::with_string(out, (900, 420)).into_drawing_area();
@@ -73,7 +92,7 @@ fn traffic(chart: &mut Chart<'_, '_>, summary: &Summary, end: f64) -> Drawn {
     }
     chart
         .draw_series(LineSeries::new(points, BLUE.stroke_width(3)))?
-        .label("traffic on new version")
+        .label(traffic_label(summary))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
     Ok(())
 }

@@ -133,6 +133,33 @@ pub struct Summary {
     pub train: Vec<TrainAlias>,
 }
 
+impl TrainAlias {
+    /// A release train's aliases as `outcome` leaves them, from `last`, the last state
+    /// document (empty for one alias).
+    pub fn implied(outcome: Outcome, last: &Deployment) -> Vec<TrainAlias> {
+        if last.train.is_empty() {
+            return Vec::new();
+        }
+        last.members()
+            .into_iter()
+            .map(|m| {
+                let ended = match outcome {
+                    Outcome::Succeeded | Outcome::AlreadyCurrent => Some(&m.target_version),
+                    Outcome::RolledBack => Some(&m.original_version),
+                    Outcome::Rejected | Outcome::Stopped => None,
+                };
+                TrainAlias {
+                    ended: ended.map(|v| FinalAlias::from(&AliasRoute::single(v.clone()))),
+                    function: m.function_name,
+                    alias: m.alias,
+                    from_version: m.original_version,
+                    to_version: m.target_version,
+                }
+            })
+            .collect()
+    }
+}
+
 /// One alias of a release train in a summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -367,9 +394,15 @@ impl HistoryReader {
             at: end,
         };
         let last = self.last;
-        self.report.finish(ending, |outcome| {
+        let mut outcome_seen = None;
+        let mut summary = self.report.finish(ending, |outcome| {
+            outcome_seen = Some(outcome);
             last.as_ref().and_then(|d| FinalAlias::implied(outcome, d))
-        })
+        });
+        if let (Some(d), Some(outcome)) = (&last, outcome_seen) {
+            summary.train = TrainAlias::implied(outcome, d);
+        }
+        summary
     }
 }
 

@@ -261,4 +261,28 @@ mod tests {
             RestoreAction::Drifted(_)
         ));
     }
+
+    #[test]
+    fn a_real_historys_summary_lists_where_each_alias_ended() {
+        use crate::report::{Outcome, TrainAlias};
+        let (_, d) = train();
+        let ended = |outcome| -> Vec<Option<String>> {
+            TrainAlias::implied(outcome, &d)
+                .into_iter()
+                .map(|m| m.ended.map(|a| a.version))
+                .collect()
+        };
+        assert_eq!(
+            ended(Outcome::Succeeded),
+            [Some("4".into()), Some("9".into())]
+        );
+        assert_eq!(
+            ended(Outcome::RolledBack),
+            [Some("3".into()), Some("8".into())]
+        );
+        assert_eq!(ended(Outcome::Stopped), [None, None], "drift: unknown");
+        let mut one = d.clone();
+        one.train.clear();
+        assert!(TrainAlias::implied(Outcome::Succeeded, &one).is_empty());
+    }
 }

@@ -210,6 +210,7 @@ fn every_sample_execution_input_in_events_is_valid() {
         "console-minimal.json",
         "console-full.json",
         "schedule-nightly.json",
+        "release-train.json",
     ] {
         let text = std::fs::read_to_string(repo().join("events").join(name)).unwrap();
         let input: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -221,6 +222,9 @@ fn every_sample_execution_input_in_events_is_valid() {
                 shifter::domain::TargetVersion::Latest,
                 "a schedule promotes the newest published version"
             );
+        }
+        if name.starts_with("release-train") {
+            assert_eq!(request.train.len(), 2, "three aliases in lockstep");
         }
     }
 }
