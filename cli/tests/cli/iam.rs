@@ -227,7 +227,14 @@ fn crate_source(dir: &Path) -> String {
 fn needed(binary: &str) -> BTreeSet<String> {
     let src = repo().join("functions").join(binary).join("src");
     let main = read(&src.join("main.rs"));
-    let code = crate_source(&src);
+    let mut code = crate_source(&src);
+    // The library's port-level helpers a function calls (`shifter::aliases::restore`) make
+    // their adapter calls on the function's behalf.
+    for helper in ["aliases"] {
+        if code.contains(&format!("shifter::{helper}::")) {
+            code += &read(&repo().join(format!("shared/src/{helper}.rs")));
+        }
+    }
     let mut out = BTreeSet::new();
     for (module, operations) in ADAPTERS {
         let adapter = read(&repo().join(format!("shared/src/aws/{module}.rs")));

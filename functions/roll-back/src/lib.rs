@@ -38,9 +38,11 @@ pub async fn roll_back(
             }
         };
         restored.push(format!("{} on {}", member.label(), member.original_version));
-        deployment.record(index, &state);
         if index == 0 {
+            // Recorded by `rolled_back`, whose cause says where the alias was.
             own = Some(state);
+        } else {
+            deployment.record(index, &state);
         }
     }
     if !left.is_empty() {
