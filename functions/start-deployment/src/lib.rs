@@ -3,11 +3,11 @@
 
 use serde::Deserialize;
 use shifter::ShifterError;
-use shifter::domain::preflight::{self, Facts, ResolvedTarget, Verdict};
+use shifter::domain::preflight::{self, Facts, Rejection, ResolvedTarget, Verdict};
 use shifter::domain::train::Member;
 use shifter::domain::{
-    AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, Home, InputDocument,
-    ManagedSet, TargetVersion, TrainTarget,
+    AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, FieldError, Home,
+    InputDocument, ManagedSet, TargetVersion, TrainTarget,
 };
 use shifter::ports::{
     ActiveDeployment, AlarmReader, AliasRouter, Clock, DeploymentRegistry, ExecutionStatus,
@@ -90,11 +90,13 @@ pub async fn start_deployment(
         tracing::warn!(%entry, "MANAGED_FUNCTIONS entry is not a name or a valid function ARN; it matches nothing");
     }
     let mut judged = Vec::new();
-    for target in request.targets() {
-        let one = request.for_target(&target);
-        preflight::check_managed(&one, &config.managed)?;
+    let train = event.request.value.get("targets").is_some();
+    for (index, target) in request.targets().iter().enumerate() {
+        let one = request.for_target(target);
+        let named = |rejection| in_train(train, index, rejection);
+        preflight::check_managed(&one, &config.managed).map_err(named)?;
         let facts = read_facts(ports, &one).await?;
-        let verdict = preflight::judge(&one, &facts)?;
+        let verdict = preflight::judge(&one, &facts).map_err(named)?;
         if let (TargetVersion::Latest, Verdict::Deploy(version)) = (&one.target, &verdict)
             && *version != facts.alias.route.version
         {
@@ -135,6 +137,19 @@ pub async fn start_deployment(
         "deployment planned"
     );
     Ok(deployment)
+}
+
+/// A release train's rejection names the entry: `targets[2].targetVersion`, not
+/// `targetVersion`.
+fn in_train(train: bool, index: usize, rejection: Rejection) -> Rejection {
+    match rejection {
+        Rejection::Invalid(e)
+            if train && matches!(e.field.as_str(), "functionName" | "alias" | "targetVersion") =>
+        {
+            FieldError::new(format!("targets[{index}].{}", e.field), e.message).into()
+        }
+        other => other,
+    }
 }
 
 /// The deployment document of the judged aliases: the first one that moves leads, the other
