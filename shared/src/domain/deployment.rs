@@ -233,7 +233,8 @@ pub struct Deployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<Value>,
     /// A release train's other aliases, moved in lockstep with this one (empty otherwise).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Always written: the hooks' payload passes it on (`"train.$": "$.train"`).
+    #[serde(default)]
     pub train: Vec<super::train::Member>,
 }
 

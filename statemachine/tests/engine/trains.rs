@@ -378,3 +378,35 @@ async fn the_canary_analysis_judges_every_alias_and_one_failure_rolls_all_back()
     );
     assert_each_alias_safe(&account);
 }
+
+#[tokio::test]
+async fn the_hooks_learn_every_alias_of_the_train() {
+    let (account, mut input) = account();
+    account.add_hook(
+        "checkout-smoke-test",
+        HookBehaviour::Status("Succeeded".into()),
+    );
+    input["hooks"] = json!({"preTraffic": "checkout-smoke-test"});
+    let mut trains = Vec::new();
+    let mut observer = |e: &shifter_statemachine::asl::HistoryEvent| {
+        if let shifter_statemachine::asl::EventKind::TaskScheduled {
+            state, parameters, ..
+        } = &e.kind
+            && state == "Run Pre-Traffic Hook"
+        {
+            trains.push(parameters["Payload"]["event"]["train"].clone());
+        }
+    };
+    let run = local::run(&account, input, "train-hooks", &mut observer)
+        .await
+        .unwrap();
+    assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
+    assert_eq!(trains.len(), 1);
+    let functions: Vec<&str> = trains[0]
+        .as_array()
+        .expect("the hook's event carries the train")
+        .iter()
+        .map(|m| m["functionName"].as_str().unwrap())
+        .collect();
+    assert_eq!(functions, ["payments-api", "emails-worker"]);
+}
