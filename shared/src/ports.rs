@@ -361,6 +361,13 @@ pub trait DeploymentRegistry: Send + Sync {
         deployment_id: &str,
     ) -> Result<Option<ActiveDeployment>, ShifterError>;
 
+    /// The live holder of `function:alias`'s lock, if any (a consistent read).
+    async fn holder(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ActiveDeployment>, ShifterError>;
+
     /// Remembers that `record.version` was rolled back on its alias (replacing an earlier
     /// record of the same version).
     async fn mark_rolled_back(&self, record: &RolledBackVersion) -> Result<(), ShifterError>;

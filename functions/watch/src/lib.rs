@@ -210,17 +210,16 @@ pub async fn execution_changed(
             .is_some_and(|kind| ROLLED_BACK_ERRORS.contains(&kind));
     let mut outcome = Outcome::default();
     for (function, alias) in aliases {
-        let released = ports
-            .registry
-            .release(&function, &alias, &detail.name)
-            .await?;
-        info!(execution = %detail.execution_arn, status = %detail.status, %function, %alias, "registry entries released");
-        outcome.released += 1;
-        if let (true, Some(holder)) = (rolled_back, released) {
+        // Remembered before the release: a failed write is retried by EventBridge and finds
+        // the lock (and the version it names) still there.
+        if rolled_back
+            && let Some(holder) = ports.registry.holder(&function, &alias).await?
+            && holder.deployment_id == detail.name
+        {
             let at = change.time.unwrap_or_default().timestamp();
             let record = RolledBackVersion {
-                function,
-                alias,
+                function: function.clone(),
+                alias: alias.clone(),
                 version: holder.target_version,
                 execution_arn: detail.execution_arn.clone(),
                 error: detail.error.clone().unwrap_or_default(),
@@ -231,6 +230,12 @@ pub async fn execution_changed(
             info!(version = %record.version, error = %record.error, "rolled-back version remembered");
             outcome.remembered += 1;
         }
+        ports
+            .registry
+            .release(&function, &alias, &detail.name)
+            .await?;
+        info!(execution = %detail.execution_arn, status = %detail.status, %function, %alias, "registry entries released");
+        outcome.released += 1;
     }
     Ok(outcome)
 }

@@ -342,3 +342,35 @@ async fn an_ended_train_releases_and_remembers_every_alias() {
         assert!(record.is_some(), "{function} {version} not remembered");
     }
 }
+
+/// A rolled-back version is remembered before the lock goes: when that write fails, the lock
+/// is still there for EventBridge's retry, which remembers it then.
+#[tokio::test]
+async fn a_failed_memory_write_is_retried_with_the_lock_still_held() {
+    let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"latest"}"#;
+    let w = World::new().await;
+    w.registry.fail_marks(1);
+    let mut event = execution_event("FAILED", Some(input));
+    event["detail"]["error"] = json!("AlarmTriggered");
+    let ports = Ports {
+        registry: &w.registry,
+        alarms: &w.alarms,
+        tasks: &w.tasks,
+    };
+    let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
+    assert!(first.is_err(), "the failed write fails the delivery");
+    assert!(
+        w.registry.entry("orders-api", "live").is_some(),
+        "the lock is kept"
+    );
+    let retried = w.send(event).await;
+    assert_eq!((retried.released, retried.remembered), (1, 1));
+    assert!(
+        w.registry
+            .rolled_back("orders-api", "live", "2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(w.registry.entry("orders-api", "live").is_none());
+}

@@ -92,6 +92,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
             "dynamodb:DeleteItem",
         ],
     ),
+    ("holder", &["dynamodb:GetItem"]),
     ("mark_rolled_back", &["dynamodb:PutItem"]),
     ("rolled_back", &["dynamodb:GetItem"]),
     ("clear_rolled_back", &["dynamodb:DeleteItem"]),
@@ -652,6 +653,29 @@ impl DeploymentRegistry for DynamoDbRegistry {
                 Ok(None)
             }
             Err(e) => Err(self.fail("DeleteItem", e)),
+        }
+    }
+
+    async fn holder(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ActiveDeployment>, ShifterError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(function, alias)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetItem", e))?;
+        match out.item() {
+            Some(item) => {
+                let holder = active(item)?;
+                Ok((holder.expires_at >= now()).then_some(holder))
+            }
+            None => Ok(None),
         }
     }
 

@@ -37,6 +37,8 @@ struct Table {
     rolled_back: BTreeMap<(String, String, String), RolledBackVersion>,
     /// The next this many calls fail as throttled.
     fail_next: u32,
+    /// The next this many `mark_rolled_back` calls fail as throttled.
+    fail_marks: u32,
     /// Calls made (each one DynamoDB request or transaction).
     calls: u64,
 }
@@ -64,6 +66,11 @@ impl FakeRegistry {
     /// The next `n` calls fail with `Transient` (DynamoDB throttling).
     pub fn fail_next(&self, n: u32) {
         self.lock().fail_next = n;
+    }
+
+    /// The next `n` `mark_rolled_back` calls fail with `Transient`.
+    pub fn fail_marks(&self, n: u32) {
+        self.lock().fail_marks = n;
     }
 
     /// The lock item of `function:alias` as stored (expired or not), if any.
@@ -241,8 +248,29 @@ impl DeploymentRegistry for FakeRegistry {
         Ok(Some(entry.deployment))
     }
 
+    async fn holder(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ActiveDeployment>, ShifterError> {
+        let now = self.now();
+        let table = self.begin("DynamoDB GetItem (holder)")?;
+        Ok(table
+            .locks
+            .get(&alias_key(function, alias))
+            .map(|entry| entry.deployment.clone())
+            .filter(|d| d.expires_at >= now))
+    }
+
     async fn mark_rolled_back(&self, record: &RolledBackVersion) -> Result<(), ShifterError> {
         let mut table = self.begin("DynamoDB PutItem (rolled back)")?;
+        if table.fail_marks > 0 {
+            table.fail_marks -= 1;
+            return Err(ShifterError::transient(
+                "DynamoDB PutItem (rolled back)",
+                "ProvisionedThroughputExceededException: the request rate is too high",
+            ));
+        }
         let (function, alias) = alias_key(&record.function, &record.alias);
         let key = (function, alias, record.version.clone());
         table.rolled_back.insert(key, record.clone());

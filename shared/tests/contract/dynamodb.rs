@@ -437,6 +437,26 @@ mod suite {
         );
     }
 
+    /// The holder read: the live lock's deployment, none once released or expired.
+    pub async fn holder_names_the_live_lock_only<W: RegistryWorld>(w: &W) {
+        let port = w.port();
+        assert_eq!(port.holder("orders", "live").await.unwrap(), None);
+        let d = deployment(w, "d1", "live", &["errors"]);
+        port.acquire(&d).await.unwrap();
+        assert_eq!(port.holder("orders", "live").await.unwrap(), Some(d));
+        assert_eq!(port.holder("orders", "beta").await.unwrap(), None);
+        port.release("orders", "live", "d1").await.unwrap();
+        assert_eq!(port.holder("orders", "live").await.unwrap(), None);
+        let mut stale = deployment(w, "d2", "live", &[]);
+        stale.expires_at = w.now() - 60;
+        port.acquire(&stale).await.unwrap();
+        assert_eq!(
+            port.holder("orders", "live").await.unwrap(),
+            None,
+            "an expired lock has no holder before TTL deletes it"
+        );
+    }
+
     /// More alarms than one BatchWriteItem call takes (25).
     pub async fn every_alarm_of_many_is_watched_and_released<W: RegistryWorld>(w: &W) {
         let names: Vec<String> = (0..60).map(|i| format!("alarm-{i:02}")).collect();
@@ -484,6 +504,7 @@ on_fake_and_moto!(park_and_notes_need_the_lock);
 on_fake_and_moto!(an_expired_lock_is_free_and_no_longer_watched);
 on_fake_and_moto!(every_alarm_of_many_is_watched_and_released);
 on_fake_and_moto!(rolled_back_versions_are_remembered_per_alias);
+on_fake_and_moto!(holder_names_the_live_lock_only);
 
 moto_test! {
     /// The items are where the design puts them (a lock per alias, a watch item per alarm), and
