@@ -1,5 +1,6 @@
 //! The timeline as an SVG chart: traffic on the new version over time, alarm checks, rollback.
 
+use plotters::chart::DualCoordChartContext;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use shifter::report::{Outcome, Summary};
@@ -7,6 +8,13 @@ use shifter::report::{Outcome, Summary};
 use crate::error::CliError;
 
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// The chart with the analysis's milliseconds on a second (right-hand) axis.
+type DualChart<'a, 'b> = DualCoordChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+>;
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 /// Draws the chart and returns the SVG text; a real execution's time axis counts from its
@@ -53,12 +61,21 @@ fn draw(summary: &Summary, x_desc: &str, out: &mut String) -> Drawn {
         summary.outcome,
         error.unwrap_or_default()
     );
+    let p99s: Vec<f64> = summary
+        .analyses
+        .iter()
+        .flat_map(|a| [a.new.p99_millis, a.old.p99_millis])
+        .flatten()
+        .collect();
+    let top_millis = p99s.iter().copied().fold(0.0, f64::max).max(1.0) * 1.2;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0.0..end * 1.02, 0.0..105.0)?;
+        .right_y_label_area_size(if p99s.is_empty() { 0 } else { 60 })
+        .build_cartesian_2d(0.0..end * 1.02, 0.0..105.0)?
+        .set_secondary_coord(0.0..end * 1.02, 0.0..top_millis);
     chart
         .configure_mesh()
         .x_desc(x_desc)
@@ -67,6 +84,13 @@ fn draw(summary: &Summary, x_desc: &str, out: &mut String) -> Drawn {
     traffic(&mut chart, summary, end)?;
     alarm_checks(&mut chart, summary)?;
     analyses(&mut chart, summary)?;
+    if !p99s.is_empty() {
+        chart
+            .configure_secondary_axes()
+            .y_desc("p99 duration, ms")
+            .draw()?;
+        p99(&mut chart, summary)?;
+    }
     rollback(&mut chart, summary)?;
     chart
         .configure_series_labels()
@@ -118,6 +142,33 @@ fn analyses(chart: &mut Chart<'_, '_>, summary: &Summary) -> Drawn {
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)).point_size(3))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    Ok(())
+}
+
+/// The canary analysis's p99 durations on the right-hand axis (milliseconds), dashed: the new
+/// version dark orange, the old one grey.
+fn p99(chart: &mut DualChart<'_, '_>, summary: &Summary) -> Drawn {
+    let orange = RGBColor(220, 110, 0);
+    let grey = RGBColor(120, 120, 120);
+    for (label, color, new) in [
+        ("analysis: new version p99 ms (right axis)", orange, true),
+        ("analysis: old version p99 ms (right axis)", grey, false),
+    ] {
+        let points: Vec<(f64, f64)> = summary
+            .analyses
+            .iter()
+            .filter_map(|a| {
+                let figures = if new { &a.new } else { &a.old };
+                figures.p99_millis.map(|ms| (a.seconds, ms))
+            })
+            .collect();
+        chart
+            .draw_secondary_series(DashedLineSeries::new(points, 6, 4, color.stroke_width(2)))?
             .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))

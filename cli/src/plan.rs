@@ -30,6 +30,10 @@ pub struct Args {
     /// Count a post-traffic hook.
     #[arg(long)]
     post_traffic_hook: bool,
+    /// Count a canary analysis every this many seconds (60–3600, whole minutes): parks end at
+    /// least that often, each with one GetMetricData call per alias.
+    #[arg(long, value_name = "SECONDS")]
+    analysis_interval: Option<u32>,
     /// A release train's alias, `FUNCTION:ALIAS` (repeat for each, up to 20): every step is
     /// written to each before its bake.
     #[arg(long = "target", value_name = "FUNCTION:ALIAS")]
@@ -72,6 +76,9 @@ struct PlanReport {
     aliases: Vec<String>,
     /// UpdateAlias calls each step makes: one per alias.
     alias_writes_per_step: usize,
+    /// GetMetricData calls of the canary analysis in a successful run (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis_reads: Option<u64>,
 }
 
 /// `10` for 10 %, `12.5` for 12.5 %.
@@ -118,6 +125,10 @@ fn input_of(args: &Args) -> Result<Value, CliError> {
         }
         input["targets"] = targets.into();
     }
+    if let Some(seconds) = args.analysis_interval {
+        // The limits only need to be valid: they change nothing in the count.
+        input["analysis"] = json!({"intervalSeconds": seconds, "maxErrorRatePercent": 5});
+    }
     let mut hooks = serde_json::Map::new();
     if args.pre_traffic_hook {
         hooks.insert("preTraffic".into(), json!("pre-hook"));
@@ -138,6 +149,7 @@ fn request_of(args: &Args) -> Result<DeploymentRequest, CliError> {
             "checkIntervalSeconds" => "--check-interval".to_owned(),
             "postPromotionBakeSeconds" => "--post-promotion-bake".to_owned(),
             f if f.starts_with("targets") => "--target".to_owned(),
+            f if f.starts_with("analysis") => "--analysis-interval".to_owned(),
             f => format!("--{f}").replace("--strategy.", "--strategy: "),
         };
         CliError::Usage(format!("{flag}: {}", e.message))
@@ -151,7 +163,11 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
         request.post_promotion_bake_seconds,
     );
     let (pre, post) = (args.pre_traffic_hook, args.post_traffic_hook);
-    let est = estimate(steps, interval, pre, post, bake);
+    // Parks end at every analysis interval too (the shorter of the two).
+    let analysed = request.analysis.as_ref().map(|a| a.interval_seconds);
+    let park = analysed.map_or(interval, |a| a.min(interval));
+    let est = estimate(steps, park, pre, post, bake);
+    let aliases = 1 + request.train.len() as u64;
     let history = limits::history_events(request);
     PlanReport {
         strategy: request.strategy_name.clone(),
@@ -177,6 +193,7 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
             args.targets.clone()
         },
         alias_writes_per_step: 1 + request.train.len(),
+        analysis_reads: analysed.map(|_| est.alarm_checks * aliases),
     }
 }
 
@@ -254,6 +271,47 @@ mod tests {
                 let case = format!("{name} every {interval}s, hooks {hooks}, bake {post_bake}");
                 assert_eq!(run.execution.history_events, planned, "{case}");
             }
+        }
+    }
+
+    /// With a canary analysis, parks end at every analysis interval: the plan's transitions and
+    /// GetMetricData calls are what the runner makes on the demo account (healthy traffic).
+    #[tokio::test]
+    async fn an_analysis_is_counted_as_the_runner_runs_it() {
+        for (strategy, interval) in [
+            ("Canary10Percent5Minutes", 60),
+            ("Linear10PercentEvery2Minutes", 120),
+        ] {
+            let args = Args {
+                strategy: strategy.into(),
+                check_interval: 300,
+                post_promotion_bake: 0,
+                pre_traffic_hook: false,
+                post_traffic_hook: false,
+                analysis_interval: Some(interval),
+                targets: Vec::new(),
+                json: true,
+            };
+            let request = request_of(&args).unwrap();
+            let report = report_of(&request, &args);
+            let account = LocalAccount::demo();
+            let mut input = LocalAccount::demo_input(strategy);
+            input["checkIntervalSeconds"] = json!(300);
+            input.as_object_mut().unwrap().remove("hooks");
+            input["analysis"] = json!({"intervalSeconds": interval, "maxErrorRatePercent": 5});
+            let run = local::run(&account, input, "plan", &mut |_| {})
+                .await
+                .unwrap();
+            assert_eq!(run.summary.outcome, Outcome::Succeeded, "{strategy}");
+            assert_eq!(
+                run.execution.transitions, report.state_transitions,
+                "{strategy}"
+            );
+            assert_eq!(
+                Some(run.summary.analyses.len() as u64),
+                report.analysis_reads,
+                "{strategy}"
+            );
         }
     }
 }

@@ -491,6 +491,11 @@ fn account_files_rehearse_a_users_own_setup() {
     assert_eq!(out.status.code(), Some(1));
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.contains("analysis: new version error rate %"));
+    assert!(chart.contains("analysis: new version p99 ms (right axis)"));
+    assert!(
+        chart.contains("p99 duration, ms"),
+        "the right-hand axis is drawn"
+    );
     std::fs::remove_file(svg).ok();
 
     let dir = std::env::temp_dir().join(format!("shifter-account-{}", std::process::id()));
