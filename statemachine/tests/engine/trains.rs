@@ -65,6 +65,18 @@ fn assert_each_alias_safe(account: &LocalAccount) {
     }
 }
 
+/// Every alias's lock went with the execution.
+fn assert_no_lock_left(account: &LocalAccount) {
+    for t in &TRAIN {
+        assert!(
+            account.deployments.entry(t.function, t.alias).is_none(),
+            "{} still locked",
+            t.function
+        );
+    }
+    assert_eq!(account.deployments.watch_items(), 0);
+}
+
 #[tokio::test]
 async fn a_three_function_train_writes_every_step_to_every_alias_before_its_bake() {
     let (account, input) = account();
@@ -144,13 +156,7 @@ async fn one_alarm_rolls_every_alias_of_the_train_back() {
         );
     }
     assert_each_alias_safe(&account);
-    for t in &TRAIN {
-        assert!(
-            account.deployments.entry(t.function, t.alias).is_none(),
-            "{} still locked",
-            t.function
-        );
-    }
+    assert_no_lock_left(&account);
 }
 
 #[tokio::test]
@@ -297,13 +303,7 @@ async fn a_train_racing_a_deployment_of_one_of_its_aliases_leaves_one_moving_and
             assert_eq!(route(&account, &TRAIN[1]), AliasRoute::single("17"));
         }
         assert_eq!(route(&account, &TRAIN[2]), AliasRoute::single("6"));
-        for t in &TRAIN {
-            assert!(
-                account.deployments.entry(t.function, t.alias).is_none(),
-                "{} still locked",
-                t.function
-            );
-        }
+        assert_no_lock_left(&account);
     }
 }
 
