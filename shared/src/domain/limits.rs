@@ -112,6 +112,70 @@ fn estimate(request: &DeploymentRequest, interval: u32, timeout: u32) -> History
     }
 }
 
+/// The history events the waits for READY add when the alias has provisioned concurrency:
+/// after every write (each shift and the promotion) one piece per park interval until READY —
+/// `allocation_seconds` of allocation, at least one piece — or, with `None`, until
+/// `provisionedConcurrency.readyTimeoutSeconds` runs out (the worst case). A piece is the park
+/// (the first one in Bake, which Shift Traffic leads to; the rest in Await Provisioned
+/// Concurrency, which What Next? routes to), Check Health and What Next?.
+pub fn provisioned_concurrency_events(
+    request: &DeploymentRequest,
+    allocation_seconds: Option<u32>,
+) -> u64 {
+    let timeout = request.provisioned_concurrency.ready_timeout_seconds;
+    let wait = allocation_seconds.map_or(timeout, |a| a.min(timeout));
+    let interval = u64::from(park_interval(request).max(1));
+    let pieces = u64::from(wait).div_ceil(interval).max(1);
+    request.plan.steps().len() as u64 * PIECE * pieces
+}
+
+/// The longest a park lasts: the backstop interval, or the analysis interval when shorter.
+fn park_interval(request: &DeploymentRequest) -> u32 {
+    let interval = request.check_interval_seconds;
+    request
+        .analysis
+        .as_ref()
+        .map_or(interval, |a| interval.min(a.interval_seconds))
+}
+
+/// Start Deployment, once it found provisioned concurrency on the alias: refuses a request
+/// whose worst case, with every write waiting `readyTimeoutSeconds` for READY, does not fit
+/// [`HISTORY_EVENT_BUDGET`], naming `provisionedConcurrency.readyTimeoutSeconds` (with the
+/// longest that fits, when one does).
+pub fn check_provisioned_concurrency_budget(request: &DeploymentRequest) -> Result<(), FieldError> {
+    let base = history_events(request).worst_case;
+    let worst = base + provisioned_concurrency_events(request, None);
+    if worst <= HISTORY_EVENT_BUDGET {
+        return Ok(());
+    }
+    let timeout = request.provisioned_concurrency.ready_timeout_seconds;
+    let fits = |t: u32| {
+        let wait = super::provisioned::ReadyWait {
+            ready_timeout_seconds: t,
+        };
+        let mut shorter = request.clone();
+        shorter.provisioned_concurrency = wait;
+        base + provisioned_concurrency_events(&shorter, None) <= HISTORY_EVENT_BUDGET
+    };
+    let (shortest, _) = super::provisioned::READY_TIMEOUT_RANGE.into_inner();
+    let advice = if fits(shortest) {
+        let k = first_fitting(0..=timeout - shortest, |k| fits(timeout - k)).unwrap_or(0);
+        format!("use {} or less", timeout - k)
+    } else {
+        format!("even {shortest} does not fit: use a longer checkIntervalSeconds or fewer steps")
+    };
+    Err(FieldError::new(
+        "provisionedConcurrency.readyTimeoutSeconds",
+        format!(
+            "is {timeout}: {advice}; the alias has provisioned concurrency, so every one of \
+             the {} writes may wait that long for READY, and the deployment could write {worst} \
+             history events where at most {HISTORY_EVENT_BUDGET} of Step Functions' \
+             {HISTORY_EVENT_QUOTA} are allowed",
+            request.plan.steps().len()
+        ),
+    ))
+}
+
 /// How many steps wait at an approval gate before traffic moves to them.
 fn gates(request: &DeploymentRequest) -> u64 {
     let approval = &request.approval;
@@ -328,6 +392,40 @@ mod tests {
         assert_eq!(e.field, "strategy", "{e}");
         assert!(e.message.contains("31 steps"), "{e}");
         assert!(e.message.contains("use fewer or shorter steps"), "{e}");
+    }
+
+    #[test]
+    fn provisioned_concurrency_adds_a_piece_per_interval_of_each_wait() {
+        let request =
+            DeploymentRequest::from_json(&input(json!("Linear10PercentEvery1Minute"), 30)).unwrap();
+        // Ten writes (nine shifts and the promotion); at 30 s a 45 s allocation is two pieces.
+        assert_eq!(
+            provisioned_concurrency_events(&request, Some(45)),
+            10 * 2 * 13
+        );
+        assert_eq!(provisioned_concurrency_events(&request, Some(0)), 10 * 13);
+        // The worst case waits the default 900 s: 30 pieces per write.
+        assert_eq!(provisioned_concurrency_events(&request, None), 10 * 30 * 13);
+        assert!(check_provisioned_concurrency_budget(&request).is_ok());
+    }
+
+    #[test]
+    fn a_ready_timeout_that_does_not_fit_is_refused_with_the_longest_that_does() {
+        let mut long = input(steps(60, 60, |_| false), 30);
+        long["provisionedConcurrency"] = json!({"readyTimeoutSeconds": 3600});
+        let request = DeploymentRequest::from_json(&long).unwrap();
+        let e = check_provisioned_concurrency_budget(&request).unwrap_err();
+        assert_eq!(e.field, "provisionedConcurrency.readyTimeoutSeconds", "{e}");
+        let longest = suggested(&e);
+        let at = |t: u32| {
+            let mut r = request.clone();
+            r.provisioned_concurrency.ready_timeout_seconds = t;
+            check_provisioned_concurrency_budget(&r)
+        };
+        assert!(at(longest).is_ok(), "{longest}");
+        assert!(at(longest + 1).is_err(), "{longest}");
+        // Without provisioned concurrency the same input fits: only Start Deployment refuses it.
+        assert!(history_events(&request).fits());
     }
 
     #[test]

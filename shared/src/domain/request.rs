@@ -143,6 +143,9 @@ pub struct DeploymentRequest {
     pub allow_downgrade: bool,
     /// Version-scoped canary analysis from Lambda's own metrics.
     pub analysis: Option<super::analysis::Analysis>,
+    /// How long a write may wait for the alias's provisioned concurrency to be READY (used
+    /// only when Start Deployment finds the alias has some).
+    pub provisioned_concurrency: super::provisioned::ReadyWait,
 }
 
 /// The default approval timeout, in seconds.
@@ -208,6 +211,7 @@ struct RawRequest {
     #[serde(default)]
     allow_downgrade: bool,
     analysis: Option<Value>,
+    provisioned_concurrency: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +278,7 @@ impl DeploymentRequest {
             post_promotion_bake_seconds: raw.post_promotion_bake_seconds,
             allow_downgrade: raw.allow_downgrade,
             analysis: parse_analysis(raw.analysis.take())?,
+            provisioned_concurrency: parse_ready_wait(raw.provisioned_concurrency.take())?,
         };
         check_history_budget(&request)?;
         Ok(request)
@@ -412,6 +417,16 @@ fn parse_analysis(raw: Option<Value>) -> Result<Option<super::analysis::Analysis
     let analysis: super::analysis::Analysis = deserialize_named(&raw, "analysis")?;
     analysis.validate()?;
     Ok(Some(analysis))
+}
+
+/// The `provisionedConcurrency` block: fields named under `provisionedConcurrency.`.
+fn parse_ready_wait(raw: Option<Value>) -> Result<super::provisioned::ReadyWait, FieldError> {
+    let Some(raw) = raw else {
+        return Ok(super::provisioned::ReadyWait::default());
+    };
+    let wait: super::provisioned::ReadyWait = deserialize_named(&raw, "provisionedConcurrency")?;
+    wait.validate()?;
+    Ok(wait)
 }
 
 fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {
