@@ -3,14 +3,16 @@
 
 use serde::Deserialize;
 use shifter::ShifterError;
+use shifter::domain::limits::check_provisioned_concurrency_budget;
 use shifter::domain::preflight::{self, Facts, ResolvedTarget, Verdict};
+use shifter::domain::provisioned::{ConcurrencyConfig, preflight_refusal};
 use shifter::domain::{
     AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, Home, InputDocument,
     ManagedSet, TargetVersion,
 };
 use shifter::ports::{
-    ActiveDeployment, AlarmReader, AliasRouter, Clock, DeploymentRegistry, ExecutionStatus,
-    Executions, FunctionRegistry, Lock, alarm_report,
+    ActiveDeployment, AlarmReader, AliasRouter, Clock, ConcurrencyReader, DeploymentRegistry,
+    ExecutionStatus, Executions, FunctionRegistry, Lock, alarm_report,
 };
 use tracing::info;
 
@@ -73,6 +75,8 @@ pub struct Ports<'a> {
     pub deployments: &'a dyn DeploymentRegistry,
     /// Executions, to tell a live lock holder from one whose execution ended.
     pub executions: &'a dyn Executions,
+    /// The alias's provisioned-concurrency config.
+    pub concurrency: &'a dyn ConcurrencyReader,
 }
 
 /// Validates the input, reads the account, judges (pure), and only then publishes if asked;
@@ -89,9 +93,16 @@ pub async fn start_deployment(
     }
     preflight::check_managed(&request, &config.managed)?;
     let facts = read_facts(ports, &request).await?;
+    let concurrency = ports
+        .concurrency
+        .provisioned_concurrency(&request.function_name, &request.alias)
+        .await?;
     let target = match preflight::judge(&request, &facts)? {
         Verdict::Deploy(version) => version,
-        Verdict::Publish => publish(ports, &request, &facts).await?,
+        Verdict::Publish => {
+            judge_concurrency(&request, concurrency.as_ref())?;
+            publish(ports, &request, &facts).await?
+        }
     };
     if request.target == TargetVersion::Latest && target != facts.alias.route.version {
         skip_rolled_back(ports, &request, &target).await?;
@@ -102,8 +113,10 @@ pub async fn start_deployment(
         &facts.alias,
         target,
         ports.clock.now(),
-    );
+    )
+    .with_provisioned_concurrency(concurrency.as_ref(), request.provisioned_concurrency);
     if deployment.decision != Decision::AlreadyCurrent {
+        judge_concurrency(&request, concurrency.as_ref())?;
         lock(ports, &deployment, &event.execution_arn).await?;
         if let TargetVersion::Version(v) = request.target {
             // Deployed explicitly: "latest" may pick this version again from now on.
@@ -175,6 +188,24 @@ async fn read_facts(ports: &Ports<'_>, request: &DeploymentRequest) -> Result<Fa
         alarms,
         missing_hooks,
     })
+}
+
+/// With provisioned concurrency on the alias: refuses a FAILED config
+/// (`ProvisionedConcurrencyFailed`) and a request whose waits for READY would not fit the
+/// history budget (`InvalidInput` naming `provisionedConcurrency.readyTimeoutSeconds`).
+fn judge_concurrency(
+    request: &DeploymentRequest,
+    config: Option<&ConcurrencyConfig>,
+) -> Result<(), ShifterError> {
+    let Some(config) = config else {
+        return Ok(());
+    };
+    if let Some(why) = preflight_refusal(&request.function_name, &request.alias, config) {
+        return Err(ShifterError::ProvisionedConcurrencyFailed(why));
+    }
+    check_provisioned_concurrency_budget(request)?;
+    info!(requested = config.requested, status = ?config.status, "alias has provisioned concurrency");
+    Ok(())
 }
 
 /// Publishes `$LATEST` (Lambda hands back the existing version when nothing changed, so a

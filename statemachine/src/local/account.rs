@@ -13,7 +13,7 @@ use shifter::fakes::{
     FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRegistry, FakeTasks, ManualClock,
     Writer,
 };
-use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
+use shifter::ports::{AlarmState, AliasRouter, Clock, ConcurrencyReader, FunctionRegistry};
 use start_deployment::Config;
 
 use super::controls::OperatorControls;
@@ -61,6 +61,8 @@ pub struct LocalAccount {
     pub(super) router: Arc<RecordingRouter>,
     /// What Start Deployment looks functions and versions up in.
     pub(super) registry: Arc<dyn FunctionRegistry>,
+    /// What Start Deployment and Check Health read provisioned concurrency through.
+    pub(super) concurrency: Arc<dyn ConcurrencyReader>,
     /// True when aliases live behind a real adapter rather than in `lambda`.
     remote: bool,
     /// Alarms.
@@ -97,6 +99,7 @@ impl LocalAccount {
                 clock.clone(),
             )),
             registry: Arc::new(lambda.clone()),
+            concurrency: Arc::new(lambda.clone()),
             remote: false,
             lambda,
             alarms: FakeAlarms::new(shared.clone()),
@@ -123,10 +126,11 @@ impl LocalAccount {
     /// adapter against an AWS API emulator); alarms and hooks stay simulated.
     pub fn with_lambda<L>(lambda: Arc<L>) -> Self
     where
-        L: AliasRouter + FunctionRegistry + 'static,
+        L: AliasRouter + FunctionRegistry + ConcurrencyReader + 'static,
     {
         let mut account = LocalAccount::new();
         account.router = Arc::new(RecordingRouter::new(lambda.clone(), account.clock.clone()));
+        account.concurrency = lambda.clone();
         account.registry = lambda;
         account.remote = true;
         account
