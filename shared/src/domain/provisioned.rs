@@ -40,6 +40,17 @@ pub enum AllocationStatus {
     Failed,
 }
 
+impl AllocationStatus {
+    /// Lambda's name for it (`IN_PROGRESS`, `READY`, `FAILED`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            AllocationStatus::InProgress => "IN_PROGRESS",
+            AllocationStatus::Ready => "READY",
+            AllocationStatus::Failed => "FAILED",
+        }
+    }
+}
+
 /// An alias's provisioned-concurrency config, as GetProvisionedConcurrencyConfig returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -429,6 +440,17 @@ mod tests {
                 .is_none()
         );
         assert!(d.allocation_checked(at(30), None, None).is_err());
+    }
+
+    #[test]
+    fn status_names_are_lambda_s() {
+        for status in [
+            AllocationStatus::InProgress,
+            AllocationStatus::Ready,
+            AllocationStatus::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), json!(status.name()));
+        }
     }
 
     #[test]

@@ -126,11 +126,11 @@ impl LocalAccount {
     /// adapter against an AWS API emulator); alarms and hooks stay simulated.
     pub fn with_lambda<L>(lambda: Arc<L>) -> Self
     where
-        L: AliasRouter + FunctionRegistry + ConcurrencyReader + 'static,
+        L: AliasRouter + FunctionRegistry + 'static,
     {
         let mut account = LocalAccount::new();
         account.router = Arc::new(RecordingRouter::new(lambda.clone(), account.clock.clone()));
-        account.concurrency = lambda.clone();
+        account.concurrency = Arc::new(NoProvisionedConcurrency);
         account.registry = lambda;
         account.remote = true;
         account
@@ -248,6 +248,23 @@ impl LocalAccount {
             .filter(|w| w.by == Writer::Deployment && w.function == short && w.alias == alias)
             .map(|w| (w.at, w.route))
             .collect()
+    }
+}
+
+/// The emulator's aliases have no provisioned concurrency: moto 5.2.5 serves neither
+/// PutProvisionedConcurrencyConfig nor GetProvisionedConcurrencyConfig (no route; it answers
+/// 404 without an error code), so none can be configured there and every read finds none.
+struct NoProvisionedConcurrency;
+
+#[async_trait::async_trait]
+impl ConcurrencyReader for NoProvisionedConcurrency {
+    async fn provisioned_concurrency(
+        &self,
+        _function: &str,
+        _alias: &str,
+    ) -> Result<Option<shifter::domain::provisioned::ConcurrencyConfig>, shifter::ShifterError>
+    {
+        Ok(None)
     }
 }
 
