@@ -162,8 +162,10 @@ fn allocation_line(d: &Deployment, at_seconds: f64) -> String {
         || "not read yet".to_owned(),
         |c| {
             format!(
-                "{:?}, {} of {} allocated",
-                c.status, c.allocated, c.requested
+                "{}, {} of {} allocated",
+                c.status.name(),
+                c.allocated,
+                c.requested
             )
         },
     );
