@@ -122,11 +122,16 @@ pub fn provisioned_concurrency_events(
     request: &DeploymentRequest,
     allocation_seconds: Option<u32>,
 ) -> u64 {
+    request.plan.steps().len() as u64 * PIECE * ready_pieces(request, allocation_seconds)
+}
+
+/// The pieces one wait for READY takes: one per park interval until the first read at or
+/// after `allocation_seconds` (at least one), or until the timeout with `None`.
+pub fn ready_pieces(request: &DeploymentRequest, allocation_seconds: Option<u32>) -> u64 {
     let timeout = request.provisioned_concurrency.ready_timeout_seconds;
     let wait = allocation_seconds.map_or(timeout, |a| a.min(timeout));
     let interval = u64::from(park_interval(request).max(1));
-    let pieces = u64::from(wait).div_ceil(interval).max(1);
-    request.plan.steps().len() as u64 * PIECE * pieces
+    u64::from(wait).div_ceil(interval).max(1)
 }
 
 /// The longest a park lasts: the backstop interval, or the analysis interval when shorter.
