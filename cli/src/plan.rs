@@ -202,7 +202,10 @@ fn ready_waits(request: &DeploymentRequest, allocation: u32) -> ReadyWaits {
     ReadyWaits {
         allocation_seconds: allocation,
         waits,
-        seconds_per_wait: pieces * interval,
+        // The last piece is cut to the timeout, where READY is read at the latest.
+        seconds_per_wait: (pieces * interval).min(u64::from(
+            request.provisioned_concurrency.ready_timeout_seconds,
+        )),
         pieces_per_wait: pieces,
         config_reads: 1 + waits * pieces,
         state_transitions: waits * pieces * 3,

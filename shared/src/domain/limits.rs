@@ -148,34 +148,46 @@ fn park_interval(request: &DeploymentRequest) -> u32 {
 /// [`HISTORY_EVENT_BUDGET`], naming `provisionedConcurrency.readyTimeoutSeconds` (with the
 /// longest that fits, when one does).
 pub fn check_provisioned_concurrency_budget(request: &DeploymentRequest) -> Result<(), FieldError> {
-    let base = history_events(request).worst_case;
-    let worst = base + provisioned_concurrency_events(request, None);
+    let worst = history_events(request).worst_case + provisioned_concurrency_events(request, None);
     if worst <= HISTORY_EVENT_BUDGET {
         return Ok(());
     }
     let timeout = request.provisioned_concurrency.ready_timeout_seconds;
-    let fits = |t: u32| {
-        let wait = super::provisioned::ReadyWait {
-            ready_timeout_seconds: t,
-        };
-        let mut shorter = request.clone();
-        shorter.provisioned_concurrency = wait;
-        base + provisioned_concurrency_events(&shorter, None) <= HISTORY_EVENT_BUDGET
+    let (interval, longest) = (request.check_interval_seconds, *CHECK_INTERVAL_RANGE.end());
+    let fits = |t: u32, i: u32| {
+        let mut other = request.clone();
+        other.provisioned_concurrency.ready_timeout_seconds = t;
+        other.check_interval_seconds = i;
+        let worst =
+            history_events(&other).worst_case + provisioned_concurrency_events(&other, None);
+        worst <= HISTORY_EVENT_BUDGET
     };
+    let why = format!(
+        "the alias has provisioned concurrency, so every one of the {} writes may wait \
+         readyTimeoutSeconds for READY, and the deployment could write {worst} history events \
+         where at most {HISTORY_EVENT_BUDGET} of Step Functions' {HISTORY_EVENT_QUOTA} are allowed",
+        request.plan.steps().len()
+    );
     let (shortest, _) = super::provisioned::READY_TIMEOUT_RANGE.into_inner();
-    let advice = if fits(shortest) {
-        let k = first_fitting(0..=timeout - shortest, |k| fits(timeout - k)).unwrap_or(0);
-        format!("use {} or less", timeout - k)
-    } else {
-        format!("even {shortest} does not fit: use a longer checkIntervalSeconds or fewer steps")
-    };
+    if fits(shortest, interval) {
+        let k = first_fitting(0..=timeout - shortest, |k| fits(timeout - k, interval));
+        let fits = timeout - k.unwrap_or(0);
+        return Err(FieldError::new(
+            "provisionedConcurrency.readyTimeoutSeconds",
+            format!("is {timeout}: use {fits} or less; {why}"),
+        ));
+    }
+    if let Some(fits) = first_fitting(interval..=longest, |i| fits(timeout, i)) {
+        return Err(FieldError::new(
+            "checkIntervalSeconds",
+            format!("is {interval}: use {fits} or more; {why}"),
+        ));
+    }
     Err(FieldError::new(
-        "provisionedConcurrency.readyTimeoutSeconds",
+        "strategy",
         format!(
-            "is {timeout}: {advice}; the alias has provisioned concurrency, so every one of \
-             the {} writes may wait that long for READY, and the deployment could write {worst} \
-             history events where at most {HISTORY_EVENT_BUDGET} of Step Functions' \
-             {HISTORY_EVENT_QUOTA} are allowed",
+            "has {} steps: use fewer or shorter steps (even readyTimeoutSeconds {shortest} \
+             with checkIntervalSeconds {longest} does not fit); {why}",
             request.plan.steps().len()
         ),
     ))
