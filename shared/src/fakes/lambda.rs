@@ -135,7 +135,9 @@ impl Provisioned {
             (None, true) => AllocationStatus::Ready,
             (None, false) => AllocationStatus::InProgress,
         };
-        let allocated = if failed.is_some() { share / 2 } else { share };
+        // Lambda documents only the status and reason of a failed allocation; the fake reports
+        // none of it allocated.
+        let allocated = if failed.is_some() { 0 } else { share };
         ConcurrencyConfig {
             requested: self.requested,
             available: allocated,
