@@ -38,6 +38,13 @@ pub struct Args {
     /// written to each before its bake.
     #[arg(long = "target", value_name = "FUNCTION:ALIAS")]
     targets: Vec<String>,
+    /// The alias has provisioned concurrency that takes this many seconds to reallocate after
+    /// each write: count the waits for READY.
+    #[arg(long, value_name = "SECONDS")]
+    provisioned_concurrency: Option<u32>,
+    /// `provisionedConcurrency.readyTimeoutSeconds` (the worst case waits this long per write).
+    #[arg(long, value_name = "SECONDS")]
+    ready_timeout: Option<u32>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -79,6 +86,27 @@ struct PlanReport {
     /// GetMetricData calls of the canary analysis in a successful run (absent without one).
     #[serde(skip_serializing_if = "Option::is_none")]
     analysis_reads: Option<u64>,
+    /// With `--provisioned-concurrency`: the waits for READY.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provisioned_concurrency: Option<ReadyWaits>,
+}
+
+/// What the waits for READY add to a plan (already included in its totals).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadyWaits {
+    /// Seconds each reallocation takes, as given.
+    allocation_seconds: u32,
+    /// Writes that wait (each shift and the promotion).
+    waits: u64,
+    /// Seconds each wait lasts: until the first read at or after the allocation's end.
+    seconds_per_wait: u64,
+    /// Parks (park, Check Health, What Next?) per wait.
+    pieces_per_wait: u64,
+    /// GetProvisionedConcurrencyConfig calls: one at pre-flight, one per piece.
+    config_reads: u64,
+    /// State transitions the waits add.
+    state_transitions: u64,
 }
 
 /// `10` for 10 %, `12.5` for 12.5 %.
@@ -139,6 +167,9 @@ fn input_of(args: &Args) -> Result<Value, CliError> {
     if !hooks.is_empty() {
         input["hooks"] = hooks.into();
     }
+    if let Some(timeout) = args.ready_timeout {
+        input["provisionedConcurrency"] = json!({ "readyTimeoutSeconds": timeout });
+    }
     Ok(input)
 }
 
@@ -150,6 +181,7 @@ fn request_of(args: &Args) -> Result<DeploymentRequest, CliError> {
             "postPromotionBakeSeconds" => "--post-promotion-bake".to_owned(),
             f if f.starts_with("targets") => "--target".to_owned(),
             f if f.starts_with("analysis") => "--analysis-interval".to_owned(),
+            "provisionedConcurrency.readyTimeoutSeconds" => "--ready-timeout".to_owned(),
             f => format!("--{f}").replace("--strategy.", "--strategy: "),
         };
         CliError::Usage(format!("{flag}: {}", e.message))
@@ -169,7 +201,10 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
     let est = estimate(steps, park, pre, post, bake);
     let aliases = 1 + request.train.len() as u64;
     let history = limits::history_events(request);
-    PlanReport {
+    let waits = args
+        .provisioned_concurrency
+        .map(|allocation| ready_waits(request, allocation));
+    let mut report = PlanReport {
         strategy: request.strategy_name.clone(),
         steps: steps
             .iter()
@@ -194,7 +229,49 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
         },
         alias_writes_per_step: 1 + request.train.len(),
         analysis_reads: analysed.map(|_| est.alarm_checks * aliases),
+        provisioned_concurrency: None,
+    };
+    if let Some(waits) = waits {
+        add_ready_waits(&mut report, request, waits);
     }
+    report
+}
+
+/// The waits for READY after each write of an alias whose provisioned concurrency takes
+/// `allocation` seconds to reallocate: one piece per park interval until READY is read.
+fn ready_waits(request: &DeploymentRequest, allocation: u32) -> ReadyWaits {
+    let waits = request.plan.steps().len() as u64;
+    let pieces = limits::ready_pieces(request, Some(allocation));
+    let interval = u64::from(request.check_interval_seconds);
+    let interval = request
+        .analysis
+        .as_ref()
+        .map_or(interval, |a| interval.min(u64::from(a.interval_seconds)));
+    ReadyWaits {
+        allocation_seconds: allocation,
+        waits,
+        // The last piece is cut to the timeout, where READY is read at the latest.
+        seconds_per_wait: (pieces * interval).min(u64::from(
+            request.provisioned_concurrency.ready_timeout_seconds,
+        )),
+        pieces_per_wait: pieces,
+        config_reads: 1 + waits * pieces,
+        state_transitions: waits * pieces * 3,
+    }
+}
+
+/// Adds the waits to the plan's totals: time, transitions, alarm reads (each piece reads the
+/// alarms), history events (the worst case waits `readyTimeoutSeconds` per write) and cost.
+fn add_ready_waits(report: &mut PlanReport, request: &DeploymentRequest, waits: ReadyWaits) {
+    report.total_seconds += waits.waits * waits.seconds_per_wait;
+    report.state_transitions += waits.state_transitions;
+    report.alarm_checks += waits.waits * waits.pieces_per_wait;
+    report.history_events +=
+        limits::provisioned_concurrency_events(request, Some(waits.allocation_seconds));
+    report.worst_case_history_events += limits::provisioned_concurrency_events(request, None);
+    report.exceeds_history_limit = report.worst_case_history_events > HISTORY_EVENT_BUDGET;
+    report.estimated_cost_usd = shifter::domain::cost::usd(report.state_transitions);
+    report.provisioned_concurrency = Some(waits);
 }
 
 fn print_text(report: &PlanReport, request: &DeploymentRequest) {
@@ -229,6 +306,17 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
             "  then      t+{:<8} watch alarms for {} after promotion",
             clock(at),
             clock(u64::from(request.post_promotion_bake_seconds))
+        );
+    }
+    if let Some(w) = &report.provisioned_concurrency {
+        println!(
+            "  each of the {} writes first waits {} for provisioned concurrency to be READY \
+             ({} reallocation, read every {}s: {} GetProvisionedConcurrencyConfig calls in all)",
+            w.waits,
+            clock(w.seconds_per_wait),
+            clock(u64::from(w.allocation_seconds)),
+            w.seconds_per_wait / w.pieces_per_wait.max(1),
+            w.config_reads
         );
     }
     println!(
@@ -290,6 +378,8 @@ mod tests {
                 post_traffic_hook: false,
                 analysis_interval: Some(interval),
                 targets: Vec::new(),
+                provisioned_concurrency: None,
+                ready_timeout: None,
                 json: true,
             };
             let request = request_of(&args).unwrap();
@@ -310,6 +400,58 @@ mod tests {
             assert_eq!(
                 Some(run.summary.analyses.len() as u64),
                 report.analysis_reads,
+                "{strategy}"
+            );
+        }
+    }
+
+    /// With provisioned concurrency the plan's counts (time, transitions, history events) are
+    /// what the runner does on an alias whose config takes that long to reallocate.
+    #[tokio::test]
+    async fn provisioned_concurrency_waits_match_the_runner() {
+        for (strategy, allocation) in [("Canary10Percent5Minutes", 75), ("AllAtOnce", 10)] {
+            let account = LocalAccount::demo();
+            account
+                .lambda
+                .set_provisioned_concurrency("demo", "live", 20, allocation);
+            let mut input = LocalAccount::demo_input(strategy);
+            input.as_object_mut().unwrap().remove("hooks");
+            let request = DeploymentRequest::from_json(&input).unwrap();
+            let args = Args {
+                strategy: strategy.to_owned(),
+                check_interval: 30,
+                post_promotion_bake: 0,
+                pre_traffic_hook: false,
+                post_traffic_hook: false,
+                analysis_interval: None,
+                targets: Vec::new(),
+                provisioned_concurrency: Some(allocation),
+                ready_timeout: None,
+                json: true,
+            };
+            let report = report_of(&request, &args);
+            let run = local::run(&account, input, "plan", &mut |_| {})
+                .await
+                .unwrap();
+            assert_eq!(run.summary.outcome, Outcome::Succeeded, "{strategy}");
+            assert_eq!(
+                run.execution.history_events, report.history_events,
+                "{strategy}"
+            );
+            assert_eq!(
+                run.execution.transitions, report.state_transitions,
+                "{strategy}"
+            );
+            assert_eq!(
+                run.summary.simulated_seconds, report.total_seconds as f64,
+                "{strategy}"
+            );
+            let waits = report.provisioned_concurrency.unwrap();
+            assert_eq!(
+                account
+                    .lambda
+                    .calls(shifter::fakes::LambdaOp::GetProvisionedConcurrency),
+                waits.config_reads,
                 "{strategy}"
             );
         }

@@ -498,6 +498,60 @@ fn account_files_rehearse_a_users_own_setup() {
     );
     std::fs::remove_file(svg).ok();
 
+    // Provisioned concurrency reallocated for 100 s after each of the three writes: every
+    // bake counts from READY (read every 30 s), 3 × 120 s of waiting on top of 600 s of bakes.
+    let provisioned = repo.join("events/accounts/orders-provisioned.json");
+    let out = shifter(&[
+        "simulate",
+        "--account",
+        provisioned.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json_of(&out);
+    assert_eq!(s["outcome"], "Succeeded", "{s}");
+    assert_eq!(s["alias"]["version"], "42");
+    assert_eq!(s["simulatedSeconds"], 960.0);
+    let weights: Vec<(f64, f64)> = s["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["seconds"].as_f64().unwrap(),
+                p["weight"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        weights,
+        vec![(0.0, 0.0), (0.0, 10.0), (420.0, 50.0), (840.0, 100.0)]
+    );
+    // The same account with the second shift's allocation failing.
+    let mut failing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&provisioned).unwrap()).unwrap();
+    failing["functions"][0]["provisionedConcurrency"]["live"]["failAtWrite"] = 2.into();
+    let path = std::env::temp_dir().join(format!("shifter-pc-{}.json", std::process::id()));
+    std::fs::write(&path, failing.to_string()).unwrap();
+    let out = shifter(&["simulate", "--account", path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = json_of(&out);
+    assert_eq!(s["error"], "ProvisionedConcurrencyFailed", "{s}");
+    assert!(
+        s["cause"]
+            .as_str()
+            .unwrap()
+            .contains("FAILED after the shift to 50% on version 42"),
+        "{s}"
+    );
+    assert_eq!(s["alias"]["version"], "41");
+    std::fs::remove_file(path).ok();
+
     let dir = std::env::temp_dir().join(format!("shifter-account-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.json");

@@ -50,6 +50,9 @@ pub enum ShifterError {
     /// The canary analysis failed the new version.
     #[error("{0}")]
     AnalysisFailed(String),
+    /// The alias's provisioned concurrency is (or became) FAILED, or never became READY.
+    #[error("{0}")]
+    ProvisionedConcurrencyFailed(String),
 }
 
 impl ShifterError {
@@ -68,6 +71,9 @@ impl ShifterError {
             ShifterError::ApprovalTimedOut(_) => ErrorKind::ApprovalTimedOut,
             ShifterError::VersionRolledBack(_) => ErrorKind::VersionRolledBack,
             ShifterError::AnalysisFailed(_) => ErrorKind::AnalysisFailed,
+            ShifterError::ProvisionedConcurrencyFailed(_) => {
+                ErrorKind::ProvisionedConcurrencyFailed
+            }
         }
     }
 
@@ -206,6 +212,11 @@ mod tests {
                 ShifterError::AnalysisFailed("p99".into()),
                 "AnalysisFailed",
                 "p99",
+            ),
+            (
+                ShifterError::ProvisionedConcurrencyFailed("FAILED".into()),
+                "ProvisionedConcurrencyFailed",
+                "FAILED",
             ),
         ];
         let mut names = vec![];

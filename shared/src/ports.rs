@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 pub use crate::domain::VersionInfo;
 use crate::domain::analysis::VersionFigures;
+use crate::domain::provisioned::ConcurrencyConfig;
 use crate::domain::{AliasRoute, AliasState};
 use crate::error::ShifterError;
 
@@ -47,6 +48,18 @@ pub trait FunctionRegistry: Send + Sync {
     /// Publishes `$LATEST` as it is now and returns the version. As in Lambda, publishing
     /// unchanged code and configuration returns the existing latest version.
     async fn publish_version(&self, function: &str) -> Result<VersionInfo, ShifterError>;
+}
+
+/// Reads an alias's provisioned-concurrency config.
+#[async_trait]
+pub trait ConcurrencyReader: Send + Sync {
+    /// The config on `function:alias` (GetProvisionedConcurrencyConfig, the alias as
+    /// qualifier); `None` when the alias has none; `NotFound` when function or alias is missing.
+    async fn provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ConcurrencyConfig>, ShifterError>;
 }
 
 /// State of one CloudWatch alarm.

@@ -31,6 +31,9 @@ pub const AWAIT_PRE_TRAFFIC_HOOK: &str = "Await Pre-Traffic Hook";
 pub const AWAIT_POST_TRAFFIC_HOOK: &str = "Await Post-Traffic Hook";
 /// Parks after the promotion, alarms still watched.
 pub const POST_PROMOTION_BAKE: &str = "Post-Promotion Bake";
+/// Parks after a shift (or the promotion) until the alias's provisioned concurrency is READY,
+/// alarms still watched; the bake clock starts once it is.
+pub const AWAIT_PROVISIONED_CONCURRENCY: &str = "Await Provisioned Concurrency";
 /// Succeed state: all traffic on the target.
 pub const DEPLOYMENT_SUCCEEDED: &str = "Deployment Succeeded";
 /// Succeed state: the alias was already on the target; nothing was touched.
@@ -45,7 +48,7 @@ pub const STOPPED_ON_DRIFT: &str = "Stopped On Drift";
 pub const ROLLBACK_FAILED: &str = "Rollback Failed";
 
 /// The states named above, for the check against the definition.
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 21] = [
     START_DEPLOYMENT,
     DEPLOYMENT_REJECTED,
     RUN_PRE_TRAFFIC_HOOK,
@@ -60,6 +63,7 @@ pub const ALL: [&str; 20] = [
     AWAIT_PRE_TRAFFIC_HOOK,
     AWAIT_POST_TRAFFIC_HOOK,
     POST_PROMOTION_BAKE,
+    AWAIT_PROVISIONED_CONCURRENCY,
     DEPLOYMENT_SUCCEEDED,
     ALREADY_CURRENT,
     ROLL_BACK,
@@ -97,6 +101,8 @@ pub const PARK_BAKE: &str = "bake";
 pub const PARK_APPROVAL: &str = "approval";
 /// The same, after the promotion.
 pub const PARK_POST_PROMOTION_BAKE: &str = "postPromotionBake";
+/// The same, while the alias's provisioned concurrency is allocated after a shift.
+pub const PARK_PROVISIONED_CONCURRENCY: &str = "provisionedConcurrency";
 
 /// True for the states that park on a task token while traffic bakes.
 pub fn is_bake(state: &str) -> bool {

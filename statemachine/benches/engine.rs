@@ -276,6 +276,7 @@ impl LongPlan {
                     clock: &a.clock,
                     deployments: &a.deployments,
                     executions: &a.executions,
+                    concurrency: &a.lambda,
                 };
                 let mut d =
                     start_deployment::start_deployment(&ports, &a.config, decode(payload)?).await?;
@@ -286,8 +287,14 @@ impl LongPlan {
                 shift_traffic::shift_traffic(&a.lambda, &a.clock, decode(payload)?).await?
             }
             "check-health" => {
-                check_health::check_health(&a.alarms, &a.metrics, &a.clock, decode(payload)?)
-                    .await?
+                check_health::check_health(
+                    &a.alarms,
+                    &a.metrics,
+                    &a.lambda,
+                    &a.clock,
+                    decode(payload)?,
+                )
+                .await?
             }
             "watch" => {
                 let ports = watch::Ports {
@@ -516,6 +523,7 @@ fn bench_decisions(samples: usize) -> Vec<Stats> {
     let payload = serde_json::to_vec(&doc).expect("encodes");
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let alarms = FakeAlarms::new(shared.clone());
+    let lambda = shifter::fakes::FakeLambda::new(shared.clone());
     for n in &names {
         alarms.add(n, AlarmState::Ok);
     }
@@ -526,6 +534,7 @@ fn bench_decisions(samples: usize) -> Vec<Stats> {
             .block_on(check_health::check_health(
                 &alarms,
                 &shifter::fakes::FakeMetrics::new(),
+                &lambda,
                 &clock,
                 d,
             ))

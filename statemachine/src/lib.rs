@@ -63,8 +63,15 @@ mod tests {
                 states::PARK_POST_PROMOTION_BAKE,
             ),
             (states::AWAIT_APPROVAL, states::PARK_APPROVAL),
+            (
+                states::AWAIT_PROVISIONED_CONCURRENCY,
+                states::PARK_PROVISIONED_CONCURRENCY,
+            ),
         ] {
-            assert_eq!(states::is_bake(state), state != states::AWAIT_APPROVAL);
+            assert_eq!(
+                states::is_bake(state),
+                state == states::BAKE || state == states::POST_PROMOTION_BAKE
+            );
             assert_eq!(park(state), Some(kind), "{state}");
             assert_eq!(
                 defined[state]["Resource"],

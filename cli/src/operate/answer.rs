@@ -4,7 +4,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shifter::ports::{Executions, HistoryEvent};
 use shifter::states::{
-    AWAIT_APPROVAL, BAKE, PARK_APPROVAL, PARK_BAKE, PARK_POST_PROMOTION_BAKE, POST_PROMOTION_BAKE,
+    AWAIT_APPROVAL, AWAIT_PROVISIONED_CONCURRENCY, BAKE, PARK_APPROVAL, PARK_BAKE,
+    PARK_POST_PROMOTION_BAKE, PARK_PROVISIONED_CONCURRENCY, POST_PROMOTION_BAKE,
 };
 
 use crate::error::CliError;
@@ -131,6 +132,7 @@ pub fn is_ours(task: &WaitingTask) -> bool {
         (BAKE, PARK_BAKE),
         (AWAIT_APPROVAL, PARK_APPROVAL),
         (POST_PROMOTION_BAKE, PARK_POST_PROMOTION_BAKE),
+        (AWAIT_PROVISIONED_CONCURRENCY, PARK_PROVISIONED_CONCURRENCY),
     ];
     parks.contains(&(task.state.as_str(), task.park.as_str())) && task.deployment
 }

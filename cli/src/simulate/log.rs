@@ -171,6 +171,7 @@ fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
                 d.approval_default
             )
         }
+        Decision::AwaitProvisionedConcurrency => allocation_line(d, at_seconds),
         Decision::Shift | Decision::Promote if previous == states::AWAIT_APPROVAL => {
             "gate passed".to_owned()
         }
@@ -179,6 +180,33 @@ fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
         other => format!("next: {other:?}"),
     };
     format!("{alarms} · {next}{}", analysis_line(d, at_seconds))
+}
+
+/// A wait for the alias's provisioned concurrency: its status and how long it has waited.
+fn allocation_line(d: &Deployment, at_seconds: f64) -> String {
+    let Some(pc) = &d.provisioned_concurrency else {
+        return "waiting for provisioned concurrency".to_owned();
+    };
+    let since = pc.waiting_since.map_or(at_seconds, |s| {
+        (s - ManualClock::at_epoch().start()).num_seconds() as f64
+    });
+    let waited = clock((at_seconds - since).max(0.0) as u64);
+    let status = pc.last_status.as_ref().map_or_else(
+        || "not read yet".to_owned(),
+        |c| {
+            format!(
+                "{}, {} of {} allocated",
+                c.status.name(),
+                c.allocated,
+                c.requested
+            )
+        },
+    );
+    format!(
+        "{} waiting for provisioned concurrency ({status}) {waited} of at most {}",
+        d.traffic,
+        clock(u64::from(pc.ready_timeout_seconds))
+    )
 }
 
 /// The canary analysis Check Health made at `at_seconds`, if it made one: both versions'

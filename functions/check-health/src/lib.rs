@@ -4,20 +4,26 @@
 use chrono::{DateTime, Utc};
 use shifter::ShifterError;
 use shifter::domain::analysis::{Judgement, VersionFigures, judge};
-use shifter::domain::train::Member;
+use shifter::domain::provisioned::ConcurrencyConfig;
+use shifter::domain::train::{Member, combined};
 use shifter::domain::{Decision, Deployment};
-use shifter::ports::{AlarmReader, Clock, VersionMetrics, alarm_report};
+use shifter::ports::{AlarmReader, Clock, ConcurrencyReader, VersionMetrics, alarm_report};
 use tracing::info;
 
 /// Decides what the deployment does next. When a canary analysis is due, both versions'
 /// figures are read in one GetMetricData call first; a broken limit rolls back without
-/// reading the alarms.
+/// reading the alarms. While the deployment waits for the alias's provisioned concurrency, the
+/// alarms and then the config are read instead (see [`allocation_checked`]).
 pub async fn check_health(
     alarms: &dyn AlarmReader,
     metrics: &dyn VersionMetrics,
+    concurrency: &dyn ConcurrencyReader,
     clock: &dyn Clock,
     deployment: Deployment,
 ) -> Result<Deployment, ShifterError> {
+    if deployment.decision == Decision::AwaitProvisionedConcurrency {
+        return allocation_checked(alarms, concurrency, clock, deployment).await;
+    }
     let now = clock.now();
     let mut deployment = deployment;
     if let Some((from, to)) = deployment.analysis_due(now) {
@@ -68,4 +74,57 @@ async fn worst_figures(
     }
     let (_, member, new, old) = worst.expect("a deployment moves at least its own alias");
     Ok((member, new, old))
+}
+
+/// During a wait for READY: reads the watched alarms (an alarm rolls back without reading the
+/// config), then the alias's provisioned-concurrency config, and decides: park again, start
+/// the bake (READY), or roll back (FAILED, or not READY in time).
+async fn allocation_checked(
+    alarms: &dyn AlarmReader,
+    concurrency: &dyn ConcurrencyReader,
+    clock: &dyn Clock,
+    deployment: Deployment,
+) -> Result<Deployment, ShifterError> {
+    let report = if deployment.needs_alarm_check() {
+        let states = alarms.alarm_states(&deployment.alarms).await?;
+        Some(alarm_report(&deployment.alarms, &states))
+    } else {
+        None
+    };
+    let config = match report.as_ref().and_then(|r| deployment.alarm_problem(r)) {
+        Some(_) => None,
+        None => read_concurrency(concurrency, &deployment).await?,
+    };
+    let next = deployment.allocation_checked(clock.now(), report.as_ref(), config.as_ref())?;
+    info!(
+        decision = ?next.decision,
+        traffic = %next.traffic,
+        status = ?config.as_ref().map(|c| c.status),
+        wait = next.wait_seconds,
+        "provisioned concurrency checked"
+    );
+    Ok(next)
+}
+
+/// The provisioned concurrency to judge: the alias's config, or for a release train every
+/// provisioned alias's, combined ([`combined`]: READY only when all are). An alias whose config
+/// is gone has nothing left to wait for.
+async fn read_concurrency(
+    concurrency: &dyn ConcurrencyReader,
+    deployment: &Deployment,
+) -> Result<Option<ConcurrencyConfig>, ShifterError> {
+    let mut read = Vec::new();
+    for member in deployment.provisioned_members() {
+        if let Some(config) = concurrency
+            .provisioned_concurrency(&member.function_name, &member.alias)
+            .await?
+        {
+            read.push((member.label(), config));
+        }
+    }
+    Ok(match read.len() {
+        0 => None,
+        1 if deployment.train.is_empty() => read.pop().map(|(_, c)| c),
+        _ => Some(combined(&read)),
+    })
 }

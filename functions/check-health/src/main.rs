@@ -2,7 +2,7 @@
 
 use check_health::check_health;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shifter::aws::{CloudWatchAlarms, CloudWatchMetrics};
+use shifter::aws::{CloudWatchAlarms, CloudWatchMetrics, LambdaAdapter};
 use shifter::domain::Deployment;
 use shifter::ports::SystemClock;
 
@@ -11,10 +11,11 @@ async fn main() -> Result<(), Error> {
     shifter::aws::init_logging();
     let aws = shifter::aws::load_config().await;
     let alarms = CloudWatchAlarms::from_config(&aws);
-    alarms.warm().await;
+    let lambda = LambdaAdapter::from_config(&aws);
+    tokio::join!(alarms.warm(), lambda.warm());
     let metrics = CloudWatchMetrics::from_config(&aws);
     lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| {
-        check_health(&alarms, &metrics, &SystemClock, ev.payload)
+        check_health(&alarms, &metrics, &lambda, &SystemClock, ev.payload)
     }))
     .await
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shifter::ShifterError;
+use shifter::domain::provisioned::AllocationStatus;
 use shifter::domain::{
     AliasRoute, AliasState, Decision, Deployment, DeploymentRequest, ErrorKind, Weight,
 };
-use shifter::fakes::{FakeAlarms, ManualClock};
-use shifter::ports::{AlarmState, Clock};
+use shifter::fakes::{FakeAlarms, FakeLambda, LambdaOp, ManualClock};
+use shifter::ports::{AlarmState, AliasRouter, Clock};
 
 const ALARM: &str = "orders-api-errors";
 
@@ -18,6 +19,8 @@ const ALARM: &str = "orders-api-errors";
 struct World {
     clock: ManualClock,
     alarms: FakeAlarms,
+    /// `orders-api` with versions 1 and 2, alias `live` on 1 (no provisioned concurrency).
+    lambda: FakeLambda,
 }
 
 impl World {
@@ -25,7 +28,12 @@ impl World {
         let clock = ManualClock::at_epoch();
         let alarms = FakeAlarms::new(Arc::new(clock.clone()));
         alarms.add(ALARM, AlarmState::Ok);
-        World { clock, alarms }
+        let lambda = FakeLambda::with_function(Arc::new(clock.clone()), "orders-api", 2, "live");
+        World {
+            clock,
+            alarms,
+            lambda,
+        }
     }
 
     /// Version 1 → 2 with `strategy` and `extra` input fields, as Start Deployment plans it.
@@ -66,6 +74,7 @@ impl World {
         check_health::check_health(
             &self.alarms,
             &shifter::fakes::FakeMetrics::new(),
+            &self.lambda,
             &self.clock,
             d.clone(),
         )
@@ -259,4 +268,96 @@ async fn no_alarms_means_no_reads_and_a_document_it_cannot_follow_is_refused() {
         err.to_string(),
         "decision: Check Health cannot follow decision Shift"
     );
+}
+
+/// The alias with 40 provisioned executions, reallocated over 90 s after each write.
+fn with_provisioned_concurrency() -> World {
+    let w = World::new();
+    w.lambda
+        .set_provisioned_concurrency("orders-api", "live", 40, 90);
+    w
+}
+
+/// The first step written through the fake, so the allocation starts with it.
+async fn provisioned(w: &World, strategy: &str) -> Deployment {
+    let config =
+        shifter::ports::ConcurrencyReader::provisioned_concurrency(&w.lambda, "orders-api", "live")
+            .await
+            .expect("read");
+    let mut d = w
+        .planned(strategy, json!({}))
+        .with_provisioned_concurrency(config.as_ref(), Default::default());
+    d.revision_id = w
+        .lambda
+        .alias("orders-api", "live")
+        .expect("alias")
+        .revision_id;
+    let route = d.route_to_write().expect("a first step");
+    let written = w
+        .lambda
+        .update_alias("orders-api", "live", &route, &d.revision_id)
+        .await
+        .expect("written");
+    d.shifted(&written, w.clock.now()).expect("shifted")
+}
+
+/// https://docs.aws.amazon.com/lambda/latest/api/API_GetProvisionedConcurrencyConfig.html:
+/// IN_PROGRESS after the alias's routing changed, READY once allocated.
+#[tokio::test]
+async fn provisioned_concurrency_is_polled_until_ready_then_the_bake_starts() {
+    let w = with_provisioned_concurrency();
+    let d = provisioned(&w, "Canary10Percent5Minutes").await;
+    assert_eq!(
+        (d.decision, d.wait_seconds),
+        (Decision::AwaitProvisionedConcurrency, 60)
+    );
+    let d = w.check_after(60, &d).await.expect("in progress");
+    assert_eq!(d.decision, Decision::AwaitProvisionedConcurrency);
+    let status = d
+        .provisioned_concurrency
+        .as_ref()
+        .and_then(|p| p.last_status.clone());
+    assert_eq!(status.map(|s| s.status), Some(AllocationStatus::InProgress));
+    let d = w.check_after(60, &d).await.expect("ready");
+    assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 60));
+    assert_eq!(
+        d.step_started_at,
+        w.clock.now(),
+        "the bake counts from READY"
+    );
+    assert_eq!(w.lambda.calls(LambdaOp::GetProvisionedConcurrency), 3);
+    assert_eq!(
+        w.alarms.reads().len(),
+        2,
+        "alarms are watched while waiting"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_allocation_rolls_back_and_an_alarm_wins_without_reading_the_config() {
+    let w = with_provisioned_concurrency();
+    w.lambda.fail_provisioned_concurrency(
+        "orders-api",
+        "live",
+        1,
+        "FUNCTION_ERROR_INIT_FAILURE: the new version failed to initialize",
+    );
+    let d = provisioned(&w, "Canary10Percent5Minutes").await;
+    let d = w.check_after(90, &d).await.expect("failed");
+    assert_eq!(d.decision, Decision::Rollback);
+    let failure = d.failure.expect("why");
+    assert_eq!(failure.error, ErrorKind::ProvisionedConcurrencyFailed);
+    assert!(
+        failure.cause.contains("FUNCTION_ERROR_INIT_FAILURE"),
+        "{}",
+        failure.cause
+    );
+
+    let w = with_provisioned_concurrency();
+    let d = provisioned(&w, "Canary10Percent5Minutes").await;
+    let reads = w.lambda.calls(LambdaOp::GetProvisionedConcurrency);
+    w.alarms.add(ALARM, AlarmState::Alarm);
+    let d = w.check_after(30, &d).await.expect("alarm");
+    assert_eq!(d.failure.expect("why").error, ErrorKind::AlarmTriggered);
+    assert_eq!(w.lambda.calls(LambdaOp::GetProvisionedConcurrency), reads);
 }

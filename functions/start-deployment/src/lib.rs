@@ -3,15 +3,17 @@
 
 use serde::Deserialize;
 use shifter::ShifterError;
+use shifter::domain::limits::check_provisioned_concurrency_budget;
 use shifter::domain::preflight::{self, Facts, Rejection, ResolvedTarget, Verdict};
+use shifter::domain::provisioned::{ConcurrencyConfig, ReadyWait, preflight_refusal};
 use shifter::domain::train::Member;
 use shifter::domain::{
     AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, FieldError, Home,
     InputDocument, ManagedSet, TargetVersion, TrainTarget,
 };
 use shifter::ports::{
-    ActiveDeployment, AlarmReader, AliasRouter, Clock, DeploymentRegistry, ExecutionStatus,
-    Executions, FunctionRegistry, Lock, alarm_report,
+    ActiveDeployment, AlarmReader, AliasRouter, Clock, ConcurrencyReader, DeploymentRegistry,
+    ExecutionStatus, Executions, FunctionRegistry, Lock, alarm_report,
 };
 use tracing::info;
 
@@ -74,6 +76,8 @@ pub struct Ports<'a> {
     pub deployments: &'a dyn DeploymentRegistry,
     /// Executions, to tell a live lock holder from one whose execution ended.
     pub executions: &'a dyn Executions,
+    /// The alias's provisioned-concurrency config.
+    pub concurrency: &'a dyn ConcurrencyReader,
 }
 
 /// Validates the input, reads the account, judges (pure), and only then publishes if asked;
@@ -96,23 +100,41 @@ pub async fn start_deployment(
         let named = |rejection| in_train(train, index, rejection);
         preflight::check_managed(&one, &config.managed).map_err(named)?;
         let facts = read_facts(ports, &one).await?;
+        let concurrency = ports
+            .concurrency
+            .provisioned_concurrency(&one.function_name, &one.alias)
+            .await?;
         let verdict = preflight::judge(&one, &facts).map_err(named)?;
         if let (TargetVersion::Latest, Verdict::Deploy(version)) = (&one.target, &verdict)
             && *version != facts.alias.route.version
         {
             skip_rolled_back(ports, &one, version).await?;
         }
-        judged.push((one, facts, verdict));
+        judged.push((one, facts, verdict, concurrency));
+    }
+    for (one, _, verdict, concurrency) in &judged {
+        if *verdict == Verdict::Publish {
+            judge_concurrency(one, concurrency.as_ref())?;
+        }
     }
     let mut resolved = Vec::new();
-    for (one, facts, verdict) in judged {
+    for (one, facts, verdict, concurrency) in judged {
         let version = match verdict {
             Verdict::Deploy(version) => version,
             Verdict::Publish => publish(ports, &one, &facts).await?,
         };
-        resolved.push((one, facts, version));
+        if version != facts.alias.route.version {
+            judge_concurrency(&one, concurrency.as_ref())?;
+        }
+        resolved.push(Judged {
+            request: one,
+            facts,
+            version,
+            concurrency,
+        });
     }
-    let deployment = assemble(event.execution_name, resolved, ports.clock.now());
+    let wait = request.provisioned_concurrency;
+    let deployment = assemble(event.execution_name, resolved, wait, ports.clock.now());
     if deployment.decision != Decision::AlreadyCurrent {
         lock_all(ports, &deployment, &event.execution_arn).await?;
         for target in request.targets() {
@@ -152,35 +174,55 @@ fn in_train(train: bool, index: usize, rejection: Rejection) -> Rejection {
     }
 }
 
+/// One alias that passed pre-flight: its request, what was read, the version it moves to and
+/// its provisioned concurrency.
+struct Judged {
+    request: DeploymentRequest,
+    facts: Facts,
+    version: String,
+    concurrency: Option<ConcurrencyConfig>,
+}
+
 /// The deployment document of the judged aliases: the first one that moves leads, the other
 /// moving ones ride in its train, and an alias already on its target is left out of the train
 /// (all of them on their targets: `AlreadyCurrent`, nothing touched).
 fn assemble(
     deployment_id: String,
-    resolved: Vec<(DeploymentRequest, Facts, String)>,
+    resolved: Vec<Judged>,
+    wait: ReadyWait,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Deployment {
     let (moving, current): (Vec<_>, Vec<_>) = resolved
         .into_iter()
-        .partition(|(_, facts, version)| *version != facts.alias.route.version);
-    for (one, _, version) in &current {
+        .partition(|j| j.version != j.facts.alias.route.version);
+    for j in &current {
+        let (one, version) = (&j.request, &j.version);
         info!(function = %one.function_name, alias = %one.alias, %version, "already on its target; left out of the train");
     }
     let mut moving = moving.into_iter();
-    let Some((lead, facts, version)) = moving.next().or_else(|| current.into_iter().next()) else {
+    let Some(lead) = moving.next().or_else(|| current.into_iter().next()) else {
         unreachable!("a request names at least one alias")
     };
-    let members = moving
-        .map(|(one, facts, version)| {
-            let target = TrainTarget {
-                function_name: one.function_name,
-                alias: one.alias,
-                target: one.target,
-            };
-            Member::new(&target, &facts.alias, version)
-        })
-        .collect();
-    Deployment::start(deployment_id, &lead, &facts.alias, version, now).with_train(members)
+    let mut concurrency = vec![lead.concurrency];
+    let mut members = Vec::new();
+    for j in moving {
+        let target = TrainTarget {
+            function_name: j.request.function_name,
+            alias: j.request.alias,
+            target: j.request.target,
+        };
+        members.push(Member::new(&target, &j.facts.alias, j.version));
+        concurrency.push(j.concurrency);
+    }
+    Deployment::start(
+        deployment_id,
+        &lead.request,
+        &lead.facts.alias,
+        lead.version,
+        now,
+    )
+    .with_train(members)
+    .with_train_concurrency(&concurrency, wait)
 }
 
 /// Everything the judgment needs, read in one pass (reads only). Every read is made even when
@@ -231,6 +273,24 @@ async fn read_facts(ports: &Ports<'_>, request: &DeploymentRequest) -> Result<Fa
         alarms,
         missing_hooks,
     })
+}
+
+/// With provisioned concurrency on the alias: refuses a FAILED config
+/// (`ProvisionedConcurrencyFailed`) and a request whose waits for READY would not fit the
+/// history budget (`InvalidInput` naming `provisionedConcurrency.readyTimeoutSeconds`).
+fn judge_concurrency(
+    request: &DeploymentRequest,
+    config: Option<&ConcurrencyConfig>,
+) -> Result<(), ShifterError> {
+    let Some(config) = config else {
+        return Ok(());
+    };
+    if let Some(why) = preflight_refusal(&request.function_name, &request.alias, config) {
+        return Err(ShifterError::ProvisionedConcurrencyFailed(why));
+    }
+    check_provisioned_concurrency_budget(request)?;
+    info!(requested = config.requested, status = ?config.status, "alias has provisioned concurrency");
+    Ok(())
 }
 
 /// Publishes `$LATEST` (Lambda hands back the existing version when nothing changed, so a

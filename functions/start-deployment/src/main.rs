@@ -25,6 +25,7 @@ async fn main() -> Result<(), Error> {
         clock: &SystemClock,
         deployments: &deployments,
         executions: &executions,
+        concurrency: &lambda,
     };
     let ports = &ports;
     lambda_runtime::run(service_fn(|ev: LambdaEvent<StartEvent>| {

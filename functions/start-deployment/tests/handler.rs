@@ -81,6 +81,7 @@ impl World {
             clock: &self.clock,
             deployments: &self.deployments,
             executions: &self.executions,
+            concurrency: &self.lambda,
         }
     }
 
@@ -515,6 +516,90 @@ async fn latest_skips_a_rolled_back_version_until_it_is_deployed_explicitly() {
             .await
             .unwrap(),
         None
+    );
+}
+
+/// Provisioned concurrency on the alias is read at pre-flight (GetProvisionedConcurrencyConfig
+/// with the alias as qualifier,
+/// https://docs.aws.amazon.com/lambda/latest/api/API_GetProvisionedConcurrencyConfig.html) and
+/// recorded; an alias without any keeps the document as it was.
+#[tokio::test]
+async fn provisioned_concurrency_is_recorded_and_its_absence_changes_nothing() {
+    let w = World::new();
+    let plain = w.start(World::full()).await.expect("accepted");
+    assert!(plain.provisioned_concurrency.is_none());
+    let json = serde_json::to_value(&plain).expect("json");
+    assert!(json.get("provisionedConcurrency").is_none(), "{json}");
+    assert_eq!(w.lambda.calls(LambdaOp::GetProvisionedConcurrency), 1);
+
+    let w = World::new();
+    w.lambda
+        .set_provisioned_concurrency(FUNCTION, "live", 25, 120);
+    let input = World::full_with(
+        "provisionedConcurrency",
+        json!({"readyTimeoutSeconds": 600}),
+    );
+    let d = w.start(input).await.expect("accepted");
+    let pc = d.provisioned_concurrency.expect("recorded");
+    assert_eq!((pc.requested, pc.ready_timeout_seconds), (25, 600));
+    assert_eq!(
+        d.decision,
+        Decision::PreTrafficHook,
+        "nothing waits before a write"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_config_or_waits_over_the_budget_refuse_before_anything_moves() {
+    let w = World::new();
+    w.lambda
+        .set_provisioned_concurrency(FUNCTION, "live", 25, 120);
+    w.lambda.fail_provisioned_concurrency(
+        FUNCTION,
+        "live",
+        0,
+        "Function concurrency limit exceeded",
+    );
+    let writes = w.lambda.history().len();
+    let e = w.start(World::full()).await.expect_err("refused");
+    assert_eq!(e.kind(), "ProvisionedConcurrencyFailed", "{e}");
+    assert!(
+        e.to_string()
+            .contains("Function concurrency limit exceeded"),
+        "{e}"
+    );
+    w.assert_untouched(writes, "failed config");
+    assert!(
+        w.deployments.entry(FUNCTION, "live").is_none(),
+        "no lock taken"
+    );
+    // `publish` is refused before it publishes.
+    let e = w
+        .start(World::full_with("targetVersion", json!("publish")))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.kind(), "ProvisionedConcurrencyFailed", "{e}");
+    w.assert_untouched(writes, "publish with a failed config");
+
+    let w = World::new();
+    w.lambda
+        .set_provisioned_concurrency(FUNCTION, "live", 25, 120);
+    let steps: Vec<Value> = (1..=60)
+        .map(|i| json!({"weight": i, "bakeSeconds": 60}))
+        .collect();
+    let mut long = World::full_with("strategy", json!({ "steps": steps }));
+    long["checkIntervalSeconds"] = json!(30);
+    long["provisionedConcurrency"] = json!({"readyTimeoutSeconds": 3600});
+    let e = w.start(long).await.expect_err("over the budget");
+    assert_eq!(e.kind(), "InvalidInput", "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("provisionedConcurrency.readyTimeoutSeconds: is 3600: use "),
+        "{e}"
+    );
+    assert!(
+        w.deployments.entry(FUNCTION, "live").is_none(),
+        "no lock taken"
     );
 }
 

@@ -32,7 +32,9 @@ use shifter::ports::{
     ActiveDeployment, AlarmReader, DeploymentRegistry, ParkedTask, RolledBackVersion,
     TaskCallbacks, TokenAnswer, alarm_report,
 };
-use shifter::states::{PARK_APPROVAL, PARK_BAKE, PARK_POST_PROMOTION_BAKE};
+use shifter::states::{
+    PARK_APPROVAL, PARK_BAKE, PARK_POST_PROMOTION_BAKE, PARK_PROVISIONED_CONCURRENCY,
+};
 use tracing::{info, warn};
 
 /// The `source` of CloudWatch's events.
@@ -94,13 +96,14 @@ pub struct ExecutionStatusChange {
 
 /// The errors of a deployment that rolled its target back: that version is remembered, and
 /// `targetVersion: "latest"` skips it until someone deploys it explicitly.
-pub const ROLLED_BACK_ERRORS: [ErrorKind; 6] = [
+pub const ROLLED_BACK_ERRORS: [ErrorKind; 7] = [
     ErrorKind::AlarmTriggered,
     ErrorKind::HookFailed,
     ErrorKind::Aborted,
     ErrorKind::ApprovalTimedOut,
     ErrorKind::RollbackFailed,
     ErrorKind::AnalysisFailed,
+    ErrorKind::ProvisionedConcurrencyFailed,
 ];
 
 /// How long a rolled-back version is remembered (180 days), unless deployed explicitly sooner.
@@ -137,11 +140,18 @@ impl WatchEvent {
             return Ok(WatchEvent::AlarmChange(Box::new(decode(event)?)));
         }
         let request: ParkRequest = decode(event)?;
-        if ![PARK_BAKE, PARK_APPROVAL, PARK_POST_PROMOTION_BAKE].contains(&request.park.as_str()) {
+        let parks = [
+            PARK_BAKE,
+            PARK_APPROVAL,
+            PARK_POST_PROMOTION_BAKE,
+            PARK_PROVISIONED_CONCURRENCY,
+        ];
+        if !parks.contains(&request.park.as_str()) {
             return Err(ShifterError::invalid(
                 "park",
                 format!(
-                    "must be {PARK_BAKE}, {PARK_APPROVAL} or {PARK_POST_PROMOTION_BAKE} (got {:?})",
+                    "must be {PARK_BAKE}, {PARK_APPROVAL}, {PARK_POST_PROMOTION_BAKE} or \
+                     {PARK_PROVISIONED_CONCURRENCY} (got {:?})",
                     request.park
                 ),
             ));

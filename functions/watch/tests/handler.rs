@@ -307,6 +307,30 @@ async fn a_rolled_back_target_is_remembered_other_endings_are_not() {
     }
 }
 
+/// Every park of the definition is accepted — the wait for provisioned concurrency included —
+/// and anything else is refused naming `park`.
+#[tokio::test]
+async fn park_kinds_are_the_definitions_parks() {
+    let w = World::new().await;
+    for kind in [
+        shifter::states::PARK_BAKE,
+        shifter::states::PARK_APPROVAL,
+        shifter::states::PARK_POST_PROMOTION_BAKE,
+        shifter::states::PARK_PROVISIONED_CONCURRENCY,
+    ] {
+        let request = json!({"taskToken": "t", "park": kind, "deployment": w.deployment()});
+        assert!(
+            matches!(WatchEvent::from_json(request), Ok(WatchEvent::Park(_))),
+            "{kind}"
+        );
+    }
+    let request = json!({"taskToken": "t", "park": "warmup", "deployment": w.deployment()});
+    match WatchEvent::from_json(request) {
+        Err(e) => assert!(e.to_string().starts_with("park: must be "), "{e}"),
+        Ok(_) => panic!("an unknown park kind was accepted"),
+    }
+}
+
 /// A release train's execution ends: every alias its input's `targets` name is released, and
 /// after a rollback each alias remembers its own target version.
 #[tokio::test]

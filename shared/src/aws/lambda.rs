@@ -8,10 +8,13 @@ use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use tracing::warn;
 
 use super::errors::{AwsFailure, FailureKind};
+use crate::domain::provisioned::{AllocationStatus, ConcurrencyConfig};
 use crate::domain::request::function_short_name;
 use crate::domain::{AdditionalVersion, AliasRoute, AliasState, Weight};
 use crate::error::ShifterError;
-use crate::ports::{AliasRouter, FunctionRegistry, HookAnswer, HookInvoker, VersionInfo};
+use crate::ports::{
+    AliasRouter, ConcurrencyReader, FunctionRegistry, HookAnswer, HookInvoker, VersionInfo,
+};
 
 /// The IAM actions of the Lambda API calls this adapter makes, by the method that makes them.
 /// A test (cli/tests/cli/iam.rs) checks each method's `client.<operation>(` calls in this file
@@ -32,6 +35,10 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
         &["lambda:GetFunctionConfiguration", "lambda:PublishVersion"],
     ),
     ("invoke_hook", &["lambda:InvokeFunction"]),
+    (
+        "provisioned_concurrency",
+        &["lambda:GetProvisionedConcurrencyConfig"],
+    ),
 ];
 
 /// Lambda aliases, versions and functions through `aws-sdk-lambda`. Every alias write carries
@@ -356,6 +363,60 @@ impl FunctionRegistry for LambdaAdapter {
                 .and_then(|d| d.target_arn())
                 .map(str::to_owned),
         })
+    }
+}
+
+/// GetProvisionedConcurrencyConfig with the alias as qualifier
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_GetProvisionedConcurrencyConfig.html>):
+/// `ProvisionedConcurrencyConfigNotFoundException` means the alias has none; a missing function
+/// or alias is `NotFound`; an unknown status is refused rather than guessed.
+#[async_trait]
+impl ConcurrencyReader for LambdaAdapter {
+    async fn provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ConcurrencyConfig>, ShifterError> {
+        use aws_sdk_lambda::operation::get_provisioned_concurrency_config::GetProvisionedConcurrencyConfigError as E;
+        use aws_sdk_lambda::types::ProvisionedConcurrencyStatusEnum as S;
+        let out = match self
+            .client
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(alias)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                if let Some(E::ProvisionedConcurrencyConfigNotFoundException(_)) =
+                    e.as_service_error()
+                {
+                    return Ok(None);
+                }
+                return Err(AwsFailure::new("GetProvisionedConcurrencyConfig", e)
+                    .into_error(|m| missing_from_message(m, function, Some(alias))));
+            }
+        };
+        let status = match out.status() {
+            Some(S::InProgress) => AllocationStatus::InProgress,
+            Some(S::Ready) => AllocationStatus::Ready,
+            Some(S::Failed) => AllocationStatus::Failed,
+            other => {
+                return Err(ShifterError::invalid(
+                    "Status",
+                    format!("GetProvisionedConcurrencyConfig returned status {other:?}"),
+                ));
+            }
+        };
+        let count = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+        Ok(Some(ConcurrencyConfig {
+            requested: count(out.requested_provisioned_concurrent_executions()),
+            available: count(out.available_provisioned_concurrent_executions()),
+            allocated: count(out.allocated_provisioned_concurrent_executions()),
+            status,
+            status_reason: out.status_reason().map(str::to_owned),
+        }))
     }
 }
 

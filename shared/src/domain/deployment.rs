@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::alias::{AliasRoute, AliasState};
 use super::analysis::{Analysis, Judgement, LowTraffic, VersionFigures};
 use super::failure::{ErrorKind, ErrorName};
+use super::provisioned::ProvisionedConcurrency;
 use super::request::{ApprovalDefault, DeploymentRequest, Hooks, cut_chars};
 use super::strategy::Step;
 use super::weight::Weight;
@@ -35,6 +36,8 @@ pub enum Decision {
     Rollback,
     /// Wait for an operator's approval before moving to `stepIndex` (an approval gate).
     AwaitApproval,
+    /// Wait until the alias's provisioned concurrency is READY after a write, then bake.
+    AwaitProvisionedConcurrency,
 }
 
 /// Why a deployment is being rolled back: an error name and a readable cause.
@@ -236,6 +239,9 @@ pub struct Deployment {
     /// Always written: the hooks' payload passes it on (`"train.$": "$.train"`).
     #[serde(default)]
     pub train: Vec<super::train::Member>,
+    /// The alias's provisioned concurrency, when it has any (read by Start Deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_concurrency: Option<ProvisionedConcurrency>,
 }
 
 /// One analysis of the new version against the old one.
@@ -324,6 +330,7 @@ impl Deployment {
             approved_step: None,
             control: None,
             train: Vec::new(),
+            provisioned_concurrency: None,
         };
         d.decision = if d.target_version == d.original_version {
             Decision::AlreadyCurrent
@@ -377,6 +384,15 @@ impl Deployment {
         self.write_in_flight.clear();
         self.step_started_at = now;
         self.analysis_from = self.analysis.as_ref().map(|_| now);
+        if !self.await_allocation(now) {
+            self.decide_after_write(step);
+        }
+        Ok(self)
+    }
+
+    /// What follows a write that landed (and, with provisioned concurrency, became READY):
+    /// the step's bake, or after the promotion its hook, bake or the end.
+    pub(super) fn decide_after_write(&mut self, step: Step) {
         if step.weight.is_full() {
             self.decision = if self.hooks.post_traffic.is_some() {
                 Decision::PostTrafficHook
@@ -387,7 +403,6 @@ impl Deployment {
             self.decision = Decision::Bake;
             self.wait_seconds = self.park_interval().min(step.bake_seconds);
         }
-        Ok(self)
     }
 
     /// True when Check Health must read the alarms before deciding (also when a gate is
@@ -396,7 +411,10 @@ impl Deployment {
         !self.alarms.is_empty()
             && matches!(
                 self.decision,
-                Decision::Bake | Decision::PostPromotionBake | Decision::AwaitApproval
+                Decision::Bake
+                    | Decision::PostPromotionBake
+                    | Decision::AwaitApproval
+                    | Decision::AwaitProvisionedConcurrency
             )
     }
 
@@ -470,7 +488,7 @@ impl Deployment {
 
     /// Counts an alarm read, if one was made; the failure to roll back for when it found an
     /// alarm in ALARM or gone.
-    fn watch(&mut self, alarms: Option<&AlarmReport>) -> Option<Failure> {
+    pub(super) fn watch(&mut self, alarms: Option<&AlarmReport>) -> Option<Failure> {
         let report = alarms?;
         self.alarm_checks += 1;
         self.alarm_problem(report)
@@ -655,6 +673,7 @@ impl Deployment {
             + gates * u64::from(self.approval_timeout_seconds)
             + u64::from(self.post_promotion_bake_seconds)
             + 2 * hook
+            + self.longest_allocation_seconds()
             + RETRIES_SECONDS
     }
 
@@ -688,7 +707,7 @@ impl Deployment {
     }
 
     /// The longest a park lasts: the backstop interval, or the analysis interval when shorter.
-    fn park_interval(&self) -> u32 {
+    pub(super) fn park_interval(&self) -> u32 {
         self.analysis
             .as_ref()
             .map_or(self.check_interval_seconds, |a| {
@@ -814,7 +833,7 @@ impl Deployment {
         self.traffic_percent = weight.as_percent();
     }
 
-    fn rolling_back(mut self, failure: Failure) -> Deployment {
+    pub(super) fn rolling_back(mut self, failure: Failure) -> Deployment {
         self.failure = Some(failure);
         self.decision = Decision::Rollback;
         self

@@ -33,11 +33,14 @@ pub enum ErrorKind {
     /// The canary analysis judged the new version worse than the input allows (or could not
     /// judge it: too little traffic after holding the step).
     AnalysisFailed,
+    /// The alias's provisioned concurrency did not become READY after a shift: its allocation
+    /// FAILED, or it was still IN_PROGRESS after `provisionedConcurrency.readyTimeoutSeconds`.
+    ProvisionedConcurrencyFailed,
 }
 
 impl ErrorKind {
     /// Every kind, in the order DESIGN.md lists them.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::InvalidInput,
         ErrorKind::NotFound,
         ErrorKind::DeploymentInProgress,
@@ -50,6 +53,7 @@ impl ErrorKind {
         ErrorKind::ApprovalTimedOut,
         ErrorKind::VersionRolledBack,
         ErrorKind::AnalysisFailed,
+        ErrorKind::ProvisionedConcurrencyFailed,
     ];
 
     /// The stable name (`InvalidInput`, `AliasDrift`, …).
@@ -67,6 +71,7 @@ impl ErrorKind {
             ErrorKind::ApprovalTimedOut => "ApprovalTimedOut",
             ErrorKind::VersionRolledBack => "VersionRolledBack",
             ErrorKind::AnalysisFailed => "AnalysisFailed",
+            ErrorKind::ProvisionedConcurrencyFailed => "ProvisionedConcurrencyFailed",
         }
     }
 

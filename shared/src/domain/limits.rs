@@ -112,6 +112,87 @@ fn estimate(request: &DeploymentRequest, interval: u32, timeout: u32) -> History
     }
 }
 
+/// The history events the waits for READY add when the alias has provisioned concurrency:
+/// after every write (each shift and the promotion) one piece per park interval until READY —
+/// `allocation_seconds` of allocation, at least one piece — or, with `None`, until
+/// `provisionedConcurrency.readyTimeoutSeconds` runs out (the worst case). A piece is the park
+/// (the first one in Bake, which Shift Traffic leads to; the rest in Await Provisioned
+/// Concurrency, which What Next? routes to), Check Health and What Next?.
+pub fn provisioned_concurrency_events(
+    request: &DeploymentRequest,
+    allocation_seconds: Option<u32>,
+) -> u64 {
+    request.plan.steps().len() as u64 * PIECE * ready_pieces(request, allocation_seconds)
+}
+
+/// The pieces one wait for READY takes: one per park interval until the first read at or
+/// after `allocation_seconds` (at least one), or until the timeout with `None`.
+pub fn ready_pieces(request: &DeploymentRequest, allocation_seconds: Option<u32>) -> u64 {
+    let timeout = request.provisioned_concurrency.ready_timeout_seconds;
+    let wait = allocation_seconds.map_or(timeout, |a| a.min(timeout));
+    let interval = u64::from(park_interval(request).max(1));
+    u64::from(wait).div_ceil(interval).max(1)
+}
+
+/// The longest a park lasts: the backstop interval, or the analysis interval when shorter.
+fn park_interval(request: &DeploymentRequest) -> u32 {
+    let interval = request.check_interval_seconds;
+    request
+        .analysis
+        .as_ref()
+        .map_or(interval, |a| interval.min(a.interval_seconds))
+}
+
+/// Start Deployment, once it found provisioned concurrency on the alias: refuses a request
+/// whose worst case, with every write waiting `readyTimeoutSeconds` for READY, does not fit
+/// [`HISTORY_EVENT_BUDGET`], naming `provisionedConcurrency.readyTimeoutSeconds` (with the
+/// longest that fits, when one does).
+pub fn check_provisioned_concurrency_budget(request: &DeploymentRequest) -> Result<(), FieldError> {
+    let worst = history_events(request).worst_case + provisioned_concurrency_events(request, None);
+    if worst <= HISTORY_EVENT_BUDGET {
+        return Ok(());
+    }
+    let timeout = request.provisioned_concurrency.ready_timeout_seconds;
+    let (interval, longest) = (request.check_interval_seconds, *CHECK_INTERVAL_RANGE.end());
+    let fits = |t: u32, i: u32| {
+        let mut other = request.clone();
+        other.provisioned_concurrency.ready_timeout_seconds = t;
+        other.check_interval_seconds = i;
+        let worst =
+            history_events(&other).worst_case + provisioned_concurrency_events(&other, None);
+        worst <= HISTORY_EVENT_BUDGET
+    };
+    let why = format!(
+        "the alias has provisioned concurrency, so every one of the {} writes may wait \
+         readyTimeoutSeconds for READY, and the deployment could write {worst} history events \
+         where at most {HISTORY_EVENT_BUDGET} of Step Functions' {HISTORY_EVENT_QUOTA} are allowed",
+        request.plan.steps().len()
+    );
+    let (shortest, _) = super::provisioned::READY_TIMEOUT_RANGE.into_inner();
+    if fits(shortest, interval) {
+        let k = first_fitting(0..=timeout - shortest, |k| fits(timeout - k, interval));
+        let fits = timeout - k.unwrap_or(0);
+        return Err(FieldError::new(
+            "provisionedConcurrency.readyTimeoutSeconds",
+            format!("is {timeout}: use {fits} or less; {why}"),
+        ));
+    }
+    if let Some(fits) = first_fitting(interval..=longest, |i| fits(timeout, i)) {
+        return Err(FieldError::new(
+            "checkIntervalSeconds",
+            format!("is {interval}: use {fits} or more; {why}"),
+        ));
+    }
+    Err(FieldError::new(
+        "strategy",
+        format!(
+            "has {} steps: use fewer or shorter steps (even readyTimeoutSeconds {shortest} \
+             with checkIntervalSeconds {longest} does not fit); {why}",
+            request.plan.steps().len()
+        ),
+    ))
+}
+
 /// How many steps wait at an approval gate before traffic moves to them.
 fn gates(request: &DeploymentRequest) -> u64 {
     let approval = &request.approval;
@@ -328,6 +409,40 @@ mod tests {
         assert_eq!(e.field, "strategy", "{e}");
         assert!(e.message.contains("31 steps"), "{e}");
         assert!(e.message.contains("use fewer or shorter steps"), "{e}");
+    }
+
+    #[test]
+    fn provisioned_concurrency_adds_a_piece_per_interval_of_each_wait() {
+        let request =
+            DeploymentRequest::from_json(&input(json!("Linear10PercentEvery1Minute"), 30)).unwrap();
+        // Ten writes (nine shifts and the promotion); at 30 s a 45 s allocation is two pieces.
+        assert_eq!(
+            provisioned_concurrency_events(&request, Some(45)),
+            10 * 2 * 13
+        );
+        assert_eq!(provisioned_concurrency_events(&request, Some(0)), 10 * 13);
+        // The worst case waits the default 900 s: 30 pieces per write.
+        assert_eq!(provisioned_concurrency_events(&request, None), 10 * 30 * 13);
+        assert!(check_provisioned_concurrency_budget(&request).is_ok());
+    }
+
+    #[test]
+    fn a_ready_timeout_that_does_not_fit_is_refused_with_the_longest_that_does() {
+        let mut long = input(steps(60, 60, |_| false), 30);
+        long["provisionedConcurrency"] = json!({"readyTimeoutSeconds": 3600});
+        let request = DeploymentRequest::from_json(&long).unwrap();
+        let e = check_provisioned_concurrency_budget(&request).unwrap_err();
+        assert_eq!(e.field, "provisionedConcurrency.readyTimeoutSeconds", "{e}");
+        let longest = suggested(&e);
+        let at = |t: u32| {
+            let mut r = request.clone();
+            r.provisioned_concurrency.ready_timeout_seconds = t;
+            check_provisioned_concurrency_budget(&r)
+        };
+        assert!(at(longest).is_ok(), "{longest}");
+        assert!(at(longest + 1).is_err(), "{longest}");
+        // Without provisioned concurrency the same input fits: only Start Deployment refuses it.
+        assert!(history_events(&request).fits());
     }
 
     #[test]

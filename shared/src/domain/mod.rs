@@ -9,6 +9,7 @@ pub mod json;
 pub mod limits;
 pub mod managed;
 pub mod preflight;
+pub mod provisioned;
 pub mod request;
 pub mod strategy;
 pub mod train;

@@ -147,6 +147,9 @@ pub struct DeploymentRequest {
     /// of the input; `function_name`, `alias` and `target` are `targets[0]`). Empty for a
     /// deployment of one alias.
     pub train: Vec<TrainTarget>,
+    /// How long a write may wait for the alias's provisioned concurrency to be READY (used
+    /// only when Start Deployment finds the alias has some).
+    pub provisioned_concurrency: super::provisioned::ReadyWait,
 }
 
 /// One more alias of a release train.
@@ -227,6 +230,7 @@ struct RawRequest {
     allow_downgrade: bool,
     analysis: Option<Value>,
     targets: Option<Vec<Value>>,
+    provisioned_concurrency: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -310,6 +314,7 @@ impl DeploymentRequest {
             allow_downgrade: raw.allow_downgrade,
             analysis: parse_analysis(raw.analysis.take())?,
             train,
+            provisioned_concurrency: parse_ready_wait(raw.provisioned_concurrency.take())?,
         };
         check_history_budget(&request)?;
         Ok(request)
@@ -448,6 +453,16 @@ fn parse_analysis(raw: Option<Value>) -> Result<Option<super::analysis::Analysis
     let analysis: super::analysis::Analysis = deserialize_named(&raw, "analysis")?;
     analysis.validate()?;
     Ok(Some(analysis))
+}
+
+/// The `provisionedConcurrency` block: fields named under `provisionedConcurrency.`.
+fn parse_ready_wait(raw: Option<Value>) -> Result<super::provisioned::ReadyWait, FieldError> {
+    let Some(raw) = raw else {
+        return Ok(super::provisioned::ReadyWait::default());
+    };
+    let wait: super::provisioned::ReadyWait = deserialize_named(&raw, "provisionedConcurrency")?;
+    wait.validate()?;
+    Ok(wait)
 }
 
 fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alias::{AliasRoute, AliasState};
 use super::deployment::{Decision, Deployment, DocumentError, RestoreAction};
+use super::provisioned::{AllocationStatus, ConcurrencyConfig, ReadyWait};
 use super::request::{DeploymentRequest, TrainTarget};
 use super::weight::Weight;
 
@@ -109,6 +110,55 @@ impl Deployment {
         self
     }
 
+    /// Records the provisioned concurrency pre-flight read for each member (in
+    /// [`Deployment::members`] order): after every write the deployment waits until every
+    /// alias that has some is READY. One alias: exactly
+    /// [`Deployment::with_provisioned_concurrency`].
+    pub fn with_train_concurrency(
+        self,
+        configs: &[Option<ConcurrencyConfig>],
+        wait: ReadyWait,
+    ) -> Deployment {
+        if self.train.is_empty() {
+            let own = configs.first().and_then(Option::as_ref);
+            return self.with_provisioned_concurrency(own, wait);
+        }
+        let members = self.members();
+        let provisioned: Vec<(usize, String, ConcurrencyConfig)> = configs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((i, members.get(i)?.label(), c.clone()?)))
+            .collect();
+        if provisioned.is_empty() {
+            return self;
+        }
+        let labelled: Vec<(String, ConcurrencyConfig)> = provisioned
+            .iter()
+            .map(|(_, label, c)| (label.clone(), c.clone()))
+            .collect();
+        let mut d = self.with_provisioned_concurrency(Some(&combined(&labelled)), wait);
+        if let Some(pc) = d.provisioned_concurrency.as_mut() {
+            pc.aliases = Some(provisioned.iter().map(|(i, ..)| *i).collect());
+        }
+        d
+    }
+
+    /// The members whose provisioned concurrency Check Health reads during a wait for READY.
+    pub fn provisioned_members(&self) -> Vec<Member> {
+        let members = self.members();
+        match self
+            .provisioned_concurrency
+            .as_ref()
+            .and_then(|pc| pc.aliases.as_ref())
+        {
+            Some(indices) => indices
+                .iter()
+                .filter_map(|i| members.get(*i).cloned())
+                .collect(),
+            None => members.into_iter().take(1).collect(),
+        }
+    }
+
     /// Records what a write (or a read) of member `index` (0: this deployment's own alias)
     /// returned.
     pub fn record(&mut self, index: usize, state: &AliasState) {
@@ -166,6 +216,40 @@ impl Deployment {
                     AliasRoute::split(&member.original_version, &member.target_version, weight)
                         == current.route
                 })
+    }
+}
+
+/// Several aliases' provisioned concurrency as one: READY only when every one is, FAILED when
+/// any is (its reason named by alias), otherwise IN_PROGRESS; the counts are the sums.
+pub fn combined(configs: &[(String, ConcurrencyConfig)]) -> ConcurrencyConfig {
+    let worst = |status| configs.iter().any(|(_, c)| c.status == status);
+    let status = if worst(AllocationStatus::Failed) {
+        AllocationStatus::Failed
+    } else if worst(AllocationStatus::InProgress) {
+        AllocationStatus::InProgress
+    } else {
+        AllocationStatus::Ready
+    };
+    let reasons: Vec<String> = configs
+        .iter()
+        .filter(|(_, c)| c.status != AllocationStatus::Ready)
+        .map(|(label, c)| {
+            let reason = c.status_reason.as_deref().unwrap_or("no reason given");
+            format!(
+                "{label} {} ({} of {} allocated): {reason}",
+                c.status.name(),
+                c.allocated,
+                c.requested
+            )
+        })
+        .collect();
+    let sum = |f: fn(&ConcurrencyConfig) -> u32| configs.iter().map(|(_, c)| f(c)).sum();
+    ConcurrencyConfig {
+        requested: sum(|c| c.requested),
+        available: sum(|c| c.available),
+        allocated: sum(|c| c.allocated),
+        status,
+        status_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
     }
 }
 

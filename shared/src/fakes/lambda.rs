@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::clock::{Chaos, ChaosState, ChaosStats, Drawn, ManualClock};
+use crate::domain::provisioned::{AllocationStatus, ConcurrencyConfig};
 use crate::domain::request::function_short_name;
 use crate::domain::{AliasRoute, AliasState};
 use crate::error::ShifterError;
-use crate::ports::{AliasRouter, Clock, FunctionRegistry, VersionInfo};
+use crate::ports::{AliasRouter, Clock, ConcurrencyReader, FunctionRegistry, VersionInfo};
 
 /// Who wrote an alias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,6 +67,8 @@ pub enum LambdaOp {
     ListVersions,
     /// PublishVersion.
     PublishVersion,
+    /// GetProvisionedConcurrencyConfig.
+    GetProvisionedConcurrency,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +94,58 @@ struct Account {
     failing_writes: Vec<(AliasRoute, u32)>,
     /// Someone else's alias changes, applied at the first call at or after their time.
     scheduled: Vec<ScheduledChange>,
+    /// Provisioned-concurrency configs, by function and alias.
+    provisioned: BTreeMap<(String, String), Provisioned>,
+}
+
+/// A provisioned-concurrency config on an alias: every write that changes the alias's
+/// routing starts a new allocation, IN_PROGRESS for `allocation_seconds`, then READY — or
+/// FAILED when it is the scripted failing one.
+#[derive(Debug, Clone)]
+struct Provisioned {
+    requested: u32,
+    allocation_seconds: i64,
+    /// When the current allocation began; `None`: allocated before the run.
+    since: Option<DateTime<Utc>>,
+    /// Allocations started by alias writes so far.
+    allocations: u32,
+    /// The allocation (counted as `allocations`; 0 = the one in place) that fails, and why.
+    failing: Option<(u32, String)>,
+}
+
+impl Provisioned {
+    /// The config at `now`, as GetProvisionedConcurrencyConfig answers.
+    fn status(&self, now: DateTime<Utc>) -> ConcurrencyConfig {
+        let elapsed = self
+            .since
+            .map_or(i64::MAX, |s| (now - s).num_seconds().max(0));
+        let done = elapsed >= self.allocation_seconds;
+        let share = if done || self.allocation_seconds == 0 {
+            self.requested
+        } else {
+            let part = i64::from(self.requested) * elapsed / self.allocation_seconds;
+            u32::try_from(part).unwrap_or(self.requested)
+        };
+        let failed = match &self.failing {
+            Some((n, reason)) if *n == self.allocations && done => Some(reason.clone()),
+            _ => None,
+        };
+        let status = match (&failed, done) {
+            (Some(_), _) => AllocationStatus::Failed,
+            (None, true) => AllocationStatus::Ready,
+            (None, false) => AllocationStatus::InProgress,
+        };
+        // Lambda documents only the status and reason of a failed allocation; the fake reports
+        // none of it allocated.
+        let allocated = if failed.is_some() { 0 } else { share };
+        ConcurrencyConfig {
+            requested: self.requested,
+            available: allocated,
+            allocated,
+            status,
+            status_reason: failed,
+        }
+    }
 }
 
 /// An alias change by someone else, due at a virtual time.
@@ -242,6 +297,45 @@ impl FakeLambda {
         self.lock().calls.get(&op).copied().unwrap_or(0)
     }
 
+    /// Gives the alias `requested` provisioned concurrency, allocated already; every later
+    /// write that changes its routing reallocates it for `allocation_seconds`.
+    pub fn set_provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+        requested: u32,
+        allocation_seconds: u32,
+    ) {
+        self.lock().provisioned.insert(
+            (function.to_owned(), alias.to_owned()),
+            Provisioned {
+                requested,
+                allocation_seconds: i64::from(allocation_seconds),
+                since: None,
+                allocations: 0,
+                failing: None,
+            },
+        );
+    }
+
+    /// The allocation started by the alias's `nth` routing change from now on (0: the one in
+    /// place) ends FAILED with `reason`.
+    pub fn fail_provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+        nth: u32,
+        reason: &str,
+    ) {
+        let mut account = self.lock();
+        if let Some(pc) = account
+            .provisioned
+            .get_mut(&(function.to_owned(), alias.to_owned()))
+        {
+            pc.failing = Some((pc.allocations + nth, reason.to_owned()));
+        }
+    }
+
     /// Injects `fault` into the `nth` (1-based) call of `op`.
     pub fn inject(&self, op: LambdaOp, nth: u64, fault: Fault) {
         self.lock().faults.insert((op, nth), fault);
@@ -262,13 +356,21 @@ impl FakeLambda {
             account.writes
         );
         let f = account.functions.get_mut(name)?;
-        f.aliases.insert(
+        let previous = f.aliases.insert(
             alias.to_owned(),
             AliasState {
                 route: route.clone(),
                 revision_id: revision_id.clone(),
             },
         );
+        if previous.is_none_or(|p| p.route != route)
+            && let Some(pc) = account
+                .provisioned
+                .get_mut(&(name.to_owned(), alias.to_owned()))
+        {
+            pc.since = Some(at);
+            pc.allocations += 1;
+        }
         account.history.push(AliasWrite {
             at,
             function: name.to_owned(),
@@ -541,6 +643,48 @@ impl FakeLambda {
         Self::validate_route(f, name, route)?;
         Self::write(account, now, name, alias, route.clone(), Writer::Deployment)
             .ok_or_else(|| ShifterError::not_found(format!("function {name}")))
+    }
+}
+
+/// GetProvisionedConcurrencyConfig with the alias as qualifier: `None` when the alias has no
+/// config (Lambda's `ProvisionedConcurrencyConfigNotFoundException`),
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_GetProvisionedConcurrencyConfig.html>.
+/// Scripted faults apply; seeded chaos does not draw on this call.
+#[async_trait]
+impl ConcurrencyReader for FakeLambda {
+    async fn provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<ConcurrencyConfig>, ShifterError> {
+        let now = self.clock.now();
+        let mut account = self.lock();
+        Self::apply_scheduled(&mut account, now);
+        let op = LambdaOp::GetProvisionedConcurrency;
+        let n = account.calls.entry(op).or_insert(0);
+        *n += 1;
+        let nth = *n;
+        if let Some(err) = account
+            .faults
+            .remove(&(op, nth))
+            .and_then(|f| Self::injected_error(op, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        if !f.aliases.contains_key(alias) {
+            return Err(ShifterError::not_found(format!(
+                "alias {alias} of function {name}"
+            )));
+        }
+        Ok(account
+            .provisioned
+            .get(&(name.to_owned(), alias.to_owned()))
+            .map(|pc| pc.status(now)))
     }
 }
 

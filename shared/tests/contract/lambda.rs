@@ -402,6 +402,73 @@ on_fake!(routing_lambda_refuses_is_invalid_input);
 // moto never throttles: mocks::throttling_is_transient_after_sdk_retries.
 on_fake!(throttling_is_transient_and_changes_nothing);
 
+// moto 5.2.5 serves neither PutProvisionedConcurrencyConfig nor GetProvisionedConcurrencyConfig
+// (no route: a 404 without an error code), so there is no moto test: the adapter's reading of
+// Lambda's answers is mocks::provisioned_concurrency_*, the fake's allocation model is below.
+/// After a write that changes the alias's routing Lambda reallocates its provisioned
+/// concurrency: IN_PROGRESS, then READY (or FAILED with a reason); an alias without a config
+/// reads as none
+/// (https://docs.aws.amazon.com/lambda/latest/api/API_GetProvisionedConcurrencyConfig.html).
+#[tokio::test]
+async fn fake_provisioned_concurrency_reallocates_after_each_routing_change() {
+    use shifter::domain::provisioned::AllocationStatus::{Failed, InProgress, Ready};
+    use shifter::ports::ConcurrencyReader;
+    let clock = ManualClock::at_epoch();
+    let lambda = FakeLambda::with_function(Arc::new(clock.clone()), "orders", 2, "live");
+    let read = || async {
+        lambda
+            .provisioned_concurrency("orders", "live")
+            .await
+            .unwrap()
+    };
+    assert_eq!(read().await, None, "no config");
+    lambda.set_provisioned_concurrency("orders", "live", 40, 60);
+    assert_eq!(
+        read().await.unwrap().status,
+        Ready,
+        "allocated before the run"
+    );
+    let rev = lambda.alias("orders", "live").unwrap().revision_id;
+    let split = AliasRoute::split("1", "2", weight(1000));
+    let written = lambda
+        .update_alias("orders", "live", &split, &rev)
+        .await
+        .unwrap();
+    clock.advance_secs(30);
+    let config = read().await.unwrap();
+    assert_eq!(
+        (config.status, config.allocated, config.requested),
+        (InProgress, 20, 40)
+    );
+    clock.advance_secs(30);
+    assert_eq!(read().await.unwrap().status, Ready);
+    // The same routing written again starts no allocation; a new one does, and fails.
+    let same = lambda
+        .update_alias("orders", "live", &split, &written.revision_id)
+        .await
+        .unwrap();
+    assert_eq!(read().await.unwrap().status, Ready);
+    lambda.fail_provisioned_concurrency("orders", "live", 1, "FUNCTION_ERROR_INIT_FAILURE");
+    let promoted = AliasRoute::single("2");
+    lambda
+        .update_alias("orders", "live", &promoted, &same.revision_id)
+        .await
+        .unwrap();
+    assert_eq!(read().await.unwrap().status, InProgress);
+    clock.advance_secs(60);
+    let config = read().await.unwrap();
+    assert_eq!(config.status, Failed);
+    assert_eq!(
+        config.status_reason.as_deref(),
+        Some("FUNCTION_ERROR_INIT_FAILURE")
+    );
+    assert_not_found(
+        lambda.provisioned_concurrency("orders", "gone").await,
+        "alias gone of function orders",
+    );
+    assert_eq!(lambda.calls(LambdaOp::GetProvisionedConcurrency), 8);
+}
+
 moto_test! {
     /// Versions published after a role change report it (moto stores per-version roles; it
     /// drops DeadLetterConfig, so the DLQ is mocks::version_reports_role_and_dlq).
@@ -775,5 +842,103 @@ mod mocks {
                 .expect("an answer");
             assert_eq!(answer, expected, "{body}");
         }
+    }
+
+    /// GetProvisionedConcurrencyConfig with the alias as qualifier, each field read as Lambda
+    /// names it (https://docs.aws.amazon.com/lambda/latest/api/API_GetProvisionedConcurrencyConfig.html).
+    #[tokio::test]
+    async fn provisioned_concurrency_reads_status_counts_and_reason() {
+        use aws_sdk_lambda::operation::get_provisioned_concurrency_config::GetProvisionedConcurrencyConfigOutput as Out;
+        use aws_sdk_lambda::types::ProvisionedConcurrencyStatusEnum as S;
+        use shifter::domain::provisioned::AllocationStatus;
+        use shifter::ports::ConcurrencyReader;
+        let cases = [
+            (S::InProgress, 12, None, AllocationStatus::InProgress),
+            (S::Ready, 50, None, AllocationStatus::Ready),
+            (
+                S::Failed,
+                0,
+                Some("FUNCTION_ERROR_INIT_FAILURE: init crashed"),
+                AllocationStatus::Failed,
+            ),
+        ];
+        for (status, allocated, reason, expected) in cases {
+            let get = mock!(aws_sdk_lambda::Client::get_provisioned_concurrency_config)
+                .match_requests(|req| {
+                    req.function_name() == Some("orders") && req.qualifier() == Some("live")
+                })
+                .then_output(move || {
+                    Out::builder()
+                        .requested_provisioned_concurrent_executions(50)
+                        .available_provisioned_concurrent_executions(allocated)
+                        .allocated_provisioned_concurrent_executions(allocated)
+                        .status(status.clone())
+                        .set_status_reason(reason.map(str::to_owned))
+                        .build()
+                });
+            let config = client(&[&get])
+                .provisioned_concurrency("orders", "live")
+                .await
+                .expect("read")
+                .expect("configured");
+            assert_eq!(config.status, expected);
+            assert_eq!((config.requested, config.allocated), (50, allocated as u32));
+            assert_eq!(config.status_reason.as_deref(), reason);
+        }
+    }
+
+    /// No config on the alias is `ProvisionedConcurrencyConfigNotFoundException` (404): none;
+    /// a missing alias is `ResourceNotFoundException`: `NotFound` naming it; throttling is
+    /// `Transient` after the SDK's own retries.
+    #[tokio::test]
+    async fn provisioned_concurrency_errors_map_to_none_not_found_and_transient() {
+        use shifter::ports::ConcurrencyReader;
+        let body = error_body(
+            "ProvisionedConcurrencyConfigNotFoundException",
+            "No Provisioned Concurrency Config found for this function",
+        );
+        let none = http_error(
+            mock!(aws_sdk_lambda::Client::get_provisioned_concurrency_config),
+            404,
+            body,
+            1,
+        );
+        let config = client(&[&none])
+            .provisioned_concurrency("orders", "live")
+            .await
+            .expect("not an error");
+        assert_eq!(config, None);
+
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:orders:live";
+        let body = error_body(
+            "ResourceNotFoundException",
+            &format!("Function not found: {arn}"),
+        );
+        let missing = http_error(
+            mock!(aws_sdk_lambda::Client::get_provisioned_concurrency_config),
+            404,
+            body,
+            1,
+        );
+        assert_not_found(
+            client(&[&missing])
+                .provisioned_concurrency("orders", "live")
+                .await,
+            "alias live of function orders",
+        );
+
+        let body = error_body("TooManyRequestsException", "Rate exceeded");
+        let throttled = http_error(
+            mock!(aws_sdk_lambda::Client::get_provisioned_concurrency_config),
+            429,
+            body,
+            ATTEMPTS,
+        );
+        let err = client(&[&throttled])
+            .provisioned_concurrency("orders", "live")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "Transient", "{err}");
+        assert_eq!(throttled.num_calls(), ATTEMPTS);
     }
 }

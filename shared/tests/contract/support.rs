@@ -174,6 +174,12 @@ pub const EMULATOR_GAPS: &[(&str, &str, &str)] = &[
         "lambda::mocks::latest_version_follows_every_page",
     ),
     (
+        "provisioned-concurrency-not-served",
+        "moto 5.2.5 has no route for PutProvisionedConcurrencyConfig or \
+         GetProvisionedConcurrencyConfig (a 404 without an error code)",
+        "lambda::mocks::provisioned_concurrency_reads_status_counts_and_reason",
+    ),
+    (
         "no-throttling-or-5xx",
         "moto never throttles or fails with 5xx/ResourceConflictException",
         "lambda::mocks::throttling_is_transient_after_sdk_retries",

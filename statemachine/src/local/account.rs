@@ -13,7 +13,7 @@ use shifter::fakes::{
     FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRegistry, FakeTasks, ManualClock,
     Writer,
 };
-use shifter::ports::{AlarmState, AliasRouter, Clock, FunctionRegistry};
+use shifter::ports::{AlarmState, AliasRouter, Clock, ConcurrencyReader, FunctionRegistry};
 use start_deployment::Config;
 
 use super::controls::OperatorControls;
@@ -61,6 +61,8 @@ pub struct LocalAccount {
     pub(super) router: Arc<RecordingRouter>,
     /// What Start Deployment looks functions and versions up in.
     pub(super) registry: Arc<dyn FunctionRegistry>,
+    /// What Start Deployment and Check Health read provisioned concurrency through.
+    pub(super) concurrency: Arc<dyn ConcurrencyReader>,
     /// True when aliases live behind a real adapter rather than in `lambda`.
     remote: bool,
     /// Alarms.
@@ -97,6 +99,7 @@ impl LocalAccount {
                 clock.clone(),
             )),
             registry: Arc::new(lambda.clone()),
+            concurrency: Arc::new(lambda.clone()),
             remote: false,
             lambda,
             alarms: FakeAlarms::new(shared.clone()),
@@ -127,6 +130,7 @@ impl LocalAccount {
     {
         let mut account = LocalAccount::new();
         account.router = Arc::new(RecordingRouter::new(lambda.clone(), account.clock.clone()));
+        account.concurrency = Arc::new(NoProvisionedConcurrency);
         account.registry = lambda;
         account.remote = true;
         account
@@ -244,6 +248,23 @@ impl LocalAccount {
             .filter(|w| w.by == Writer::Deployment && w.function == short && w.alias == alias)
             .map(|w| (w.at, w.route))
             .collect()
+    }
+}
+
+/// The emulator's aliases have no provisioned concurrency: moto 5.2.5 serves neither
+/// PutProvisionedConcurrencyConfig nor GetProvisionedConcurrencyConfig (no route; it answers
+/// 404 without an error code), so none can be configured there and every read finds none.
+struct NoProvisionedConcurrency;
+
+#[async_trait::async_trait]
+impl ConcurrencyReader for NoProvisionedConcurrency {
+    async fn provisioned_concurrency(
+        &self,
+        _function: &str,
+        _alias: &str,
+    ) -> Result<Option<shifter::domain::provisioned::ConcurrencyConfig>, shifter::ShifterError>
+    {
+        Ok(None)
     }
 }
 

@@ -48,6 +48,7 @@ impl LocalInvoker<'_> {
                     clock: &a.clock,
                     deployments: &a.deployments,
                     executions: &a.executions,
+                    concurrency: a.concurrency.as_ref(),
                 };
                 start_deployment::start_deployment(&ports, &a.config, event).await?
             }
@@ -55,8 +56,14 @@ impl LocalInvoker<'_> {
                 shift_traffic::shift_traffic(a.router.as_ref(), &a.clock, decode(payload)?).await?
             }
             "check-health" => {
-                check_health::check_health(&a.alarms, &a.metrics, &a.clock, decode(payload)?)
-                    .await?
+                check_health::check_health(
+                    &a.alarms,
+                    &a.metrics,
+                    a.concurrency.as_ref(),
+                    &a.clock,
+                    decode(payload)?,
+                )
+                .await?
             }
             "roll-back" => roll_back::roll_back(a.router.as_ref(), decode(payload)?).await?,
             "watch" => return self.watch(payload).await,

@@ -76,6 +76,37 @@ pub struct FunctionSpec {
     /// Aliases: name → version, or {"version", "routing": {"version", "weight"}}.
     #[serde(default)]
     pub aliases: BTreeMap<String, AliasSpec>,
+    /// Provisioned concurrency by alias name.
+    #[serde(default)]
+    pub provisioned_concurrency: BTreeMap<String, ProvisionedSpec>,
+}
+
+/// Provisioned concurrency on an alias: allocated at the start; every write that changes the
+/// alias's routing reallocates it (IN_PROGRESS for `allocationSeconds`, then READY), and the
+/// allocation started by write number `failAtWrite` (1 = the first shift) ends FAILED.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProvisionedSpec {
+    /// Provisioned concurrent executions requested on the alias.
+    pub executions: u32,
+    /// Seconds each reallocation takes (default 60).
+    #[serde(default = "default_allocation_seconds")]
+    pub allocation_seconds: u32,
+    /// The write whose allocation fails (1 = the first); 0 fails the config in place, so
+    /// Start Deployment refuses; absent, none fails.
+    #[serde(default)]
+    pub fail_at_write: Option<u32>,
+    /// Lambda's `StatusReason` for the failed allocation.
+    #[serde(default = "default_failure_reason")]
+    pub failure_reason: String,
+}
+
+fn default_allocation_seconds() -> u32 {
+    60
+}
+
+fn default_failure_reason() -> String {
+    "FUNCTION_ERROR_INIT_FAILURE: the function failed to initialize".to_owned()
 }
 
 /// Where an alias points.
@@ -215,6 +246,31 @@ impl AccountSpec {
                     }
                 };
                 account.lambda.put_alias(&f.name, alias, route);
+            }
+            for (alias, pc) in &f.provisioned_concurrency {
+                if pc.executions == 0 {
+                    return Err(AccountError::Invalid(format!(
+                        "functions.{}.provisionedConcurrency.{alias}.executions: must be at \
+                         least 1, as Lambda requires",
+                        f.name
+                    )));
+                }
+                if !f.aliases.contains_key(alias) {
+                    return Err(AccountError::Invalid(format!(
+                        "functions.{}.provisionedConcurrency.{alias}: no such alias",
+                        f.name
+                    )));
+                }
+                let lambda = &account.lambda;
+                lambda.set_provisioned_concurrency(
+                    &f.name,
+                    alias,
+                    pc.executions,
+                    pc.allocation_seconds,
+                );
+                if let Some(nth) = pc.fail_at_write {
+                    lambda.fail_provisioned_concurrency(&f.name, alias, nth, &pc.failure_reason);
+                }
             }
         }
         self.simulated(&account);

@@ -174,6 +174,79 @@ fn check(case: Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// `case` on an alias with provisioned concurrency reallocated in `allocation` seconds after
+/// every write, each write allowed `timeout` seconds for READY: brought within the budget the
+/// way a user would follow Start Deployment's refusals (the timeout or the interval each names;
+/// when it names the strategy, one step fewer), then run.
+fn check_provisioned(case: Case, allocation: u32, timeout: u32) -> Result<(), TestCaseError> {
+    let (mut case, mut timeout) = (case, timeout);
+    let request = loop {
+        let (now, mut request) = accepted(case.clone())?;
+        case = now;
+        request.provisioned_concurrency.ready_timeout_seconds = timeout;
+        let Err(e) = limits::check_provisioned_concurrency_budget(&request) else {
+            break request;
+        };
+        let fits = suggested(&e.message);
+        match (e.field.as_str(), fits) {
+            ("provisionedConcurrency.readyTimeoutSeconds", Some(fits)) => {
+                prop_assert!(fits < timeout, "{e}");
+                timeout = fits;
+            }
+            ("checkIntervalSeconds", Some(fits)) => {
+                prop_assert!(fits > case.interval, "{e}");
+                case.interval = fits;
+            }
+            ("strategy", _) if case.steps.len() > 1 => {
+                case.steps.pop();
+            }
+            _ => return Err(TestCaseError::fail(format!("refused: {e}"))),
+        }
+    };
+    let worst = limits::history_events(&request).worst_case
+        + limits::provisioned_concurrency_events(&request, None);
+    prop_assert!(worst <= HISTORY_EVENT_BUDGET, "{worst}");
+    let account = LocalAccount::demo();
+    account
+        .lambda
+        .set_provisioned_concurrency("demo", "live", 10, allocation);
+    let mut input = input_of(&case);
+    input["provisionedConcurrency"] = json!({ "readyTimeoutSeconds": timeout });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let run = rt
+        .block_on(local::run(&account, input, "budget-pc", &mut |_| {}))
+        .map_err(|e| TestCaseError::fail(format!("runner: {e}")))?;
+    let execution = &run.execution;
+    prop_assert_ne!(execution.error.as_deref(), Some(RUNTIME));
+    prop_assert!(
+        execution.history_events <= worst,
+        "{} events, estimated at most {worst}",
+        execution.history_events
+    );
+    let gated = request.approval.before_promote || !request.approval.steps.is_empty();
+    if (!gated || case.default_approve) && allocation <= timeout {
+        prop_assert_eq!(
+            run.summary.outcome,
+            Outcome::Succeeded,
+            "{:?}",
+            execution.cause
+        );
+        let expected = limits::history_events(&request).succeeding
+            + limits::provisioned_concurrency_events(&request, Some(allocation));
+        prop_assert_eq!(execution.history_events, expected);
+    } else {
+        prop_assert_eq!(
+            run.summary.outcome,
+            Outcome::RolledBack,
+            "{:?}",
+            execution.cause
+        );
+    }
+    Ok(())
+}
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -200,5 +273,16 @@ proptest! {
     #[test]
     fn every_accepted_input_finishes_within_its_estimate_and_the_budget(case in case()) {
         check(case)?;
+    }
+
+    /// The same on an alias with provisioned concurrency: Start Deployment's count of the
+    /// waits for READY bounds what a run writes, and is exact for a run that succeeds.
+    #[test]
+    fn every_accepted_input_on_a_provisioned_alias_finishes_within_its_estimate(
+        case in case(),
+        allocation in prop_oneof![0u32..=120, 0u32..=4000],
+        timeout in prop_oneof![Just(900u32), 60u32..=3600],
+    ) {
+        check_provisioned(case, allocation, timeout)?;
     }
 }

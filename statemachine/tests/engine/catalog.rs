@@ -152,6 +152,7 @@ async fn inputs_only_text_can_express_are_refused_by_field_and_touch_nothing() {
             clock: &account.clock,
             deployments: &account.deployments,
             executions: &account.executions,
+            concurrency: &account.lambda,
         };
         let result = start_deployment::start_deployment(&ports, &account.config, event).await;
         let ok = match &result {

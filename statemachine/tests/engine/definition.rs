@@ -275,7 +275,10 @@ fn task_tokens_go_only_to_the_stacks_watch_function() {
             }
         }
     }
-    assert_eq!(parks, 3, "Bake, Await Approval and Post-Promotion Bake");
+    assert_eq!(
+        parks, 4,
+        "Bake, Await Approval, Post-Promotion Bake and Await Provisioned Concurrency"
+    );
     let template = template();
     assert!(template.contains("WatchFunctionArn: !GetAtt WatchFunction.Arn"));
     assert!(template.contains("ShifterEventBusName: !Ref ShifterEventBus"));

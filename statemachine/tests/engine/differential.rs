@@ -364,6 +364,28 @@ fn scenarios() -> Vec<(&'static str, &'static str, Arrange)> {
             a.lambda_faults
                 .push("demo-pre-traffic", LambdaFault::Timeout, 1);
         }),
+        // Provisioned concurrency reallocated for 75 s after every write: the first wait in
+        // Bake, the rest in Await Provisioned Concurrency; then an allocation that FAILS.
+        (
+            "provisioned-concurrency",
+            "Canary10Percent5Minutes",
+            |a, _| {
+                a.lambda.set_provisioned_concurrency("demo", "live", 20, 75);
+            },
+        ),
+        (
+            "provisioned-concurrency-fails",
+            "Linear10PercentEvery1Minute",
+            |a, _| {
+                a.lambda.set_provisioned_concurrency("demo", "live", 20, 75);
+                a.lambda.fail_provisioned_concurrency(
+                    "demo",
+                    "live",
+                    2,
+                    "FUNCTION_ERROR_INIT_FAILURE",
+                );
+            },
+        ),
         ("rejected", "Canary10Percent5Minutes", |_, input| {
             input["strategy"] = json!("Canary150Percent5Minutes");
         }),

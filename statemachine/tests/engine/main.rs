@@ -9,6 +9,7 @@ mod costs;
 mod definition;
 mod lambda_errors;
 mod operate;
+mod provisioned;
 mod scenarios;
 mod trains;
 mod watch;
