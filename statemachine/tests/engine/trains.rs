@@ -410,3 +410,65 @@ async fn the_hooks_learn_every_alias_of_the_train() {
         .collect();
     assert_eq!(functions, ["payments-api", "emails-worker"]);
 }
+
+/// A train in which payments-api keeps provisioned concurrency (90 s to reallocate after each
+/// write): every step's bake counts from READY; a failed allocation on it rolls all three back.
+fn provisioned_train(fail_at_write: Option<u32>) -> (LocalAccount, Value) {
+    let mut spec: Value = serde_json::from_str(SPEC).unwrap();
+    let mut pc = json!({"executions": 10, "allocationSeconds": 90});
+    if let Some(write) = fail_at_write {
+        pc["failAtWrite"] = json!(write);
+        pc["failureReason"] = json!("Function concurrency limit exceeded");
+    }
+    spec["functions"][1]["provisionedConcurrency"] = json!({ "live": pc });
+    spec["input"]["checkIntervalSeconds"] = json!(30);
+    let spec = AccountSpec::from_json(&spec.to_string()).unwrap();
+    (spec.build().unwrap(), spec.input.clone().unwrap())
+}
+
+#[tokio::test]
+async fn a_train_waits_for_every_provisioned_alias_before_each_bake() {
+    let (account, input) = provisioned_train(None);
+    let run = deploy(&account, input).await;
+    assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
+    let writes: Vec<_> = account
+        .lambda
+        .history()
+        .into_iter()
+        .filter(|w| w.by == Writer::Deployment)
+        .collect();
+    // 10 % at 0, READY read at 90 s, bake 120 s: 50 % at 210 s; then 90 + 120 again: 420 s.
+    let rounds: Vec<i64> = writes
+        .chunks(3)
+        .map(|round| (round[0].at - writes[0].at).num_seconds())
+        .collect();
+    assert_eq!(rounds, [0, 210, 420], "each bake counts from READY");
+    let planned = local::first_deployment(&run).unwrap();
+    let pc = planned.provisioned_concurrency.as_ref().expect("recorded");
+    assert_eq!(pc.aliases.as_deref(), Some(&[1][..]), "payments-api only");
+    assert_each_alias_safe(&account);
+}
+
+#[tokio::test]
+async fn a_failed_allocation_on_one_alias_rolls_the_whole_train_back() {
+    let (account, input) = provisioned_train(Some(2));
+    let run = deploy(&account, input).await;
+    let s = &run.summary;
+    assert_eq!(s.outcome, Outcome::RolledBack, "{s:?}");
+    assert_eq!(s.error.as_deref(), Some("ProvisionedConcurrencyFailed"));
+    let cause = s.cause.as_deref().unwrap_or_default();
+    assert!(cause.contains("payments-api:live FAILED"), "{cause}");
+    assert!(
+        cause.contains("Function concurrency limit exceeded"),
+        "{cause}"
+    );
+    for t in &TRAIN {
+        assert_eq!(
+            route(&account, t),
+            AliasRoute::single(t.original),
+            "{}",
+            t.function
+        );
+    }
+    assert_each_alias_safe(&account);
+}
