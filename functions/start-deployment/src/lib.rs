@@ -93,46 +93,9 @@ pub async fn start_deployment(
     for entry in config.managed.ignored() {
         tracing::warn!(%entry, "MANAGED_FUNCTIONS entry is not a name or a valid function ARN; it matches nothing");
     }
-    let mut judged = Vec::new();
     let train = event.request.value.get("targets").is_some();
-    for (index, target) in request.targets().iter().enumerate() {
-        let one = request.for_target(target);
-        let named = |rejection| in_train(train, index, rejection);
-        preflight::check_managed(&one, &config.managed).map_err(named)?;
-        let facts = read_facts(ports, &one).await?;
-        let concurrency = ports
-            .concurrency
-            .provisioned_concurrency(&one.function_name, &one.alias)
-            .await?;
-        let verdict = preflight::judge(&one, &facts).map_err(named)?;
-        if let (TargetVersion::Latest, Verdict::Deploy(version)) = (&one.target, &verdict)
-            && *version != facts.alias.route.version
-        {
-            skip_rolled_back(ports, &one, version).await?;
-        }
-        judged.push((one, facts, verdict, concurrency));
-    }
-    for (one, _, verdict, concurrency) in &judged {
-        if *verdict == Verdict::Publish {
-            judge_concurrency(one, concurrency.as_ref())?;
-        }
-    }
-    let mut resolved = Vec::new();
-    for (one, facts, verdict, concurrency) in judged {
-        let version = match verdict {
-            Verdict::Deploy(version) => version,
-            Verdict::Publish => publish(ports, &one, &facts).await?,
-        };
-        if version != facts.alias.route.version {
-            judge_concurrency(&one, concurrency.as_ref())?;
-        }
-        resolved.push(Judged {
-            request: one,
-            facts,
-            version,
-            concurrency,
-        });
-    }
+    let judged = judge_each(ports, config, &request, train).await?;
+    let resolved = resolve(ports, judged).await?;
     let wait = request.provisioned_concurrency;
     let deployment = assemble(event.execution_name, resolved, wait, ports.clock.now());
     if deployment.decision != Decision::AlreadyCurrent {
@@ -172,6 +135,65 @@ fn in_train(train: bool, index: usize, rejection: Rejection) -> Rejection {
         }
         other => other,
     }
+}
+
+/// Pre-flight of every alias the request names (reads and judgment only; for a release train,
+/// a rejection names `targets[i]`), with its verdict and provisioned concurrency.
+async fn judge_each(
+    ports: &Ports<'_>,
+    config: &Config,
+    request: &DeploymentRequest,
+    train: bool,
+) -> Result<Vec<(DeploymentRequest, Facts, Verdict, Option<ConcurrencyConfig>)>, ShifterError> {
+    let mut judged = Vec::new();
+    for (index, target) in request.targets().iter().enumerate() {
+        let one = request.for_target(target);
+        let named = |rejection| in_train(train, index, rejection);
+        preflight::check_managed(&one, &config.managed).map_err(named)?;
+        let facts = read_facts(ports, &one).await?;
+        let concurrency = ports
+            .concurrency
+            .provisioned_concurrency(&one.function_name, &one.alias)
+            .await?;
+        let verdict = preflight::judge(&one, &facts).map_err(named)?;
+        if let (TargetVersion::Latest, Verdict::Deploy(version)) = (&one.target, &verdict)
+            && *version != facts.alias.route.version
+        {
+            skip_rolled_back(ports, &one, version).await?;
+        }
+        judged.push((one, facts, verdict, concurrency));
+    }
+    Ok(judged)
+}
+
+/// Once every alias has passed: the versions to deploy, publishing where asked (each alias's
+/// provisioned concurrency judged first), and each moving alias's provisioned concurrency judged.
+async fn resolve(
+    ports: &Ports<'_>,
+    judged: Vec<(DeploymentRequest, Facts, Verdict, Option<ConcurrencyConfig>)>,
+) -> Result<Vec<Judged>, ShifterError> {
+    for (one, _, verdict, concurrency) in &judged {
+        if *verdict == Verdict::Publish {
+            judge_concurrency(one, concurrency.as_ref())?;
+        }
+    }
+    let mut resolved = Vec::new();
+    for (one, facts, verdict, concurrency) in judged {
+        let version = match verdict {
+            Verdict::Deploy(version) => version,
+            Verdict::Publish => publish(ports, &one, &facts).await?,
+        };
+        if version != facts.alias.route.version {
+            judge_concurrency(&one, concurrency.as_ref())?;
+        }
+        resolved.push(Judged {
+            request: one,
+            facts,
+            version,
+            concurrency,
+        });
+    }
+    Ok(resolved)
 }
 
 /// One alias that passed pre-flight: its request, what was read, the version it moves to and
