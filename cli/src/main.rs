@@ -1,5 +1,16 @@
 //! `shifter`: rehearse Lambda deployments offline and plan their schedules.
 
+/// `println!` for the CLI's output: a closed pipe (`shifter simulate | head`) ends the program
+/// quietly, as Unix tools do, instead of panicking ([`output::line`]).
+macro_rules! say {
+    () => {
+        $crate::output::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
+
 mod chart;
 mod error;
 mod import;
@@ -73,18 +84,18 @@ async fn operate(command: Command) -> Result<ExitCode, CliError> {
         Command::Watch(args) => operate::watch(&sfn, args.arn(), args.json(), poll).await,
         Command::Approve(args) => {
             let state = operate::answer(&sfn, args.arn(), &operate::Answer::Approve).await?;
-            println!("Approved ({state}).");
+            say!("Approved ({state}).");
             Ok(ExitCode::SUCCESS)
         }
         Command::Promote(args) => {
             let state = operate::answer(&sfn, args.arn(), &operate::Answer::Promote).await?;
-            println!("Promotion requested ({state}).");
+            say!("Promotion requested ({state}).");
             Ok(ExitCode::SUCCESS)
         }
         Command::Abort(args) => {
             let answer = operate::Answer::Abort(args.reason().to_owned());
             let state = operate::answer(&sfn, args.arn(), &answer).await?;
-            println!("Abort sent ({state}): the execution rolls back and fails with Aborted.");
+            say!("Abort sent ({state}): the execution rolls back and fails with Aborted.");
             Ok(ExitCode::SUCCESS)
         }
         Command::Timeline(args) => {

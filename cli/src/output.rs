@@ -25,7 +25,7 @@ pub fn json_text(value: &impl Serialize) -> Result<String, CliError> {
 
 /// Prints `value` as one pretty JSON document on stdout.
 pub fn print_json(value: &impl Serialize) -> Result<(), CliError> {
-    println!("{}", json_text(value)?);
+    say!("{}", json_text(value)?);
     Ok(())
 }
 
@@ -40,13 +40,14 @@ pub fn exit_code(outcome: Outcome) -> ExitCode {
 
 /// The block `shifter simulate` ends with: outcome, error, alias, time and cost.
 pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
-    println!();
-    println!(
+    say!();
+    say!(
         "Outcome: {:?} (ended in \"{}\")",
-        summary.outcome, summary.final_state
+        summary.outcome,
+        summary.final_state
     );
     if let (Some(error), Some(cause)) = (&summary.error, &summary.cause) {
-        println!(
+        say!(
             "Error:   {error}: {}",
             shifter::domain::deployment::error_message(cause)
         );
@@ -57,7 +58,7 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
         } else {
             format!("routing {:?}", alias.additional_version_weights)
         };
-        println!("Alias:   version {} ({routing})", alias.version);
+        say!("Alias:   version {} ({routing})", alias.version);
     }
     for member in &summary.train {
         let ended = member.ended.as_ref().map_or_else(
@@ -73,7 +74,7 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
                 }
             },
         );
-        println!(
+        say!(
             "Train:   {}:{} {} → {}: now {ended}",
             shifter::domain::request::function_short_name(&member.function),
             member.alias,
@@ -81,27 +82,29 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
             member.to_version
         );
     }
-    println!(
+    say!(
         "Time:    {} simulated in {wall_ms:.1} ms of wall time",
         clock(summary.simulated_seconds as u64)
     );
-    println!(
+    say!(
         "Cost:    {} state transitions ≈ ${:.6} (Step Functions Standard, $0.025 per 1,000)",
-        summary.state_transitions, summary.estimated_cost_usd
+        summary.state_transitions,
+        summary.estimated_cost_usd
     );
     if let Some(path) = timeline {
-        println!("Timeline written to {}", path.display());
+        say!("Timeline written to {}", path.display());
     }
 }
 
 /// The line `shifter watch` ends with.
 pub fn print_outcome(summary: &Summary) {
     match &summary.alias {
-        Some(alias) => println!(
+        Some(alias) => say!(
             "Outcome: {:?}; alias on version {}",
-            summary.outcome, alias.version
+            summary.outcome,
+            alias.version
         ),
-        None => println!("Outcome: {:?}", summary.outcome),
+        None => say!("Outcome: {:?}", summary.outcome),
     }
 }
 
@@ -147,4 +150,19 @@ pub fn write_timeline_since(
         }
     };
     std::fs::write(path, text).map_err(CliError::io(path))
+}
+
+/// Writes one line to standard output. When the reader has gone (`shifter simulate | head`),
+/// the program ends at once with status 0, as `head`'s writers do in Unix pipelines; any other
+/// write error is reported once on standard error before exiting with status 2.
+pub fn line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{args}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
 }

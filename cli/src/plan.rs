@@ -275,12 +275,13 @@ fn add_ready_waits(report: &mut PlanReport, request: &DeploymentRequest, waits: 
 }
 
 fn print_text(report: &PlanReport, request: &DeploymentRequest) {
-    println!(
+    say!(
         "Strategy {} (alarms watched by events; backstop read every {}s)",
-        report.strategy, request.check_interval_seconds
+        report.strategy,
+        request.check_interval_seconds
     );
     if !report.aliases.is_empty() {
-        println!(
+        say!(
             "Release train of {} aliases in lockstep: {}; each step is written to every one \
              before its bake, one alarm or failed analysis rolls all of them back",
             report.aliases.len(),
@@ -298,18 +299,18 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
                 clock(u64::from(step.bake_seconds))
             )
         };
-        println!("  step {:>2}  t+{:<8} {what}", i + 1, clock(at));
+        say!("  step {:>2}  t+{:<8} {what}", i + 1, clock(at));
         at += u64::from(step.bake_seconds);
     }
     if request.post_promotion_bake_seconds > 0 {
-        println!(
+        say!(
             "  then      t+{:<8} watch alarms for {} after promotion",
             clock(at),
             clock(u64::from(request.post_promotion_bake_seconds))
         );
     }
     if let Some(w) = &report.provisioned_concurrency {
-        println!(
+        say!(
             "  each of the {} writes first waits {} for provisioned concurrency to be READY \
              ({} reallocation, read every {}s: {} GetProvisionedConcurrencyConfig calls in all)",
             w.waits,
@@ -319,7 +320,7 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
             w.config_reads
         );
     }
-    println!(
+    say!(
         "Total {} · {} state transitions · {} history events (worst case {} of the {HISTORY_EVENT_BUDGET} allowed) · {} backstop reads · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
         clock(report.total_seconds),
         report.state_transitions,

@@ -873,3 +873,46 @@ fn an_account_with_functions_is_refused_against_an_emulator() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("functions: with --endpoint"), "{err}");
 }
+
+/// `shifter simulate | head -1`: when the reader goes away the program ends quietly with status
+/// 0, as Unix tools do, instead of panicking on the broken pipe.
+#[test]
+fn a_closed_pipe_ends_simulate_quietly() {
+    use std::io::Read;
+    // 350 steps print more than a pipe buffers (64 KiB on Linux), so writes go on after
+    // the reader has gone.
+    let steps: Vec<Value> = (1..=350)
+        .map(|i| serde_json::json!({"weight": (f64::from(i) * 25.0).round() / 100.0, "bakeSeconds": 60}))
+        .collect();
+    let input = std::env::temp_dir().join(format!("shifter-pipe-{}.json", std::process::id()));
+    let body = serde_json::json!({"functionName": "demo", "alias": "live", "targetVersion": "2",
+        "strategy": {"steps": steps}, "alarms": ["demo-errors"], "checkIntervalSeconds": 60});
+    std::fs::write(&input, body.to_string()).unwrap();
+    let whole = shifter(&["simulate", "--input", input.to_str().unwrap()]);
+    assert_eq!(
+        whole.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&whole.stdout)
+    );
+    assert!(
+        whole.stdout.len() > 72 * 1024,
+        "{} bytes",
+        whole.stdout.len()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shifter"))
+        .args(["simulate", "--input", input.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("shifter runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    std::fs::remove_file(input).ok();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

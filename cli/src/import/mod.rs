@@ -143,7 +143,7 @@ fn output(inputs: &Inputs, out: Option<&std::path::Path>) -> Result<(), CliError
         let text = serde_json::to_string_pretty(input)
             .map_err(|e| CliError::Usage(format!("{key}: {e}")))?;
         std::fs::write(&path, text + "\n").map_err(CliError::io(&path))?;
-        println!("{}", path.display());
+        say!("{}", path.display());
     }
     Ok(())
 }

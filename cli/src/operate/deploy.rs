@@ -90,8 +90,8 @@ pub async fn deploy(
         .start_execution(state_machine, &name, &input)
         .await?;
     let region = arn.split(':').nth(3).unwrap_or("us-east-1");
-    println!("Started {arn}");
-    println!(
+    say!("Started {arn}");
+    say!(
         "Console: https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{arn}"
     );
     Ok(arn)

@@ -58,7 +58,7 @@ impl Printer {
             }
             _ => return,
         };
-        println!("{t}  {state:<22} {line}");
+        say!("{t}  {state:<22} {line}");
     }
 }
 

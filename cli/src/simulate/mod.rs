@@ -76,9 +76,10 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         output::print_summary(summary, wall_ms, args.timeline.as_deref());
         print_limits(execution);
         if events.delivered + events.dropped > 0 {
-            println!(
+            say!(
                 "Alarm events: {} delivered to the watch function, {} lost",
-                events.delivered, events.dropped
+                events.delivered,
+                events.dropped
             );
         }
     }
@@ -95,7 +96,7 @@ fn with_limits(summary: &local::Summary, execution: &Execution) -> Result<Value,
 }
 
 fn print_limits(execution: &Execution) {
-    println!(
+    say!(
         "History: {} events of {} · largest state document {} bytes ({}) of {}",
         execution.history_events,
         asl::HISTORY_EVENT_LIMIT,
@@ -118,7 +119,7 @@ async fn arrange(args: &Args) -> Result<(LocalAccount, Value), CliError> {
     if remote && args.account.is_none() {
         simulate_alarms_and_hooks_of(&account, &input);
         if !args.json {
-            println!(
+            say!(
                 "Aliases and versions: the emulator, through the real Lambda adapter. Alarms and hooks: \
                  simulated in memory (the emulator cannot serve CloudWatch's RPCv2 CBOR protocol or run \
                  function code).\n"
