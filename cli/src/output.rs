@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use shifter::report::{Outcome, Summary};
+use shifter::report::{FinalAlias, Outcome, Summary};
 
 use crate::error::CliError;
 
@@ -53,27 +53,13 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
         );
     }
     if let Some(alias) = &summary.alias {
-        let routing = if alias.additional_version_weights.is_empty() {
-            "no routing".to_owned()
-        } else {
-            format!("routing {:?}", alias.additional_version_weights)
-        };
-        say!("Alias:   version {} ({routing})", alias.version);
+        say!("Alias:   {}", alias.describe());
     }
     for member in &summary.train {
-        let ended = member.ended.as_ref().map_or_else(
-            || "unknown".to_owned(),
-            |a| {
-                if a.additional_version_weights.is_empty() {
-                    format!("version {} (no routing)", a.version)
-                } else {
-                    format!(
-                        "version {} routing {:?}",
-                        a.version, a.additional_version_weights
-                    )
-                }
-            },
-        );
+        let ended = member
+            .ended
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), FinalAlias::describe);
         say!(
             "Train:   {}:{} {} → {}: now {ended}",
             shifter::domain::request::function_short_name(&member.function),

@@ -90,12 +90,30 @@ impl FinalAlias {
     /// Where `outcome` leaves the alias of `last`, the last state document: the target after a
     /// success, the snapshot after a rollback, unknown otherwise.
     pub fn implied(outcome: Outcome, last: &Deployment) -> Option<FinalAlias> {
+        FinalAlias::ended_on(outcome, &last.original_version, &last.target_version)
+    }
+
+    /// An alias moved from `original` to `target` as `outcome` leaves it: all traffic on the
+    /// target after a success, on the snapshot after a rollback, unknown otherwise.
+    fn ended_on(outcome: Outcome, original: &str, target: &str) -> Option<FinalAlias> {
         let version = match outcome {
-            Outcome::Succeeded | Outcome::AlreadyCurrent => &last.target_version,
-            Outcome::RolledBack => &last.original_version,
+            Outcome::Succeeded | Outcome::AlreadyCurrent => target,
+            Outcome::RolledBack => original,
             Outcome::Rejected | Outcome::Stopped => return None,
         };
-        Some(FinalAlias::from(&AliasRoute::single(version.clone())))
+        Some(FinalAlias::from(&AliasRoute::single(version)))
+    }
+
+    /// `version 42 (no routing)`, `version 41 (routing {"42": 0.1})`.
+    pub fn describe(&self) -> String {
+        if self.additional_version_weights.is_empty() {
+            format!("version {} (no routing)", self.version)
+        } else {
+            format!(
+                "version {} (routing {:?})",
+                self.version, self.additional_version_weights
+            )
+        }
     }
 }
 
@@ -143,13 +161,9 @@ impl TrainAlias {
         last.members()
             .into_iter()
             .map(|m| {
-                let ended = match outcome {
-                    Outcome::Succeeded | Outcome::AlreadyCurrent => Some(&m.target_version),
-                    Outcome::RolledBack => Some(&m.original_version),
-                    Outcome::Rejected | Outcome::Stopped => None,
-                };
+                let ended = FinalAlias::ended_on(outcome, &m.original_version, &m.target_version);
                 TrainAlias {
-                    ended: ended.map(|v| FinalAlias::from(&AliasRoute::single(v.clone()))),
+                    ended,
                     function: m.function_name,
                     alias: m.alias,
                     from_version: m.original_version,

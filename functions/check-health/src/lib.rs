@@ -6,7 +6,7 @@ use shifter::ShifterError;
 use shifter::domain::analysis::{Judgement, VersionFigures, judge};
 use shifter::domain::provisioned::ConcurrencyConfig;
 use shifter::domain::train::{Member, combined};
-use shifter::domain::{Decision, Deployment};
+use shifter::domain::{AlarmReport, Decision, Deployment};
 use shifter::ports::{AlarmReader, Clock, ConcurrencyReader, VersionMetrics, alarm_report};
 use tracing::info;
 
@@ -34,15 +34,22 @@ pub async fn check_health(
             return Ok(deployment);
         }
     }
-    let report = if deployment.needs_alarm_check() {
-        let states = alarms.alarm_states(&deployment.alarms).await?;
-        Some(alarm_report(&deployment.alarms, &states))
-    } else {
-        None
-    };
+    let report = read_alarms(alarms, &deployment).await?;
     let next = deployment.checked(now, report.as_ref())?;
     info!(decision = ?next.decision, traffic = %next.traffic, wait = next.wait_seconds, "health checked");
     Ok(next)
+}
+
+/// Every watched alarm in one DescribeAlarms call, when this decision reads them.
+async fn read_alarms(
+    alarms: &dyn AlarmReader,
+    deployment: &Deployment,
+) -> Result<Option<AlarmReport>, ShifterError> {
+    if !deployment.needs_alarm_check() {
+        return Ok(None);
+    }
+    let states = alarms.alarm_states(&deployment.alarms).await?;
+    Ok(Some(alarm_report(&deployment.alarms, &states)))
 }
 
 /// Each alias's figures (both versions in one GetMetricData call per alias), and the alias
@@ -85,12 +92,7 @@ async fn allocation_checked(
     clock: &dyn Clock,
     deployment: Deployment,
 ) -> Result<Deployment, ShifterError> {
-    let report = if deployment.needs_alarm_check() {
-        let states = alarms.alarm_states(&deployment.alarms).await?;
-        Some(alarm_report(&deployment.alarms, &states))
-    } else {
-        None
-    };
+    let report = read_alarms(alarms, &deployment).await?;
     let config = match report.as_ref().and_then(|r| deployment.alarm_problem(r)) {
         Some(_) => None,
         None => read_concurrency(concurrency, &deployment).await?,

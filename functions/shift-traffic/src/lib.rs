@@ -31,7 +31,6 @@ pub async fn shift_traffic(
         mut deployment,
         attempt,
     } = event;
-    deployment.route_to_write()?;
     let mut own = None;
     for (index, member) in deployment.members().iter().enumerate() {
         let route = deployment.route_of(member)?;

@@ -379,15 +379,18 @@ impl Deployment {
     ) -> Result<Deployment, DocumentError> {
         let step = self.current_step()?;
         self.set_traffic(step.weight);
-        self.revision_id = alias.revision_id.clone();
-        self.alias_last_seen = alias.route.to_string();
-        self.write_in_flight.clear();
-        self.step_started_at = now;
-        self.analysis_from = self.analysis.as_ref().map(|_| now);
+        self.record(0, alias);
+        self.start_step_clock(now);
         if !self.await_allocation(now) {
             self.decide_after_write(step);
         }
         Ok(self)
+    }
+
+    /// The step's bake (and the analysis window) counts from `now`.
+    pub(super) fn start_step_clock(&mut self, now: DateTime<Utc>) {
+        self.step_started_at = now;
+        self.analysis_from = self.analysis.as_ref().map(|_| now);
     }
 
     /// What follows a write that landed (and, with provisioned concurrency, became READY):

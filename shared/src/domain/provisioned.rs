@@ -70,7 +70,7 @@ pub struct ConcurrencyConfig {
 
 impl ConcurrencyConfig {
     /// Lambda's reason, bounded, or a placeholder when it gave none.
-    fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         self.status_reason
             .as_deref()
             .filter(|r| !r.trim().is_empty())
@@ -215,7 +215,14 @@ impl Deployment {
             return Ok(self.rolling_back(failure));
         }
         let interval = self.park_interval();
-        let at = format!("{} on version {}", self.traffic, self.target_version);
+        // A release train's combined config names each alias in its reason.
+        let (subject, at) = if self.train.is_empty() {
+            let at = format!("{} on version {}", self.traffic, self.target_version);
+            (format!("alias {}", self.alias), at)
+        } else {
+            let at = format!("{} on the new versions", self.traffic);
+            ("the release train's aliases".to_owned(), at)
+        };
         let Some(pc) = self.provisioned_concurrency.as_mut() else {
             return self.allocated(now);
         };
@@ -230,9 +237,8 @@ impl Deployment {
             AllocationStatus::Ready => self.allocated(now),
             AllocationStatus::Failed => {
                 let cause = format!(
-                    "provisioned concurrency of alias {} FAILED after the shift to {at} \
+                    "provisioned concurrency of {subject} FAILED after the shift to {at} \
                      ({} of {} executions allocated): {}",
-                    self.alias,
                     config.allocated,
                     config.requested,
                     config.reason()
@@ -242,10 +248,10 @@ impl Deployment {
             }
             AllocationStatus::InProgress if waited >= i64::from(timeout) => {
                 let cause = format!(
-                    "provisioned concurrency of alias {} was not READY {waited}s after the \
+                    "provisioned concurrency of {subject} was not READY {waited}s after the \
                      shift to {at} (still IN_PROGRESS, {} of {} executions allocated; \
                      provisionedConcurrency.readyTimeoutSeconds is {timeout})",
-                    self.alias, config.allocated, config.requested
+                    config.allocated, config.requested
                 );
                 let failure = Failure::new(ErrorKind::ProvisionedConcurrencyFailed, cause);
                 Ok(self.rolling_back(failure))
@@ -267,8 +273,7 @@ impl Deployment {
         {
             pc.waited_seconds += u64::try_from((now - since).num_seconds()).unwrap_or(0);
         }
-        self.step_started_at = now;
-        self.analysis_from = self.analysis.as_ref().map(|_| now);
+        self.start_step_clock(now);
         let step = self.current_step()?;
         self.decide_after_write(step);
         Ok(self)

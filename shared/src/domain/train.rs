@@ -6,10 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::alias::{AliasRoute, AliasState};
-use super::deployment::{Decision, Deployment, DocumentError, RestoreAction};
+use super::deployment::{Deployment, DocumentError, RestoreAction};
 use super::provisioned::{AllocationStatus, ConcurrencyConfig, ReadyWait};
 use super::request::{DeploymentRequest, TrainTarget};
-use super::weight::Weight;
 
 /// One alias of a release train as the deployment document carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,15 +206,8 @@ impl Deployment {
     /// True when a shift whose answer was lost (its error caught) would have left `member`'s
     /// alias as it is now.
     fn member_write_landed(&self, member: &Member, current: &AliasState) -> bool {
-        matches!(self.decision, Decision::Shift | Decision::Promote)
-            && self.caught.is_some()
-            && self
-                .next_route()
-                .map(|leader| leader.weight_on(&self.target_version))
-                .is_ok_and(|weight: Weight| {
-                    AliasRoute::split(&member.original_version, &member.target_version, weight)
-                        == current.route
-                })
+        // `route_of` is only `Ok` at a shift or the promotion.
+        self.caught.is_some() && self.route_of(member).is_ok_and(|r| r == current.route)
     }
 }
 
@@ -234,12 +226,12 @@ pub fn combined(configs: &[(String, ConcurrencyConfig)]) -> ConcurrencyConfig {
         .iter()
         .filter(|(_, c)| c.status != AllocationStatus::Ready)
         .map(|(label, c)| {
-            let reason = c.status_reason.as_deref().unwrap_or("no reason given");
             format!(
-                "{label} {} ({} of {} allocated): {reason}",
+                "{label} {} ({} of {} allocated): {}",
                 c.status.name(),
                 c.allocated,
-                c.requested
+                c.requested,
+                c.reason()
             )
         })
         .collect();
@@ -256,7 +248,7 @@ pub fn combined(configs: &[(String, ConcurrencyConfig)]) -> ConcurrencyConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ErrorKind, Failure};
+    use crate::domain::{Decision, ErrorKind, Failure, Weight};
     use chrono::TimeZone;
     use serde_json::json;
 

@@ -541,15 +541,7 @@ impl AliasRouter for FakeLambda {
         {
             return Err(err);
         }
-        let name = function_short_name(function);
-        let f = account
-            .functions
-            .get(name)
-            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
-        f.aliases
-            .get(alias)
-            .cloned()
-            .ok_or_else(|| ShifterError::not_found(format!("alias {alias} of function {name}")))
+        Self::existing_alias(&account, function, alias).cloned()
     }
 
     async fn update_alias(
@@ -596,6 +588,23 @@ impl AliasRouter for FakeLambda {
 }
 
 impl FakeLambda {
+    /// The alias of `function` (name or ARN), or `NotFound` naming the function or the alias,
+    /// as GetAlias answers.
+    fn existing_alias<'a>(
+        account: &'a Account,
+        function: &str,
+        alias: &str,
+    ) -> Result<&'a AliasState, ShifterError> {
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        f.aliases
+            .get(alias)
+            .ok_or_else(|| ShifterError::not_found(format!("alias {alias} of function {name}")))
+    }
+
     /// The fault of one UpdateAlias call: a scripted failing write of `route` wins over what
     /// [`FakeLambda::begin`] planned or drew (which still counts the call).
     fn update_fault(&self, account: &mut Account, route: &AliasRoute) -> Option<Fault> {
@@ -671,16 +680,8 @@ impl ConcurrencyReader for FakeLambda {
         {
             return Err(err);
         }
+        Self::existing_alias(&account, function, alias)?;
         let name = function_short_name(function);
-        let f = account
-            .functions
-            .get(name)
-            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
-        if !f.aliases.contains_key(alias) {
-            return Err(ShifterError::not_found(format!(
-                "alias {alias} of function {name}"
-            )));
-        }
         Ok(account
             .provisioned
             .get(&(name.to_owned(), alias.to_owned()))

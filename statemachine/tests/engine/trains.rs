@@ -459,6 +459,10 @@ async fn a_failed_allocation_on_one_alias_rolls_the_whole_train_back() {
     let cause = s.cause.as_deref().unwrap_or_default();
     assert!(cause.contains("payments-api:live FAILED"), "{cause}");
     assert!(
+        cause.contains("provisioned concurrency of the release train's aliases FAILED"),
+        "the cause names the train, not its first alias: {cause}"
+    );
+    assert!(
         cause.contains("Function concurrency limit exceeded"),
         "{cause}"
     );
