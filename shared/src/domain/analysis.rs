@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::request::FieldError;
+use super::field::FieldError;
 
 /// Shortest analysis interval: the metrics' own one-minute granularity.
 pub const MIN_INTERVAL_SECONDS: u32 = 60;

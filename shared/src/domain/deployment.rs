@@ -8,8 +8,9 @@ use super::alias::{AliasRoute, AliasState};
 use super::analysis::{Analysis, Judgement, LowTraffic, VersionFigures};
 use super::failure::{ErrorKind, ErrorName};
 use super::provisioned::ProvisionedConcurrency;
-use super::request::{ApprovalDefault, DeploymentRequest, Hooks, cut_chars};
+use super::request::{ApprovalDefault, DeploymentRequest, Hooks};
 use super::strategy::Step;
+use super::text::cut_chars;
 use super::weight::Weight;
 
 /// What the state machine does next; its Choice state branches on this field only.
@@ -38,6 +39,42 @@ pub enum Decision {
     AwaitApproval,
     /// Wait until the alias's provisioned concurrency is READY after a write, then bake.
     AwaitProvisionedConcurrency,
+}
+
+impl Decision {
+    /// Every decision, for the check that the state machine's What Next? Choice branches on
+    /// each exactly once.
+    pub const ALL: [Decision; 11] = [
+        Decision::AlreadyCurrent,
+        Decision::PreTrafficHook,
+        Decision::Shift,
+        Decision::Bake,
+        Decision::Promote,
+        Decision::PostTrafficHook,
+        Decision::PostPromotionBake,
+        Decision::Succeed,
+        Decision::Rollback,
+        Decision::AwaitApproval,
+        Decision::AwaitProvisionedConcurrency,
+    ];
+
+    /// The value the document's `decision` field holds (what the ASL's Choice compares).
+    pub fn wire_name(self) -> &'static str {
+        // Exhaustive: a new variant fails to compile until it is named here and in `ALL`.
+        match self {
+            Decision::AlreadyCurrent => "alreadyCurrent",
+            Decision::PreTrafficHook => "preTrafficHook",
+            Decision::Shift => "shift",
+            Decision::Bake => "bake",
+            Decision::Promote => "promote",
+            Decision::PostTrafficHook => "postTrafficHook",
+            Decision::PostPromotionBake => "postPromotionBake",
+            Decision::Succeed => "succeed",
+            Decision::Rollback => "rollback",
+            Decision::AwaitApproval => "awaitApproval",
+            Decision::AwaitProvisionedConcurrency => "awaitProvisionedConcurrency",
+        }
+    }
 }
 
 /// Why a deployment is being rolled back: an error name and a readable cause.
@@ -920,6 +957,19 @@ fn hook_problem(result: Option<&Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_decision_is_listed_once_with_its_wire_name() {
+        let names: std::collections::BTreeSet<&str> =
+            Decision::ALL.iter().map(|d| d.wire_name()).collect();
+        assert_eq!(names.len(), Decision::ALL.len());
+        for d in Decision::ALL {
+            assert_eq!(
+                serde_json::to_value(d).unwrap(),
+                serde_json::json!(d.wire_name())
+            );
+        }
+    }
     use crate::domain::alias::AdditionalVersion;
     use serde_json::json;
 

@@ -5,7 +5,7 @@
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::request::FieldError;
+use super::field::FieldError;
 
 /// Most objects and arrays a value may sit inside (a valid input needs four:
 /// `strategy.steps[0].weight`). Deeper parts are skipped without recursion and reported.

@@ -5,7 +5,8 @@
 //! refuses an input whose worst case does not fit [`HISTORY_EVENT_BUDGET`].
 
 use super::analysis::LowTraffic;
-use super::request::{CHECK_INTERVAL_RANGE, DeploymentRequest, FieldError};
+use super::field::FieldError;
+use super::request::{CHECK_INTERVAL_RANGE, DeploymentRequest};
 
 /// Step Functions' quota of history events in one Standard execution
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>, "Maximum

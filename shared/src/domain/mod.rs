@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod cost;
 pub mod deployment;
 pub mod failure;
+pub mod field;
 pub mod json;
 pub mod limits;
 pub mod managed;
@@ -12,6 +13,7 @@ pub mod preflight;
 pub mod provisioned;
 pub mod request;
 pub mod strategy;
+pub mod text;
 pub mod train;
 pub mod weight;
 
@@ -20,11 +22,12 @@ pub use deployment::{
     AlarmReport, Caught, Decision, Deployment, DocumentError, Failure, RestoreAction,
 };
 pub use failure::{ErrorKind, ErrorName};
+pub use field::FieldError;
 pub use json::InputDocument;
 pub use managed::{Home, ManagedSet};
 pub use preflight::{Facts, Rejection, ResolvedTarget, Verdict};
 pub use request::{
-    Approval, ApprovalDefault, DeploymentRequest, FieldError, Hooks, TargetVersion, TrainTarget,
+    Approval, ApprovalDefault, DeploymentRequest, Hooks, TargetVersion, TrainTarget,
 };
 pub use strategy::{Plan, PlanError, Step, StepProblem, Strategy};
 pub use weight::Weight;

@@ -4,8 +4,9 @@
 use super::alias::{AliasState, VersionInfo};
 use super::deployment::AlarmReport;
 use super::failure::ErrorKind;
+use super::field::FieldError;
 use super::managed::ManagedSet;
-use super::request::{DeploymentRequest, FieldError};
+use super::request::DeploymentRequest;
 
 /// The version the request names, as resolved from the account.
 #[derive(Debug, Clone, PartialEq, Eq)]

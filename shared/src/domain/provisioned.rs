@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::deployment::{AlarmReport, Decision, Deployment, DocumentError, Failure};
 use super::failure::ErrorKind;
-use super::request::{FieldError, cut_chars};
+use super::field::FieldError;
+use super::text::cut_chars;
 
 /// The default of `provisionedConcurrency.readyTimeoutSeconds`: 15 minutes.
 pub const DEFAULT_READY_TIMEOUT_SECONDS: u32 = 900;

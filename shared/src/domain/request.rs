@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::field::FieldError;
 use super::json::InputDocument;
 use super::limits::check_history_budget;
 use super::managed::{FunctionArn, name_ok};
@@ -21,69 +22,6 @@ pub const MAX_INPUT_BYTES: usize = 32 * 1024;
 pub const DEFAULT_CHECK_INTERVAL_SECONDS: u32 = 300;
 /// Bounds of `checkIntervalSeconds`.
 pub const CHECK_INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 5..=3600;
-
-/// A field of the execution input that is not acceptable, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `strategy.steps[1].weight`.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl FieldError {
-    /// An error naming `field`; long digit runs (`1e308` printed in full) are shortened and the
-    /// message is cut at [`MAX_MESSAGE_CHARS`], so an echoed value never floods a log or a cause.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: cut_chars(&field.into(), MAX_MESSAGE_CHARS),
-            message: cut_chars(&shorten_numbers(&message.into()), MAX_MESSAGE_CHARS),
-        }
-    }
-}
-
-/// Longest field name or message a [`FieldError`] carries, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 400;
-/// Digit runs longer than this are shortened in messages.
-const MAX_SHOWN_DIGITS: usize = 12;
-
-/// `text` cut to at most `max` characters (on a character boundary), marked with `…`.
-pub fn cut_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some((end, _)) => {
-            let keep = text[..end].char_indices().last().map_or(0, |(i, _)| i);
-            format!("{}…", &text[..keep])
-        }
-    }
-}
-
-/// Replaces every run of more than [`MAX_SHOWN_DIGITS`] digits by its first digits and its
-/// length (`100000000000…(309 digits)`).
-fn shorten_numbers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(1024));
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() > MAX_SHOWN_DIGITS {
-            out.push_str(&run[..MAX_SHOWN_DIGITS]);
-            out.push_str(&format!("…({} digits)", run.len()));
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
 
 /// Which version to move the alias to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -758,6 +696,8 @@ fn validate_alias(field: &str, value: &str) -> Result<(), FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::field::MAX_MESSAGE_CHARS;
+    use crate::domain::text::{MAX_SHOWN_DIGITS, cut_chars, shorten_numbers};
     use serde_json::json;
 
     fn minimal() -> Value {
