@@ -49,7 +49,7 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
     if let (Some(error), Some(cause)) = (&summary.error, &summary.cause) {
         say!(
             "Error:   {error}: {}",
-            shifter::domain::deployment::error_message(cause)
+            shifter::domain::failure::error_message(cause)
         );
     }
     if let Some(alias) = &summary.alias {

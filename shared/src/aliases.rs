@@ -4,7 +4,7 @@
 //! last (DESIGN.md invariants 2 to 4).
 
 use crate::ShifterError;
-use crate::domain::train::Member;
+use crate::domain::alias::Member;
 use crate::domain::{AliasRoute, AliasState, Deployment, RestoreAction};
 use crate::ports::AliasRouter;
 

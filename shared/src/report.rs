@@ -90,7 +90,8 @@ impl FinalAlias {
     /// Where `outcome` leaves the alias of `last`, the last state document: the target after a
     /// success, the snapshot after a rollback, unknown otherwise.
     pub fn implied(outcome: Outcome, last: &Deployment) -> Option<FinalAlias> {
-        FinalAlias::ended_on(outcome, &last.original_version, &last.target_version)
+        let lead = last.lead();
+        FinalAlias::ended_on(outcome, &lead.original_version, &lead.target_version)
     }
 
     /// An alias moved from `original` to `target` as `outcome` leaves it: all traffic on the
@@ -155,11 +156,13 @@ impl TrainAlias {
     /// A release train's aliases as `outcome` leaves them, from `last`, the last state
     /// document (empty for one alias).
     pub fn implied(outcome: Outcome, last: &Deployment) -> Vec<TrainAlias> {
-        if last.train.is_empty() {
+        // One alias is the summary's own `alias`; a train lists every member.
+        if last.members.len() < 2 {
             return Vec::new();
         }
-        last.members()
-            .into_iter()
+        last.members
+            .iter()
+            .cloned()
             .map(|m| {
                 let ended = FinalAlias::ended_on(outcome, &m.original_version, &m.target_version);
                 TrainAlias {
@@ -383,16 +386,16 @@ impl HistoryReader {
             state,
             states::SHIFT_TRAFFIC | states::PROMOTE | states::ROLL_BACK
         ) {
-            self.report.traffic(at, d.traffic_percent);
+            self.report.traffic(at, d.progress.traffic.as_percent());
         }
         if state == states::CHECK_HEALTH
-            && let Some(record) = &d.last_analysis
+            && let Some(record) = d.analysis.as_ref().and_then(|a| a.last.as_ref())
         {
             self.report.analysis(record);
         }
-        if state == states::CHECK_HEALTH && d.alarm_checks > self.checks {
-            self.checks = d.alarm_checks;
-            let in_alarm = d.failure.iter().filter(|f| alarm_fired(f));
+        if state == states::CHECK_HEALTH && d.progress.alarm_checks > self.checks {
+            self.checks = d.progress.alarm_checks;
+            let in_alarm = d.ending.failure.iter().filter(|f| alarm_fired(f));
             let in_alarm = in_alarm.map(|f| f.cause.clone()).collect();
             self.report.alarm_check(at, in_alarm);
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use shifter::domain::request::MAX_CALLBACK_HOOK_SECONDS;
+use shifter::domain::hooks::MAX_CALLBACK_HOOK_SECONDS;
 use shifter::domain::{DeploymentRequest, FieldError};
 
 /// A value read from the file, with its path there (`Resources.OrdersApi.Properties.…`).

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shifter::domain::{Decision, Deployment, ErrorKind};
+use shifter::domain::{Decision, Deployment, ErrorKind, HookOutcome};
 use shifter::ports::{ExecutionStatus, Executions, HistoryEvent};
 use shifter::report::{self, document};
 use shifter::states;
@@ -58,7 +58,7 @@ pub fn describe(event: &HistoryEvent, start: DateTime<Utc>) -> Option<String> {
     let line = match event.kind.as_str() {
         "TaskStateExited" => exited(state, &document(event.output.as_deref())?)?,
         "TaskStateEntered" if states::is_bake(state) => {
-            let wait = document(event.input.as_deref()).map(|d| d.wait_seconds);
+            let wait = document(event.input.as_deref()).map(|d| d.progress.wait_seconds);
             let wait = wait.map_or_else(|| "?".to_owned(), |w| w.to_string());
             format!("{state}: parked, watched by alarm events; backstop read in {wait}s")
         }
@@ -81,16 +81,18 @@ fn exited(state: &str, d: &Deployment) -> Option<String> {
     let line = match state {
         states::SHIFT_TRAFFIC | states::PROMOTE => format!(
             "traffic on version {}: {:?}%",
-            d.target_version, d.traffic_percent
+            d.lead().target_version,
+            d.progress.traffic.as_percent()
         ),
         states::CHECK_HEALTH => format!(
             "health checked: {} alarm check(s), next {} (wait {}s)",
-            d.alarm_checks,
+            d.progress.alarm_checks,
             spelled(d.decision),
-            d.wait_seconds
+            d.progress.wait_seconds
         ),
         hook if states::hook_of(hook).is_some() => {
-            let payload = d.hook_result.as_ref().and_then(|r| r.get("payload"));
+            let answer = d.hook_result.as_ref().map(HookOutcome::to_value);
+            let payload = answer.as_ref().and_then(|r| r.get("payload"));
             format!("{hook}: {}", payload.cloned().unwrap_or_default())
         }
         _ => return None,
@@ -108,7 +110,7 @@ pub fn progress(history: &[HistoryEvent], now: DateTime<Utc>) -> (u64, String) {
         if e.kind == "TaskStateExited"
             && let Some(d) = document(e.output.as_deref())
         {
-            weight = d.traffic_percent;
+            weight = d.progress.traffic.as_percent();
         }
         if e.kind.ends_with("StateEntered") {
             doing = match document(e.input.as_deref()) {
@@ -123,9 +125,13 @@ pub fn progress(history: &[HistoryEvent], now: DateTime<Utc>) -> (u64, String) {
 
 /// What the execution does in `state`, entered `since` seconds ago with document `d`.
 fn doing_in(state: &str, d: &Deployment, since: i64) -> String {
-    let step = format!("step {}/{}", d.step_index + 1, d.plan.len());
+    let step = format!(
+        "step {}/{}",
+        d.progress.step_index + 1,
+        d.progress.plan.len()
+    );
     if states::is_bake(state) {
-        let left = (i64::from(d.wait_seconds) - since).max(0);
+        let left = (i64::from(d.progress.wait_seconds) - since).max(0);
         format!("{step} · {state} · backstop read in {left}s")
     } else if state == states::AWAIT_APPROVAL {
         format!("{step} · waiting for approval")

@@ -65,7 +65,7 @@ impl Printer {
 /// A release train's moves: `orders-api:live 41 → 42, payments-api:live 17 → 18`.
 fn train_moves(d: &Deployment) -> String {
     let moves: Vec<String> = d
-        .members()
+        .members
         .iter()
         .map(|m| {
             format!(
@@ -91,39 +91,49 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
     let line = match name {
         states::START_DEPLOYMENT if d.decision == Decision::AlreadyCurrent => format!(
             "alias {} of {} is already on version {}: nothing to do",
-            d.alias, d.function_name, d.target_version
+            d.lead().alias,
+            d.lead().function_name,
+            d.lead().target_version
         ),
-        states::START_DEPLOYMENT if !d.train.is_empty() => format!(
+        states::START_DEPLOYMENT if d.members.len() > 1 => format!(
             "release train of {} aliases: {}; {} ({} steps), pre-flight checks passed for each",
-            d.train.len() + 1,
+            d.members.len(),
             train_moves(&d),
-            d.strategy,
-            d.plan.len()
+            d.progress.strategy,
+            d.progress.plan.len()
         ),
         states::START_DEPLOYMENT => format!(
             "alias {} of {}: version {} → {}, {} ({} steps), pre-flight checks passed",
-            d.alias,
-            d.function_name,
-            d.original_version,
-            d.target_version,
-            d.strategy,
-            d.plan.len()
+            d.lead().alias,
+            d.lead().function_name,
+            d.lead().original_version,
+            d.lead().target_version,
+            d.progress.strategy,
+            d.progress.plan.len()
         ),
-        states::SHIFT_TRAFFIC if !d.train.is_empty() => format!(
+        states::SHIFT_TRAFFIC if d.members.len() > 1 => format!(
             "{} of traffic on the new version of all {} aliases",
-            d.traffic,
-            d.train.len() + 1
+            d.progress.traffic,
+            d.members.len()
         ),
         states::SHIFT_TRAFFIC => {
-            format!("{} of traffic on version {}", d.traffic, d.target_version)
+            format!(
+                "{} of traffic on version {}",
+                d.progress.traffic,
+                d.lead().target_version
+            )
         }
-        states::PROMOTE if !d.train.is_empty() => format!(
+        states::PROMOTE if d.members.len() > 1 => format!(
             "100% on the new version of all {} aliases, routing cleared",
-            d.train.len() + 1
+            d.members.len()
         ),
-        states::PROMOTE => format!("100% on version {}, routing cleared", d.target_version),
+        states::PROMOTE => format!(
+            "100% on version {}, routing cleared",
+            d.lead().target_version
+        ),
         states::CHECK_HEALTH => check_line(&d, previous, at_seconds),
         states::ROLL_BACK => d
+            .ending
             .failure
             .as_ref()
             .map_or_else(String::new, |f| f.cause.clone()),
@@ -136,6 +146,7 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
 fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
     if d.decision == Decision::Rollback {
         return d
+            .ending
             .failure
             .as_ref()
             .map_or_else(String::new, |f| format!("{}: {}", f.error, f.cause));
@@ -143,32 +154,38 @@ fn check_line(d: &Deployment, previous: &str, at_seconds: f64) -> String {
     if let Some(hook) = states::hook_of(previous) {
         return format!("{} passed", hook.to_lowercase());
     }
-    let alarms = match d.alarms.len() {
+    let alarms = match d.watch.alarms.len() {
         0 => "no alarms watched".to_owned(),
         1 => "alarm OK".to_owned(),
         n => format!("{n} alarms OK"),
     };
-    let started = (d.step_started_at - ManualClock::at_epoch().start()).num_seconds() as f64;
+    let started =
+        (d.progress.step_started_at - ManualClock::at_epoch().start()).num_seconds() as f64;
     let baked = clock((at_seconds - started).max(0.0) as u64);
     let next = match d.decision {
         Decision::Bake => {
             let bake = d
+                .progress
                 .plan
-                .get(d.step_index)
+                .get(d.progress.step_index)
                 .map_or(0, |s| u64::from(s.bake_seconds));
-            format!("{} baked {baked} of {}", d.traffic, clock(bake))
+            format!("{} baked {baked} of {}", d.progress.traffic, clock(bake))
         }
         Decision::PostPromotionBake => format!(
             "post-promotion bake {baked} of {}",
-            clock(u64::from(d.post_promotion_bake_seconds))
+            clock(u64::from(d.progress.post_promotion_bake_seconds))
         ),
         Decision::AwaitApproval => {
-            let weight = d.plan.get(d.step_index).map(|s| s.weight.to_string());
+            let weight = d
+                .progress
+                .plan
+                .get(d.progress.step_index)
+                .map(|s| s.weight.to_string());
             format!(
                 "{} needs approval (timeout {}, default {:?})",
                 weight.unwrap_or_default(),
-                clock(u64::from(d.approval_timeout_seconds)),
-                d.approval_default
+                clock(u64::from(d.gate.timeout_seconds)),
+                d.gate.default
             )
         }
         Decision::AwaitProvisionedConcurrency => allocation_line(d, at_seconds),
@@ -204,7 +221,7 @@ fn allocation_line(d: &Deployment, at_seconds: f64) -> String {
     );
     format!(
         "{} waiting for provisioned concurrency ({status}) {waited} of at most {}",
-        d.traffic,
+        d.progress.traffic,
         clock(u64::from(pc.ready_timeout_seconds))
     )
 }
@@ -213,8 +230,9 @@ fn allocation_line(d: &Deployment, at_seconds: f64) -> String {
 /// figures.
 fn analysis_line(d: &Deployment, at_seconds: f64) -> String {
     let started = ManualClock::at_epoch().start();
-    d.last_analysis
+    d.analysis
         .as_ref()
+        .and_then(|a| a.last.as_ref())
         .filter(|a| ((a.at - started).num_seconds() as f64 - at_seconds).abs() < 1.0)
         .map(|a| {
             let figures = |f: &shifter::domain::analysis::VersionFigures| {

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use shifter::ShifterError;
 use shifter::domain::analysis::{Judgement, VersionFigures, judge};
 use shifter::domain::provisioned::ConcurrencyConfig;
-use shifter::domain::train::{Member, combined};
-use shifter::domain::{AlarmReport, Decision, Deployment};
+use shifter::domain::{AlarmReport, Decision, Deployment, Member};
 use shifter::ports::{AlarmReader, Clock, ConcurrencyReader, VersionMetrics, alarm_report};
 use tracing::info;
 
@@ -36,7 +35,7 @@ pub async fn check_health(
     }
     let report = read_alarms(alarms, &deployment).await?;
     let next = deployment.checked(now, report.as_ref())?;
-    info!(decision = ?next.decision, traffic = %next.traffic, wait = next.wait_seconds, "health checked");
+    info!(decision = ?next.decision, traffic = %next.progress.traffic, wait = next.progress.wait_seconds, "health checked");
     Ok(next)
 }
 
@@ -48,39 +47,56 @@ async fn read_alarms(
     if !deployment.needs_alarm_check() {
         return Ok(None);
     }
-    let states = alarms.alarm_states(&deployment.alarms).await?;
-    Ok(Some(alarm_report(&deployment.alarms, &states)))
+    let states = alarms.alarm_states(&deployment.watch.alarms).await?;
+    Ok(Some(alarm_report(&deployment.watch.alarms, &states)))
 }
 
 /// Each alias's figures (both versions in one GetMetricData call per alias), and the alias
-/// judged worst: a failure before too little traffic before healthy, the first alias on a tie.
+/// judged worst: a failure before too little traffic before healthy, the lead on a tie.
 async fn worst_figures(
     metrics: &dyn VersionMetrics,
     deployment: &Deployment,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(Member, VersionFigures, VersionFigures), ShifterError> {
-    let mut worst: Option<(u8, Member, VersionFigures, VersionFigures)> = None;
-    for member in deployment.members() {
-        let versions = [
-            member.target_version.clone(),
-            member.original_version.clone(),
-        ];
-        let figures = metrics
-            .version_figures(&member.function_name, &member.alias, &versions, from, to)
-            .await?;
-        let (new, old) = (figures[0], figures[1]);
-        let rank = match deployment.analysis.as_ref().map(|a| judge(a, new, old)) {
-            Some(Judgement::Failed(_)) => 2,
-            Some(Judgement::TooLittleTraffic { .. }) => 1,
-            Some(Judgement::Healthy) | None => 0,
-        };
-        if worst.as_ref().is_none_or(|(r, ..)| rank > *r) {
-            worst = Some((rank, member, new, old));
+    let (lead, others) = deployment.members.split();
+    let mut worst = ranked(metrics, deployment, lead, from, to).await?;
+    for member in others {
+        let figures = ranked(metrics, deployment, member, from, to).await?;
+        if figures.0 > worst.0 {
+            worst = figures;
         }
     }
-    let (_, member, new, old) = worst.expect("a deployment moves at least its own alias");
+    let (_, member, new, old) = worst;
     Ok((member, new, old))
+}
+
+/// One alias's figures, ranked by how bad their judgement is (2 failed, 1 too little traffic).
+async fn ranked(
+    metrics: &dyn VersionMetrics,
+    deployment: &Deployment,
+    member: &Member,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(u8, Member, VersionFigures, VersionFigures), ShifterError> {
+    let versions = [
+        member.target_version.clone(),
+        member.original_version.clone(),
+    ];
+    let figures = metrics
+        .version_figures(&member.function_name, &member.alias, &versions, from, to)
+        .await?;
+    let (new, old) = (figures[0], figures[1]);
+    let rank = match deployment
+        .analysis
+        .as_ref()
+        .map(|a| judge(&a.config, new, old))
+    {
+        Some(Judgement::Failed(_)) => 2,
+        Some(Judgement::TooLittleTraffic { .. }) => 1,
+        Some(Judgement::Healthy) | None => 0,
+    };
+    Ok((rank, member.clone(), new, old))
 }
 
 /// During a wait for READY: reads the watched alarms (an alarm rolls back without reading the
@@ -100,17 +116,16 @@ async fn allocation_checked(
     let next = deployment.allocation_checked(clock.now(), report.as_ref(), config.as_ref())?;
     info!(
         decision = ?next.decision,
-        traffic = %next.traffic,
+        traffic = %next.progress.traffic,
         status = ?config.as_ref().map(|c| c.status),
-        wait = next.wait_seconds,
+        wait = next.progress.wait_seconds,
         "provisioned concurrency checked"
     );
     Ok(next)
 }
 
-/// The provisioned concurrency to judge: the alias's config, or for a release train every
-/// provisioned alias's, combined ([`combined`]: READY only when all are). An alias whose config
-/// is gone has nothing left to wait for.
+/// The provisioned concurrency to judge ([`Deployment::concurrency_to_judge`]). An alias whose
+/// config is gone has nothing left to wait for.
 async fn read_concurrency(
     concurrency: &dyn ConcurrencyReader,
     deployment: &Deployment,
@@ -124,9 +139,5 @@ async fn read_concurrency(
             read.push((member.label(), config));
         }
     }
-    Ok(match read.len() {
-        0 => None,
-        1 if deployment.train.is_empty() => read.pop().map(|(_, c)| c),
-        _ => Some(combined(&read)),
-    })
+    Ok(deployment.concurrency_to_judge(read))
 }

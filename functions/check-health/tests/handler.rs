@@ -86,19 +86,19 @@ impl World {
 async fn a_step_bakes_one_interval_at_a_time_reading_the_alarms_each_time() {
     let w = World::new();
     let mut d = w.baking("Canary10Percent5Minutes", json!({}));
-    assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 60));
+    assert_eq!((d.decision, d.progress.wait_seconds), (Decision::Bake, 60));
     for tick in 1..=4 {
         d = w.check_after(60, &d).await.expect("quiet");
         assert_eq!(
-            (d.decision, d.wait_seconds),
+            (d.decision, d.progress.wait_seconds),
             (Decision::Bake, 60),
             "tick {tick}"
         );
         assert_eq!(w.alarms.reads().len(), tick, "one DescribeAlarms per check");
-        assert_eq!(d.alarm_checks as usize, tick);
+        assert_eq!(d.progress.alarm_checks as usize, tick);
     }
     d = w.check_after(60, &d).await.expect("baked");
-    assert_eq!((d.decision, d.step_index), (Decision::Promote, 1));
+    assert_eq!((d.decision, d.progress.step_index), (Decision::Promote, 1));
     assert_eq!(w.alarms.reads().len(), 5);
 }
 
@@ -107,7 +107,7 @@ async fn the_last_wait_is_cut_to_the_end_of_the_bake() {
     let w = World::new();
     let d = w.baking("Canary10Percent5Minutes", json!({}));
     let d = w.check_after(270, &d).await.expect("quiet");
-    assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 30));
+    assert_eq!((d.decision, d.progress.wait_seconds), (Decision::Bake, 30));
 }
 
 #[tokio::test]
@@ -123,13 +123,13 @@ async fn an_alarm_that_fires_rolls_back_at_the_next_check() {
         .await
         .expect("a decision, not an error");
     assert_eq!(d.decision, Decision::Rollback);
-    let failure = d.failure.expect("why");
+    let failure = d.ending.failure.expect("why");
     assert_eq!(failure.error, ErrorKind::AlarmTriggered);
     assert_eq!(
         failure.cause,
         "alarm orders-api-errors in ALARM at 10% on version 2"
     );
-    assert_eq!(d.alarm_checks, 2);
+    assert_eq!(d.progress.alarm_checks, 2);
 }
 
 #[tokio::test]
@@ -139,7 +139,7 @@ async fn a_deleted_alarm_rolls_back_as_not_found() {
     w.alarms.delete(ALARM);
     let d = w.check_after(60, &d).await.expect("a decision");
     assert_eq!(d.decision, Decision::Rollback);
-    assert_eq!(d.failure.expect("why").error, ErrorKind::NotFound);
+    assert_eq!(d.ending.failure.expect("why").error, ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -151,7 +151,10 @@ async fn a_throttled_read_is_transient_and_decides_nothing() {
     assert_eq!(err.kind(), "Transient", "{err}");
     // The state machine retries with the same document.
     let next = w.check_after(1, &d).await.expect("read");
-    assert_eq!((next.decision, next.alarm_checks), (Decision::Bake, 1));
+    assert_eq!(
+        (next.decision, next.progress.alarm_checks),
+        (Decision::Bake, 1)
+    );
 }
 
 #[tokio::test]
@@ -166,13 +169,15 @@ async fn hooks_pass_only_on_succeeded_and_read_no_alarm() {
         let w = World::new();
         let mut d = w.planned("Canary10Percent5Minutes", hooks.clone());
         assert_eq!(d.decision, Decision::PreTrafficHook);
-        d.hook_result = Some(json!({ "payload": payload }));
+        d.hook_result = Some(shifter::domain::HookOutcome::read(Some(
+            &json!({ "payload": payload }),
+        )));
         let d = w.check_after(5, &d).await.expect("a decision");
         assert_eq!(d.decision, next, "{payload}");
         assert!(d.hook_result.is_none(), "the result is consumed");
         assert!(w.alarms.reads().is_empty());
         if next == Decision::Rollback {
-            let failure = d.failure.expect("why");
+            let failure = d.ending.failure.expect("why");
             assert_eq!(failure.error, ErrorKind::HookFailed);
             assert!(
                 failure.cause.starts_with("pre-traffic hook orders-api-pre"),
@@ -192,14 +197,19 @@ async fn a_gate_waits_watching_alarms_then_follows_the_answer_or_the_default() {
         .await
         .expect("baked");
     assert_eq!(
-        (waiting.decision, waiting.step_index),
+        (waiting.decision, waiting.progress.step_index),
         (Decision::AwaitApproval, 1)
     );
 
     let mut approved = waiting.clone();
-    approved.control = Some(json!({"action": "approve"}));
+    approved.control = Some(shifter::domain::OperatorAnswer::read(
+        &json!({"action": "approve"}),
+    ));
     let d = w.check_after(10, &approved).await.expect("approved");
-    assert_eq!((d.decision, d.approved_step), (Decision::Promote, Some(1)));
+    assert_eq!(
+        (d.decision, d.gate.approved_step),
+        (Decision::Promote, Some(1))
+    );
     assert_eq!(
         w.alarms.reads().len(),
         2,
@@ -208,21 +218,29 @@ async fn a_gate_waits_watching_alarms_then_follows_the_answer_or_the_default() {
 
     let d = w.check_after(600, &waiting).await.expect("timed out");
     assert_eq!(d.decision, Decision::Rollback);
-    assert_eq!(d.failure.expect("why").error, ErrorKind::ApprovalTimedOut);
+    assert_eq!(
+        d.ending.failure.expect("why").error,
+        ErrorKind::ApprovalTimedOut
+    );
 
     w.alarms.add(ALARM, AlarmState::Alarm);
     let d = w.check_after(10, &approved).await.expect("a decision");
-    assert_eq!(d.failure.expect("why").error, ErrorKind::AlarmTriggered);
+    assert_eq!(
+        d.ending.failure.expect("why").error,
+        ErrorKind::AlarmTriggered
+    );
 }
 
 #[tokio::test]
 async fn promote_during_a_bake_skips_the_remaining_steps() {
     let w = World::new();
     let mut d = w.baking("Linear10PercentEvery1Minute", json!({}));
-    d.control = Some(json!({"action": "promote"}));
+    d.control = Some(shifter::domain::OperatorAnswer::read(
+        &json!({"action": "promote"}),
+    ));
     let d = w.check_after(20, &d).await.expect("promote");
     assert_eq!(d.decision, Decision::Promote);
-    assert_eq!(d.step_index, d.plan.len() - 1);
+    assert_eq!(d.progress.step_index, d.progress.plan.len() - 1);
     assert!(d.control.is_none(), "the answer is consumed");
 }
 
@@ -236,13 +254,13 @@ async fn the_post_promotion_bake_watches_then_succeeds() {
     };
     let d = d.shifted(&written, w.clock.now()).expect("promoted");
     assert_eq!(
-        (d.decision, d.wait_seconds),
+        (d.decision, d.progress.wait_seconds),
         (Decision::PostPromotionBake, 60)
     );
-    assert_eq!(d.traffic, Weight::FULL);
+    assert_eq!(d.progress.traffic, Weight::FULL);
     let d = w.check_after(60, &d).await.expect("quiet");
     assert_eq!(
-        (d.decision, d.wait_seconds),
+        (d.decision, d.progress.wait_seconds),
         (Decision::PostPromotionBake, 30)
     );
     let d = w.check_after(30, &d).await.expect("done");
@@ -254,7 +272,7 @@ async fn the_post_promotion_bake_watches_then_succeeds() {
 async fn no_alarms_means_no_reads_and_a_document_it_cannot_follow_is_refused() {
     let w = World::new();
     let mut d = w.baking("Canary10Percent5Minutes", json!({}));
-    d.alarms.clear();
+    d.watch.alarms.clear();
     let next = w.check_after(60, &d).await.expect("quiet");
     assert_eq!(next.decision, Decision::Bake);
     assert!(
@@ -286,8 +304,8 @@ async fn provisioned(w: &World, strategy: &str) -> Deployment {
             .expect("read");
     let mut d = w
         .planned(strategy, json!({}))
-        .with_provisioned_concurrency(config.as_ref(), Default::default());
-    d.revision_id = w
+        .with_provisioned_concurrency(std::slice::from_ref(&config), Default::default());
+    d.members[0].revision_id = w
         .lambda
         .alias("orders-api", "live")
         .expect("alias")
@@ -295,7 +313,7 @@ async fn provisioned(w: &World, strategy: &str) -> Deployment {
     let route = d.route_to_write().expect("a first step");
     let written = w
         .lambda
-        .update_alias("orders-api", "live", &route, &d.revision_id)
+        .update_alias("orders-api", "live", &route, &d.lead().revision_id)
         .await
         .expect("written");
     d.shifted(&written, w.clock.now()).expect("shifted")
@@ -308,7 +326,7 @@ async fn provisioned_concurrency_is_polled_until_ready_then_the_bake_starts() {
     let w = with_provisioned_concurrency();
     let d = provisioned(&w, "Canary10Percent5Minutes").await;
     assert_eq!(
-        (d.decision, d.wait_seconds),
+        (d.decision, d.progress.wait_seconds),
         (Decision::AwaitProvisionedConcurrency, 60)
     );
     let d = w.check_after(60, &d).await.expect("in progress");
@@ -319,9 +337,9 @@ async fn provisioned_concurrency_is_polled_until_ready_then_the_bake_starts() {
         .and_then(|p| p.last_status.clone());
     assert_eq!(status.map(|s| s.status), Some(AllocationStatus::InProgress));
     let d = w.check_after(60, &d).await.expect("ready");
-    assert_eq!((d.decision, d.wait_seconds), (Decision::Bake, 60));
+    assert_eq!((d.decision, d.progress.wait_seconds), (Decision::Bake, 60));
     assert_eq!(
-        d.step_started_at,
+        d.progress.step_started_at,
         w.clock.now(),
         "the bake counts from READY"
     );
@@ -345,7 +363,7 @@ async fn a_failed_allocation_rolls_back_and_an_alarm_wins_without_reading_the_co
     let d = provisioned(&w, "Canary10Percent5Minutes").await;
     let d = w.check_after(90, &d).await.expect("failed");
     assert_eq!(d.decision, Decision::Rollback);
-    let failure = d.failure.expect("why");
+    let failure = d.ending.failure.expect("why");
     assert_eq!(failure.error, ErrorKind::ProvisionedConcurrencyFailed);
     assert!(
         failure.cause.contains("FUNCTION_ERROR_INIT_FAILURE"),
@@ -358,6 +376,9 @@ async fn a_failed_allocation_rolls_back_and_an_alarm_wins_without_reading_the_co
     let reads = w.lambda.calls(LambdaOp::GetProvisionedConcurrency);
     w.alarms.add(ALARM, AlarmState::Alarm);
     let d = w.check_after(30, &d).await.expect("alarm");
-    assert_eq!(d.failure.expect("why").error, ErrorKind::AlarmTriggered);
+    assert_eq!(
+        d.ending.failure.expect("why").error,
+        ErrorKind::AlarmTriggered
+    );
     assert_eq!(w.lambda.calls(LambdaOp::GetProvisionedConcurrency), reads);
 }

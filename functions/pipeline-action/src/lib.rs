@@ -11,7 +11,7 @@ use aws_lambda_events::codepipeline_job::{CodePipelineData, CodePipelineJobEvent
 use serde::Serialize;
 use serde_json::Value;
 use shifter::ShifterError;
-use shifter::domain::deployment::error_message;
+use shifter::domain::failure::error_message;
 use shifter::domain::{DeploymentRequest, InputDocument};
 use shifter::ports::{
     Execution, ExecutionStatus, Executions, JobFailureType, MAX_JOB_FAILURE_MESSAGE_CHARS,

@@ -12,14 +12,14 @@ use tracing::{info, warn};
 /// Puts every alias back on its original version with no routing.
 pub async fn roll_back(
     router: &dyn AliasRouter,
-    mut deployment: Deployment,
+    deployment: Deployment,
 ) -> Result<Deployment, ShifterError> {
     let failure = deployment.failure_reason();
-    let mut own = None;
+    let mut states = Vec::new();
     let mut wrote = false;
     let mut left = Vec::new();
     let mut restored = Vec::new();
-    for (index, member) in deployment.members().iter().enumerate() {
+    for member in &deployment.members {
         let (function, alias) = (&member.function_name, &member.alias);
         let state = match restore(router, &deployment, member).await? {
             Restored::Already(state) => {
@@ -38,12 +38,7 @@ pub async fn roll_back(
             }
         };
         restored.push(format!("{} on {}", member.label(), member.original_version));
-        if index == 0 {
-            // Recorded by `rolled_back`, whose cause says where the alias was.
-            own = Some(state);
-        } else {
-            deployment.record(index, &state);
-        }
+        states.push(state);
     }
     if !left.is_empty() {
         let mut cause = left.join("; ");
@@ -56,7 +51,8 @@ pub async fn roll_back(
         }
         return Err(ShifterError::AliasDrift(cause));
     }
-    let own = own.expect("the own alias is restored unless it was left");
-    let moved = wrote || !deployment.traffic.is_zero();
-    Ok(deployment.rolled_back(&own, moved))
+    // Every alias was restored (none was left): `rolled_back` records each and says where the
+    // lead was.
+    let moved = wrote || !deployment.progress.traffic.is_zero();
+    Ok(deployment.rolled_back(&states, moved))
 }

@@ -48,12 +48,12 @@ impl World {
         let route = d.next_route().expect("a first step");
         let written = self
             .lambda
-            .update_alias(FUNCTION, "live", &route, &d.revision_id)
+            .update_alias(FUNCTION, "live", &route, &d.lead().revision_id)
             .await
             .expect("10%");
         let mut d = d.shifted(&written, self.clock.now()).expect("shifted");
         d.decision = Decision::Rollback;
-        d.failure = Some(Failure::new(
+        d.ending.failure = Some(Failure::new(
             ErrorKind::AlarmTriggered,
             "alarm orders-api-errors in ALARM at 10% on version 2",
         ));
@@ -86,7 +86,7 @@ async fn restores_the_snapshot_exactly_and_says_so() {
         w.lambda.deployment_writes(),
         [ten_percent(), AliasRoute::single("1")]
     );
-    let failure = r.failure.expect("why");
+    let failure = r.ending.failure.clone().expect("why");
     assert_eq!(failure.error, ErrorKind::AlarmTriggered);
     assert_eq!(
         failure.cause,
@@ -94,11 +94,15 @@ async fn restores_the_snapshot_exactly_and_says_so() {
          (it was on version 1 with 10% on version 2)."
     );
     assert_eq!(
-        (r.decision, r.rolled_back_to.as_deref(), r.traffic),
+        (
+            r.decision,
+            r.ending.rolled_back_to.as_deref(),
+            r.progress.traffic
+        ),
         (Decision::Rollback, Some("1"), Weight::ZERO)
     );
     let alias = w.lambda.alias(FUNCTION, "live").expect("the alias");
-    assert_eq!(r.revision_id, alias.revision_id);
+    assert_eq!(r.lead().revision_id, alias.revision_id);
 }
 
 #[tokio::test]
@@ -114,9 +118,14 @@ async fn a_second_run_and_a_retry_after_a_lost_answer_write_nothing_more() {
     // The state machine retries with the same document: already restored.
     for attempt in 1..=2 {
         let r = w.roll_back(&d).await.expect("idempotent");
-        assert_eq!(r.rolled_back_to.as_deref(), Some("1"), "attempt {attempt}");
+        assert_eq!(
+            r.ending.rolled_back_to.as_deref(),
+            Some("1"),
+            "attempt {attempt}"
+        );
         assert!(
-            r.failure
+            r.ending
+                .failure
                 .expect("why")
                 .cause
                 .contains("restored to version 1"),
@@ -168,14 +177,14 @@ async fn nothing_moved_means_nothing_written() {
     let w = World::new();
     let mut d = w.planned();
     d.decision = Decision::Rollback;
-    d.failure = Some(Failure::new(
+    d.ending.failure = Some(Failure::new(
         ErrorKind::HookFailed,
         "pre-traffic hook orders-api-pre returned status \"Failed\"",
     ));
     let r = w.roll_back(&d).await.expect("nothing to restore");
     assert!(w.lambda.deployment_writes().is_empty());
     assert_eq!(
-        r.failure.expect("why").cause,
+        r.ending.failure.expect("why").cause,
         "pre-traffic hook orders-api-pre returned status \"Failed\". Alias live is on version 1 as \
          before; no traffic had reached version 2."
     );
@@ -189,18 +198,18 @@ async fn a_shift_whose_lost_write_landed_is_restored_with_the_caught_error() {
     // Shift Traffic's write landed, its answer was lost, and its retries ran out: the Catch
     // hands Roll Back the document as Shift Traffic got it, with the error caught.
     w.lambda
-        .update_alias(FUNCTION, "live", &route, &d.revision_id)
+        .update_alias(FUNCTION, "live", &route, &d.lead().revision_id)
         .await
         .expect("written");
     let mut caught = d;
-    caught.caught = Some(Caught {
+    caught.ending.caught = Some(Caught {
         error: ErrorKind::Transient.into(),
         cause: json!({"errorType": "Transient", "errorMessage": "UpdateAlias: connection reset"})
             .to_string(),
     });
     let r = w.roll_back(&caught).await.expect("restored");
     assert_eq!(w.route(), AliasRoute::single("1"));
-    let failure = r.failure.expect("why");
+    let failure = r.ending.failure.expect("why");
     assert_eq!(failure.error, ErrorKind::Transient);
     assert!(
         failure.cause.starts_with("UpdateAlias: connection reset."),

@@ -31,42 +31,44 @@ pub async fn shift_traffic(
         mut deployment,
         attempt,
     } = event;
-    let mut own = None;
-    for (index, member) in deployment.members().iter().enumerate() {
+    let members = deployment.members.clone();
+    for (index, member) in members.iter().enumerate() {
         let route = deployment.route_of(member)?;
         let written = match write_step(router, member, &route, attempt).await {
             Ok(state) => state,
-            Err(ShifterError::AliasDrift(message)) if !deployment.train.is_empty() => {
-                return Err(stop_train(router, &deployment, index, message).await);
+            Err(ShifterError::AliasDrift(message)) => {
+                return Err(stop_others(router, &deployment, index, message).await);
             }
             Err(e) => return Err(e),
         };
         info!(
             function = %member.function_name,
             alias = %member.alias,
-            from = %deployment.traffic,
-            to = %deployment.plan[deployment.step_index].weight,
+            from = %deployment.progress.traffic,
+            to = %deployment.progress.plan[deployment.progress.step_index].weight,
             "traffic shifted"
         );
         deployment.record(index, &written);
-        own.get_or_insert(written);
     }
-    let own = own.expect("a deployment moves at least its own alias");
-    Ok(deployment.shifted(&own, clock.now())?)
+    Ok(deployment.landed(clock.now())?)
 }
 
-/// A release train whose alias `drifted` was changed by someone else: every other alias is
-/// restored (those changed too are left), and the error says which were. A restore that fails
-/// is returned as is, so the state is retried and, once retries run out, Roll Back takes over.
-async fn stop_train(
+/// Alias `drifted` was changed by someone else: every other alias of the deployment (a release
+/// train's) is restored (those changed too are left), and the error says which were. A restore
+/// that fails is returned as is, so the state is retried and, once retries run out, Roll Back
+/// takes over. With no other alias, the drift is the whole story.
+async fn stop_others(
     router: &dyn AliasRouter,
     deployment: &Deployment,
     drifted: usize,
     message: String,
 ) -> ShifterError {
+    if deployment.members.len() < 2 {
+        return ShifterError::AliasDrift(message);
+    }
     let mut restored = Vec::new();
     let mut left = Vec::new();
-    for (index, member) in deployment.members().iter().enumerate() {
+    for (index, member) in deployment.members.iter().enumerate() {
         if index == drifted {
             continue;
         }

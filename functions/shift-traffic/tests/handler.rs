@@ -79,7 +79,9 @@ fn split(percent: u32) -> AliasRoute {
 
 /// Check Health's part between two shifts: the bake ends, the next step is due.
 fn baked(d: Deployment, clock: &ManualClock) -> Deployment {
-    clock.advance_secs(i64::from(d.plan[d.step_index].bake_seconds));
+    clock.advance_secs(i64::from(
+        d.progress.plan[d.progress.step_index].bake_seconds,
+    ));
     d.checked(clock.now(), Some(&AlarmReport::default()))
         .expect("a bake decision")
 }
@@ -93,22 +95,25 @@ async fn each_step_moves_the_weight_up_conditionally_then_promotes() {
     d = w.shift(&d, 0).await.expect("50%");
     assert_eq!(w.route(), split(50));
     assert_eq!(
-        (d.decision, d.traffic.bp(), d.wait_seconds),
+        (d.decision, d.progress.traffic.bp(), d.progress.wait_seconds),
         (Decision::Bake, 5000, 60)
     );
     assert_eq!(
-        d.revision_id,
+        d.lead().revision_id,
         w.revision(),
         "the next write is conditional on this one"
     );
-    assert_eq!(d.write_in_flight, "");
+    assert_eq!(d.progress.write_in_flight, "");
 
     d = baked(d, &w.clock);
     assert_eq!(d.decision, Decision::Promote);
     d = w.shift(&d, 0).await.expect("promoted");
     assert_eq!(w.route(), AliasRoute::single("2"));
-    assert_eq!((d.decision, d.traffic), (Decision::Succeed, Weight::FULL));
-    assert_eq!(d.revision_id, w.revision());
+    assert_eq!(
+        (d.decision, d.progress.traffic),
+        (Decision::Succeed, Weight::FULL)
+    );
+    assert_eq!(d.lead().revision_id, w.revision());
     assert_eq!(
         w.lambda.deployment_writes(),
         [split(50), AliasRoute::single("2")]
@@ -157,8 +162,11 @@ async fn a_retry_whose_first_write_landed_adopts_it_without_writing_again() {
 
     // The state machine retries with the same document.
     let next = w.shift(&d, 1).await.expect("adopted");
-    assert_eq!((next.decision, next.traffic.bp()), (Decision::Bake, 1000));
-    assert_eq!(next.revision_id, w.revision());
+    assert_eq!(
+        (next.decision, next.progress.traffic.bp()),
+        (Decision::Bake, 1000)
+    );
+    assert_eq!(next.lead().revision_id, w.revision());
     assert_eq!(w.lambda.deployment_writes(), [split(10)], "written once");
     assert_eq!(w.lambda.calls(LambdaOp::UpdateAlias), 2);
 }
@@ -190,7 +198,7 @@ async fn a_throttled_write_changes_nothing_and_the_retry_shifts() {
 
     let next = w.shift(&d, 1).await.expect("shifted");
     assert_eq!(w.route(), split(10));
-    assert_eq!(next.revision_id, w.revision());
+    assert_eq!(next.lead().revision_id, w.revision());
 }
 
 #[tokio::test]
@@ -234,8 +242,9 @@ fn train(world: &World) -> Deployment {
     let own = world.lambda.alias(FUNCTION, "live").unwrap();
     let billing = world.lambda.alias("billing", "live").unwrap();
     Deployment::start("exec".into(), &request, &own, "2".into(), world.clock.now()).with_train(
-        vec![shifter::domain::train::Member::new(
-            &request.train[0],
+        vec![shifter::domain::Member::new(
+            &request.train[0].function_name,
+            &request.train[0].alias,
             &billing,
             "2".into(),
         )],
@@ -264,9 +273,9 @@ async fn a_train_retried_after_a_half_done_round_finishes_it_without_a_second_wr
     assert_eq!(world.route(), ten);
     assert_eq!(world.lambda.alias("billing", "live").unwrap().route, ten);
     assert_eq!(next.decision, Decision::Bake);
-    assert_eq!(next.revision_id, world.revision());
+    assert_eq!(next.lead().revision_id, world.revision());
     assert_eq!(
-        next.train[0].revision_id,
+        next.members[1].revision_id,
         world.lambda.alias("billing", "live").unwrap().revision_id,
         "the train's RevisionIds are the ones written"
     );

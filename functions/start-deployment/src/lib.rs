@@ -6,10 +6,9 @@ use shifter::ShifterError;
 use shifter::domain::limits::check_provisioned_concurrency_budget;
 use shifter::domain::preflight::{self, Facts, Rejection, ResolvedTarget, Verdict};
 use shifter::domain::provisioned::{ConcurrencyConfig, ReadyWait, preflight_refusal};
-use shifter::domain::train::Member;
 use shifter::domain::{
     AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, FieldError, Home,
-    InputDocument, ManagedSet, TargetVersion, TrainTarget,
+    InputDocument, ManagedSet, Member, Members, TargetVersion, TrainTarget,
 };
 use shifter::ports::{
     ActiveDeployment, AlarmReader, AliasRouter, Clock, ConcurrencyReader, DeploymentRegistry,
@@ -93,11 +92,10 @@ pub async fn start_deployment(
     for entry in config.managed.ignored() {
         tracing::warn!(%entry, "MANAGED_FUNCTIONS entry is not a name or a valid function ARN; it matches nothing");
     }
-    let train = event.request.value.get("targets").is_some();
-    let judged = judge_each(ports, config, &request, train).await?;
+    let judged = judge_each(ports, config, &request, request.listed).await?;
     let resolved = resolve(ports, judged).await?;
     let wait = request.provisioned_concurrency;
-    let deployment = assemble(event.execution_name, resolved, wait, ports.clock.now());
+    let deployment = assemble(event.execution_name, resolved, wait, ports.clock.now())?;
     if deployment.decision != Decision::AlreadyCurrent {
         lock_all(ports, &deployment, &event.execution_arn).await?;
         for target in request.targets() {
@@ -112,12 +110,12 @@ pub async fn start_deployment(
         }
     }
     info!(
-        function = %deployment.function_name,
-        alias = %deployment.alias,
-        from = %deployment.original_version,
-        to = %deployment.target_version,
-        train = deployment.train.len(),
-        steps = deployment.plan.len(),
+        function = %deployment.lead().function_name,
+        alias = %deployment.lead().alias,
+        from = %deployment.lead().original_version,
+        to = %deployment.lead().target_version,
+        aliases = deployment.members.len(),
+        steps = deployment.progress.plan.len(),
         decision = ?deployment.decision,
         "deployment planned"
     );
@@ -213,7 +211,7 @@ fn assemble(
     resolved: Vec<Judged>,
     wait: ReadyWait,
     now: chrono::DateTime<chrono::Utc>,
-) -> Deployment {
+) -> Result<Deployment, ShifterError> {
     let (moving, current): (Vec<_>, Vec<_>) = resolved
         .into_iter()
         .partition(|j| j.version != j.facts.alias.route.version);
@@ -223,28 +221,30 @@ fn assemble(
     }
     let mut moving = moving.into_iter();
     let Some(lead) = moving.next().or_else(|| current.into_iter().next()) else {
-        unreachable!("a request names at least one alias")
+        let message = "names no alias to deploy".to_owned();
+        return Err(ShifterError::InvalidInput {
+            field: "targets".to_owned(),
+            message,
+        });
     };
     let mut concurrency = vec![lead.concurrency];
-    let mut members = Vec::new();
+    let mut others = Vec::new();
     for j in moving {
-        let target = TrainTarget {
-            function_name: j.request.function_name,
-            alias: j.request.alias,
-            target: j.request.target,
-        };
-        members.push(Member::new(&target, &j.facts.alias, j.version));
+        let (function, alias) = (&j.request.function_name, &j.request.alias);
+        others.push(Member::new(function, alias, &j.facts.alias, j.version));
         concurrency.push(j.concurrency);
     }
-    Deployment::start(
-        deployment_id,
-        &lead.request,
+    let lead_member = Member::new(
+        &lead.request.function_name,
+        &lead.request.alias,
         &lead.facts.alias,
         lead.version,
-        now,
+    );
+    let members = Members::new(lead_member, others);
+    Ok(
+        Deployment::start_with(deployment_id, &lead.request, members, now)
+            .with_provisioned_concurrency(&concurrency, wait),
     )
-    .with_train(members)
-    .with_train_concurrency(&concurrency, wait)
 }
 
 /// Everything the judgment needs, read in one pass (reads only). Every read is made even when
@@ -367,7 +367,7 @@ async fn lock_all(
     let now = ports.clock.now();
     let longest = i64::try_from(deployment.longest_run_seconds()).unwrap_or(i64::MAX / 2);
     let mut taken: Vec<Member> = Vec::new();
-    for (index, member) in deployment.members().into_iter().enumerate() {
+    for (index, member) in deployment.members.iter().cloned().enumerate() {
         let active = ActiveDeployment {
             deployment_id: deployment.deployment_id.clone(),
             execution_arn: execution_arn.to_owned(),
@@ -375,7 +375,7 @@ async fn lock_all(
             alias: member.alias.clone(),
             target_version: member.target_version.clone(),
             alarms: if index == 0 {
-                deployment.alarms.clone()
+                deployment.watch.alarms.clone()
             } else {
                 Vec::new()
             },

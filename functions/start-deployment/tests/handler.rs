@@ -133,21 +133,29 @@ async fn the_full_sample_is_accepted_with_a_snapshot_of_the_alias() {
     let d = w.start(World::full()).await.expect("accepted");
     let alias = w.lambda.alias(FUNCTION, "live").expect("the alias");
     assert_eq!(
-        (d.original_version.as_str(), d.target_version.as_str()),
+        (
+            d.lead().original_version.as_str(),
+            d.lead().target_version.as_str()
+        ),
         ("1", "2")
     );
     assert_eq!(
-        d.revision_id, alias.revision_id,
+        d.lead().revision_id,
+        alias.revision_id,
         "every later write is conditional on it"
     );
     assert_eq!(d.decision, Decision::PreTrafficHook);
     assert_eq!(
-        d.plan.iter().map(|s| s.weight.bp()).collect::<Vec<_>>(),
+        d.progress
+            .plan
+            .iter()
+            .map(|s| s.weight.bp())
+            .collect::<Vec<_>>(),
         [100, 1000, 5000, 10_000]
     );
-    assert_eq!(d.traffic, Weight::ZERO);
-    assert_eq!(d.started_at, w.clock.start());
-    assert!(d.restore_command.contains("--function-version 1"));
+    assert_eq!(d.progress.traffic, Weight::ZERO);
+    assert_eq!(d.progress.started_at, w.clock.start());
+    assert!(d.restore_command().contains("--function-version 1"));
     assert_eq!(alias.route, AliasRoute::single("1"));
     w.assert_untouched(writes, "accepted");
     assert_eq!(
@@ -250,7 +258,10 @@ async fn a_target_the_alias_is_on_is_already_current_and_touches_nothing() {
     let d = w.start(World::full()).await.expect("already current");
     assert_eq!(d.decision, Decision::AlreadyCurrent);
     assert_eq!(
-        (d.original_version.as_str(), d.target_version.as_str()),
+        (
+            d.lead().original_version.as_str(),
+            d.lead().target_version.as_str()
+        ),
         ("2", "2")
     );
     w.assert_untouched(writes, "already current");
@@ -357,7 +368,7 @@ async fn publish_happens_only_after_every_check_and_a_rerun_is_already_current()
     assert_eq!(w.lambda.calls(LambdaOp::PublishVersion), 1);
     assert_eq!(w.lambda.latest_published(FUNCTION).as_deref(), Some("3"));
     assert_eq!(
-        (d.target_version.as_str(), d.decision),
+        (d.lead().target_version.as_str(), d.decision),
         ("3", Decision::PreTrafficHook)
     );
     assert_eq!(w.lambda.calls(LambdaOp::UpdateAlias), 0);
@@ -369,7 +380,7 @@ async fn publish_happens_only_after_every_check_and_a_rerun_is_already_current()
     assert_eq!(w.lambda.calls(LambdaOp::PublishVersion), 2);
     assert_eq!(w.lambda.latest_published(FUNCTION).as_deref(), Some("3"));
     assert_eq!(
-        (again.target_version.as_str(), again.decision),
+        (again.lead().target_version.as_str(), again.decision),
         ("3", Decision::AlreadyCurrent)
     );
 }
@@ -386,7 +397,7 @@ async fn a_throttled_read_is_transient_and_the_retry_starts() {
         w.assert_untouched(writes, "throttled");
     }
     let d = w.start(World::full()).await.expect("the third attempt");
-    assert_eq!(d.target_version, "2");
+    assert_eq!(d.lead().target_version, "2");
     w.assert_untouched(writes, "retried");
 }
 
@@ -400,8 +411,8 @@ async fn the_alias_lock_admits_one_running_deployment_and_outlives_no_execution(
     let first = w.start_as("first", World::full()).await.expect("accepted");
     let entry = w.deployments.entry(FUNCTION, "live").expect("the lock");
     assert_eq!(entry.deployment.deployment_id, "first");
-    assert_eq!(entry.deployment.alarms, first.alarms);
-    assert_eq!(w.deployments.watch_items(), first.alarms.len());
+    assert_eq!(entry.deployment.alarms, first.watch.alarms);
+    assert_eq!(w.deployments.watch_items(), first.watch.alarms.len());
     let longest = i64::try_from(first.longest_run_seconds()).unwrap();
     assert!(entry.deployment.expires_at >= w.clock.now().timestamp() + longest);
 
@@ -509,7 +520,7 @@ async fn latest_skips_a_rolled_back_version_until_it_is_deployed_explicitly() {
         .start_as("by-hand", World::full_with("targetVersion", json!("2")))
         .await
         .expect("an explicit deployment");
-    assert_eq!(explicit.target_version, "2");
+    assert_eq!(explicit.lead().target_version, "2");
     assert_eq!(
         w.deployments
             .rolled_back(FUNCTION, "live", "2")
@@ -630,10 +641,10 @@ fn train_world() -> (World, Value) {
 async fn a_train_locks_every_alias_and_only_the_first_watches_the_alarms() {
     let (world, input) = train_world();
     let d = world.start(input).await.unwrap();
-    assert_eq!(d.train.len(), 1);
-    assert_eq!(d.train[0].original_version, "1");
+    assert_eq!(d.members.len(), 2);
+    assert_eq!(d.members[1].original_version, "1");
     assert!(
-        d.restore_command
+        d.restore_command()
             .contains("--function-name orders-api-billing")
     );
     let first = world.deployments.entry(FUNCTION, "live").expect("locked");
@@ -687,11 +698,12 @@ async fn a_train_whose_every_alias_is_on_its_target_is_already_current() {
     let d = world.start(input.clone()).await.unwrap();
     assert_eq!(d.decision, Decision::Shift, "billing still moves");
     assert_eq!(
-        d.function_name, "orders-api-billing",
+        d.lead().function_name,
+        "orders-api-billing",
         "the first alias that moves leads"
     );
     assert!(
-        d.train.is_empty(),
+        d.members.len() == 1,
         "an alias on its target is left out of the train"
     );
     input["targets"][1]["targetVersion"] = json!("1");

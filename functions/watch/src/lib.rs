@@ -269,11 +269,11 @@ pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, Sh
     let task = ParkedTask {
         task_token: request.task_token.clone(),
         kind: request.park.clone(),
-        traffic_percent: d.traffic_percent,
+        traffic_percent: d.progress.traffic.as_percent(),
     };
     let pending = ports
         .registry
-        .park(&d.function_name, &d.alias, &d.deployment_id, &task)
+        .park(&d.lead().function_name, &d.lead().alias, &d.deployment_id, &task)
         .await
         .unwrap_or_else(|e| {
             warn!(error = %e, "parked task not recorded; alarm events will not reach it, the backstop read will");
@@ -284,11 +284,12 @@ pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, Sh
             ErrorKind::AlarmTriggered,
             format!(
                 "alarm {alarm} went into ALARM while no task was parked, at {} on version {}",
-                d.traffic, d.target_version
+                d.progress.traffic,
+                d.lead().target_version
             ),
         )),
         // Check Health has read the alarms since the lock was taken: nothing left to close.
-        None if d.alarm_checks > 0 => None,
+        None if d.progress.alarm_checks > 0 => None,
         None => read_alarms(ports, d).await,
     };
     let Some(failure) = failure else {
@@ -315,11 +316,11 @@ pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, Sh
 /// The watched alarms read once: the failure when one is in ALARM or gone. A failed read is
 /// left to the backstop.
 async fn read_alarms(ports: &Ports<'_>, d: &Deployment) -> Option<Failure> {
-    if d.alarms.is_empty() {
+    if d.watch.alarms.is_empty() {
         return None;
     }
-    match ports.alarms.alarm_states(&d.alarms).await {
-        Ok(states) => d.alarm_problem(&alarm_report(&d.alarms, &states)),
+    match ports.alarms.alarm_states(&d.watch.alarms).await {
+        Ok(states) => d.alarm_problem(&alarm_report(&d.watch.alarms, &states)),
         Err(e) => {
             warn!(error = %e, "alarms not read at park; the backstop read will");
             None

@@ -35,10 +35,10 @@ impl World {
         let active = ActiveDeployment {
             deployment_id: d.deployment_id.clone(),
             execution_arn: "arn:aws:states:us-east-1:1:execution:sm:exec".into(),
-            function: d.function_name.clone(),
-            alias: d.alias.clone(),
-            target_version: d.target_version.clone(),
-            alarms: d.alarms.clone(),
+            function: d.lead().function_name.clone(),
+            alias: d.lead().alias.clone(),
+            target_version: d.lead().target_version.clone(),
+            alarms: d.watch.alarms.clone(),
             expires_at: w.clock.now().timestamp() + 3600,
         };
         w.registry.acquire(&active).await.expect("acquired");
@@ -139,7 +139,7 @@ async fn later_parks_leave_the_alarms_to_events_and_the_backstop() {
     let w = World::new().await;
     w.alarms.add(ALARM, AlarmState::Alarm);
     let mut checked = w.deployment();
-    checked.alarm_checks = 1;
+    checked.progress.alarm_checks = 1;
     w.tasks.open("t2");
     let request = json!({"taskToken": "t2", "park": "bake", "deployment": checked});
     assert_eq!(w.send(request).await, Outcome::default());

@@ -105,6 +105,85 @@ impl fmt::Display for AliasRoute {
     }
 }
 
+/// The function name of a name or an ARN (`arn:aws:lambda:…:function:orders` → `orders`).
+pub fn function_short_name(name_or_arn: &str) -> &str {
+    name_or_arn
+        .rsplit_once(":function:")
+        .map_or(name_or_arn, |(_, name)| name)
+}
+
+/// One alias a deployment moves (a release train moves several; the first leads), as the
+/// deployment document carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    /// Function name or ARN, as the input gave it.
+    pub function_name: String,
+    /// The alias.
+    pub alias: String,
+    /// The version the alias routed all its traffic to before the deployment (the snapshot).
+    pub original_version: String,
+    /// The version the deployment moves it to.
+    pub target_version: String,
+    /// The RevisionId of our last write (or of the pre-flight read).
+    pub revision_id: String,
+    /// How the alias routed when we last saw it.
+    pub alias_last_seen: String,
+}
+
+impl Member {
+    /// A member about to move: the alias as pre-flight read it, and the version it moves to.
+    pub fn new(
+        function_name: &str,
+        alias: &str,
+        read: &AliasState,
+        target_version: String,
+    ) -> Member {
+        Member {
+            function_name: function_name.to_owned(),
+            alias: alias.to_owned(),
+            original_version: read.route.version.clone(),
+            target_version,
+            revision_id: read.revision_id.clone(),
+            alias_last_seen: read.route.to_string(),
+        }
+    }
+
+    /// `function:alias`, for messages.
+    pub fn label(&self) -> String {
+        format!(
+            "{}:{}",
+            function_short_name(&self.function_name),
+            self.alias
+        )
+    }
+
+    /// The CLI command that puts this alias back by hand.
+    pub fn restore_command(&self) -> String {
+        format!(
+            "aws lambda update-alias --function-name {} --name {} --function-version {} \
+             --routing-config '{{\"AdditionalVersionWeights\":{{}}}}'",
+            self.function_name, self.alias, self.original_version
+        )
+    }
+
+    /// The snapshot a rollback restores: all traffic on the original version.
+    pub fn snapshot(&self) -> AliasRoute {
+        AliasRoute::single(&self.original_version)
+    }
+
+    /// The route that puts `weight` on the target, the rest on the original version.
+    pub fn route_at(&self, weight: Weight) -> AliasRoute {
+        AliasRoute::split(&self.original_version, &self.target_version, weight)
+    }
+
+    /// Records what a write (or a read) of this alias returned.
+    pub fn saw(&mut self, state: &AliasState) {
+        self.revision_id = state.revision_id.clone();
+        self.alias_last_seen = state.route.to_string();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 /// The stable error names (DESIGN.md "Error names") the state machine's Retry and Catch match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -152,6 +153,56 @@ impl<'de> Deserialize<'de> for ErrorName {
         let name = String::deserialize(deserializer)?;
         Ok(ErrorName::from(name.as_str()))
     }
+}
+
+/// Why a deployment is being rolled back: an error name and a readable cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// One of the stable error kinds, or the name of a caught error that is not ours.
+    pub error: ErrorName,
+    /// What happened, for people.
+    pub cause: String,
+}
+
+impl Failure {
+    /// A failure of one of our kinds.
+    pub fn new(kind: ErrorKind, cause: impl Into<String>) -> Failure {
+        Failure {
+            error: kind.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// An error caught by a Catch (`ResultPath: "$.caught"`), in Step Functions' own shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caught {
+    /// Error name.
+    #[serde(rename = "Error")]
+    pub error: ErrorName,
+    /// Cause; for a Lambda function error, JSON with `errorMessage`.
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl Caught {
+    /// The readable part of the cause (`errorMessage` of a Lambda error, else the raw text).
+    pub fn message(&self) -> String {
+        error_message(&self.cause)
+    }
+}
+
+/// The `errorMessage` of a Lambda function error's cause (`{"errorMessage":…,"errorType":…}`),
+/// or the cause itself when it is not one.
+pub fn error_message(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| cause.to_owned())
 }
 
 #[cfg(test)]

@@ -280,7 +280,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::domain::request::MAX_APPROVAL_TIMEOUT_SECONDS;
+    use crate::domain::approval::MAX_APPROVAL_TIMEOUT_SECONDS;
     use crate::domain::strategy::{MAX_BAKE_SECONDS, PREDEFINED};
 
     fn input(strategy: Value, interval: u32) -> Value {

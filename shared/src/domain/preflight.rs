@@ -1,8 +1,8 @@
 //! Start Deployment's pre-flight judgment (DESIGN.md invariant 1): from the request and what was
 //! read from the account, deploy, publish first, or reject — before anything is changed.
 
+use super::alarm::AlarmReport;
 use super::alias::{AliasState, VersionInfo};
-use super::deployment::AlarmReport;
 use super::failure::ErrorKind;
 use super::field::FieldError;
 use super::managed::ManagedSet;

@@ -5,10 +5,16 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use super::alias::function_short_name;
+use super::analysis::Analysis;
+use super::approval::{
+    Approval, ApprovalDefault, DEFAULT_APPROVAL_TIMEOUT_SECONDS, MAX_APPROVAL_TIMEOUT_SECONDS,
+};
 use super::field::FieldError;
+use super::hooks::{Hooks, MAX_CALLBACK_HOOK_SECONDS};
 use super::json::InputDocument;
-use super::limits::check_history_budget;
 use super::managed::{FunctionArn, name_ok};
+use super::provisioned::ReadyWait;
 use super::strategy::{MAX_BAKE_SECONDS, Plan, PlanError, Step, Strategy};
 use super::weight::Weight;
 
@@ -33,26 +39,6 @@ pub enum TargetVersion {
     /// Publish `$LATEST` as a new version first.
     Publish,
 }
-
-/// Pre- and post-traffic hook functions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Hooks {
-    /// Runs before any traffic moves.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pre_traffic: Option<String>,
-    /// Runs after the promotion.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub post_traffic: Option<String>,
-    /// Set for callback hooks: each hook receives a `taskToken` and answers with
-    /// SendTaskSuccess/SendTaskFailure within this many seconds (1–3600); unset, hooks answer
-    /// synchronously within Lambda's 15 minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_timeout_seconds: Option<u32>,
-}
-
-/// The longest a callback hook may take to answer: an hour, as CodeDeploy gives its hooks.
-pub const MAX_CALLBACK_HOOK_SECONDS: u32 = 3600;
 
 /// A validated execution input.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,14 +66,16 @@ pub struct DeploymentRequest {
     /// A target version lower than the alias's current one is deployed only when this is set.
     pub allow_downgrade: bool,
     /// Version-scoped canary analysis from Lambda's own metrics.
-    pub analysis: Option<super::analysis::Analysis>,
+    pub analysis: Option<Analysis>,
     /// A release train: the other aliases that move in lockstep with this one (`targets[1..]`
     /// of the input; `function_name`, `alias` and `target` are `targets[0]`). Empty for a
     /// deployment of one alias.
     pub train: Vec<TrainTarget>,
+    /// The aliases came as a `targets` list (errors about one name `targets[i]`).
+    pub listed: bool,
     /// How long a write may wait for the alias's provisioned concurrency to be READY (used
     /// only when Start Deployment finds the alias has some).
-    pub provisioned_concurrency: super::provisioned::ReadyWait,
+    pub provisioned_concurrency: ReadyWait,
 }
 
 /// One more alias of a release train.
@@ -103,46 +91,6 @@ pub struct TrainTarget {
 
 /// Most aliases one release train moves.
 pub const MAX_TRAIN_TARGETS: usize = 20;
-
-/// The default approval timeout, in seconds.
-pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u32 = 3600;
-/// The longest approval timeout: one day.
-pub const MAX_APPROVAL_TIMEOUT_SECONDS: u32 = 86_400;
-
-/// What an approval gate does when nobody answers in time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ApprovalDefault {
-    /// Go ahead as if approved.
-    Approve,
-    /// Roll back (error `ApprovalTimedOut`).
-    #[default]
-    Rollback,
-}
-
-/// Manual gates: steps that wait for `shifter approve` before their shift, and the promotion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approval {
-    /// Indices into the plan of steps that need approval before traffic moves to them.
-    pub steps: Vec<usize>,
-    /// The promotion needs approval.
-    pub before_promote: bool,
-    /// Seconds a gate waits for an answer.
-    pub timeout_seconds: u32,
-    /// What happens when nobody answers.
-    pub default: ApprovalDefault,
-}
-
-impl Default for Approval {
-    fn default() -> Self {
-        Approval {
-            steps: Vec::new(),
-            before_promote: false,
-            timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
-            default: ApprovalDefault::Rollback,
-        }
-    }
-}
 
 /// The input as written. Required fields are options here so that a missing one is reported
 /// by name from the typed value, not from serde's message.
@@ -195,21 +143,22 @@ struct RawStep {
 }
 
 impl DeploymentRequest {
-    /// Validates an input as read by [`InputDocument`]: a repeated key or too-deep nesting is
-    /// reported first, then everything [`DeploymentRequest::from_json`] checks.
-    pub fn from_document(input: &InputDocument) -> Result<DeploymentRequest, FieldError> {
+    /// Parses an input as read by [`InputDocument`]: a repeated key or too-deep nesting is
+    /// reported first, then everything [`DeploymentRequest::parse_json`] checks.
+    pub fn parse_document(input: &InputDocument) -> Result<DeploymentRequest, FieldError> {
         if let Some(problem) = &input.problem {
             return Err(problem.clone());
         }
-        DeploymentRequest::from_json(&input.value)
+        DeploymentRequest::parse_json(&input.value)
     }
 
-    /// Validates an execution input; the error names the first bad field. Last, the worst case
-    /// must fit the history budget ([`check_history_budget`]).
-    pub fn from_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
+    /// Parses an execution input; the error names the first bad field. The history budget is
+    /// checked after parsing, by [`DeploymentRequest::from_json`] (`accept`).
+    pub fn parse_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
         check_envelope(input)?;
         reject_nulls(input, "")?;
         let mut raw: RawRequest = deserialize_named(input, "")?;
+        let listed = raw.targets.is_some();
         let mut targets = match raw.targets.take() {
             Some(targets) => parse_train(&mut raw, &targets)?,
             None => vec![parse_one_target(&mut raw)?],
@@ -252,10 +201,34 @@ impl DeploymentRequest {
             allow_downgrade: raw.allow_downgrade,
             analysis: parse_analysis(raw.analysis.take())?,
             train,
+            listed,
             provisioned_concurrency: parse_ready_wait(raw.provisioned_concurrency.take())?,
         };
-        check_history_budget(&request)?;
         Ok(request)
+    }
+}
+
+impl DeploymentRequest {
+    /// Every alias the input names, the first one first.
+    pub fn targets(&self) -> Vec<TrainTarget> {
+        let mut all = vec![TrainTarget {
+            function_name: self.function_name.clone(),
+            alias: self.alias.clone(),
+            target: self.target.clone(),
+        }];
+        all.extend(self.train.iter().cloned());
+        all
+    }
+
+    /// The same request for `target` alone: what each alias's pre-flight judges.
+    pub fn for_target(&self, target: &TrainTarget) -> DeploymentRequest {
+        DeploymentRequest {
+            function_name: target.function_name.clone(),
+            alias: target.alias.clone(),
+            target: target.target.clone(),
+            train: Vec::new(),
+            ..self.clone()
+        }
     }
 }
 
@@ -384,21 +357,21 @@ fn check_interval(given: Option<u32>) -> Result<u32, FieldError> {
 }
 
 /// The `analysis` block: fields named under `analysis.`, then every bound checked.
-fn parse_analysis(raw: Option<Value>) -> Result<Option<super::analysis::Analysis>, FieldError> {
+fn parse_analysis(raw: Option<Value>) -> Result<Option<Analysis>, FieldError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let analysis: super::analysis::Analysis = deserialize_named(&raw, "analysis")?;
+    let analysis: Analysis = deserialize_named(&raw, "analysis")?;
     analysis.validate()?;
     Ok(Some(analysis))
 }
 
 /// The `provisionedConcurrency` block: fields named under `provisionedConcurrency.`.
-fn parse_ready_wait(raw: Option<Value>) -> Result<super::provisioned::ReadyWait, FieldError> {
+fn parse_ready_wait(raw: Option<Value>) -> Result<ReadyWait, FieldError> {
     let Some(raw) = raw else {
-        return Ok(super::provisioned::ReadyWait::default());
+        return Ok(ReadyWait::default());
     };
-    let wait: super::provisioned::ReadyWait = deserialize_named(&raw, "provisionedConcurrency")?;
+    let wait: ReadyWait = deserialize_named(&raw, "provisionedConcurrency")?;
     wait.validate()?;
     Ok(wait)
 }
@@ -640,13 +613,6 @@ fn step_weight(percent: f64) -> Result<Weight, String> {
         ));
     }
     Weight::from_percent_f64(percent).map_err(|e| e.to_string())
-}
-
-/// The function name of a name or an ARN (`arn:aws:lambda:…:function:orders` → `orders`).
-pub fn function_short_name(name_or_arn: &str) -> &str {
-    name_or_arn
-        .rsplit_once(":function:")
-        .map_or(name_or_arn, |(_, name)| name)
 }
 
 fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {

@@ -107,7 +107,7 @@ pub async fn run(
     let planned = deployment.as_ref();
     // A release train's input names its aliases in `targets`: the first one that moves leads.
     let (function, alias) = planned.map_or((function, alias), |d| {
-        (d.function_name.clone(), d.alias.clone())
+        (d.lead().function_name.clone(), d.lead().alias.clone())
     });
     let summary =
         summary::summarize(account, &execution, planned, &analyses, (&function, &alias)).await;

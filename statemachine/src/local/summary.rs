@@ -55,13 +55,14 @@ pub async fn summarize(
     summary
 }
 
-/// Every alias of a release train as the account has it now (empty for one alias).
+/// Every alias of a release train as the account has it now (empty for one alias, which the
+/// summary's own `alias` shows).
 async fn train_aliases(account: &LocalAccount, planned: Option<&Deployment>) -> Vec<TrainAlias> {
-    let Some(planned) = planned.filter(|d| !d.train.is_empty()) else {
+    let Some(planned) = planned.filter(|d| d.members.len() > 1) else {
         return Vec::new();
     };
     let mut train = Vec::new();
-    for member in planned.members() {
+    for member in planned.members.iter().cloned() {
         let ended = account
             .alias_state(&member.function_name, &member.alias)
             .await
@@ -84,7 +85,8 @@ fn target_version(execution: &Execution, planned: Option<&Deployment>) -> Option
         .output
         .as_ref()
         .and_then(|o| Deployment::deserialize(o).ok());
-    last.or_else(|| planned.cloned()).map(|d| d.target_version)
+    last.or_else(|| planned.cloned())
+        .map(|d| d.lead().target_version.clone())
 }
 
 /// The analysis Check Health recorded, when `event` is its exit and it made one.

@@ -104,7 +104,7 @@ async fn every_bad_input_is_rejected_naming_the_field_and_touches_nothing() {
             .expect("the runner accepts the definition");
         let s = &run.summary;
         let message =
-            shifter::domain::deployment::error_message(s.cause.as_deref().unwrap_or_default());
+            shifter::domain::failure::error_message(s.cause.as_deref().unwrap_or_default());
         let untouched = untouched(&account, &before);
         let ok = match case.expect.as_str() {
             "AlreadyCurrent" => s.outcome == Outcome::AlreadyCurrent,

@@ -340,15 +340,20 @@ fn check_counting(case: &Case) -> Result<(Ending, usize), TestCaseError> {
     // Someone else's change that landed before Start Deployment read the alias is part of the
     // snapshot, not drift.
     let snapshot = local::first_deployment(&run);
-    let original = snapshot
-        .as_ref()
-        .map_or_else(|| DEMO.original.to_owned(), |d| d.original_version.clone());
+    let original = snapshot.as_ref().map_or_else(
+        || DEMO.original.to_owned(),
+        |d| d.lead().original_version.clone(),
+    );
     let demo = Target {
         original: &original,
         ..DEMO
     };
     let setup = snapshot
-        .and_then(|d| history.iter().position(|w| w.revision_id == d.revision_id))
+        .and_then(|d| {
+            history
+                .iter()
+                .position(|w| w.revision_id == d.lead().revision_id)
+        })
         .map_or(setup, |i| setup.max(i + 1));
     let writes = support::writes_since(&history, setup, &demo);
     // Invariant 1: nothing was written before Start Deployment finished.

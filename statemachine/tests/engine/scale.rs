@@ -190,7 +190,7 @@ fn a_long_deployment_keeps_its_events_without_their_documents() {
         .unwrap();
     assert_eq!(run.summary.outcome, local::Outcome::Succeeded);
     assert_eq!(
-        local::first_deployment(&run).map(|d| d.plan.len()),
+        local::first_deployment(&run).map(|d| d.progress.plan.len()),
         Some(301)
     );
     assert!(documents > 600, "the observer saw {documents} documents");

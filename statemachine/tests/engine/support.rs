@@ -220,13 +220,13 @@ pub fn preflight_probe(
 /// The target version Start Deployment resolved, if it got that far.
 pub fn first_target(run: &Run) -> String {
     shifter_statemachine::local::first_deployment(run)
-        .map(|d| d.target_version)
+        .map(|d| d.lead().target_version.clone())
         .unwrap_or_default()
 }
 
 /// The number of steps (alias writes on success) Start Deployment planned.
 pub fn plan_len(run: &Run) -> usize {
-    shifter_statemachine::local::first_deployment(run).map_or(0, |d| d.plan.len())
+    shifter_statemachine::local::first_deployment(run).map_or(0, |d| d.progress.plan.len())
 }
 
 /// The demo alias is back on its snapshot, version 1 with no routing.

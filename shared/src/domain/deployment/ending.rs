@@ -1,0 +1,116 @@
+//! How a deployment ends when it rolls back: what to restore, and the cause it ends with.
+
+use super::{Decision, Deployment};
+use crate::domain::alias::{AliasState, Member};
+use crate::domain::failure::{ErrorKind, Failure};
+use crate::domain::weight::Weight;
+
+/// What Roll Back must do for one alias, decided from the alias as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreAction {
+    /// The alias already equals the snapshot (nothing moved, or an earlier attempt landed).
+    AlreadyRestored,
+    /// Write the snapshot, conditional on this RevisionId.
+    Restore { expected_revision: String },
+    /// Someone else changed the alias: leave their change.
+    Drifted(String),
+}
+
+impl Deployment {
+    /// Roll Back's decision for the lead alias ([`Deployment::restore_action_of`]).
+    pub fn restore_action(&self, current: &AliasState) -> RestoreAction {
+        self.restore_action_of(self.lead(), current)
+    }
+
+    /// Roll Back's decision for `member`, from its alias as it is now: restore it when the
+    /// alias is as we left it (or as a write of ours whose answer was lost would have left it),
+    /// leave it when someone else changed it.
+    pub fn restore_action_of(&self, member: &Member, current: &AliasState) -> RestoreAction {
+        if current.route == member.snapshot() {
+            return RestoreAction::AlreadyRestored;
+        }
+        if current.revision_id == member.revision_id || self.member_write_landed(member, current) {
+            return RestoreAction::Restore {
+                expected_revision: current.revision_id.clone(),
+            };
+        }
+        RestoreAction::Drifted(format!(
+            "alias {} of {} was changed by someone else: it now routes {} (we last left it on {}); \
+             their change was left as is",
+            member.alias, member.function_name, current.route, member.alias_last_seen
+        ))
+    }
+
+    /// True when a shift whose answer was lost (its error caught) would have left `member`'s
+    /// alias as it is now.
+    fn member_write_landed(&self, member: &Member, current: &AliasState) -> bool {
+        // `route_of` is only `Ok` at a shift or the promotion.
+        self.ending.caught.is_some() && self.route_of(member).is_ok_and(|r| r == current.route)
+    }
+
+    /// The failure being rolled back for: set by Check Health, or derived from a caught error.
+    pub fn failure_reason(&self) -> Failure {
+        if let Some(f) = &self.ending.failure {
+            return f.clone();
+        }
+        match &self.ending.caught {
+            Some(c) => Failure {
+                error: c.error.clone(),
+                cause: c.message(),
+            },
+            None => Failure::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "unexpected decision {:?} in the deployment document",
+                    self.decision
+                ),
+            ),
+        }
+    }
+
+    /// Decides to roll back for `failure`.
+    pub(super) fn rolling_back(mut self, failure: Failure) -> Deployment {
+        self.ending.failure = Some(failure);
+        self.decision = Decision::Rollback;
+        self
+    }
+
+    /// Records a finished restore of every alias and the final cause: `restored` holds each
+    /// member's alias as the restore left it (in [`Deployment::members`] order), `wrote`
+    /// whether traffic had moved (a restore wrote, or the document says traffic was on the
+    /// target).
+    pub fn rolled_back(mut self, restored: &[AliasState], wrote: bool) -> Deployment {
+        let mut failure = self.failure_reason();
+        let lead = self.lead();
+        let how = if self.members.len() > 1 {
+            let aliases: Vec<String> = self
+                .members
+                .iter()
+                .map(|m| format!("{} on {}", m.label(), m.original_version))
+                .collect();
+            format!(
+                "Every alias of the train is back on its version: {}.",
+                aliases.join(", ")
+            )
+        } else if wrote {
+            format!(
+                "Alias {} restored to version {} (it was on {}).",
+                lead.alias, lead.original_version, lead.alias_last_seen
+            )
+        } else {
+            format!(
+                "Alias {} is on version {} as before; no traffic had reached version {}.",
+                lead.alias, lead.original_version, lead.target_version
+            )
+        };
+        failure.cause = format!("{}. {how}", failure.cause.trim_end_matches('.'));
+        self.ending.rolled_back_to = Some(lead.original_version.clone());
+        self.ending.failure = Some(failure);
+        for (index, state) in restored.iter().enumerate().take(self.members.len()) {
+            self.members[index].saw(state);
+        }
+        self.set_traffic(Weight::ZERO);
+        self.decision = Decision::Rollback;
+        self
+    }
+}
