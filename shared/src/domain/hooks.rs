@@ -3,6 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::alias::function_short_name;
+use super::field::FieldError;
+use super::managed::validate_function_name;
 use super::text::cut_chars;
 
 /// Pre- and post-traffic hook functions.
@@ -24,6 +27,39 @@ pub struct Hooks {
 
 /// The longest a callback hook may take to answer: an hour, as CodeDeploy gives its hooks.
 pub const MAX_CALLBACK_HOOK_SECONDS: u32 = 3600;
+
+/// The hooks of an input deploying `function_name`: bounded callback timeout, valid names, and
+/// never the deployed function itself.
+pub fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {
+    if let Some(seconds) = hooks.callback_timeout_seconds {
+        if !(1..=MAX_CALLBACK_HOOK_SECONDS).contains(&seconds) {
+            return Err(FieldError::new(
+                "hooks.callbackTimeoutSeconds",
+                format!("must be between 1 and {MAX_CALLBACK_HOOK_SECONDS} (got {seconds})"),
+            ));
+        }
+        if hooks.pre_traffic.is_none() && hooks.post_traffic.is_none() {
+            return Err(FieldError::new(
+                "hooks.callbackTimeoutSeconds",
+                "needs hooks.preTraffic or hooks.postTraffic",
+            ));
+        }
+    }
+    for (field, hook) in [
+        ("hooks.preTraffic", &hooks.pre_traffic),
+        ("hooks.postTraffic", &hooks.post_traffic),
+    ] {
+        let Some(hook) = hook else { continue };
+        validate_function_name(field, hook)?;
+        if function_short_name(hook) == function_short_name(function_name) {
+            return Err(FieldError::new(
+                field,
+                "a hook cannot be the function being deployed",
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Most characters of a hook's own words (its status, error message or answer) that enter a
 /// cause: the document stays far below Step Functions' 256 KB state limit and a cause or a

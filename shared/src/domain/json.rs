@@ -194,6 +194,66 @@ impl<'de> Visitor<'de> for Node<'_> {
     }
 }
 
+/// The null rule, one for every field: `null` is never a value. An optional field is left
+/// out to get its default; a required one must be given. (Treating `null` as "absent" would let
+/// a templating slip such as `"alarms": null` deploy with nothing watched.)
+pub fn reject_nulls(value: &Value, path: &str) -> Result<(), FieldError> {
+    let join = |segment: String| {
+        if path.is_empty() || segment.starts_with('[') {
+            format!("{path}{segment}")
+        } else {
+            format!("{path}.{segment}")
+        }
+    };
+    match value {
+        Value::Null => Err(FieldError::new(
+            path,
+            "is null; null is not accepted for any field: leave an optional field out to use \
+             its default",
+        )),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| reject_nulls(item, &join(format!("[{i}]")))),
+        Value::Object(fields) => fields
+            .iter()
+            .try_for_each(|(key, item)| reject_nulls(item, &join(key.clone()))),
+        _ => Ok(()),
+    }
+}
+
+/// The value of a required field, or an error naming it.
+pub fn required<T>(field: &str, value: Option<T>) -> Result<T, FieldError> {
+    value.ok_or_else(|| FieldError::new(field, "is required"))
+}
+
+/// Deserializes with the path of the failing field as the error's field
+/// (`hooks.preTraffic: invalid type …`); serde's own message says what is wrong with it.
+pub fn deserialize_named<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    prefix: &str,
+) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().iter().fold(prefix.to_owned(), |field, segment| {
+            use serde_path_to_error::Segment;
+            match segment {
+                Segment::Seq { index } => format!("{field}[{index}]"),
+                Segment::Map { key } | Segment::Enum { variant: key } if field.is_empty() => {
+                    key.clone()
+                }
+                Segment::Map { key } | Segment::Enum { variant: key } => format!("{field}.{key}"),
+                Segment::Unknown => field,
+            }
+        });
+        let field = if path.is_empty() {
+            "(input)".to_owned()
+        } else {
+            path
+        };
+        FieldError::new(field, e.into_inner().to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

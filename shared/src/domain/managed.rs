@@ -1,6 +1,8 @@
 //! The set of functions a stack may deploy and invoke as hooks (the `MANAGED_FUNCTIONS` setting),
 //! and the strict reading of Lambda function ARNs it relies on.
 
+use super::field::FieldError;
+
 /// Partitions a Lambda ARN can name (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
 pub const PARTITIONS: [&str; 8] = [
     "aws",
@@ -279,6 +281,50 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     rest.len() >= last.len() && rest.ends_with(last)
+}
+
+pub fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.starts_with("arn:") {
+        return FunctionArn::parse(value, name_ok)
+            .map(|_| ())
+            .map_err(|problem| {
+                FieldError::new(
+                    field,
+                    format!(
+                        "{value:?} {problem}; an unqualified Lambda function ARN is \
+                     arn:aws:lambda:REGION:ACCOUNT:function:NAME, no version or alias"
+                    ),
+                )
+            });
+    }
+    if name_ok(value) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!(
+                "{value:?} is not a function name (1 to 64 letters, digits, '-' or '_') or ARN"
+            ),
+        ))
+    }
+}
+
+pub fn validate_alias(field: &str, value: &str) -> Result<(), FieldError> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !value.bytes().all(|b| b.is_ascii_digit());
+    if value == "$LATEST" || !ok {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "{value:?} is not an alias name (1 to 128 letters, digits, '-' or '_', not all digits)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use super::approval::{
     Approval, ApprovalDefault, DEFAULT_APPROVAL_TIMEOUT_SECONDS, MAX_APPROVAL_TIMEOUT_SECONDS,
 };
 use super::field::FieldError;
-use super::hooks::{Hooks, MAX_CALLBACK_HOOK_SECONDS};
-use super::json::InputDocument;
-use super::managed::{FunctionArn, name_ok};
+use super::hooks::{Hooks, validate_hooks};
+use super::json::{InputDocument, deserialize_named, reject_nulls, required};
+use super::managed::{validate_alias, validate_function_name};
 use super::provisioned::ReadyWait;
 use super::strategy::{MAX_BAKE_SECONDS, Plan, PlanError, Step, Strategy};
 use super::weight::Weight;
@@ -249,66 +249,6 @@ fn check_envelope(input: &Value) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// The null rule, one for every field: `null` is never a value. An optional field is left
-/// out to get its default; a required one must be given. (Treating `null` as "absent" would let
-/// a templating slip such as `"alarms": null` deploy with nothing watched.)
-fn reject_nulls(value: &Value, path: &str) -> Result<(), FieldError> {
-    let join = |segment: String| {
-        if path.is_empty() || segment.starts_with('[') {
-            format!("{path}{segment}")
-        } else {
-            format!("{path}.{segment}")
-        }
-    };
-    match value {
-        Value::Null => Err(FieldError::new(
-            path,
-            "is null; null is not accepted for any field: leave an optional field out to use \
-             its default",
-        )),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, item)| reject_nulls(item, &join(format!("[{i}]")))),
-        Value::Object(fields) => fields
-            .iter()
-            .try_for_each(|(key, item)| reject_nulls(item, &join(key.clone()))),
-        _ => Ok(()),
-    }
-}
-
-/// The value of a required field, or an error naming it.
-fn required<T>(field: &str, value: Option<T>) -> Result<T, FieldError> {
-    value.ok_or_else(|| FieldError::new(field, "is required"))
-}
-
-/// Deserializes with the path of the failing field as the error's field
-/// (`hooks.preTraffic: invalid type …`); serde's own message says what is wrong with it.
-fn deserialize_named<T: serde::de::DeserializeOwned>(
-    value: &Value,
-    prefix: &str,
-) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().iter().fold(prefix.to_owned(), |field, segment| {
-            use serde_path_to_error::Segment;
-            match segment {
-                Segment::Seq { index } => format!("{field}[{index}]"),
-                Segment::Map { key } | Segment::Enum { variant: key } if field.is_empty() => {
-                    key.clone()
-                }
-                Segment::Map { key } | Segment::Enum { variant: key } => format!("{field}.{key}"),
-                Segment::Unknown => field,
-            }
-        });
-        let field = if path.is_empty() {
-            "(input)".to_owned()
-        } else {
-            path
-        };
-        FieldError::new(field, e.into_inner().to_string())
-    })
-}
-
 fn validate_alarms(alarms: &[String]) -> Result<(), FieldError> {
     if alarms.len() > MAX_ALARMS {
         return Err(FieldError::new(
@@ -374,37 +314,6 @@ fn parse_ready_wait(raw: Option<Value>) -> Result<ReadyWait, FieldError> {
     let wait: ReadyWait = deserialize_named(&raw, "provisionedConcurrency")?;
     wait.validate()?;
     Ok(wait)
-}
-
-fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {
-    if let Some(seconds) = hooks.callback_timeout_seconds {
-        if !(1..=MAX_CALLBACK_HOOK_SECONDS).contains(&seconds) {
-            return Err(FieldError::new(
-                "hooks.callbackTimeoutSeconds",
-                format!("must be between 1 and {MAX_CALLBACK_HOOK_SECONDS} (got {seconds})"),
-            ));
-        }
-        if hooks.pre_traffic.is_none() && hooks.post_traffic.is_none() {
-            return Err(FieldError::new(
-                "hooks.callbackTimeoutSeconds",
-                "needs hooks.preTraffic or hooks.postTraffic",
-            ));
-        }
-    }
-    for (field, hook) in [
-        ("hooks.preTraffic", &hooks.pre_traffic),
-        ("hooks.postTraffic", &hooks.post_traffic),
-    ] {
-        let Some(hook) = hook else { continue };
-        validate_function_name(field, hook)?;
-        if function_short_name(hook) == function_short_name(function_name) {
-            return Err(FieldError::new(
-                field,
-                "a hook cannot be the function being deployed",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// `functionName`, `alias` and `targetVersion` of a deployment of one alias.
@@ -613,50 +522,6 @@ fn step_weight(percent: f64) -> Result<Weight, String> {
         ));
     }
     Weight::from_percent_f64(percent).map_err(|e| e.to_string())
-}
-
-fn validate_function_name(field: &str, value: &str) -> Result<(), FieldError> {
-    if value.starts_with("arn:") {
-        return FunctionArn::parse(value, name_ok)
-            .map(|_| ())
-            .map_err(|problem| {
-                FieldError::new(
-                    field,
-                    format!(
-                        "{value:?} {problem}; an unqualified Lambda function ARN is \
-                     arn:aws:lambda:REGION:ACCOUNT:function:NAME, no version or alias"
-                    ),
-                )
-            });
-    }
-    if name_ok(value) {
-        Ok(())
-    } else {
-        Err(FieldError::new(
-            field,
-            format!(
-                "{value:?} is not a function name (1 to 64 letters, digits, '-' or '_') or ARN"
-            ),
-        ))
-    }
-}
-
-fn validate_alias(field: &str, value: &str) -> Result<(), FieldError> {
-    let ok = !value.is_empty()
-        && value.len() <= 128
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && !value.bytes().all(|b| b.is_ascii_digit());
-    if value == "$LATEST" || !ok {
-        return Err(FieldError::new(
-            field,
-            format!(
-                "{value:?} is not an alias name (1 to 128 letters, digits, '-' or '_', not all digits)"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -339,5 +339,3 @@ impl Deployment {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_provisioned;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::super::*;
 use crate::domain::alarm::AlarmReport;
 use crate::domain::failure::ErrorKind;
 use crate::domain::provisioned::*;
