@@ -158,7 +158,7 @@ async fn a_throttled_read_is_transient_and_decides_nothing() {
 }
 
 #[tokio::test]
-async fn hooks_pass_only_on_succeeded_and_read_no_alarm() {
+async fn hooks_pass_only_on_succeeded_and_the_alarms_are_read_before_traffic_moves() {
     let hooks = json!({"hooks": {"preTraffic": "orders-api-pre"}});
     for (payload, next) in [
         (json!({"status": "Succeeded"}), Decision::Shift),
@@ -175,7 +175,7 @@ async fn hooks_pass_only_on_succeeded_and_read_no_alarm() {
         let d = w.check_after(5, &d).await.expect("a decision");
         assert_eq!(d.decision, next, "{payload}");
         assert!(d.hook_result.is_none(), "the result is consumed");
-        assert!(w.alarms.reads().is_empty());
+        assert_eq!(w.alarms.reads().len(), 1, "one read before any shift");
         if next == Decision::Rollback {
             let failure = d.ending.failure.expect("why");
             assert_eq!(failure.error, ErrorKind::HookFailed);
@@ -186,6 +186,31 @@ async fn hooks_pass_only_on_succeeded_and_read_no_alarm() {
             );
         }
     }
+}
+
+/// An alarm that went into ALARM while the pre-traffic hook ran (its event delivered or lost)
+/// refuses the first shift: nothing moves, and the cause says so.
+#[tokio::test]
+async fn an_alarm_during_the_pre_traffic_hook_refuses_the_first_shift() {
+    let hooks = json!({"hooks": {"preTraffic": "orders-api-pre"}});
+    let w = World::new();
+    let mut d = w.planned("Canary10Percent5Minutes", hooks);
+    w.alarms.set_from(ALARM, w.clock.now(), AlarmState::Alarm);
+    d.hook_result = Some(shifter::domain::HookOutcome::read(Some(
+        &json!({"payload": {"status": "Succeeded"}}),
+    )));
+    let d = w.check_after(5, &d).await.expect("a decision");
+    assert_eq!(d.decision, Decision::Rollback);
+    let failure = d.ending.failure.expect("why");
+    assert_eq!(failure.error, ErrorKind::AlarmTriggered);
+    assert!(
+        failure
+            .cause
+            .ends_with("in ALARM before any traffic moved to version 2"),
+        "{}",
+        failure.cause
+    );
+    assert!(w.lambda.deployment_writes().is_empty(), "nothing moved");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-/// The stable error names (DESIGN.md "Error names") the state machine's Retry and Catch match on.
+/// The stable error names (docs/architecture.md "Error names") the state machine's Retry and Catch match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// The execution input (or a document derived from it) is not acceptable.
@@ -40,7 +40,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in the order DESIGN.md lists them.
+    /// Every kind, in the order docs/architecture.md "Error names" lists them.
     pub const ALL: [ErrorKind; 13] = [
         ErrorKind::InvalidInput,
         ErrorKind::NotFound,

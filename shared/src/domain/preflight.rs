@@ -1,5 +1,6 @@
-//! Start Deployment's pre-flight judgment (DESIGN.md invariant 1): from the request and what was
-//! read from the account, deploy, publish first, or reject — before anything is changed.
+//! Start Deployment's pre-flight judgment (docs/architecture.md, safety invariant 1): from the
+//! request and what was read from the account, deploy, publish first, or reject — before
+//! anything is changed.
 
 use super::alarm::AlarmReport;
 use super::alias::{AliasState, VersionInfo};

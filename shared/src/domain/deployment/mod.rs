@@ -284,6 +284,21 @@ impl Deployment {
         commands.join(" && ")
     }
 
+    /// When something happened, by where traffic was: `at 10% on version 2`, or before the
+    /// first shift `before any traffic moved to version 2`.
+    pub fn moment(&self) -> String {
+        if !self.progress.traffic.is_zero() {
+            return format!("at {}", self.traffic_at());
+        }
+        match self.members.as_slice() {
+            [only] => format!(
+                "before any traffic moved to version {}",
+                only.target_version
+            ),
+            _ => "before any traffic moved to the release train's new versions".to_owned(),
+        }
+    }
+
     /// Where traffic is now, in the one wording every cause uses: `10% on version 2`, or for a
     /// release train `10% on the new versions of the release train`.
     pub fn traffic_at(&self) -> String {

@@ -168,8 +168,9 @@ impl Deployment {
         }
     }
 
-    /// True when Check Health must read the alarms before deciding (also when a gate is
-    /// answered: traffic sat on the previous step while it waited).
+    /// True when Check Health must read the alarms before deciding: after every park, and
+    /// after a hook — so that no shift follows a pre-traffic hook during which an alarm fired
+    /// (with its event delivered or lost), and no gate is passed on a firing alarm.
     pub fn needs_alarm_check(&self) -> bool {
         !self.watch.alarms.is_empty()
             && matches!(
@@ -178,6 +179,8 @@ impl Deployment {
                     | Decision::PostPromotionBake
                     | Decision::AwaitApproval
                     | Decision::AwaitProvisionedConcurrency
+                    | Decision::PreTrafficHook
+                    | Decision::PostTrafficHook
             )
     }
 
@@ -230,8 +233,18 @@ impl Deployment {
                 }
                 self.judge_gate(now, answer)
             }
-            Decision::PreTrafficHook => Ok(self.judge_hook(Phase::PreTraffic, now)),
-            Decision::PostTrafficHook => Ok(self.judge_hook(Phase::PostTraffic, now)),
+            Decision::PreTrafficHook | Decision::PostTrafficHook => {
+                if let Some(failure) = self.watched(alarms) {
+                    self.hook_result = None;
+                    return Ok(self.rolling_back(failure));
+                }
+                let phase = if self.decision == Decision::PreTrafficHook {
+                    Phase::PreTraffic
+                } else {
+                    Phase::PostTraffic
+                };
+                Ok(self.judge_hook(phase, now))
+            }
             Decision::Bake | Decision::PostPromotionBake => {
                 if let Some(failure) = self.watched(alarms) {
                     return Ok(self.rolling_back(failure));
@@ -405,14 +418,14 @@ impl Deployment {
 
     /// The failure to roll back for when `report` found a watched alarm in ALARM or gone.
     pub fn alarm_problem(&self, report: &AlarmReport) -> Option<Failure> {
-        let at = self.traffic_at();
+        let at = self.moment();
         if !report.in_alarm.is_empty() {
-            let cause = format!("alarm {} in ALARM at {at}", report.in_alarm.join(", "));
+            let cause = format!("alarm {} in ALARM {at}", report.in_alarm.join(", "));
             return Some(Failure::new(ErrorKind::AlarmTriggered, cause));
         }
         if !report.missing.is_empty() {
             let cause = format!(
-                "alarm {} no longer exists (deleted during the deployment, at {at})",
+                "alarm {} no longer exists (deleted during the deployment, {at})",
                 report.missing.join(", ")
             );
             return Some(Failure::new(ErrorKind::NotFound, cause));
