@@ -365,3 +365,58 @@ fn docs_command_samples_show_what_the_command_prints() {
     // README: simulate and simulate --alarm-at 3m; docs/simulate.md the same; docs/plan.md one.
     assert!(checked >= 5, "only {checked} command samples found");
 }
+
+/// Every test the documentation names as `path/to/file.rs::test_name` (in inline code), with
+/// the page that names it.
+fn named_tests(markdown: &str) -> Vec<(String, String)> {
+    Parser::new_ext(markdown, options())
+        .filter_map(|event| match event {
+            Event::Code(code) => {
+                let (path, name) = code.split_once(".rs::")?;
+                let plain = |s: &str| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-/.".contains(c))
+                };
+                (plain(path) && plain(name) && !name.contains(['/', '.']))
+                    .then(|| (format!("{path}.rs"), name.to_owned()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn docs_name_only_tests_that_exist() {
+    let root = repo_root();
+    let mut missing = Vec::new();
+    let mut named = 0;
+    for page in documentation(&root) {
+        let text = fs::read_to_string(root.join(&page)).expect("a documentation page");
+        for (file, test) in named_tests(&text) {
+            named += 1;
+            let source = fs::read_to_string(root.join(&file)).unwrap_or_default();
+            let declared = source.lines().any(|line| {
+                line.trim_start()
+                    .strip_prefix("async fn ")
+                    .or_else(|| line.trim_start().strip_prefix("fn "))
+                    .is_some_and(|rest| {
+                        rest.strip_prefix(test.as_str())
+                            .is_some_and(|after| after.starts_with('('))
+                    })
+            });
+            if !declared {
+                missing.push(format!("{}: {file}::{test}", page.display()));
+            }
+        }
+    }
+    assert!(
+        named >= 40,
+        "only {named} tests are named in the documentation"
+    );
+    assert!(
+        missing.is_empty(),
+        "tests named in the documentation that do not exist:\n{}",
+        missing.join("\n")
+    );
+}
