@@ -1,7 +1,7 @@
 //! The two alias writes every deployment makes, for one alias or for each alias of a release
 //! train: a step's conditional write (Shift Traffic, Promote) and the restore (Roll Back, and
 //! Shift Traffic when a train stops on drift). Both are conditional on the RevisionId we saw
-//! last (DESIGN.md invariants 2 to 4).
+//! last (invariants 2 to 4 of docs/architecture.md#safety-invariants).
 
 use crate::ShifterError;
 use crate::domain::alias::Member;

@@ -97,7 +97,7 @@ pub struct Found {
     pub post_traffic: Option<Located>,
 }
 
-/// An execution input as import writes it: the fields in the order of the README's reference.
+/// An execution input as import writes it: the fields in the order of docs/input.md's reference.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Input {

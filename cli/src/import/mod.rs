@@ -92,7 +92,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
             "note: the hooks are imported as callback hooks (hooks.callbackTimeoutSeconds 3600, \
              CodeDeploy's hour): change each hook's PutLifecycleEventHookExecutionStatus call to \
              SendTaskSuccess(taskToken = event.taskToken, output = {{\"status\":\"Succeeded\"}}) \
-             (README, \"From a CodeDeploy hook: one call changes\")"
+             (docs/hooks.md, \"From a CodeDeploy hook: one call changes\")"
         );
     }
     output(&inputs, args.out.as_deref())?;

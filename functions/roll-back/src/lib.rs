@@ -1,7 +1,7 @@
 //! Roll Back: restores the alias snapshot exactly, idempotently, and never over someone
-//! else's change (DESIGN.md invariants 2 and 4). A release train restores every alias that is
-//! still ours; when one was changed by someone else, it is left as is and the execution stops on
-//! drift once the others are restored.
+//! else's change (invariants 2 and 4 of docs/architecture.md#safety-invariants). A release
+//! train restores every alias that is still ours; when one was changed by someone else, it is
+//! left as is and the execution stops on drift once the others are restored.
 
 use shifter::ShifterError;
 use shifter::aliases::{Restored, restore};

@@ -1,6 +1,7 @@
 //! Roll Back over the shared fakes, one invocation at a time: after each call, the document (or
 //! the error) and the fake alias are checked. The snapshot is restored exactly, idempotently,
-//! and never over someone else's change (DESIGN.md invariants 2 and 4).
+//! and never over someone else's change (invariants 2 and 4 of
+//! docs/architecture.md#safety-invariants).
 
 use std::sync::Arc;
 

@@ -1,7 +1,8 @@
 //! Shift Traffic: moves the alias to the current step's weight (or promotes it), always
-//! conditional on the RevisionId seen last (DESIGN.md invariants 2 and 3). A release train's
-//! aliases are written one after another, all before the bake starts; when one of them was
-//! changed by someone else the train stops: the others are restored and the changed one is left.
+//! conditional on the RevisionId seen last (invariants 2 and 3 of
+//! docs/architecture.md#safety-invariants). A release train's aliases are written one after
+//! another, all before the bake starts; when one of them was changed by someone else the train
+//! stops: the others are restored and the changed one is left.
 
 use serde::Deserialize;
 use shifter::ShifterError;

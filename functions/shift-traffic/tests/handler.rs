@@ -1,6 +1,7 @@
 //! Shift Traffic over the shared fakes, one invocation at a time: after each call, the document
 //! (or the error) and the fake alias are checked. Every write is conditional on the RevisionId
-//! seen last, and the weight only goes up (DESIGN.md invariants 2 and 3).
+//! seen last, and the weight only goes up (invariants 2 and 3 of
+//! docs/architecture.md#safety-invariants).
 
 use std::sync::Arc;
 

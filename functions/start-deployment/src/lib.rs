@@ -1,5 +1,5 @@
 //! Start Deployment: validates the execution input and runs every pre-flight check before
-//! anything is changed (DESIGN.md invariant 1).
+//! anything is changed (invariant 1 of docs/architecture.md#safety-invariants).
 
 use serde::Deserialize;
 use shifter::ShifterError;

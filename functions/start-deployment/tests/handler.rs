@@ -1,6 +1,6 @@
 //! Start Deployment over the shared fakes, one invocation at a time: after each call, the
 //! document (or the error) and the fake account are checked. Nothing but `publish` may ever be
-//! written here (DESIGN.md invariant 1).
+//! written here (invariant 1 of docs/architecture.md#safety-invariants).
 
 use std::sync::Arc;
 

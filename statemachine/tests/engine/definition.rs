@@ -104,9 +104,9 @@ fn every_error_the_definition_matches_exists() {
     }
 }
 
-/// The Lambda failures every `lambda:invoke` Task retries (Roll Back at least 10 times): DESIGN's
-/// list of Lambda service errors, plus what Step Functions reports for a crashed handler, a
-/// handler past its timeout and an invoke call that timed out
+/// The Lambda failures every `lambda:invoke` Task retries (Roll Back at least 10 times): the
+/// Lambda service errors of docs/architecture.md#retries-and-catches, plus what Step Functions
+/// reports for a crashed handler, a handler past its timeout and an invoke call that timed out
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html>,
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html>).
 const RETRIED_LAMBDA_ERRORS: [&str; 7] = [

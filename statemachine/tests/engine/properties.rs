@@ -1,6 +1,7 @@
 //! Property tests: a random strategy × a random fault schedule × random alarm timing, through
 //! the shipped definition and the real handlers. After every run, over the recorded alias
-//! history, DESIGN.md's invariants hold and the run ends in exactly one legitimate way.
+//! history, the invariants of docs/architecture.md#safety-invariants hold and the run ends in
+//! exactly one legitimate way.
 //!
 //! `PROPTEST_CASES` overrides the case counts (each test's default is in its config).
 

@@ -1,6 +1,6 @@
 //! Scenario tests: the shipped `deployment.asl.json` through the local runner, with the real
-//! handlers over the in-memory fakes. Every safety invariant of DESIGN.md is asserted over the
-//! recorded alias history.
+//! handlers over the in-memory fakes. Every safety invariant of
+//! docs/architecture.md#safety-invariants is asserted over the recorded alias history.
 
 use serde_json::{Value, json};
 use shifter::domain::cost::estimate;
@@ -36,7 +36,7 @@ fn alias(account: &LocalAccount) -> AliasRoute {
         .route
 }
 
-/// DESIGN.md invariants 2–5 over one run's alias history.
+/// Invariants 2–5 of docs/architecture.md#safety-invariants over one run's alias history.
 fn assert_invariants(account: &LocalAccount, run: &Run, original: &str, target: &str) {
     let history = account.lambda.history();
     let setup = history

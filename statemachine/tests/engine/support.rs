@@ -1,5 +1,6 @@
-//! Checks shared by the property, race, scale and catalog tests: DESIGN.md's invariants over
-//! a recorded alias history, and the only ways a deployment may end.
+//! Checks shared by the property, race, scale and catalog tests: the invariants of
+//! docs/architecture.md#safety-invariants over a recorded alias history, and the only ways a
+//! deployment may end.
 
 use shifter::domain::{AliasRoute, Weight};
 use shifter::fakes::{AliasWrite, Writer};
@@ -47,8 +48,8 @@ pub fn writes_since(history: &[AliasWrite], setup: usize, t: &Target<'_>) -> Vec
         .collect()
 }
 
-/// DESIGN.md invariants 2–5 over the writes one deployment (and any other party) made to
-/// its alias during a run.
+/// Invariants 2–5 of docs/architecture.md#safety-invariants over the writes one deployment
+/// (and any other party) made to its alias during a run.
 pub fn check_history(writes: &[AliasWrite], t: &Target<'_>) -> Result<(), String> {
     let snapshot = AliasRoute::single(t.original);
     let mut last_weight = Weight::ZERO;

@@ -52,7 +52,7 @@ fn route(account: &LocalAccount, t: &Target<'_>) -> AliasRoute {
     account.lambda.alias(t.function, t.alias).unwrap().route
 }
 
-/// DESIGN.md invariants 2–5 over each alias's own writes.
+/// Invariants 2–5 of docs/architecture.md#safety-invariants over each alias's own writes.
 fn assert_each_alias_safe(account: &LocalAccount) {
     let history = account.lambda.history();
     for t in &TRAIN {
