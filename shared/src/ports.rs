@@ -309,8 +309,8 @@ pub struct ActiveDeployment {
 pub struct ParkedTask {
     /// The Step Functions task token.
     pub task_token: String,
-    /// `bake`, `approval` or `postPromotionBake`.
-    pub kind: String,
+    /// Which wait it is.
+    pub kind: crate::states::ParkKind,
     /// The share of traffic on the target version while parked (0–100).
     pub traffic_percent: f64,
 }

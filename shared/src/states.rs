@@ -2,6 +2,10 @@
 //! read its executions agree on: state names and the `DetailType` of parked tasks' events.
 //! A test in `shifter-statemachine` checks every name here against the definition.
 
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
 /// Validates the input and snapshots the alias.
 pub const START_DEPLOYMENT: &str = "Start Deployment";
 /// Fail state: the input was refused before anything changed.
@@ -95,16 +99,97 @@ pub const APPROVAL_DETAIL_TYPE: &str = "Traffic Shifter Approval";
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>).
 pub const PARK_RESOURCE: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 
-/// The `park` field of a parked task's payload to the watch function: a step's bake.
-pub const PARK_BAKE: &str = "bake";
-/// The same, at an approval gate.
-pub const PARK_APPROVAL: &str = "approval";
-/// The same, after the promotion.
-pub const PARK_POST_PROMOTION_BAKE: &str = "postPromotionBake";
-/// The same, while the alias's provisioned concurrency is allocated after a shift.
-pub const PARK_PROVISIONED_CONCURRENCY: &str = "provisionedConcurrency";
+/// The `park` field of a parked task's payload to the watch function: which wait it is. The
+/// wire names are the definition's `park` values; a test in `shifter-statemachine` checks every
+/// park state's value deserializes into one of these and every kind is used by a park state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ParkKind {
+    /// A step's bake (`bake`).
+    Bake,
+    /// An approval gate (`approval`).
+    Approval,
+    /// The bake after the promotion (`postPromotionBake`).
+    PostPromotionBake,
+    /// The wait for the alias's provisioned concurrency after a write (`provisionedConcurrency`).
+    ProvisionedConcurrency,
+}
+
+impl ParkKind {
+    /// Every park kind, for the checks against the definition.
+    pub const ALL: [ParkKind; 4] = [
+        ParkKind::Bake,
+        ParkKind::Approval,
+        ParkKind::PostPromotionBake,
+        ParkKind::ProvisionedConcurrency,
+    ];
+
+    /// The value of the payload's `park` field (what serde writes and reads).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            ParkKind::Bake => "bake",
+            ParkKind::Approval => "approval",
+            ParkKind::PostPromotionBake => "postPromotionBake",
+            ParkKind::ProvisionedConcurrency => "provisionedConcurrency",
+        }
+    }
+
+    /// The kind whose wire name is `name`, if any.
+    pub fn from_wire(name: &str) -> Option<ParkKind> {
+        ParkKind::ALL
+            .into_iter()
+            .find(|kind| kind.wire_name() == name)
+    }
+
+    /// The state of the definition that parks with this kind.
+    pub fn state(self) -> &'static str {
+        match self {
+            ParkKind::Bake => BAKE,
+            ParkKind::Approval => AWAIT_APPROVAL,
+            ParkKind::PostPromotionBake => POST_PROMOTION_BAKE,
+            ParkKind::ProvisionedConcurrency => AWAIT_PROVISIONED_CONCURRENCY,
+        }
+    }
+}
+
+impl fmt::Display for ParkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.wire_name())
+    }
+}
 
 /// True for the states that park on a task token while traffic bakes.
 pub fn is_bake(state: &str) -> bool {
     state == BAKE || state == POST_PROMOTION_BAKE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// serde's names are `wire_name`'s, both ways, and each kind names its own state.
+    #[test]
+    fn park_kinds_read_and_write_their_wire_names() {
+        for kind in ParkKind::ALL {
+            let wire = serde_json::to_value(kind).unwrap();
+            assert_eq!(wire, kind.wire_name(), "{kind:?}");
+            assert_eq!(serde_json::from_value::<ParkKind>(wire).unwrap(), kind);
+            assert_eq!(ParkKind::from_wire(kind.wire_name()), Some(kind));
+            assert_eq!(kind.to_string(), kind.wire_name());
+        }
+        let states: std::collections::BTreeSet<&str> =
+            ParkKind::ALL.iter().map(|k| k.state()).collect();
+        assert_eq!(states.len(), ParkKind::ALL.len(), "one state per kind");
+        assert_eq!(ParkKind::from_wire("Bake"), None, "case matters");
+        // serde lists every variant it knows: `ALL` leaves none out.
+        let refused = serde_json::from_value::<ParkKind>("nap".into()).unwrap_err();
+        let known: Vec<String> = ParkKind::ALL.iter().map(|k| format!("`{k}`")).collect();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "unknown variant `nap`, expected one of {}",
+                known.join(", ")
+            )
+        );
+    }
 }

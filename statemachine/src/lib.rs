@@ -10,7 +10,7 @@ pub const DEFINITION: &str = include_str!("../deployment.asl.json");
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
-    use shifter::states;
+    use shifter::states::{self, ParkKind};
 
     /// The names the CLI and the runner match on are the definition's own: renaming a state, a
     /// park kind or the approval event's DetailType in the definition fails here, not silently
@@ -56,23 +56,13 @@ mod tests {
             );
         }
         let park = |state: &str| defined[state]["Parameters"]["Payload"]["park"].as_str();
-        for (state, kind) in [
-            (states::BAKE, states::PARK_BAKE),
-            (
-                states::POST_PROMOTION_BAKE,
-                states::PARK_POST_PROMOTION_BAKE,
-            ),
-            (states::AWAIT_APPROVAL, states::PARK_APPROVAL),
-            (
-                states::AWAIT_PROVISIONED_CONCURRENCY,
-                states::PARK_PROVISIONED_CONCURRENCY,
-            ),
-        ] {
+        for kind in ParkKind::ALL {
+            let state = kind.state();
             assert_eq!(
                 states::is_bake(state),
                 state == states::BAKE || state == states::POST_PROMOTION_BAKE
             );
-            assert_eq!(park(state), Some(kind), "{state}");
+            assert_eq!(park(state), Some(kind.wire_name()), "{state}");
             assert_eq!(
                 defined[state]["Resource"],
                 states::PARK_RESOURCE,

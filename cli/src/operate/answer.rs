@@ -3,10 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 use shifter::ports::{Executions, HistoryEvent};
-use shifter::states::{
-    AWAIT_APPROVAL, AWAIT_PROVISIONED_CONCURRENCY, BAKE, PARK_APPROVAL, PARK_BAKE,
-    PARK_POST_PROMOTION_BAKE, PARK_PROVISIONED_CONCURRENCY, POST_PROMOTION_BAKE,
-};
+use shifter::states::ParkKind;
 
 use crate::error::CliError;
 
@@ -63,8 +60,8 @@ pub struct WaitingTask {
     pub state: String,
     /// The function it invoked with the token (Traffic Shifter's watch function for ours).
     pub function: String,
-    /// The `park` of its payload (`bake`, `approval`, `postPromotionBake` for ours).
-    pub park: String,
+    /// The `park` of its payload when it is one of ours (`None` for any other value, or none).
+    pub park: Option<ParkKind>,
     /// True when the payload carries a deployment document with its id (ours do).
     pub deployment: bool,
     /// The token that answers it.
@@ -84,8 +81,9 @@ struct Invoke {
 #[serde(rename_all = "camelCase")]
 struct ParkPayload {
     task_token: String,
+    /// Read as text: another team's task may carry any `park`, or none.
     #[serde(default)]
-    park: String,
+    park: Option<String>,
     #[serde(default)]
     deployment: Option<serde_json::Value>,
 }
@@ -118,7 +116,7 @@ pub fn waiting_task(history: &[HistoryEvent]) -> Option<WaitingTask> {
     Some(WaitingTask {
         state,
         function: parameters.function_name,
-        park: payload.park,
+        park: payload.park.as_deref().and_then(ParkKind::from_wire),
         deployment,
         token: payload.task_token,
     })
@@ -128,13 +126,7 @@ pub fn waiting_task(history: &[HistoryEvent]) -> Option<WaitingTask> {
 /// kind are the definition's, and the payload carries a deployment document. Anything else
 /// parked on a task token belongs to someone else and is not ours to answer.
 pub fn is_ours(task: &WaitingTask) -> bool {
-    let parks = [
-        (BAKE, PARK_BAKE),
-        (AWAIT_APPROVAL, PARK_APPROVAL),
-        (POST_PROMOTION_BAKE, PARK_POST_PROMOTION_BAKE),
-        (AWAIT_PROVISIONED_CONCURRENCY, PARK_PROVISIONED_CONCURRENCY),
-    ];
-    parks.contains(&(task.state.as_str(), task.park.as_str())) && task.deployment
+    task.park.is_some_and(|kind| kind.state() == task.state) && task.deployment
 }
 
 /// Answers the waiting task of execution `arn`; returns the state it was parked in.
@@ -153,13 +145,15 @@ pub async fn answer(
     if !is_ours(&task) {
         return Err(CliError::Usage(format!(
             "{arn} is not a Traffic Shifter deployment: it waits in {:?} on function {:?} \
-             (park {:?}); its task token is not ours to answer",
-            task.state, task.function, task.park
+             (park {}); its task token is not ours to answer",
+            task.state,
+            task.function,
+            task.park.map_or("none of ours", ParkKind::wire_name)
         )));
     }
     let token = &task.token;
     match answer {
-        Answer::Approve if task.park != PARK_APPROVAL => {
+        Answer::Approve if task.park != Some(ParkKind::Approval) => {
             return Err(CliError::Usage(format!(
                 "{arn} is in {:?}, not at an approval gate; `shifter promote` skips ahead",
                 task.state
@@ -185,7 +179,7 @@ pub async fn answer(
 #[cfg(test)]
 mod tests {
     use shifter::fakes::FakeExecutions;
-    use shifter::states::{BAKE, PARK_BAKE};
+    use shifter::states::BAKE;
 
     use super::*;
     use crate::operate::recorded::{parked, recorded, running};
@@ -194,7 +188,10 @@ mod tests {
     async fn abort_and_promote_answer_the_parked_token() {
         let history = parked();
         let task = waiting_task(&history).unwrap();
-        assert_eq!((task.state.as_str(), task.park.as_str()), (BAKE, PARK_BAKE));
+        assert_eq!(
+            (task.state.as_str(), task.park),
+            (BAKE, Some(ParkKind::Bake))
+        );
         let token = task.token;
         let (fake, arn) = running(history).await;
         answer(&fake, &arn, &Answer::Abort("stop".into()))
@@ -256,6 +253,7 @@ mod tests {
             }
             history
         };
+        assert_eq!(waiting_task(&foreign_source(parked())).unwrap().park, None);
         for history in [foreign_source(parked()), renamed(parked())] {
             assert!(!is_ours(&waiting_task(&history).unwrap()));
             let (fake, arn) = running(history).await;

@@ -32,9 +32,7 @@ use shifter::ports::{
     ActiveDeployment, AlarmReader, DeploymentRegistry, ParkedTask, RolledBackVersion,
     TaskCallbacks, TokenAnswer, alarm_report,
 };
-use shifter::states::{
-    PARK_APPROVAL, PARK_BAKE, PARK_POST_PROMOTION_BAKE, PARK_PROVISIONED_CONCURRENCY,
-};
+use shifter::states::ParkKind;
 use tracing::{info, warn};
 
 /// The `source` of CloudWatch's events.
@@ -66,8 +64,8 @@ pub struct Ports<'a> {
 pub struct ParkRequest {
     /// `$$.Task.Token`.
     pub task_token: String,
-    /// `bake`, `approval` or `postPromotionBake`.
-    pub park: String,
+    /// Which wait it is; an unknown kind is refused naming `park` and the known kinds.
+    pub park: ParkKind,
     /// The deployment document as the park state received it.
     pub deployment: Deployment,
 }
@@ -139,24 +137,7 @@ impl WatchEvent {
         if event.get("detail-type").is_some() {
             return Ok(WatchEvent::AlarmChange(Box::new(decode(event)?)));
         }
-        let request: ParkRequest = decode(event)?;
-        let parks = [
-            PARK_BAKE,
-            PARK_APPROVAL,
-            PARK_POST_PROMOTION_BAKE,
-            PARK_PROVISIONED_CONCURRENCY,
-        ];
-        if !parks.contains(&request.park.as_str()) {
-            return Err(ShifterError::invalid(
-                "park",
-                format!(
-                    "must be {PARK_BAKE}, {PARK_APPROVAL}, {PARK_POST_PROMOTION_BAKE} or \
-                     {PARK_PROVISIONED_CONCURRENCY} (got {:?})",
-                    request.park
-                ),
-            ));
-        }
-        Ok(WatchEvent::Park(Box::new(request)))
+        Ok(WatchEvent::Park(Box::new(decode(event)?)))
     }
 }
 
@@ -268,7 +249,7 @@ pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, Sh
     let d = &request.deployment;
     let task = ParkedTask {
         task_token: request.task_token.clone(),
-        kind: request.park.clone(),
+        kind: request.park,
         traffic_percent: d.progress.traffic.as_percent(),
     };
     let pending = ports

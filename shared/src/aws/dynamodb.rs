@@ -46,6 +46,7 @@ use tracing::warn;
 use super::errors::{AwsFailure, FailureKind};
 use crate::error::ShifterError;
 pub use crate::ports::{ActiveDeployment, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion};
+use crate::states::ParkKind;
 
 /// DynamoDB error codes that are worth retrying besides the shared throttling and 5xx codes:
 /// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>.
@@ -397,9 +398,19 @@ fn parked(item: &Item) -> Result<Option<ParkedTask>, ShifterError> {
     }
     Ok(Some(ParkedTask {
         task_token: text(item, "taskToken")?.to_owned(),
-        kind: text(item, "parkKind")?.to_owned(),
+        kind: park_kind(text(item, "parkKind")?)?,
         traffic_percent: number(item, "trafficPercent")?,
     }))
+}
+
+/// The park kind a lock item records, refused by name when it is none of ours.
+fn park_kind(name: &str) -> Result<ParkKind, ShifterError> {
+    ParkKind::from_wire(name).ok_or_else(|| {
+        ShifterError::invalid(
+            "parkKind",
+            format!("registry item: unknown park kind {name:?}"),
+        )
+    })
 }
 
 /// True when `item` is the live lock of `deployment_id`.
@@ -483,7 +494,7 @@ impl DeploymentRegistry for DynamoDbRegistry {
             )
             .condition_expression("deploymentId = :id AND expiresAt >= :now")
             .expression_attribute_values(":token", s(&task.task_token))
-            .expression_attribute_values(":kind", s(&task.kind))
+            .expression_attribute_values(":kind", s(task.kind.wire_name()))
             .expression_attribute_values(":traffic", n(task.traffic_percent))
             .expression_attribute_values(":id", s(deployment_id))
             .expression_attribute_values(":now", n(now()))

@@ -328,7 +328,7 @@ mod tests {
     fn parked(token: &str) -> ParkedTask {
         ParkedTask {
             task_token: token.to_owned(),
-            kind: "bake".to_owned(),
+            kind: crate::states::ParkKind::Bake,
             traffic_percent: 10.0,
         }
     }

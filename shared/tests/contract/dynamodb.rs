@@ -174,7 +174,7 @@ fn deployment<W: RegistryWorld>(w: &W, id: &str, alias: &str, alarms: &[&str]) -
 fn task(token: &str, kind: &str, traffic: f64) -> ParkedTask {
     ParkedTask {
         task_token: token.to_owned(),
-        kind: kind.to_owned(),
+        kind: shifter::states::ParkKind::from_wire(kind).expect("a park kind"),
         traffic_percent: traffic,
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use shifter::fakes::ManualClock;
 use shifter::ports::Clock;
-use shifter::states::PARK_APPROVAL;
+use shifter::states::ParkKind;
 
 use crate::asl::{InvokeError, Park};
 
@@ -102,7 +102,10 @@ impl Schedule {
             .map_or(now, |at| at.with_timezone(&Utc));
         let approve = self
             .approve_after
-            .filter(|_| park.payload["park"] == PARK_APPROVAL)
+            .filter(|_| {
+                let kind = park.payload["park"].as_str().and_then(ParkKind::from_wire);
+                kind == Some(ParkKind::Approval)
+            })
             .map(|after| (opened + after, Control::Approve));
         let candidates = [
             self.abort.as_ref().map(|(at, _)| (*at, Control::Abort)),

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use shifter::ShifterError;
 
+mod contract;
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
