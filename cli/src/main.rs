@@ -1,7 +1,7 @@
 //! `shifter`: rehearse Lambda deployments offline and plan their schedules.
 
-/// `println!` for the CLI's output: a closed pipe (`shifter simulate | head`) ends the program
-/// quietly, as Unix tools do, instead of panicking ([`output::line`]).
+/// `println!` for the CLI's output: a closed pipe (`shifter simulate | head`) stops the printing
+/// quietly, never the run, and never panics ([`output::line`]).
 macro_rules! say {
     () => {
         $crate::output::line(format_args!(""))

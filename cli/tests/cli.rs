@@ -4,8 +4,14 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "cli/fake_aws.rs"]
+mod fake_aws;
 #[path = "cli/iam.rs"]
 mod iam;
+#[path = "cli/pipe.rs"]
+mod pipe;
+#[path = "cli/watch_pipe.rs"]
+mod watch_pipe;
 
 fn shifter(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shifter"))
