@@ -8,6 +8,8 @@ use serde_json::Value;
 mod fake_aws;
 #[path = "cli/iam.rs"]
 mod iam;
+#[path = "cli/import_out.rs"]
+mod import_out;
 #[path = "cli/pipe.rs"]
 mod pipe;
 #[path = "cli/watch_pipe.rs"]

@@ -95,8 +95,8 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
              (README, \"From a CodeDeploy hook: one call changes\")"
         );
     }
-    output(&inputs, args.out.as_deref())?;
-    Ok(if failed {
+    let unwritten = output(&inputs, args.out.as_deref())?;
+    Ok(if failed || unwritten {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -119,7 +119,7 @@ fn validated(reading: &Reading, target_version: &str) -> (Inputs, bool) {
             }
             Err(problems) => {
                 failed = true;
-                eprintln!("{}: not imported:", imported.key);
+                eprintln!("{}: not imported:", shown_key(&imported.key));
                 for problem in problems {
                     eprintln!("  {problem}");
                 }
@@ -129,23 +129,88 @@ fn validated(reading: &Reading, target_version: &str) -> (Inputs, bool) {
     (inputs, failed)
 }
 
-/// One JSON object keyed by function on stdout, or one file per function in `out`.
-fn output(inputs: &Inputs, out: Option<&std::path::Path>) -> Result<(), CliError> {
+/// One JSON object keyed by function on stdout, or one file per function in `out`; `true`
+/// when some function's key could not be a file name there (each is named on stderr).
+fn output(inputs: &Inputs, out: Option<&std::path::Path>) -> Result<bool, CliError> {
     let Some(dir) = out else {
         if !inputs.0.is_empty() {
             crate::output::print_json(inputs)?;
         }
-        return Ok(());
+        return Ok(false);
     };
     std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
+    let mut refused = false;
     for (key, input) in &inputs.0 {
-        let path = dir.join(format!("{key}.json"));
+        let path = match file_name(key).and_then(|name| not_a_link(dir, &name)) {
+            Ok(path) => path,
+            Err(why) => {
+                refused = true;
+                eprintln!("{}: not written: {why}", shown_key(key));
+                continue;
+            }
+        };
         let text = serde_json::to_string_pretty(input)
-            .map_err(|e| CliError::Usage(format!("{key}: {e}")))?;
+            .map_err(|e| CliError::Usage(format!("{}: {e}", shown_key(key))))?;
         std::fs::write(&path, text + "\n").map_err(CliError::io(&path))?;
         say!("{}", path.display());
     }
-    Ok(())
+    Ok(refused)
+}
+
+/// A function key as messages show it: as written when it is a plain name, else quoted and
+/// escaped (a NUL or a newline cannot garble the terminal), at most 80 characters.
+fn shown_key(key: &str) -> String {
+    if file_name(key).is_ok() {
+        key.to_owned()
+    } else {
+        shifter::domain::text::cut_chars(&format!("{key:?}"), 80)
+    }
+}
+
+/// Longest file name written: most file systems allow 255 bytes, and `.json` follows.
+const MAX_FILE_STEM: usize = 200;
+
+/// The file `--out` writes for function `key`: `<key>.json` when the key is a plain name
+/// (letters, digits, `-`, `_`, `.`, not starting with `.`), so that whatever a template or
+/// serverless.yml says, the file lands in DIR itself. Anything else (`../x`, `/etc/x`, `a/b`,
+/// `a\\b`, `C:x`, `..`, empty, NUL, control characters) is refused with the reason.
+fn file_name(key: &str) -> Result<String, String> {
+    let why = if key.is_empty() {
+        "an empty key names no file".to_owned()
+    } else if key == "." || key == ".." {
+        format!("{key} names a directory, not a file in --out")
+    } else if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        let what = match c {
+            '/' | '\\' => "a path separator",
+            ':' => "':' (a Windows drive letter or stream)",
+            '\0' => "a NUL character",
+            c if c.is_control() => "a control character",
+            _ => "a character outside letters, digits, '-', '_' and '.'",
+        };
+        format!("contains {what} ({c:?}), so it cannot be a file name in --out")
+    } else if key.starts_with('.') {
+        "a key starting with '.' would be a hidden file".to_owned()
+    } else if key.len() > MAX_FILE_STEM {
+        format!("longer than {MAX_FILE_STEM} bytes, too long for a file name")
+    } else {
+        return Ok(format!("{key}.json"));
+    };
+    Err(why)
+}
+
+/// `dir/name`, unless it is a symbolic link (which could point outside `dir`).
+fn not_a_link(dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf, String> {
+    let path = dir.join(name);
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
+            "{} is a symbolic link; refusing to write through it",
+            path.display()
+        )),
+        _ => Ok(path),
+    }
 }
 
 /// The imported inputs by function key, in file order.
