@@ -36,3 +36,42 @@ impl CliError {
         }
     }
 }
+
+/// Longest remote message shown: a service's error text can be pages long.
+pub const MAX_REMOTE_MESSAGE: usize = 300;
+
+/// One plain line for a failed AWS call to `where_` (an endpoint or "AWS"): a connection that
+/// could not be made says so with its innermost cause (`Connection refused`), a service's error
+/// gives its code and message, cut to [`MAX_REMOTE_MESSAGE`] characters; never the SDK's
+/// internal structure.
+pub fn remote_message<E, R>(
+    error: &aws_sdk_cloudformation::error::SdkError<E, R>,
+    where_: &str,
+) -> String
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    use aws_sdk_cloudformation::error::SdkError;
+    let innermost = |mut e: &(dyn std::error::Error + 'static)| {
+        while let Some(source) = e.source() {
+            e = source;
+        }
+        e.to_string()
+    };
+    let line = match error {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            format!("cannot reach {where_}: {}", innermost(error))
+        }
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            format!(
+                "{where_} answered {}: {}",
+                e.code().unwrap_or("an error"),
+                e.message().unwrap_or("no message")
+            )
+        }
+        _ => format!("the call to {where_} failed: {}", innermost(error)),
+    };
+    shifter::domain::text::cut_chars(&line.replace(['\n', '\r'], " "), MAX_REMOTE_MESSAGE)
+}

@@ -114,7 +114,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Plan(args) => plan::run(&args),
-        Command::Import(args) => import::run(&args),
+        Command::Import(args) => import::run(&args).await,
         other => operate(other).await,
     };
     match result {

@@ -12,6 +12,10 @@ mod iam;
 mod import_out;
 #[path = "cli/pipe.rs"]
 mod pipe;
+#[path = "cli/samples.rs"]
+mod samples;
+#[path = "cli/stack.rs"]
+mod stack;
 #[path = "cli/watch_pipe.rs"]
 mod watch_pipe;
 

@@ -4,10 +4,12 @@
 //! as Start Deployment. What cannot be known offline is reported by its path in the file, with
 //! the `--resolve KEY=VALUE` that supplies it; nothing is dropped silently.
 
+mod alerts;
 mod cfn;
 mod found;
 mod sam;
 mod serverless;
+mod stack;
 mod yaml;
 
 use std::path::PathBuf;
@@ -39,6 +41,14 @@ pub struct Args {
     /// The Serverless stage (`${opt:stage}`); default `provider.stage`, else `dev`.
     #[arg(long)]
     stage: Option<String>,
+    /// The deployed CloudFormation stack: every logical ID resolves to its resource's physical
+    /// name (an alarm a plugin or CloudFormation named, a generated function name), and
+    /// `AWS::StackName` to NAME; `--resolve` values win.
+    #[arg(long, value_name = "NAME")]
+    stack: Option<String>,
+    /// With --stack: the CloudFormation API of an emulator at URL instead of AWS.
+    #[arg(long, value_name = "URL", requires = "stack")]
+    endpoint: Option<String>,
 }
 
 /// What was read from the file.
@@ -62,8 +72,13 @@ pub struct Imported {
 /// Reads the file, prints (or writes) one input per function; exit 0 when every function was
 /// imported, 1 when some could not be (each problem is printed; the others are still output),
 /// 2 when the file itself cannot be used.
-pub fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let overrides = Overrides::parse(&args.resolve).map_err(CliError::Usage)?;
+pub async fn run(args: &Args) -> Result<ExitCode, CliError> {
+    let mut overrides = Overrides::parse(&args.resolve).map_err(CliError::Usage)?;
+    if let Some(name) = &args.stack {
+        let where_ = args.endpoint.as_deref().unwrap_or("AWS CloudFormation");
+        let cloudformation = stack::client(args.endpoint.as_deref()).await;
+        overrides = overrides.or(stack::resources(&cloudformation, name, where_).await?);
+    }
     let text = std::fs::read_to_string(&args.file).map_err(CliError::io(&args.file))?;
     let shown = args.file.display();
     let doc = yaml::parse(&text).map_err(|e| CliError::Usage(format!("{shown}: {e}")))?;
