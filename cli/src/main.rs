@@ -120,7 +120,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.plain());
             ExitCode::from(2)
         }
     }

@@ -6,6 +6,8 @@ use serde_json::Value;
 
 #[path = "cli/fake_aws.rs"]
 mod fake_aws;
+#[path = "cli/flags.rs"]
+mod flags;
 #[path = "cli/iam.rs"]
 mod iam;
 #[path = "cli/import_out.rs"]
