@@ -1,7 +1,7 @@
 //! `shifter`: rehearse Lambda deployments offline and plan their schedules.
 
-/// `println!` for the CLI's output: a closed pipe (`shifter simulate | head`) ends the program
-/// quietly, as Unix tools do, instead of panicking ([`output::line`]).
+/// `println!` for the CLI's output: a closed pipe (`shifter simulate | head`) stops the printing
+/// quietly, never the run, and never panics ([`output::line`]).
 macro_rules! say {
     () => {
         $crate::output::line(format_args!(""))
@@ -114,13 +114,13 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Plan(args) => plan::run(&args),
-        Command::Import(args) => import::run(&args),
+        Command::Import(args) => import::run(&args).await,
         other => operate(other).await,
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.plain());
             ExitCode::from(2)
         }
     }

@@ -138,17 +138,69 @@ pub fn write_timeline_since(
     std::fs::write(path, text).map_err(CliError::io(path))
 }
 
-/// Writes one line to standard output. When the reader has gone (`shifter simulate | head`),
-/// the program ends at once with status 0, as `head`'s writers do in Unix pipelines; any other
-/// write error is reported once on standard error before exiting with status 2.
+/// Set once standard output cannot be written: every later line is dropped.
+static STDOUT_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes one line to standard output. When the reader has gone (`shifter simulate | head -1`,
+/// `| grep -m1`) only the printing stops: the deployment goes on to its end and the exit status
+/// is still its outcome's, because ending here would abandon a real deployment half-way (an
+/// alias left at 10 % behind `--endpoint`, a `deploy --watch` that stops watching). Any other
+/// write error is reported once on standard error, and printing stops the same way.
 pub fn line(args: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{args}").and_then(|()| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+    use std::sync::atomic::Ordering;
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(problem) = write_line(&mut std::io::stdout().lock(), args) {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if let Some(problem) = problem {
+            eprintln!(
+                "error: cannot write to standard output ({problem}); the run goes on to its end"
+            );
         }
-        eprintln!("error: cannot write to standard output: {e}");
-        std::process::exit(2);
+    }
+}
+
+/// Writes and flushes one line; `Err(None)` when the reader has gone (a broken pipe), which is
+/// no error worth a message, `Err(Some(…))` for any other failure.
+fn write_line(
+    out: &mut impl std::io::Write,
+    args: std::fmt::Arguments<'_>,
+) -> Result<(), Option<std::io::Error>> {
+    writeln!(out, "{args}")
+        .and_then(|()| out.flush())
+        .map_err(|e| (e.kind() != std::io::ErrorKind::BrokenPipe).then_some(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind, Write};
+
+    use super::write_line;
+
+    /// A writer that fails every write with `kind`.
+    struct Failing(ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(Error::from(self.0))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_quiet_and_other_write_errors_are_named() {
+        let mut buffer = Vec::new();
+        assert!(write_line(&mut buffer, format_args!("t+ 0:00 {}", 1)).is_ok());
+        assert_eq!(buffer, b"t+ 0:00 1\n");
+        let gone = write_line(&mut Failing(ErrorKind::BrokenPipe), format_args!("x"));
+        assert!(matches!(gone, Err(None)));
+        let full = write_line(&mut Failing(ErrorKind::StorageFull), format_args!("x"));
+        assert_eq!(
+            full.unwrap_err().map(|e| e.kind()),
+            Some(ErrorKind::StorageFull)
+        );
     }
 }

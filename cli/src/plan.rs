@@ -144,11 +144,7 @@ fn input_of(args: &Args) -> Result<Value, CliError> {
     } else {
         let mut targets = Vec::new();
         for target in &args.targets {
-            let Some((function, alias)) = target.split_once(':') else {
-                return Err(CliError::Usage(format!(
-                    "--target {target}: write FUNCTION:ALIAS, e.g. orders-api:live"
-                )));
-            };
+            let (function, alias) = target_of(target)?;
             targets.push(json!({"functionName": function, "alias": alias, "targetVersion": "2"}));
         }
         input["targets"] = targets.into();
@@ -171,6 +167,31 @@ fn input_of(args: &Args) -> Result<Value, CliError> {
         input["provisionedConcurrency"] = json!({ "readyTimeoutSeconds": timeout });
     }
     Ok(input)
+}
+
+/// `--target FUNCTION:ALIAS` or `--target ARN:ALIAS` (an unqualified function ARN, as the
+/// execution input's `functionName` takes it, then the alias): the function and the alias.
+fn target_of(target: &str) -> Result<(&str, &str), CliError> {
+    let usage = |why: String| {
+        CliError::Usage(format!(
+            "--target {}: {why}; write FUNCTION:ALIAS (orders-api:live) or \
+             arn:aws:lambda:REGION:ACCOUNT:function:NAME:ALIAS",
+            shifter::domain::text::cut_chars(target, 200)
+        ))
+    };
+    if target.starts_with("arn:") {
+        let (arn, alias) = target
+            .rsplit_once(':')
+            .ok_or_else(|| usage("no alias".into()))?;
+        // The domain's own reading of a function ARN: the alias is the only qualifier allowed.
+        shifter::domain::managed::FunctionArn::parse(arn, shifter::domain::managed::name_ok)
+            .map_err(|why| usage(format!("the function ARN {why}")))?;
+        return Ok((arn, alias));
+    }
+    match target.split_once(':') {
+        Some((function, alias)) => Ok((function, alias)),
+        None => Err(usage("no alias".into())),
+    }
 }
 
 /// The request Start Deployment would validate; its errors name the flag, not the field.

@@ -6,8 +6,22 @@ use serde_json::Value;
 
 #[path = "cli/docs.rs"]
 mod docs;
+#[path = "cli/fake_aws.rs"]
+mod fake_aws;
+#[path = "cli/flags.rs"]
+mod flags;
 #[path = "cli/iam.rs"]
 mod iam;
+#[path = "cli/import_out.rs"]
+mod import_out;
+#[path = "cli/pipe.rs"]
+mod pipe;
+#[path = "cli/samples.rs"]
+mod samples;
+#[path = "cli/stack.rs"]
+mod stack;
+#[path = "cli/watch_pipe.rs"]
+mod watch_pipe;
 
 fn shifter(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shifter"))

@@ -61,6 +61,19 @@ impl Overrides {
         Ok(Overrides(map))
     }
 
+    /// Values from elsewhere (a deployed stack's resources), by key.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Overrides {
+        Overrides(pairs.into_iter().collect())
+    }
+
+    /// These values, and `fallback`'s for keys these do not give (what the user wrote wins).
+    pub fn or(mut self, fallback: Overrides) -> Overrides {
+        for (key, value) in fallback.0 {
+            self.0.entry(key).or_insert(value);
+        }
+        self
+    }
+
     /// The value given for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)

@@ -4,10 +4,12 @@
 //! as Start Deployment. What cannot be known offline is reported by its path in the file, with
 //! the `--resolve KEY=VALUE` that supplies it; nothing is dropped silently.
 
+mod alerts;
 mod cfn;
 mod found;
 mod sam;
 mod serverless;
+mod stack;
 mod yaml;
 
 use std::path::PathBuf;
@@ -39,6 +41,14 @@ pub struct Args {
     /// The Serverless stage (`${opt:stage}`); default `provider.stage`, else `dev`.
     #[arg(long)]
     stage: Option<String>,
+    /// The deployed CloudFormation stack: every logical ID resolves to its resource's physical
+    /// name (an alarm a plugin or CloudFormation named, a generated function name), and
+    /// `AWS::StackName` to NAME; `--resolve` values win.
+    #[arg(long, value_name = "NAME")]
+    stack: Option<String>,
+    /// With --stack: the CloudFormation API of an emulator at URL instead of AWS.
+    #[arg(long, value_name = "URL", requires = "stack")]
+    endpoint: Option<String>,
 }
 
 /// What was read from the file.
@@ -62,8 +72,13 @@ pub struct Imported {
 /// Reads the file, prints (or writes) one input per function; exit 0 when every function was
 /// imported, 1 when some could not be (each problem is printed; the others are still output),
 /// 2 when the file itself cannot be used.
-pub fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let overrides = Overrides::parse(&args.resolve).map_err(CliError::Usage)?;
+pub async fn run(args: &Args) -> Result<ExitCode, CliError> {
+    let mut overrides = Overrides::parse(&args.resolve).map_err(CliError::Usage)?;
+    if let Some(name) = &args.stack {
+        let where_ = args.endpoint.as_deref().unwrap_or("AWS CloudFormation");
+        let cloudformation = stack::client(args.endpoint.as_deref()).await;
+        overrides = overrides.or(stack::resources(&cloudformation, name, where_).await?);
+    }
     let text = std::fs::read_to_string(&args.file).map_err(CliError::io(&args.file))?;
     let shown = args.file.display();
     let doc = yaml::parse(&text).map_err(|e| CliError::Usage(format!("{shown}: {e}")))?;
@@ -95,8 +110,8 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
              (docs/hooks.md, \"From a CodeDeploy hook: one call changes\")"
         );
     }
-    output(&inputs, args.out.as_deref())?;
-    Ok(if failed {
+    let unwritten = output(&inputs, args.out.as_deref())?;
+    Ok(if failed || unwritten {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -119,7 +134,7 @@ fn validated(reading: &Reading, target_version: &str) -> (Inputs, bool) {
             }
             Err(problems) => {
                 failed = true;
-                eprintln!("{}: not imported:", imported.key);
+                eprintln!("{}: not imported:", shown_key(&imported.key));
                 for problem in problems {
                     eprintln!("  {problem}");
                 }
@@ -129,23 +144,88 @@ fn validated(reading: &Reading, target_version: &str) -> (Inputs, bool) {
     (inputs, failed)
 }
 
-/// One JSON object keyed by function on stdout, or one file per function in `out`.
-fn output(inputs: &Inputs, out: Option<&std::path::Path>) -> Result<(), CliError> {
+/// One JSON object keyed by function on stdout, or one file per function in `out`; `true`
+/// when some function's key could not be a file name there (each is named on stderr).
+fn output(inputs: &Inputs, out: Option<&std::path::Path>) -> Result<bool, CliError> {
     let Some(dir) = out else {
         if !inputs.0.is_empty() {
             crate::output::print_json(inputs)?;
         }
-        return Ok(());
+        return Ok(false);
     };
     std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
+    let mut refused = false;
     for (key, input) in &inputs.0 {
-        let path = dir.join(format!("{key}.json"));
+        let path = match file_name(key).and_then(|name| not_a_link(dir, &name)) {
+            Ok(path) => path,
+            Err(why) => {
+                refused = true;
+                eprintln!("{}: not written: {why}", shown_key(key));
+                continue;
+            }
+        };
         let text = serde_json::to_string_pretty(input)
-            .map_err(|e| CliError::Usage(format!("{key}: {e}")))?;
+            .map_err(|e| CliError::Usage(format!("{}: {e}", shown_key(key))))?;
         std::fs::write(&path, text + "\n").map_err(CliError::io(&path))?;
         say!("{}", path.display());
     }
-    Ok(())
+    Ok(refused)
+}
+
+/// A function key as messages show it: as written when it is a plain name, else quoted and
+/// escaped (a NUL or a newline cannot garble the terminal), at most 80 characters.
+fn shown_key(key: &str) -> String {
+    if file_name(key).is_ok() {
+        key.to_owned()
+    } else {
+        shifter::domain::text::cut_chars(&format!("{key:?}"), 80)
+    }
+}
+
+/// Longest file name written: most file systems allow 255 bytes, and `.json` follows.
+const MAX_FILE_STEM: usize = 200;
+
+/// The file `--out` writes for function `key`: `<key>.json` when the key is a plain name
+/// (letters, digits, `-`, `_`, `.`, not starting with `.`), so that whatever a template or
+/// serverless.yml says, the file lands in DIR itself. Anything else (`../x`, `/etc/x`, `a/b`,
+/// `a\\b`, `C:x`, `..`, empty, NUL, control characters) is refused with the reason.
+fn file_name(key: &str) -> Result<String, String> {
+    let why = if key.is_empty() {
+        "an empty key names no file".to_owned()
+    } else if key == "." || key == ".." {
+        format!("{key} names a directory, not a file in --out")
+    } else if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        let what = match c {
+            '/' | '\\' => "a path separator",
+            ':' => "':' (a Windows drive letter or stream)",
+            '\0' => "a NUL character",
+            c if c.is_control() => "a control character",
+            _ => "a character outside letters, digits, '-', '_' and '.'",
+        };
+        format!("contains {what} ({c:?}), so it cannot be a file name in --out")
+    } else if key.starts_with('.') {
+        "a key starting with '.' would be a hidden file".to_owned()
+    } else if key.len() > MAX_FILE_STEM {
+        format!("longer than {MAX_FILE_STEM} bytes, too long for a file name")
+    } else {
+        return Ok(format!("{key}.json"));
+    };
+    Err(why)
+}
+
+/// `dir/name`, unless it is a symbolic link (which could point outside `dir`).
+fn not_a_link(dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf, String> {
+    let path = dir.join(name);
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
+            "{} is a symbolic link; refusing to write through it",
+            path.display()
+        )),
+        _ => Ok(path),
+    }
 }
 
 /// The imported inputs by function key, in file order.

@@ -347,6 +347,12 @@ fn alarms(
     for (i, item) in items.iter().enumerate() {
         let path = format!("{list_path}[{i}]");
         let resolved = match item {
+            Value::String(logical) if plugin_alarm(variables, &resources, logical) => {
+                Err(Problem::at(
+                    &path,
+                    super::alerts::explain(variables.doc, logical).unwrap_or_default(),
+                ))
+            }
             Value::String(logical) => template
                 .resolve(&json!({"Ref": logical}), &path, Want::Alarm)
                 .and_then(|name| variables.text(&Value::String(name), &path))
@@ -365,4 +371,15 @@ fn alarms(
         }
     }
     found
+}
+
+/// Whether `logical` is left to serverless-plugin-aws-alerts: not a resource of the file, not
+/// supplied (`--resolve`, `--stack`), and the service uses the plugin.
+fn plugin_alarm(variables: &Variables, resources: &Value, logical: &str) -> bool {
+    variables.overrides.get(logical).is_none()
+        && resources
+            .get("Resources")
+            .and_then(|r| r.get(logical))
+            .is_none()
+        && super::alerts::in_use(variables.doc)
 }

@@ -56,7 +56,7 @@ pub async fn state_machine_of_stack(
         .map_err(|e| {
             CliError::Usage(format!(
                 "--stack {stack}: {}",
-                aws_sdk_cloudformation::error::DisplayErrorContext(&e)
+                crate::error::remote_message(&e, &crate::error::aws_endpoint())
             ))
         })?;
     described

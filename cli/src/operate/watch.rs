@@ -159,6 +159,9 @@ pub async fn watch(
                 throttled = 0;
                 new
             }
+            // Nothing answers (after the SDK's own retries): say so now rather than poll on
+            // in silence.
+            Err(e) if crate::error::unreachable(&e).is_some() => return Err(e.into()),
             // Throttled (after the SDK's own retries): poll less often, then try again.
             Err(e) if e.error_kind() == ErrorKind::Transient && throttled < MAX_THROTTLED_POLLS => {
                 throttled += 1;

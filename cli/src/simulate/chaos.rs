@@ -16,19 +16,19 @@ use crate::input;
 pub struct ChaosArgs {
     /// Seed of every random fault; the same seed replays the same run. Alone, it turns on a
     /// moderate mix: 10% throttling, 5% server errors, 10% lost write responses, 0–500 ms latency.
-    #[arg(long, value_name = "SEED")]
+    #[arg(long, value_name = "SEED", allow_hyphen_values = true)]
     chaos: Option<u64>,
     /// Fraction (0–1) of Lambda and CloudWatch calls refused with throttling.
-    #[arg(long, value_name = "RATE", value_parser = rate)]
+    #[arg(long, value_name = "RATE", value_parser = rate, allow_hyphen_values = true)]
     throttle: Option<f64>,
     /// Fraction (0–1) of Lambda and CloudWatch calls that fail with a 5xx.
-    #[arg(long, value_name = "RATE", value_parser = rate)]
+    #[arg(long, value_name = "RATE", value_parser = rate, allow_hyphen_values = true)]
     server_errors: Option<f64>,
     /// Fraction (0–1, default 0.2) of alias writes that land but whose response is lost.
-    #[arg(long, value_name = "RATE", value_parser = rate, num_args = 0..=1, default_missing_value = "0.2")]
+    #[arg(long, value_name = "RATE", value_parser = rate, num_args = 0..=1, default_missing_value = "0.2", allow_negative_numbers = true)]
     crash_after_write: Option<f64>,
     /// Every call takes up to this many (virtual) milliseconds.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_hyphen_values = true)]
     latency: Option<u64>,
     /// Enforce the service quotas in virtual time: Lambda control plane 15 requests/s,
     /// DescribeAlarms 9 TPS.
@@ -38,11 +38,11 @@ pub struct ChaosArgs {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, num_args = 0..=1, default_missing_value = "1m")]
     flap_alarm: Option<std::time::Duration>,
     /// Someone else ships a hotfix (a new version, all traffic) at this simulated time.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
     drift_at: Option<std::time::Duration>,
     /// The restore of the snapshot fails this many times before it can succeed (Roll Back
     /// retries 10 times; 11 or more ends in RollbackFailed).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     rollback_failures: Option<u32>,
 }
 
@@ -82,8 +82,22 @@ impl ChaosArgs {
     }
 }
 
-/// Arranges the faults `args` asks for in `account`, for a run of `input`.
-pub fn apply(args: &ChaosArgs, account: &LocalAccount, input: &Value) -> Result<(), CliError> {
+/// The slowest a simulated call may be: a minute, past any SDK timeout the functions use.
+const MAX_LATENCY_MS: u64 = 60_000;
+
+/// Arranges the faults `args` asks for in `account`, for a run of `input` that ends by `latest`
+/// (when known); a time or latency that could never apply is refused by flag.
+pub fn apply(
+    args: &ChaosArgs,
+    account: &LocalAccount,
+    input: &Value,
+    latest: Option<u64>,
+) -> Result<(), CliError> {
+    if let Some(ms) = args.latency.filter(|ms| *ms > MAX_LATENCY_MS) {
+        return Err(CliError::Usage(format!(
+            "--latency {ms}: at most {MAX_LATENCY_MS} ms (a minute) per call"
+        )));
+    }
     if let Some(mut lambda) = args.chaos(0) {
         let mut alarms = args.chaos(1).unwrap_or_default();
         alarms.crash_after_write_rate = 0.0;
@@ -96,18 +110,20 @@ pub fn apply(args: &ChaosArgs, account: &LocalAccount, input: &Value) -> Result<
     }
     let function = function_short_name(input::text(input, "functionName"));
     let alias = input::text(input, "alias");
-    let at = |d: std::time::Duration| {
-        account.clock.start()
-            + chrono::TimeDelta::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2))
+    // Bounded by a year (bounds::scheduled), so the clock arithmetic cannot overflow.
+    let at = |flag: &str, d: std::time::Duration| -> Result<_, CliError> {
+        let seconds = super::bounds::scheduled(flag, d, latest)?;
+        Ok(account.clock.start() + chrono::TimeDelta::seconds(seconds.cast_signed()))
     };
     if let Some(from) = args.flap_alarm {
         let alarm = input::first_alarm(input, "--flap-alarm")?;
-        let start = at(from);
+        let start = at("--flap-alarm", from)?;
         account
             .alarms
             .flap(alarm, start, start + chrono::TimeDelta::minutes(10), 60, 30);
     }
     if let Some(when) = args.drift_at {
+        let when = at("--drift-at", when)?;
         let hotfix = account.lambda.publish(function).ok_or_else(|| {
             CliError::Usage(format!(
                 "--drift-at: no function {function:?} in the account"
@@ -115,7 +131,7 @@ pub fn apply(args: &ChaosArgs, account: &LocalAccount, input: &Value) -> Result<
         })?;
         account
             .lambda
-            .change_alias_at(at(when), function, alias, AliasRoute::single(hotfix));
+            .change_alias_at(when, function, alias, AliasRoute::single(hotfix));
     }
     if let Some(n) = args.rollback_failures {
         let current = account.lambda.alias(function, alias).ok_or_else(|| {
@@ -176,7 +192,7 @@ mod tests {
             "--flap-alarm",
             "2m",
         ]);
-        apply(&args, &account, &input).expect("applies");
+        apply(&args, &account, &input, None).expect("applies");
         account.alarm_at("demo-errors", 60);
         let run = shifter_statemachine::local::run(&account, input, "chaos", &mut |_| {})
             .await

@@ -9,6 +9,7 @@ use shifter::domain::request::function_short_name;
 use shifter::fakes::{Fault, LambdaOp};
 use shifter_statemachine::local::{HookBehaviour, LambdaFault, LocalAccount};
 
+use super::bounds;
 use crate::error::CliError;
 use crate::input;
 
@@ -26,7 +27,7 @@ pub enum HookPhase {
 pub struct FaultArgs {
     /// The alarm goes to ALARM at this simulated time (e.g. 3m, 90s, 1h5m). Its state-change
     /// event reaches the watch function 1 s later and ends the parked step at once.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
     alarm_at: Option<Duration>,
     /// Every CloudWatch alarm state-change event is lost on its way to the watch function: only
     /// the backstop reads (every checkIntervalSeconds while parked) see an alarm.
@@ -34,29 +35,29 @@ pub struct FaultArgs {
     drop_alarm_events: bool,
     /// With callback hooks (hooks.callbackTimeoutSeconds in the input): each hook answers its
     /// task token this long after it is invoked (default at once).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
     hook_answer_after: Option<Duration>,
     /// With callback hooks: this hook never answers its task token (it times out).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, allow_hyphen_values = true)]
     silent_hook: Option<HookPhase>,
     /// Make a hook fail.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, allow_hyphen_values = true)]
     fail_hook: Option<HookPhase>,
     /// Someone else changes the alias just before the deployment's Nth alias write.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     drift_at_step: Option<u64>,
     /// An operator aborts at this simulated time (what `shifter abort` does): the deployment
     /// rolls back at once and fails with error Aborted.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
     abort_at: Option<Duration>,
     /// The reason given with --abort-at.
     #[arg(long, default_value = "aborted by an operator", requires = "abort_at")]
     reason: String,
     /// An operator approves each approval gate this long after it starts waiting.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
     approve_after: Option<Duration>,
     /// An operator promotes at this simulated time, skipping the remaining steps.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
     promote_at: Option<Duration>,
     /// The next N invocations of FUNCTION (ours: start-deployment, shift-traffic, check-health,
     /// roll-back, watch; or a hook) fail with a Lambda error as Step Functions names it:
@@ -66,73 +67,144 @@ pub struct FaultArgs {
     lambda_fault: Vec<(String, LambdaFault, u32)>,
 }
 
-/// `roll-back=Sandbox.Timedout` or `roll-back=Lambda.Unknownx3`.
+/// Most failures one `--lambda-fault` queues: the state machine retries a Task a few times, so
+/// more would only make the run longer, and a count in the billions would fill memory.
+const MAX_FAULT_TIMES: u32 = 100;
+
+/// `roll-back=Sandbox.Timedout` or `roll-back=Lambda.Unknownx3` (clap shows the text with the
+/// error).
 fn lambda_fault(text: &str) -> Result<(String, LambdaFault, u32), String> {
     let (function, rest) = text
         .split_once('=')
-        .ok_or_else(|| format!("{text:?}: use FUNCTION=ERROR[xN]"))?;
+        .ok_or_else(|| "use FUNCTION=ERROR[xN]".to_owned())?;
     let (name, times) = match rest.rsplit_once('x') {
         Some((name, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-            (name, n.parse().map_err(|e| format!("{text:?}: {e}"))?)
+            let n = shifter::domain::text::cut_chars(n, 40);
+            let times: u32 = n
+                .parse()
+                .map_err(|_| format!("x{n} is too many; use x1 to x{MAX_FAULT_TIMES}"))?;
+            if times == 0 || times > MAX_FAULT_TIMES {
+                return Err(format!("x{n} cannot apply; use x1 to x{MAX_FAULT_TIMES}"));
+            }
+            (name, times)
         }
         _ => (rest, 1),
     };
+    if function.is_empty() {
+        return Err("no function before '='; use FUNCTION=ERROR[xN]".to_owned());
+    }
     Ok((function.to_owned(), name.parse()?, times))
 }
 
 /// Arranges what `args` asks for in `account`, for a run of `input`; `remote` when the aliases
-/// live behind an emulator (the in-memory faults are refused then).
+/// live behind an emulator (the in-memory faults are refused then). A flag that cannot apply to
+/// this input (a time after its end, a hook or gate it does not have, a function it never
+/// invokes) is refused by name.
 pub fn apply(
     args: &FaultArgs,
     account: &LocalAccount,
     input: &Value,
     remote: bool,
 ) -> Result<(), CliError> {
+    let request = shifter::domain::DeploymentRequest::from_json(input).ok();
+    let latest = bounds::latest_of(input, args.injected());
     if let Some(at) = args.alarm_at {
         let alarm = input::first_alarm(input, "--alarm-at")?;
-        let seconds = i64::try_from(at.as_secs())
-            .map_err(|_| CliError::Usage("--alarm-at is too far away".into()))?;
-        account.alarm_at(alarm, seconds);
+        let seconds = bounds::scheduled("--alarm-at", at, latest)?;
+        account.alarm_at(alarm, i64::try_from(seconds).unwrap_or(i64::MAX));
     }
     if args.drop_alarm_events {
         account.alarm_events.drop_all();
     }
     if let Some(phase) = args.fail_hook {
-        let field = if phase == HookPhase::Pre {
-            "preTraffic"
-        } else {
-            "postTraffic"
-        };
-        let hook = input::hook(input, field).ok_or_else(|| {
-            CliError::Usage(format!("--fail-hook needs hooks.{field} in the input"))
-        })?;
+        let hook = hook_of(input, phase, "--fail-hook")?;
         account.set_hook(hook, HookBehaviour::Status("Failed".into()));
     }
     if let Some(n) = args.drift_at_step {
         drift_at_step(account, input, n, remote)?;
     }
     for (function, fault, times) in &args.lambda_fault {
+        invoked(input, function)?;
         account.lambda_faults.push(function, *fault, *times);
     }
-    callback_hooks(args, account, input)?;
-    operators(args, account);
-    Ok(())
+    callback_hooks(args, account, input, latest)?;
+    operators(args, account, request.as_ref(), latest)
+}
+
+impl FaultArgs {
+    /// Lambda failures injected in all: each makes the run longer.
+    pub fn injected(&self) -> u64 {
+        self.lambda_fault
+            .iter()
+            .map(|(_, _, n)| u64::from(*n))
+            .sum()
+    }
+}
+
+/// The function the input names for `phase`'s hook, or a refusal of `flag` naming the field.
+fn hook_of<'a>(input: &'a Value, phase: HookPhase, flag: &str) -> Result<&'a str, CliError> {
+    let field = if phase == HookPhase::Pre {
+        "preTraffic"
+    } else {
+        "postTraffic"
+    };
+    input::hook(input, field)
+        .ok_or_else(|| CliError::Usage(format!("{flag} needs hooks.{field} in the input")))
+}
+
+/// Refuses a `--lambda-fault` for a function the deployment never invokes: ours (by the short
+/// names the flag documents) or one of the input's hooks.
+fn invoked(input: &Value, function: &str) -> Result<(), CliError> {
+    let ours = shifter_statemachine::local::OUR_FUNCTIONS.map(|(_, name)| name);
+    let hooks = ["preTraffic", "postTraffic"].map(|phase| input::hook(input, phase));
+    let hooks: Vec<&str> = hooks.into_iter().flatten().collect();
+    let short = function_short_name(function);
+    if ours.contains(&function) || hooks.iter().any(|h| function_short_name(h) == short) {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = ours.to_vec();
+    known.extend(hooks.iter().map(|h| function_short_name(h)));
+    Err(CliError::Usage(format!(
+        "--lambda-fault {}: the deployment never invokes that function; use one of {}",
+        shifter::domain::text::cut_chars(function, 80),
+        known.join(", ")
+    )))
 }
 
 /// When the input's hooks are callback hooks, the simulated hooks answer through their task
 /// token: what a synchronous hook would have returned, `--hook-answer-after` after being
 /// invoked; `--silent-hook` never answers.
-fn callback_hooks(args: &FaultArgs, account: &LocalAccount, input: &Value) -> Result<(), CliError> {
-    let callback = input.pointer("/hooks/callbackTimeoutSeconds").is_some();
-    if !callback {
+fn callback_hooks(
+    args: &FaultArgs,
+    account: &LocalAccount,
+    input: &Value,
+    latest: Option<u64>,
+) -> Result<(), CliError> {
+    let timeout = input
+        .pointer("/hooks/callbackTimeoutSeconds")
+        .and_then(Value::as_u64);
+    let Some(timeout) = timeout else {
         if args.hook_answer_after.is_some() || args.silent_hook.is_some() {
             return Err(CliError::Usage(
                 "--hook-answer-after and --silent-hook need callback hooks (hooks.callbackTimeoutSeconds in the input)".into(),
             ));
         }
         return Ok(());
+    };
+    if let Some(phase) = args.silent_hook {
+        hook_of(input, phase, "--silent-hook")?;
     }
-    let after = args.hook_answer_after.map_or(0, |d| d.as_secs());
+    let after = match args.hook_answer_after {
+        Some(after) => bounds::scheduled("--hook-answer-after", after, latest)?,
+        None => 0,
+    };
+    if after > timeout {
+        return Err(CliError::Usage(format!(
+            "--hook-answer-after {}: later than hooks.callbackTimeoutSeconds ({timeout} s), so \
+             the answer never lands; use --silent-hook for a hook that times out",
+            humantime::format_duration(Duration::from_secs(after))
+        )));
+    }
     for (phase, field) in [
         (HookPhase::Pre, "preTraffic"),
         (HookPhase::Post, "postTraffic"),
@@ -205,15 +277,42 @@ fn drift_at_step(
     Ok(())
 }
 
-/// The operators' scheduled answers.
-fn operators(args: &FaultArgs, account: &LocalAccount) {
+/// The operators' scheduled answers; an approval needs a gate to answer, and comes before the
+/// gate's timeout.
+fn operators(
+    args: &FaultArgs,
+    account: &LocalAccount,
+    request: Option<&shifter::domain::DeploymentRequest>,
+    latest: Option<u64>,
+) -> Result<(), CliError> {
     if let Some(at) = args.abort_at {
-        account.abort_at(at.as_secs_f64(), &args.reason);
+        let seconds = bounds::scheduled("--abort-at", at, latest)?;
+        account.abort_at(seconds as f64, &args.reason);
     }
     if let Some(at) = args.promote_at {
-        account.promote_at(at.as_secs_f64());
+        let seconds = bounds::scheduled("--promote-at", at, latest)?;
+        account.promote_at(seconds as f64);
     }
     if let Some(after) = args.approve_after {
-        account.approve_after(after.as_secs_f64());
+        let seconds = bounds::scheduled("--approve-after", after, latest)?;
+        if let Some(approval) = request.map(|r| &r.approval) {
+            if approval.steps.is_empty() && !approval.before_promote {
+                return Err(CliError::Usage(
+                    "--approve-after: the input has no approval gate (a step's \"approval\": \
+                     true, or approvalBeforePromote), so there is nothing to approve"
+                        .into(),
+                ));
+            }
+            if seconds > u64::from(approval.timeout_seconds) {
+                return Err(CliError::Usage(format!(
+                    "--approve-after {}: later than approvalTimeoutSeconds ({} s), so the gate \
+                     has timed out before; use a shorter time",
+                    humantime::format_duration(after),
+                    approval.timeout_seconds
+                )));
+            }
+        }
+        account.approve_after(seconds as f64);
     }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! `shifter simulate`: the shipped state machine, run offline against a simulated account.
 
+mod bounds;
 mod chaos;
 mod faults;
 mod log;
@@ -130,8 +131,27 @@ async fn arrange(args: &Args) -> Result<(LocalAccount, Value), CliError> {
         input["strategy"] = input::strategy(strategy)?;
     }
     faults::apply(&args.faults, &account, &input, remote)?;
-    chaos::apply(&args.chaos, &account, &input)?;
+    let latest = bounds::latest_of(&input, args.faults.injected());
+    chaos::apply(&args.chaos, &account, &input, latest)?;
+    if let Some(url) = &args.endpoint {
+        reachable(url).await?;
+    }
     Ok((account, input))
+}
+
+/// One cheap call once every flag is accepted: an emulator that is not there is one plain line
+/// now, not a deployment rejected minutes later with the SDK's connection error in its cause.
+async fn reachable(url: &str) -> Result<(), CliError> {
+    let clients = shifter::aws::load_for_emulator(url).await;
+    if let Err(e) = clients.lambda.list_functions().max_items(1).send().await
+        && let Some(cause) = crate::error::unreachable(&e)
+    {
+        return Err(CliError::Usage(format!(
+            "--endpoint {}: cannot reach it: {cause}",
+            shifter::domain::text::cut_chars(url, 200)
+        )));
+    }
+    Ok(())
 }
 
 /// The account to deploy into, and the input it suggests.
