@@ -8,10 +8,15 @@ use crate::domain::alias::Member;
 use crate::domain::{AliasRoute, AliasState, Deployment, RestoreAction};
 use crate::ports::AliasRouter;
 
-/// Writes `route` to `member`'s alias, conditional on the RevisionId recorded for it. A retry
-/// (`attempt` > 0) whose earlier attempt landed, its answer lost, sees its own write as a
-/// conflict: the alias already routing exactly `route` is accepted then. On a first attempt a
-/// conflict can only be someone else's change, even one identical to ours: `AliasDrift`.
+/// Writes `route` to `member`'s alias, conditional on the RevisionId recorded for it.
+///
+/// A conflict (`PreconditionFailedException`) after which the alias routes exactly `route` is
+/// our own write that landed with its answer lost: the SDK re-sends a request whose answer was
+/// a 5xx, a reset or a timeout, within the same invocation
+/// (<https://docs.aws.amazon.com/sdk-for-rust/latest/dg/retries.html>), and the state machine
+/// retries the Task (`attempt` > 0); either re-send meets the RevisionId our first send changed.
+/// That alias is where this step wants it, so the write is adopted, never read as drift. Any
+/// other route is someone else's change: `AliasDrift`, and it is left as is.
 pub async fn write_step(
     router: &dyn AliasRouter,
     member: &Member,
@@ -24,18 +29,16 @@ pub async fn write_step(
         .await
     {
         Ok(state) => Ok(state),
-        Err(ShifterError::AliasDrift(conflict)) if attempt > 0 => {
+        Err(ShifterError::AliasDrift(conflict)) => {
             let current = router.get_alias(function, alias).await?;
             if current.route != *route {
                 return Err(ShifterError::AliasDrift(format!(
                     "{conflict}; stopping without overwriting that change"
                 )));
             }
+            tracing::info!(%function, %alias, attempt, "our write had landed, its answer lost: adopted");
             Ok(current)
         }
-        Err(ShifterError::AliasDrift(conflict)) => Err(ShifterError::AliasDrift(format!(
-            "{conflict}; stopping without overwriting that change"
-        ))),
         Err(e) => Err(e),
     }
 }
@@ -66,25 +69,37 @@ pub async fn restore(
         RestoreAction::Drifted(message) => Ok(Restored::Left(message)),
         RestoreAction::Restore { expected_revision } => {
             let snapshot = AliasRoute::single(&member.original_version);
-            router
+            match router
                 .update_alias(function, alias, &snapshot, &expected_revision)
                 .await
-                .map(Restored::Wrote)
-                .map_err(|e| match e {
-                    ShifterError::Transient {
-                        operation,
-                        message,
-                        source,
-                    } => ShifterError::Transient {
-                        message: format!(
-                            "{message}; before this attempt the alias routed {}",
-                            current.route
-                        ),
-                        operation,
-                        source,
-                    },
-                    other => other,
-                })
+            {
+                // Our restore landed and the SDK's re-send met its new RevisionId (see
+                // [`write_step`]): the alias is on the snapshot, restored by us.
+                Err(ShifterError::AliasDrift(conflict)) => {
+                    let now = router.get_alias(function, alias).await?;
+                    if now.route == snapshot {
+                        return Ok(Restored::Wrote(now));
+                    }
+                    Err(ShifterError::AliasDrift(conflict))
+                }
+                result => result,
+            }
+            .map(Restored::Wrote)
+            .map_err(|e| match e {
+                ShifterError::Transient {
+                    operation,
+                    message,
+                    source,
+                } => ShifterError::Transient {
+                    message: format!(
+                        "{message}; before this attempt the alias routed {}",
+                        current.route
+                    ),
+                    operation,
+                    source,
+                },
+                other => other,
+            })
         }
     }
 }

@@ -345,16 +345,19 @@ mod tests {
             assert_eq!(points(&watched), points(&simulated), "{case}");
             assert_eq!(watched.simulated_seconds, simulated.simulated_seconds);
             assert_eq!(watched.state_transitions, simulated.state_transitions);
-            // The runner also records Start Deployment's pre-flight read and the first park's
-            // (both at 0 s); a history shows the checks Check Health made. Each finds what the
-            // other does.
+            // The runner also records Start Deployment's pre-flight read (and the first park's
+            // when no Check Health read came before it), all at 0 s; a history shows the checks
+            // Check Health made (here the first after the pre-traffic hook). Each finds what
+            // the other does.
             let checks = |s: &Summary, skip: usize| -> Vec<(f64, bool)> {
                 let made = s.alarm_checks.iter().skip(skip);
                 made.map(|c| (c.seconds, c.in_alarm.is_empty())).collect()
             };
+            let extra = simulated.alarm_checks.len() - watched.alarm_checks.len();
+            assert_eq!(extra, 1, "the pre-flight read: {case}");
             assert_eq!(simulated.alarm_checks[0].seconds, 0.0);
-            assert_eq!(simulated.alarm_checks[1].seconds, 0.0);
-            assert_eq!(checks(&watched, 0), checks(&simulated, 2), "{case}");
+            assert_eq!(watched.alarm_checks[0].seconds, 0.0, "after the hook");
+            assert_eq!(checks(&watched, 0), checks(&simulated, extra), "{case}");
             assert_eq!(watched.alias, simulated.alias, "{case}");
         }
     }

@@ -10,8 +10,15 @@ pub const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;
 pub struct TransitionEstimate {
     /// States entered, from Start Deployment to Deployment Succeeded.
     pub transitions: u64,
-    /// Alarm checks made on the way.
+    /// Backstop reads of the alarms Check Health makes on the way: one per backstop interval of
+    /// every bake.
     pub alarm_checks: u64,
+    /// Alarm reads Check Health makes after the hooks (one per hook: before any traffic moves,
+    /// and at 100 % before the post-promotion bake).
+    pub hook_reads: u64,
+    /// 1 when the watch function's first park reads the alarms too: a park comes before any
+    /// Check Health read (no pre-traffic hook, or none before the first park).
+    pub first_park_reads: u64,
 }
 
 impl TransitionEstimate {
@@ -43,6 +50,11 @@ pub fn estimate(
     let hook = |present: bool| if present { 3 } else { 0 };
     let mut transitions = 2 + hook(pre_traffic_hook);
     let mut alarm_checks = 0;
+    let bakes_first = plan
+        .iter()
+        .any(|s| !s.weight.is_full() && checks(s.bake_seconds) > 0);
+    let first_park_reads = !pre_traffic_hook
+        && (bakes_first || (!post_traffic_hook && checks(post_promotion_bake_seconds) > 0));
     for step in plan {
         if step.weight.is_full() {
             transitions += 2;
@@ -56,6 +68,8 @@ pub fn estimate(
     TransitionEstimate {
         transitions,
         alarm_checks,
+        hook_reads: u64::from(pre_traffic_hook) + u64::from(post_traffic_hook),
+        first_park_reads: u64::from(first_park_reads),
     }
 }
 
@@ -79,7 +93,10 @@ mod tests {
             .plan();
         let e = estimate(plan.steps(), 30, true, true, 60);
         assert_eq!(e.transitions, 36 + 3 + 3 + 6);
-        assert_eq!(e.alarm_checks, 12);
+        assert_eq!(
+            (e.alarm_checks, e.hook_reads, e.first_park_reads),
+            (12, 2, 0)
+        );
         assert!((e.cost_usd() - 48.0 * 0.000025).abs() < 1e-12);
     }
 }

@@ -207,12 +207,13 @@ async fn describe_alarms_calls_equal_alarm_checks() {
             let case = format!("{name} every {interval}s, post-promotion bake {post_bake}s");
             assert_eq!(c.run.summary.outcome, Outcome::Succeeded, "{case}");
             let total = totals(&account);
-            // Start Deployment's pre-flight read, the first park's (the watcher closing the gap
-            // before the lock), then exactly one call per planned backstop read.
-            let parked = u64::from(plan.alarm_checks > 0);
+            // Start Deployment's pre-flight read, the first park's when no Check Health read
+            // came before it (the watcher closing the gap before the lock), one after each hook
+            // (before traffic moves), then exactly one call per planned backstop read.
+            let parked = plan.first_park_reads;
             assert_eq!(
                 total.describe_alarms,
-                1 + parked + plan.alarm_checks,
+                1 + parked + plan.hook_reads + plan.alarm_checks,
                 "{case}: {:?}",
                 c.by_state
             );
@@ -223,7 +224,7 @@ async fn describe_alarms_calls_equal_alarm_checks() {
             );
             assert_eq!(
                 calls_in(&c, "Check Health").describe_alarms,
-                plan.alarm_checks,
+                plan.hook_reads + plan.alarm_checks,
                 "{case}"
             );
             // Only those two states and the first park ever read alarms, and each bake is

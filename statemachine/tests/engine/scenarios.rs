@@ -112,8 +112,9 @@ async fn default_canary_succeeds_with_hooks_and_alarm_checks() {
     assert_eq!(s.timeline[2].seconds, 300.0);
     assert_eq!(
         s.alarm_checks.len(),
-        1 + 1 + 10,
-        "the pre-flight read, the first park's, then one every 30 s of a 5-minute bake"
+        1 + 2 + 10,
+        "the pre-flight read, one after each hook (the first before any traffic moved), then \
+         one every 30 s of a 5-minute bake"
     );
     assert_eq!(s.simulated_seconds, 300.0);
     assert_invariants(&account, &run, "1", "2");
@@ -503,10 +504,11 @@ async fn state_transitions_match_the_plan_estimate_for_every_predefined_strategy
                 run.summary.state_transitions, expected.transitions,
                 "{name} every {interval}s, hooks {hooks}"
             );
-            // Start Deployment's pre-flight read, the first park's, then the backstop reads.
+            // Start Deployment's pre-flight read, the first park's when no hook's read came
+            // before it, the reads after the hooks, then the backstop reads.
             assert_eq!(
                 run.summary.alarm_checks.len() as u64,
-                1 + u64::from(expected.alarm_checks > 0) + expected.alarm_checks,
+                1 + expected.first_park_reads + expected.hook_reads + expected.alarm_checks,
                 "{name}"
             );
             // One control-plane write per step, no more.
