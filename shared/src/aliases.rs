@@ -8,15 +8,14 @@ use crate::domain::alias::Member;
 use crate::domain::{AliasRoute, AliasState, Deployment, RestoreAction};
 use crate::ports::AliasRouter;
 
-/// Writes `route` to `member`'s alias, conditional on the RevisionId recorded for it.
-///
-/// A conflict (`PreconditionFailedException`) after which the alias routes exactly `route` is
-/// our own write that landed with its answer lost: the SDK re-sends a request whose answer was
-/// a 5xx, a reset or a timeout, within the same invocation
-/// (<https://docs.aws.amazon.com/sdk-for-rust/latest/dg/retries.html>), and the state machine
-/// retries the Task (`attempt` > 0); either re-send meets the RevisionId our first send changed.
-/// That alias is where this step wants it, so the write is adopted, never read as drift. Any
-/// other route is someone else's change: `AliasDrift`, and it is left as is.
+/// Writes `route` to `member`'s alias, conditional on the RevisionId recorded for it. A retry
+/// (`attempt` > 0) whose earlier attempt landed, its answer lost, sees its own write as a
+/// conflict: the alias already routing exactly `route` is accepted then. On a first attempt a
+/// conflict is read as someone else's change, even one identical to ours: `AliasDrift`. (A
+/// re-send by the SDK's own retry within one invocation
+/// (<https://docs.aws.amazon.com/sdk-for-rust/latest/dg/retries.html>) meets the same conflict;
+/// telling it apart from someone else's identical change needs the retry in our hands — see
+/// docs/decisions — since adopting a manual promotion as ours would let a rollback undo it.)
 pub async fn write_step(
     router: &dyn AliasRouter,
     member: &Member,
@@ -29,16 +28,18 @@ pub async fn write_step(
         .await
     {
         Ok(state) => Ok(state),
-        Err(ShifterError::AliasDrift(conflict)) => {
+        Err(ShifterError::AliasDrift(conflict)) if attempt > 0 => {
             let current = router.get_alias(function, alias).await?;
             if current.route != *route {
                 return Err(ShifterError::AliasDrift(format!(
                     "{conflict}; stopping without overwriting that change"
                 )));
             }
-            tracing::info!(%function, %alias, attempt, "our write had landed, its answer lost: adopted");
             Ok(current)
         }
+        Err(ShifterError::AliasDrift(conflict)) => Err(ShifterError::AliasDrift(format!(
+            "{conflict}; stopping without overwriting that change"
+        ))),
         Err(e) => Err(e),
     }
 }

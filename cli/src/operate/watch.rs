@@ -276,7 +276,8 @@ mod tests {
             points(&succeeded),
             vec![(0.0, 0.0), (0.0, 10.0), (60.0, 100.0)]
         );
-        assert_eq!(succeeded.alarm_checks.len(), 2);
+        // After each hook, then the two backstop reads of the 60 s bake.
+        assert_eq!(succeeded.alarm_checks.len(), 4);
         assert_eq!(succeeded.alias.clone().unwrap().version, "2");
         let svg = crate::chart::render(&succeeded, None).unwrap();
         assert!(svg.contains("<svg") && svg.contains("simulated seconds"));
@@ -370,7 +371,7 @@ mod tests {
         for expected in [
             "traffic on version 2: 10.0%",
             "Bake: parked, watched by alarm events; backstop read in 30s",
-            "health checked: 0 alarm check(s), next \"shift\" (wait 0s)",
+            "health checked: 1 alarm check(s), next \"shift\" (wait 0s)",
             "Run Pre-Traffic Hook: {\"status\":\"Succeeded\"}",
         ] {
             assert!(

@@ -136,22 +136,18 @@ async fn someone_elses_change_stops_the_deployment_and_is_left_as_is() {
 }
 
 #[tokio::test]
-async fn a_first_attempt_conflict_that_left_the_alias_on_our_route_is_adopted() {
-    // What the SDK's own retry of a write whose answer was lost sees: the alias already routes
-    // what this step writes, under a RevisionId the request does not carry. The alias is where
-    // the step wants it: adopted, not drift, and not written again.
+async fn a_first_attempt_conflict_is_drift_even_when_the_change_equals_ours() {
     let w = World::new();
     let d = w.planned("Canary10Percent5Minutes");
     w.lambda.put_alias(FUNCTION, "live", split(10));
 
-    let next = w.shift(&d, 0).await.expect("adopted");
-    assert_eq!(
-        (next.decision, next.progress.traffic.bp()),
-        (Decision::Bake, 1000)
-    );
-    assert_eq!(next.lead().revision_id, w.revision());
+    let err = w.shift(&d, 0).await.expect_err("drift");
+    assert_eq!(err.kind(), "AliasDrift", "{err}");
     assert_eq!(w.route(), split(10));
-    assert!(w.lambda.deployment_writes().is_empty(), "not written again");
+    assert!(
+        w.lambda.deployment_writes().is_empty(),
+        "their write, not ours"
+    );
 }
 
 #[tokio::test]

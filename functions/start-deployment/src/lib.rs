@@ -8,7 +8,7 @@ use shifter::domain::preflight::{self, Facts, Rejection, ResolvedTarget, Verdict
 use shifter::domain::provisioned::{ConcurrencyConfig, ReadyWait, preflight_refusal};
 use shifter::domain::{
     AlarmReport, Decision, Deployment, DeploymentRequest, ErrorKind, FieldError, Home,
-    InputDocument, ManagedSet, Member, Members, TargetVersion, TrainTarget,
+    InputDocument, ManagedSet, Member, Members, TargetVersion,
 };
 use shifter::ports::{
     ActiveDeployment, AlarmReader, AliasRouter, Clock, ConcurrencyReader, DeploymentRegistry,
