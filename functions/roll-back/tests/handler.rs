@@ -139,6 +139,30 @@ async fn a_second_run_and_a_retry_after_a_lost_answer_write_nothing_more() {
     }
 }
 
+/// A restore that meets a conflict after which the alias is on its snapshot (what an SDK
+/// re-send of our own landed restore sees, or someone restoring it by hand at the same moment)
+/// is restored: the rollback ends as one, with nothing more written.
+#[tokio::test]
+async fn a_restore_that_meets_the_snapshot_in_a_conflict_is_restored() {
+    let w = World::new();
+    let d = w.rolling_back_at_ten_percent().await;
+    w.lambda.inject(
+        LambdaOp::UpdateAlias,
+        2,
+        Fault::DriftTo(AliasRoute::single("1")),
+    );
+    let r = w.roll_back(&d).await.expect("restored");
+    assert_eq!(r.ending.rolled_back_to.as_deref(), Some("1"));
+    let failure = r.ending.failure.clone().expect("why");
+    assert_eq!(failure.error, ErrorKind::AlarmTriggered, "not drift");
+    assert_eq!(w.route(), AliasRoute::single("1"));
+    assert_eq!(
+        w.lambda.deployment_writes(),
+        [ten_percent()],
+        "nothing more written"
+    );
+}
+
 #[tokio::test]
 async fn a_failed_restore_is_transient_says_where_the_alias_was_and_the_retry_restores() {
     let w = World::new();
