@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::deployment::error_message;
+use shifter::domain::text::cut_chars;
 use shifter::domain::{DeploymentRequest, InputDocument};
 use shifter::ports::{
     Execution, ExecutionStatus, Executions, JobFailureType, MAX_JOB_FAILURE_MESSAGE_CHARS,
@@ -325,16 +326,16 @@ async fn report_result(
     sent
 }
 
-/// `text` cut to at most `max` characters, on a character boundary, marked as cut.
+/// `text` cut to at most `max` characters by [`cut_chars`], its `…` widened to ` … (truncated)`
+/// so a pipeline's reader sees the message was cut.
 pub fn truncate(text: &str, max: usize) -> String {
     const MARK: &str = " … (truncated)";
     if text.chars().count() <= max {
         return text.to_owned();
     }
     let keep = max.saturating_sub(MARK.chars().count());
-    let mut cut: String = text.chars().take(keep).collect();
-    cut.push_str(MARK);
-    cut
+    let cut = cut_chars(text, keep + 1);
+    format!("{}{MARK}", cut.strip_suffix('…').unwrap_or(&cut))
 }
 
 #[cfg(test)]
