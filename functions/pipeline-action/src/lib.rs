@@ -26,26 +26,11 @@ pub const EXECUTION_NAME_PREFIX: &str = "codepipeline-";
 /// Step Functions' limit on an execution name, in characters.
 const MAX_EXECUTION_NAME_CHARS: usize = 80;
 
-/// Infrastructure facts from the environment.
+/// Infrastructure facts from the environment (read once at start-up by `main`).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The deployment state machine (`STATE_MACHINE_ARN`).
     pub state_machine_arn: String,
-}
-
-impl Config {
-    /// Reads `STATE_MACHINE_ARN`; unset or empty is an error at cold start.
-    pub fn from_env() -> Result<Config, ShifterError> {
-        match std::env::var("STATE_MACHINE_ARN") {
-            Ok(arn) if !arn.is_empty() => Ok(Config {
-                state_machine_arn: arn,
-            }),
-            _ => Err(ShifterError::invalid(
-                "STATE_MACHINE_ARN",
-                "is not set; the template sets it to the deployment state machine",
-            )),
-        }
-    }
 }
 
 /// The ports the action works through.
