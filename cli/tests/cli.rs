@@ -6,6 +6,8 @@ use serde_json::Value;
 
 #[path = "cli/iam.rs"]
 mod iam;
+#[path = "cli/repo.rs"]
+mod repo;
 
 fn shifter(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shifter"))
