@@ -96,7 +96,9 @@ fn no_source_file_is_over_500_lines_outside_its_tests() {
             over.push(format!("{relative}: {lines} lines"));
         }
         if exempt && lines <= MAX_LINES {
-            stale.push(format!("{relative}: {lines} lines, remove it from BEING_SPLIT"));
+            stale.push(format!(
+                "{relative}: {lines} lines, remove it from BEING_SPLIT"
+            ));
         }
     }
     for exempt in BEING_SPLIT {

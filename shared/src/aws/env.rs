@@ -40,7 +40,11 @@ mod tests {
         assert!(!is_set(name));
         let error = required(name).unwrap_err();
         assert_eq!(error, MissingVariable { name });
-        assert!(error.to_string().starts_with("SHIFTER_TEST_VARIABLE_NEVER_SET: not set"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("SHIFTER_TEST_VARIABLE_NEVER_SET: not set")
+        );
         let path = required("PATH").expect("PATH is set where tests run");
         assert!(!path.is_empty());
     }

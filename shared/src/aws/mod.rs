@@ -63,7 +63,8 @@ pub fn init_logging() {
         .with_max_level(level)
         .with_target(false)
         .without_time();
-    let json = env::optional("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let json =
+        env::optional("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     if json {
         logs.json().with_current_span(false).init();
     } else {
