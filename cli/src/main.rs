@@ -83,18 +83,18 @@ async fn operate(command: Command) -> Result<ExitCode, CliError> {
         }
         Command::Watch(args) => operate::watch(&sfn, args.arn(), args.json(), poll).await,
         Command::Approve(args) => {
-            let state = operate::answer(&sfn, args.arn(), &operate::Answer::Approve).await?;
+            let state = operate::answer(&sfn, &sfn, args.arn(), &operate::Answer::Approve).await?;
             say!("Approved ({state}).");
             Ok(ExitCode::SUCCESS)
         }
         Command::Promote(args) => {
-            let state = operate::answer(&sfn, args.arn(), &operate::Answer::Promote).await?;
+            let state = operate::answer(&sfn, &sfn, args.arn(), &operate::Answer::Promote).await?;
             say!("Promotion requested ({state}).");
             Ok(ExitCode::SUCCESS)
         }
         Command::Abort(args) => {
             let answer = operate::Answer::Abort(args.reason().to_owned());
-            let state = operate::answer(&sfn, args.arn(), &answer).await?;
+            let state = operate::answer(&sfn, &sfn, args.arn(), &answer).await?;
             say!("Abort sent ({state}): the execution rolls back and fails with Aborted.");
             Ok(ExitCode::SUCCESS)
         }

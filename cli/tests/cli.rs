@@ -16,6 +16,8 @@ mod iam;
 mod import_out;
 #[path = "cli/pipe.rs"]
 mod pipe;
+#[path = "cli/repo.rs"]
+mod repo;
 #[path = "cli/samples.rs"]
 mod samples;
 #[path = "cli/stack.rs"]

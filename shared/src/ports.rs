@@ -232,21 +232,6 @@ pub trait Executions: Send + Sync {
         execution_arn: &str,
         after_id: i64,
     ) -> Result<Vec<HistoryEvent>, ShifterError>;
-
-    /// Answers a parked task token (SendTaskSuccess) with `output` (e.g. `{"action":"approve"}`).
-    async fn send_task_success(
-        &self,
-        task_token: &str,
-        output: &serde_json::Value,
-    ) -> Result<(), ShifterError>;
-
-    /// Fails a parked task token (SendTaskFailure) with `error` and `cause` (`Aborted`, reason).
-    async fn send_task_failure(
-        &self,
-        task_token: &str,
-        error: &str,
-        cause: &str,
-    ) -> Result<(), ShifterError>;
 }
 
 /// How CodePipeline classifies a failed job.
@@ -435,10 +420,11 @@ pub enum TokenAnswer {
     Stale,
 }
 
-/// Answers parked task tokens (SendTaskSuccess / SendTaskFailure).
+/// Answers parked task tokens (SendTaskSuccess / SendTaskFailure): the one port for it, used by
+/// the watch function and the CLI's approve, promote and abort.
 #[async_trait]
 pub trait TaskCallbacks: Send + Sync {
-    /// Completes the parked task with `output`.
+    /// Completes the parked task with `output` (e.g. `{"action":"approve"}`).
     async fn send_task_success(
         &self,
         task_token: &str,

@@ -1,8 +1,10 @@
 //! `shifter approve|promote|abort`: answer the task token an execution is parked on.
 
 use serde::Deserialize;
-use serde_json::json;
-use shifter::ports::{Executions, HistoryEvent};
+
+use shifter::ShifterError;
+use shifter::domain::OperatorAnswer;
+use shifter::ports::{Executions, HistoryEvent, TaskCallbacks, TokenAnswer};
 use shifter::states::ParkKind;
 
 use crate::error::CliError;
@@ -129,9 +131,11 @@ pub fn is_ours(task: &WaitingTask) -> bool {
     task.park.is_some_and(|kind| kind.state() == task.state) && task.deployment
 }
 
-/// Answers the waiting task of execution `arn`; returns the state it was parked in.
+/// Answers the waiting task of execution `arn` (found in its history) through `tasks`; returns
+/// the state it was parked in. A token that no longer waits is an error naming it.
 pub async fn answer(
     executions: &dyn Executions,
+    tasks: &dyn TaskCallbacks,
     arn: &str,
     answer: &Answer,
 ) -> Result<String, CliError> {
@@ -152,7 +156,7 @@ pub async fn answer(
         )));
     }
     let token = &task.token;
-    match answer {
+    let sent = match answer {
         Answer::Approve if task.park != Some(ParkKind::Approval) => {
             return Err(CliError::Usage(format!(
                 "{arn} is in {:?}, not at an approval gate; `shifter promote` skips ahead",
@@ -160,29 +164,42 @@ pub async fn answer(
             )));
         }
         Answer::Approve => {
-            let approve = json!({"action": "approve"});
-            executions.send_task_success(token, &approve).await?;
+            let approve = OperatorAnswer::Approve.to_value();
+            tasks.send_task_success(token, &approve).await?
         }
         Answer::Promote => {
-            let promote = json!({"action": "promote"});
-            executions.send_task_success(token, &promote).await?;
+            let promote = OperatorAnswer::Promote.to_value();
+            tasks.send_task_success(token, &promote).await?
         }
-        Answer::Abort(reason) => {
-            executions
-                .send_task_failure(token, "Aborted", reason)
-                .await?
-        }
+        Answer::Abort(reason) => tasks.send_task_failure(token, "Aborted", reason).await?,
+    };
+    match sent {
+        TokenAnswer::Delivered => Ok(task.state),
+        TokenAnswer::Stale => Err(ShifterError::invalid(
+            "taskToken",
+            format!("TaskTimedOut: task token {token:?} of {arn} is not waiting"),
+        )
+        .into()),
     }
-    Ok(task.state)
 }
 
 #[cfg(test)]
 mod tests {
-    use shifter::fakes::FakeExecutions;
+    use shifter::fakes::{FakeExecutions, FakeTasks, TaskAnswer};
     use shifter::states::BAKE;
 
     use super::*;
+    use serde_json::json;
     use crate::operate::recorded::{parked, recorded, running};
+
+    /// Task tokens as Step Functions holds them for `history`: its parked task's token waits.
+    fn tokens(history: &[HistoryEvent]) -> FakeTasks {
+        let tasks = FakeTasks::new();
+        if let Some(task) = waiting_task(history) {
+            tasks.open(&task.token);
+        }
+        tasks
+    }
 
     #[tokio::test]
     async fn abort_and_promote_answer_the_parked_token() {
@@ -193,44 +210,55 @@ mod tests {
             (BAKE, Some(ParkKind::Bake))
         );
         let token = task.token;
+        let tasks = tokens(&history);
         let (fake, arn) = running(history).await;
-        answer(&fake, &arn, &Answer::Abort("stop".into()))
+        answer(&fake, &tasks, &arn, &Answer::Abort("stop".into()))
             .await
             .unwrap();
         assert_eq!(
-            fake.answers(),
+            tasks.answers(),
             vec![(
                 token.clone(),
-                Err(("Aborted".to_owned(), "stop".to_owned()))
+                TaskAnswer::Failure {
+                    error: "Aborted".to_owned(),
+                    cause: "stop".to_owned()
+                }
             )]
         );
         // A token answers once.
-        assert!(answer(&fake, &arn, &Answer::Promote).await.is_err());
+        let again = answer(&fake, &tasks, &arn, &Answer::Promote).await;
+        assert!(again.unwrap_err().to_string().contains("TaskTimedOut"));
 
+        let tasks = tokens(&parked());
         let (fake, arn) = running(parked()).await;
-        answer(&fake, &arn, &Answer::Promote).await.unwrap();
+        answer(&fake, &tasks, &arn, &Answer::Promote).await.unwrap();
         assert_eq!(
-            fake.answers(),
-            vec![(token, Ok(json!({"action": "promote"})))]
+            tasks.answers(),
+            vec![(token, TaskAnswer::Success(json!({"action": "promote"})))]
         );
     }
 
     #[tokio::test]
     async fn approve_needs_a_gate_and_nothing_answers_a_settled_task() {
+        let tasks = tokens(&parked());
         let (fake, arn) = running(parked()).await;
-        let refused = answer(&fake, &arn, &Answer::Approve).await.unwrap_err();
+        let refused = answer(&fake, &tasks, &arn, &Answer::Approve)
+            .await
+            .unwrap_err();
         assert!(
             refused.to_string().contains("not at an approval gate"),
             "{refused}"
         );
-        let (fake, arn): (FakeExecutions, String) =
-            running(recorded("execution-history-succeeded.json")).await;
+        assert!(tasks.answers().is_empty());
+        let settled = recorded("execution-history-succeeded.json");
+        let tasks = tokens(&settled);
+        let (fake, arn): (FakeExecutions, String) = running(settled).await;
         assert!(
-            answer(&fake, &arn, &Answer::Abort("x".into()))
+            answer(&fake, &tasks, &arn, &Answer::Abort("x".into()))
                 .await
                 .is_err()
         );
-        assert!(fake.answers().is_empty());
+        assert!(tasks.answers().is_empty());
     }
 
     /// Another team's state machine parked on a Lambda task token looks alike; its token is not
@@ -256,9 +284,10 @@ mod tests {
         assert_eq!(waiting_task(&foreign_source(parked())).unwrap().park, None);
         for history in [foreign_source(parked()), renamed(parked())] {
             assert!(!is_ours(&waiting_task(&history).unwrap()));
+            let tasks = tokens(&history);
             let (fake, arn) = running(history).await;
             for what in [Answer::Promote, Answer::Abort("x".into())] {
-                let refused = answer(&fake, &arn, &what).await.unwrap_err();
+                let refused = answer(&fake, &tasks, &arn, &what).await.unwrap_err();
                 assert!(
                     refused
                         .to_string()
@@ -266,7 +295,7 @@ mod tests {
                     "{refused}"
                 );
             }
-            assert!(fake.answers().is_empty());
+            assert!(tasks.answers().is_empty());
         }
         assert!(is_ours(&waiting_task(&parked()).unwrap()));
     }

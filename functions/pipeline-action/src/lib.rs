@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::failure::error_message;
+use shifter::domain::text::cut_chars;
 use shifter::domain::{DeploymentRequest, InputDocument};
 use shifter::ports::{
     Execution, ExecutionStatus, Executions, JobFailureType, MAX_JOB_FAILURE_MESSAGE_CHARS,
@@ -25,26 +26,11 @@ pub const EXECUTION_NAME_PREFIX: &str = "codepipeline-";
 /// Step Functions' limit on an execution name, in characters.
 const MAX_EXECUTION_NAME_CHARS: usize = 80;
 
-/// Infrastructure facts from the environment.
+/// Infrastructure facts from the environment (read once at start-up by `main`).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The deployment state machine (`STATE_MACHINE_ARN`).
     pub state_machine_arn: String,
-}
-
-impl Config {
-    /// Reads `STATE_MACHINE_ARN`; unset or empty is an error at cold start.
-    pub fn from_env() -> Result<Config, ShifterError> {
-        match std::env::var("STATE_MACHINE_ARN") {
-            Ok(arn) if !arn.is_empty() => Ok(Config {
-                state_machine_arn: arn,
-            }),
-            _ => Err(ShifterError::invalid(
-                "STATE_MACHINE_ARN",
-                "is not set; the template sets it to the deployment state machine",
-            )),
-        }
-    }
 }
 
 /// The ports the action works through.
@@ -325,16 +311,16 @@ async fn report_result(
     sent
 }
 
-/// `text` cut to at most `max` characters, on a character boundary, marked as cut.
+/// `text` cut to at most `max` characters by [`cut_chars`], its `…` widened to ` … (truncated)`
+/// so a pipeline's reader sees the message was cut.
 pub fn truncate(text: &str, max: usize) -> String {
     const MARK: &str = " … (truncated)";
     if text.chars().count() <= max {
         return text.to_owned();
     }
     let keep = max.saturating_sub(MARK.chars().count());
-    let mut cut: String = text.chars().take(keep).collect();
-    cut.push_str(MARK);
-    cut
+    let cut = cut_chars(text, keep + 1);
+    format!("{}{MARK}", cut.strip_suffix('…').unwrap_or(&cut))
 }
 
 #[cfg(test)]

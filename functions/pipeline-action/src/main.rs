@@ -8,7 +8,9 @@ use shifter::aws::{CodePipelineJobs, StepFunctionsExecutions};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shifter::aws::init_logging();
-    let config = Config::from_env()?;
+    let config = Config {
+        state_machine_arn: shifter::aws::env::required("STATE_MACHINE_ARN")?,
+    };
     let aws_config = shifter::aws::load_config().await;
     let executions = StepFunctionsExecutions::from_config(&aws_config);
     let jobs = CodePipelineJobs::from_config(&aws_config);

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shifter::domain::text::cut_chars;
 use shifter::ports::{HookAnswer, HookInvoker};
 
 /// The most a hook may answer: what Step Functions itself would accept as a task result.
@@ -36,12 +37,9 @@ pub struct HookFailure {
     pub message: String,
 }
 
-/// `text` cut to `EXCERPT_CHARS` characters, on a character boundary.
+/// `text` cut to [`EXCERPT_CHARS`] characters and a `…`, on a character boundary.
 fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(EXCERPT_CHARS) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
+    cut_chars(text, EXCERPT_CHARS + 1)
 }
 
 /// The answer as the state keeps it: `{"status": …}` (cut short), an excerpt of an answer

@@ -24,13 +24,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `MANAGED_FUNCTIONS` (comma-separated names or ARNs, `*` wildcards; unset manages nothing).
-    pub fn from_env() -> Config {
-        Config {
-            managed: ManagedSet::parse(&std::env::var("MANAGED_FUNCTIONS").unwrap_or_default()),
-        }
-    }
-
     /// The same configuration for a Start Deployment invoked as `invoked_function_arn`: a bare
     /// name then means a function of this stack's own account and region.
     pub fn at(&self, invoked_function_arn: &str) -> Config {

@@ -2,16 +2,16 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use shifter::aws::dynamodb::DynamoDbRegistry;
+use shifter::aws::dynamodb::{DynamoDbRegistry, TABLE_ENV};
 use shifter::aws::{CloudWatchAlarms, StepFunctionsExecutions};
 use watch::{Ports, WatchEvent, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shifter::aws::init_logging();
+    // The one variable the function reads, at start-up: the registry table.
+    let table = shifter::aws::env::required(TABLE_ENV)?;
     let aws = shifter::aws::load_config().await;
-    let table = std::env::var("SHIFTER_REGISTRY_TABLE")
-        .map_err(|_| "SHIFTER_REGISTRY_TABLE: not set (the registry table's name)")?;
     let registry = DynamoDbRegistry::from_config(&aws, table);
     let alarms = CloudWatchAlarms::from_config(&aws);
     alarms.warm().await;

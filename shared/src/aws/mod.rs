@@ -6,6 +6,7 @@
 pub mod cloudwatch;
 pub mod codepipeline;
 pub mod dynamodb;
+pub mod env;
 pub mod errors;
 pub mod lambda;
 pub mod metrics;
@@ -54,16 +55,16 @@ pub async fn load_config() -> SdkConfig {
 /// Structured logs for a Lambda: JSON when the function's log format is JSON, the level from
 /// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else INFO), no timestamps (CloudWatch adds them).
 pub fn init_logging() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
+    let level = env::optional("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|| env::optional("RUST_LOG"))
         .and_then(|l| l.trim().parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO);
     let logs = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_target(false)
         .without_time();
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let json =
+        env::optional("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     if json {
         logs.json().with_current_span(false).init();
     } else {
@@ -75,13 +76,13 @@ pub fn init_logging() {
 /// `us-east-1`) and, unless the environment has keys, dummy credentials, so no real account
 /// or instance metadata is ever consulted.
 pub async fn load_for_emulator(endpoint: &str) -> AwsClients {
-    let region = std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|_| "us-east-1".to_owned());
+    let region = env::optional("AWS_REGION")
+        .or_else(|| env::optional("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".to_owned());
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region));
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+    if !env::is_set("AWS_ACCESS_KEY_ID") {
         loader = loader.credentials_provider(aws_sdk_lambda::config::Credentials::new(
             "testing", "testing", None, None, "emulator",
         ));

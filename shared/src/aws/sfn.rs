@@ -1,5 +1,5 @@
 //! The `Executions` port's adapter over Step Functions (start, describe and read the history
-//! of state machine executions).
+//! of state machine executions), and the one adapter of `TaskCallbacks` (answer task tokens).
 
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
@@ -12,7 +12,8 @@ pub use crate::ports::{Execution, ExecutionStatus, Executions, HistoryEvent};
 use crate::ports::{TaskCallbacks, TokenAnswer};
 
 /// The IAM actions of the Step Functions API calls this adapter makes, by the method that makes them
-/// (see `lambda::OPERATIONS`); `Executions` serves both `pipeline-action` and the CLI.
+/// (see `lambda::OPERATIONS`); `Executions` serves both `pipeline-action` and the CLI,
+/// `TaskCallbacks` the watch function and the CLI.
 pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("start_execution", &["states:StartExecution"]),
     ("describe_execution", &["states:DescribeExecution"]),
@@ -235,42 +236,6 @@ impl Executions for StepFunctionsExecutions {
         }
         newest_first.reverse();
         Ok(newest_first)
-    }
-
-    async fn send_task_success(
-        &self,
-        task_token: &str,
-        output: &Value,
-    ) -> Result<(), ShifterError> {
-        self.client
-            .send_task_success()
-            .task_token(task_token)
-            .output(output.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                AwsFailure::new("SendTaskSuccess", e).into_error(|_| "task token".to_owned())
-            })?;
-        Ok(())
-    }
-
-    async fn send_task_failure(
-        &self,
-        task_token: &str,
-        error: &str,
-        cause: &str,
-    ) -> Result<(), ShifterError> {
-        self.client
-            .send_task_failure()
-            .task_token(task_token)
-            .error(error)
-            .cause(cause)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsFailure::new("SendTaskFailure", e).into_error(|_| "task token".to_owned())
-            })?;
-        Ok(())
     }
 }
 

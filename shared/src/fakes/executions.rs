@@ -15,15 +15,10 @@ const INVALID_NAME_CHARS: &[char] = &[
     ',', ';', ':', '/',
 ];
 
-/// How a task token was answered: SendTaskSuccess's output, or SendTaskFailure's (error, cause).
-pub type TaskAnswer = Result<Value, (String, String)>;
-
 #[derive(Debug, Default)]
 struct State {
     state_machines: Vec<String>,
     executions: Vec<(Execution, Vec<HistoryEvent>)>,
-    /// Task tokens answered so far: (token, Ok(output) or Err((error, cause))).
-    answers: Vec<(String, TaskAnswer)>,
     starts: u64,
     throttle_next: u32,
     /// History events returned so far, by every history call.
@@ -64,11 +59,6 @@ impl FakeExecutions {
             execution.status = status;
             *h = history;
         }
-    }
-
-    /// Every task token answered so far, oldest first: Ok(output) or Err((error, cause)).
-    pub fn answers(&self) -> Vec<(String, TaskAnswer)> {
-        self.lock().answers.clone()
     }
 
     /// History events every GetExecutionHistory read returned so far (what a follower downloaded).
@@ -294,41 +284,4 @@ impl Executions for FakeExecutions {
         state.history_events_served += newer.len();
         Ok(newer)
     }
-
-    async fn send_task_success(
-        &self,
-        task_token: &str,
-        output: &Value,
-    ) -> Result<(), ShifterError> {
-        let mut state = self.lock();
-        self.begin(&mut state, "SendTaskSuccess")?;
-        answer(&mut state, task_token, Ok(output.clone()))
-    }
-
-    async fn send_task_failure(
-        &self,
-        task_token: &str,
-        error: &str,
-        cause: &str,
-    ) -> Result<(), ShifterError> {
-        let mut state = self.lock();
-        self.begin(&mut state, "SendTaskFailure")?;
-        answer(
-            &mut state,
-            task_token,
-            Err((error.to_owned(), cause.to_owned())),
-        )
-    }
-}
-
-/// A token can be answered once (Step Functions answers TaskTimedOut / InvalidToken after).
-fn answer(state: &mut State, token: &str, answer: TaskAnswer) -> Result<(), ShifterError> {
-    if token.is_empty() || state.answers.iter().any(|(t, _)| t == token) {
-        return Err(ShifterError::invalid(
-            "taskToken",
-            format!("TaskTimedOut: task token {token:?} is not waiting"),
-        ));
-    }
-    state.answers.push((token.to_owned(), answer));
-    Ok(())
 }

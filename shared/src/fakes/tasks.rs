@@ -56,6 +56,14 @@ impl FakeTasks {
         self.lock().get(token).cloned().flatten()
     }
 
+    /// Every token answered (or closed) so far, by token.
+    pub fn answers(&self) -> Vec<(String, TaskAnswer)> {
+        self.lock()
+            .iter()
+            .filter_map(|(token, answer)| Some((token.clone(), answer.clone()?)))
+            .collect()
+    }
+
     fn deliver(&self, token: &str, answer: TaskAnswer) -> TokenAnswer {
         match self.lock().get_mut(token) {
             Some(slot @ None) => {

@@ -478,6 +478,7 @@ mod mocks {
 
     #[tokio::test]
     async fn task_success_and_failure_answer_the_token_verbatim() {
+        use shifter::ports::{TaskCallbacks, TokenAnswer};
         let success = mock!(aws_sdk_sfn::Client::send_task_success)
             .match_requests(|req| {
                 req.task_token() == Some("tok-1") && req.output() == Some(r#"{"action":"promote"}"#)
@@ -491,14 +492,16 @@ mod mocks {
             })
             .then_output(|| SendTaskFailureOutput::builder().build());
         let executions = client(RuleMode::MatchAny, &[&success, &failure]);
-        executions
+        let sent = executions
             .send_task_success("tok-1", &json!({"action": "promote"}))
             .await
             .expect("success sent");
-        executions
+        assert_eq!(sent, TokenAnswer::Delivered);
+        let sent = executions
             .send_task_failure("tok-2", "Aborted", "p99 looks wrong")
             .await
             .expect("failure sent");
+        assert_eq!(sent, TokenAnswer::Delivered);
         assert_eq!((success.num_calls(), failure.num_calls()), (1, 1));
     }
 
@@ -546,15 +549,18 @@ mod mocks {
         assert_eq!(err.kind(), "Transient", "{err}");
     }
 
+    /// An approval sent to a token answered already is stale, as a failure is (the CLI names
+    /// the token in its error).
     #[tokio::test]
-    async fn an_answered_token_is_named_in_the_error() {
+    async fn an_answered_token_is_stale_for_a_success_too() {
+        use shifter::ports::{TaskCallbacks, TokenAnswer};
         let body = error_body("TaskTimedOut", "Task Timed Out");
         let gone = http_error(mock!(aws_sdk_sfn::Client::send_task_success), 400, body, 1);
-        let err = client(RuleMode::MatchAny, &[&gone])
+        let answer = client(RuleMode::MatchAny, &[&gone])
             .send_task_success("tok", &json!({"action": "approve"}))
             .await
-            .unwrap_err();
-        assert!(err.to_string().contains("TaskTimedOut"), "{err}");
+            .expect("stale is not an error");
+        assert_eq!(answer, TokenAnswer::Stale);
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use shifter::domain::text::cut_chars;
 
 use super::choice::{Rule, parse_choices};
 use super::intrinsic::{Expr, FieldError, Template};
@@ -202,7 +203,7 @@ fn substitute(
         let after = &rest[start + 2..];
         let end = after
             .find('}')
-            .ok_or_else(|| DefinitionError::Unresolved(after.chars().take(40).collect()))?;
+            .ok_or_else(|| DefinitionError::Unresolved(cut_chars(after, 40)))?;
         let name = &after[..end];
         let value = substitutions
             .get(name)

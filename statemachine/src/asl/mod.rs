@@ -27,6 +27,7 @@ mod definition;
 mod history;
 mod intrinsic;
 mod path;
+mod quota;
 mod read;
 mod retry;
 mod run;
@@ -39,25 +40,11 @@ use thiserror::Error;
 
 pub use definition::StateMachine;
 pub use history::export_history;
+pub use quota::{HISTORY_EVENT_LIMIT, HISTORY_LIMIT_CAUSE};
 pub use run::STATE_MACHINE_ARN;
 
 /// The error name AWS gives failures no Retry or Catch may handle.
 pub const RUNTIME: &str = "States.Runtime";
-
-/// Step Functions' hard quota of events in one Standard execution's history: "When an execution
-/// reaches 24,999 events, it waits for the next event to happen. If the event number 25,000 is
-/// ExecutionSucceeded, the execution finishes successfully [...] If [it] isn't
-/// ExecutionSucceeded, the ExecutionFailed event is logged" —
-/// <https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>,
-/// <https://docs.aws.amazon.com/step-functions/latest/dg/limits.html>.
-pub const HISTORY_EVENT_LIMIT: u64 = 25_000;
-
-/// The cause of the `States.Runtime` failure an execution ends with at the history limit, as
-/// AWS reports it (recorded in <https://github.com/loads/ardere/issues/86>: `{"error":
-/// "States.Runtime", "cause": "The execution reached the maximum number of history events
-/// (25000)."}`). No Retry or Catch sees it.
-pub const HISTORY_LIMIT_CAUSE: &str =
-    "The execution reached the maximum number of history events (25000).";
 
 /// Step Functions' quota on any state's input, output or task result: "262,144 bytes of data as
 /// a UTF-8 encoded string" (<https://docs.aws.amazon.com/step-functions/latest/dg/limits.html>).

@@ -1,23 +1,27 @@
-//! Running one execution: state dispatch, I/O processing, Retry, Catch and the virtual clock.
+//! Running one execution: state dispatch, the history and its quotas, and the virtual clock.
+//! Input and output processing is in [`io`]; Task states (Retry, Catch, parks) in [`task`].
 //!
 //! The document moves from state to state: each event hands it to the observer and back, and a
 //! copy is made only where a payload needs one (a `.$` path selecting it) or when the execution
 //! keeps its [`History::Full`]. No step looks back at the states before it.
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use serde_json::{Map, Value, json};
+mod io;
+mod task;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
 use shifter::fakes::ManualClock;
 use shifter::ports::Clock;
 
-use super::choice::Rule;
-use super::definition::{Kind, Message, Resource, State, StateMachine, Task, Then, Timeout};
-use super::path::{Path, Scope};
-use super::retry::{self, TIMEOUT};
+use super::definition::{Kind, Resource, State, StateMachine, Then};
+use super::path::Scope;
+use super::retry;
 use super::{
     DATA_LIMIT_EXCEEDED, EventKind, Execution, ExecutionStatus, Failure, HISTORY_EVENT_LIMIT,
-    HISTORY_LIMIT_CAUSE, History, HistoryEvent, InvokeError, LambdaInvoker, PAYLOAD_LIMIT_BYTES,
-    Park, PayloadSize, RunError,
+    HISTORY_LIMIT_CAUSE, History, HistoryEvent, LambdaInvoker, PAYLOAD_LIMIT_BYTES, PayloadSize,
+    RunError,
 };
+use io::{choose, fail_message, json_bytes, output, pass_result};
 
 const STATE_MACHINE_NAME: &str = "local";
 const ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
@@ -38,25 +42,6 @@ impl From<Failure> for Step {
     }
 }
 
-impl From<InvokeError> for Failure {
-    fn from(error: InvokeError) -> Self {
-        match error {
-            InvokeError::Function {
-                error_type,
-                error_message,
-            } => {
-                let cause =
-                    json!({"errorMessage": error_message, "errorType": error_type, "trace": []});
-                Failure::new(error_type, cause.to_string())
-            }
-            InvokeError::Service { error, cause } | InvokeError::Callback { error, cause } => {
-                Failure::new(error, cause)
-            }
-            InvokeError::Timeout => Failure::new(TIMEOUT, "The task timed out."),
-        }
-    }
-}
-
 fn then(then: Then, output: Value) -> Step {
     match then {
         Then::Next(next) => Step::Next(next, output),
@@ -66,133 +51,6 @@ fn then(then: Then, output: Value) -> Step {
 
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// OutputPath: `null` yields `{}`; a path selecting nothing is `States.Runtime`. The selection
-/// is moved out of `value`, not copied.
-fn output(path: Option<&Path>, value: Value) -> Result<Value, Failure> {
-    let Some(path) = path else {
-        return Ok(json!({}));
-    };
-    if path.select(&value).is_none() {
-        return Err(Failure::runtime(format!(
-            "Invalid path '{path}' : The OutputPath could not be found in the input '{value}'"
-        )));
-    }
-    Ok(path.take(value).unwrap_or_default())
-}
-
-/// ResultPath: `null` keeps the raw input; otherwise the result is written into it. When the
-/// input does not have the structure the path needs, it is left as it was.
-fn merge(path: Option<&Path>, raw: &mut Value, result: Value) -> Result<(), Failure> {
-    match path {
-        None => Ok(()),
-        Some(path) => path
-            .write(raw, result)
-            .map_err(|cause| Failure::new("States.ResultPathMatchFailure", cause)),
-    }
-}
-
-/// A Pass state's result (its Parameters payload, or else its input) placed in its input by
-/// ResultPath; the input is copied only when it is placed inside itself.
-fn pass_result(
-    mut raw: Value,
-    result: Option<Value>,
-    path: Option<&Path>,
-) -> Result<Value, Failure> {
-    if result.is_none() && path.is_none_or(Path::is_root) {
-        return Ok(raw);
-    }
-    let result = result.unwrap_or_else(|| raw.clone());
-    merge(path, &mut raw, result)?;
-    Ok(raw)
-}
-
-/// The first Choice rule that holds, or the Default; neither is `States.NoChoiceMatched`.
-fn choose(
-    state: &State,
-    choices: &[(Rule, usize)],
-    default: Option<usize>,
-    scope: &Scope<'_>,
-) -> Result<usize, Failure> {
-    for (rule, next) in choices {
-        if rule.holds(scope)? {
-            return Ok(*next);
-        }
-    }
-    default.ok_or_else(|| {
-        Failure::new(
-            "States.NoChoiceMatched",
-            format!(
-                "No Choice rule matched and there is no Default in state '{}'",
-                state.name
-            ),
-        )
-    })
-}
-
-fn fail_message(
-    message: Option<&Message>,
-    scope: &Scope<'_>,
-    field: &str,
-) -> Result<Option<String>, Failure> {
-    match message {
-        None => Ok(None),
-        Some(Message::Literal(text)) => Ok(Some(text.clone())),
-        Some(Message::Expr(expr)) => match expr.eval(scope, field)? {
-            Value::String(text) => Ok(Some(text)),
-            other => Err(Failure::runtime(format!(
-                "The {field} must select a string, not {other}"
-            ))),
-        },
-    }
-}
-
-/// A Task's timeout for this attempt, read from its input when given by TimeoutSecondsPath.
-fn timeout_seconds(timeout: &Timeout, input: &Value) -> Result<Option<u64>, Failure> {
-    let path = match timeout {
-        Timeout::None => return Ok(None),
-        Timeout::Seconds(seconds) => return Ok(Some(*seconds)),
-        Timeout::Path(path) => path,
-    };
-    let value = path.select(input).ok_or_else(|| {
-        Failure::runtime(format!(
-            "The TimeoutSecondsPath '{path}' could not be found in the input"
-        ))
-    })?;
-    match value.as_u64().filter(|n| *n > 0) {
-        Some(seconds) => Ok(Some(seconds)),
-        None => Err(Failure::runtime(format!(
-            "The TimeoutSecondsPath '{path}' must select a positive integer, not {value}"
-        ))),
-    }
-}
-
-/// What `lambda:invoke` returns: the function's answer inside the invocation envelope.
-fn envelope(payload: Value) -> Value {
-    let mut result = Map::new();
-    result.insert("ExecutedVersion".into(), Value::from("$LATEST"));
-    result.insert("Payload".into(), payload);
-    result.insert("StatusCode".into(), Value::from(200));
-    Value::Object(result)
-}
-
-/// Calls the function; the payload is moved to the invoker, not copied.
-async fn invoke(
-    invoker: &dyn LambdaInvoker,
-    mut parameters: Value,
-    timeout_seconds: Option<u64>,
-) -> Result<Value, Failure> {
-    let function = parameters
-        .get("FunctionName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Failure::runtime("FunctionName must be a string"))?
-        .to_owned();
-    let payload = parameters
-        .get_mut("Payload")
-        .map_or(Value::Null, Value::take);
-    let returned = invoker.invoke(&function, payload, timeout_seconds).await?;
-    Ok(envelope(returned))
 }
 
 /// The context object at the start: the Execution and StateMachine parts never change.
@@ -210,19 +68,6 @@ fn context(name: &str, input: &Value, start: DateTime<Utc>) -> Value {
             "Name": STATE_MACHINE_NAME,
         },
     })
-}
-
-/// The size of `value` as compact JSON text in UTF-8. (Serializing into one buffer is several
-/// times faster in a debug build than counting through a `Write` adapter, call by call.)
-fn json_bytes(value: &Value) -> u64 {
-    serde_json::to_vec(value).map_or(0, |text| text.len() as u64)
-}
-
-/// Whether a ResultPath can make a Task's output larger than both its input and its result
-/// (both measured already): only one that writes into the input. With `$` the output is (a part
-/// of) the result, with `null` (a part of) the input.
-fn grows(result_path: Option<&Path>) -> bool {
-    result_path.is_some_and(|path| !path.is_root())
 }
 
 /// One execution in progress.
@@ -479,183 +324,6 @@ impl<'r> Run<'r> {
         };
         Ok(step.unwrap_or_else(Step::from))
     }
-
-    /// A Task: attempts, then retries, then catchers, in that order.
-    async fn task(
-        &mut self,
-        state: &'r State,
-        task: &'r Task,
-        mut raw: Value,
-        entered: &str,
-    ) -> Result<Step, RunError> {
-        let mut used = vec![0u32; task.retry.len()];
-        let mut retry_count = 0u32;
-        loop {
-            self.set_context(state, entered, retry_count);
-            let failure = match self.attempt(state, task, &raw).await {
-                Ok(result) => match merge(task.result_path.as_ref(), &mut raw, result) {
-                    Ok(()) => {
-                        let output = output(state.output_path.as_ref(), raw).and_then(|o| {
-                            if grows(task.result_path.as_ref()) {
-                                self.measure(&state.name, "output", &o)?;
-                            }
-                            Ok(o)
-                        });
-                        return Ok(output.map_or_else(Step::from, |o| then(task.then, o)));
-                    }
-                    Err(failure) => failure,
-                },
-                Err(failure) if failure.is_terminal() => return Ok(failure.into()),
-                Err(failure) => failure,
-            };
-            let failed = self.emit(EventKind::TaskFailed {
-                state: state.name.clone(),
-                error: failure.error.clone(),
-                cause: failure.cause.clone(),
-            });
-            if let Err(limit) = failed {
-                return Ok(limit.into());
-            }
-            let Some((retrier, attempt)) = retry::next(&task.retry, &mut used, &failure.error)
-            else {
-                return Ok(self.catch(state, task, raw, failure));
-            };
-            retry_count += 1;
-            self.retries += 1;
-            self.transitions += 1;
-            let millis = retrier.delay_millis(attempt, self.name, &state.name);
-            // A retry writes no history event of its own: this cannot reach the limit.
-            let _ = self.emit(EventKind::Retrying {
-                state: state.name.clone(),
-                attempt,
-                delay_seconds: millis as f64 / 1000.0,
-            });
-            self.clock.sleep(TimeDelta::milliseconds(millis)).await;
-        }
-    }
-
-    /// After retries: the first matching catcher gets the Error Output, placed by its
-    /// ResultPath; with none, the execution fails with the error.
-    fn catch(&mut self, state: &State, task: &Task, mut raw: Value, failure: Failure) -> Step {
-        let Some(catcher) = task
-            .catch
-            .iter()
-            .find(|c| retry::matches(&c.errors, &failure.error))
-        else {
-            return failure.into();
-        };
-        let error_output = json!({"Error": failure.error, "Cause": failure.cause});
-        if let Err(failure) = merge(catcher.result_path.as_ref(), &mut raw, error_output) {
-            return failure.into();
-        }
-        if grows(catcher.result_path.as_ref())
-            && let Err(failure) = self.measure(&state.name, "output", &raw)
-        {
-            return failure.into();
-        }
-        // A catch writes no history event of its own: this cannot reach the limit.
-        let _ = self.emit(EventKind::Caught {
-            state: state.name.clone(),
-            error: failure.error,
-            next: self.machine.states[catcher.next].name.clone(),
-        });
-        Step::Next(catcher.next, raw)
-    }
-
-    /// One attempt: Parameters → resource → ResultSelector (ResultPath and OutputPath follow).
-    async fn attempt(&mut self, state: &State, task: &Task, raw: &Value) -> Result<Value, Failure> {
-        let parameters = task.parameters.eval(&Scope {
-            input: raw,
-            context: &self.context,
-        })?;
-        let timeout_seconds = timeout_seconds(&task.timeout, raw)?;
-        self.measure(&state.name, "input after Parameters", &parameters)?;
-        let parameters = self.emit(EventKind::TaskScheduled {
-            state: state.name.clone(),
-            resource: task.resource.arn().to_owned(),
-            parameters,
-            timeout_seconds,
-        })?;
-        let result = match task.resource {
-            Resource::LambdaInvoke => invoke(self.invoker, parameters, timeout_seconds).await?,
-            Resource::LambdaInvokeWaitForTaskToken => {
-                // The token `$$.Task.Token` held for this attempt; the next attempt gets another.
-                let token = self.token();
-                self.tokens += 1;
-                self.park(state, parameters, token, timeout_seconds).await?
-            }
-            Resource::PutEvents => put_events(&parameters)?,
-        };
-        self.measure(&state.name, "task result", &result)?;
-        let result = self.emit(EventKind::TaskSucceeded {
-            state: state.name.clone(),
-            output: result,
-        })?;
-        match &task.result_selector {
-            Some(selector) => selector.eval(&Scope {
-                input: &result,
-                context: &self.context,
-            }),
-            None => Ok(result),
-        }
-    }
-
-    /// Invokes the function with the token, then waits on the shared clock for the invoker's
-    /// answer to the token. A function error fails the task like a plain invoke; its answer is
-    /// not the task's result (only SendTaskSuccess gives one).
-    async fn park(
-        &mut self,
-        state: &State,
-        parameters: Value,
-        token: String,
-        timeout_seconds: Option<u64>,
-    ) -> Result<Value, Failure> {
-        let timeout_seconds = timeout_seconds.ok_or_else(|| {
-            Failure::runtime(
-                "a waitForTaskToken Task needs TimeoutSeconds or TimeoutSecondsPath locally",
-            )
-        })?;
-        let began = self.clock.now();
-        let function_name = parameters
-            .get("FunctionName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let payload = parameters.get("Payload").cloned().unwrap_or_default();
-        invoke(self.invoker, parameters, Some(timeout_seconds)).await?;
-        let park = Park {
-            state: state.name.clone(),
-            function_name,
-            payload,
-            token,
-            timeout_seconds,
-        };
-        let parked = self.invoker.park(&park).await;
-        let limit = park.timeout_millis();
-        let (millis, answer) = if parked.after_millis >= limit {
-            (limit, Err(InvokeError::Timeout))
-        } else {
-            (parked.after_millis.max(0), parked.answer)
-        };
-        // The invoker may have slept already (waiting for an event): only the rest is slept.
-        let spent = (self.clock.now() - began).num_milliseconds();
-        self.clock
-            .sleep(TimeDelta::milliseconds((millis - spent).max(0)))
-            .await;
-        Ok(answer?)
-    }
-}
-
-/// PutEvents' answer to `parameters` (one event id per entry, none failed), put in spirit.
-fn put_events(parameters: &Value) -> Result<Value, Failure> {
-    let entries = parameters
-        .get("Entries")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Failure::runtime("Entries must be an array"))?;
-    let ids: Vec<Value> = (0..entries.len())
-        .map(|i| json!({"EventId": format!("local-event-{i}")}))
-        .collect();
-    Ok(json!({"Entries": ids, "FailedEntryCount": 0}))
 }
 
 #[cfg(test)]
@@ -666,7 +334,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::asl::HISTORY_LIMIT_CAUSE;
+    use crate::asl::{HISTORY_LIMIT_CAUSE, InvokeError, Park};
 
     type Handler = dyn Fn(&str, Value, Option<u64>) -> Result<Value, InvokeError> + Send + Sync;
 

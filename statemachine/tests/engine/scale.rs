@@ -169,7 +169,7 @@ fn a_thousand_simultaneous_starts_under_quotas_all_complete() {
 
 /// Long deployments stay linear in memory: `local::run` (what `shifter simulate` runs) keeps
 /// every event of a 300-step deployment, but none of the documents, which the observer saw
-/// whole. (Time and peak heap for 10 to 1,000 steps: `steps_*` in benches/engine.rs.)
+/// whole. (Time and peak heap for 10 to 1,000 steps: `steps_*` in benches/engine/steps.rs.)
 #[test]
 fn a_long_deployment_keeps_its_events_without_their_documents() {
     let steps: Vec<_> = (1..=300u32)

@@ -1,0 +1,167 @@
+//! Functions and their published versions: PublishVersion publishes `$LATEST` only when it
+//! changed (<https://docs.aws.amazon.com/lambda/latest/api/API_PublishVersion.html>).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::{FakeLambda, LambdaOp};
+use crate::domain::AliasState;
+use crate::domain::request::function_short_name;
+use crate::error::ShifterError;
+use crate::ports::{FunctionRegistry, VersionInfo};
+
+/// One function: its code state, configuration, versions and aliases.
+#[derive(Debug, Default)]
+pub(super) struct Function {
+    /// $LATEST changed since the last published version.
+    pub(super) latest_changed: bool,
+    pub(super) role: String,
+    pub(super) dead_letter_target: Option<String>,
+    pub(super) versions: BTreeMap<u64, VersionInfo>,
+    pub(super) aliases: BTreeMap<String, AliasState>,
+}
+
+impl FakeLambda {
+    /// Creates a function (only `$LATEST`) with an execution role.
+    pub fn add_function(&self, name: &str, role: &str) {
+        self.lock().functions.insert(
+            name.to_owned(),
+            Function {
+                latest_changed: true,
+                role: role.to_owned(),
+                ..Function::default()
+            },
+        );
+    }
+
+    /// Sets the dead-letter target that versions published from now on carry.
+    pub fn set_dead_letter_target(&self, name: &str, target: Option<&str>) {
+        if let Some(f) = self.lock().functions.get_mut(name) {
+            f.dead_letter_target = target.map(str::to_owned);
+        }
+    }
+
+    /// Deploys new code to `$LATEST` and publishes it as the next version; `None` if the
+    /// function does not exist.
+    pub fn publish(&self, name: &str) -> Option<String> {
+        self.update_code(name);
+        let mut account = self.lock();
+        Some(Self::publish_latest(account.functions.get_mut(name)?).version)
+    }
+
+    /// Deploys new code to `$LATEST` without publishing it.
+    pub fn update_code(&self, name: &str) {
+        if let Some(f) = self.lock().functions.get_mut(name) {
+            f.latest_changed = true;
+        }
+    }
+
+    /// Lambda's PublishVersion: a new version when `$LATEST` changed, else the latest one.
+    fn publish_latest(f: &mut Function) -> VersionInfo {
+        if !f.latest_changed
+            && let Some(info) = f.versions.values().next_back()
+        {
+            return info.clone();
+        }
+        f.latest_changed = false;
+        let next = f.versions.keys().next_back().map_or(1, |v| v + 1);
+        let info = VersionInfo {
+            version: next.to_string(),
+            role: f.role.clone(),
+            dead_letter_target: f.dead_letter_target.clone(),
+        };
+        f.versions.insert(next, info.clone());
+        info
+    }
+
+    /// The highest published version.
+    pub fn latest_published(&self, name: &str) -> Option<String> {
+        self.lock()
+            .functions
+            .get(name)?
+            .versions
+            .keys()
+            .next_back()
+            .map(u64::to_string)
+    }
+}
+
+#[async_trait]
+impl FunctionRegistry for FakeLambda {
+    async fn function_exists(&self, function: &str) -> Result<bool, ShifterError> {
+        self.latency().await;
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::GetFunction)
+            .and_then(|f| Self::injected_error(LambdaOp::GetFunction, &f))
+        {
+            return Err(err);
+        }
+        Ok(account
+            .functions
+            .contains_key(function_short_name(function)))
+    }
+
+    async fn version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<Option<VersionInfo>, ShifterError> {
+        self.latency().await;
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::GetFunction)
+            .and_then(|f| Self::injected_error(LambdaOp::GetFunction, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        Ok(version
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| f.versions.get(&n))
+            .cloned())
+    }
+
+    async fn latest_published_version(
+        &self,
+        function: &str,
+    ) -> Result<Option<String>, ShifterError> {
+        self.latency().await;
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::ListVersions)
+            .and_then(|f| Self::injected_error(LambdaOp::ListVersions, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        Ok(f.versions.keys().next_back().map(u64::to_string))
+    }
+
+    async fn publish_version(&self, function: &str) -> Result<VersionInfo, ShifterError> {
+        self.latency().await;
+        let mut account = self.lock();
+        if let Some(err) = self
+            .begin(&mut account, LambdaOp::PublishVersion)
+            .and_then(|f| Self::injected_error(LambdaOp::PublishVersion, &f))
+        {
+            return Err(err);
+        }
+        let name = function_short_name(function);
+        let f = account
+            .functions
+            .get_mut(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        Ok(Self::publish_latest(f))
+    }
+}
