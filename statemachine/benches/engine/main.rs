@@ -9,7 +9,7 @@
 //! check at the end of each bake) through the shipped definition and the real handlers, and
 //! record the peak heap of each run (a counting allocator wraps the system one). 1,000 steps
 //! is more than an execution input may hold (32 KiB), so these runs start from a document whose
-//! plan is set after Start Deployment; `simulate_steps_955` is the largest input
+//! plan is set after Start Deployment; `simulate_steps_886` is the largest input
 //! `shifter simulate` accepts, run the way the CLI runs it.
 //!
 //! The 1,000-deployment figures give every deployment its own `LocalAccount` (own virtual

@@ -139,7 +139,7 @@ pub(crate) fn steps_run(rt: &tokio::runtime::Runtime, n: u32) -> Duration {
     took
 }
 
-/// `steps_*`: deployments of 10, 100 and 1,000 steps; `simulate_steps_955`: the largest input
+/// `steps_*`: deployments of 10, 100 and 1,000 steps; `simulate_steps_886`: the largest input
 /// `shifter simulate` accepts.
 pub(crate) fn bench_steps(quick: bool) -> Vec<Stats> {
     let rt = runtime();
@@ -187,15 +187,15 @@ pub(crate) fn bench_steps(quick: bool) -> Vec<Stats> {
     let mut peak = 0;
     let samples = (0..runs(1000))
         .map(|_| {
-            let ((took, outcome), bytes) = peak_heap(|| rt.block_on(simulate_955()));
+            let ((took, outcome), bytes) = peak_heap(|| rt.block_on(simulate_886()));
             assert_eq!(outcome, Outcome::Succeeded);
             peak = peak.max(bytes);
             took
         })
         .collect();
     all.push(Stats {
-        name: "simulate_steps_955",
-        what: "local::run (what shifter simulate runs) on the largest accepted input: 955 steps, 60 s bakes and checks",
+        name: "simulate_steps_886",
+        what: "local::run (what shifter simulate runs) on the largest accepted input: 886 steps, 60 s bakes and checks",
         samples,
         per_sample: 1,
         peak_bytes: Some(peak),
@@ -204,9 +204,9 @@ pub(crate) fn bench_steps(quick: bool) -> Vec<Stats> {
 }
 
 /// The largest custom strategy an input may hold (32 KiB), on the demo account.
-pub(crate) async fn simulate_955() -> (Duration, Outcome) {
-    let steps: Vec<Value> = (1..=955u32)
-        .map(|i| json!({"weight": f64::from(i * 9_900 / 955) / 100.0, "bakeSeconds": 60}))
+pub(crate) async fn simulate_886() -> (Duration, Outcome) {
+    let steps: Vec<Value> = (1..=886u32)
+        .map(|i| json!({"weight": f64::from(i * 9_900 / 886) / 100.0, "bakeSeconds": 60}))
         .collect();
     let mut input = LocalAccount::demo_input("AllAtOnce");
     input["strategy"] = json!({ "steps": steps });
