@@ -1,8 +1,9 @@
 """Local stand-ins for the start-up benchmark (bench/startup.py), standard library only.
 
-RuntimeApi     the Lambda Runtime API (2018-06-01) on 127.0.0.1: hands out one event per
-               process, timestamps the process's first GET /runtime/invocation/next (ready),
-               the moment the event is handed out, and the response (or error) POST.
+RuntimeApi     the Lambda Runtime API (2018-06-01) on 127.0.0.1: timestamps the process's
+               first GET /runtime/invocation/next (ready) and holds that request until the
+               harness has read the process's memory; then hands out the run's event, if it
+               has one, and timestamps that moment and the response (or error) POST.
 CloudWatchCbor DescribeAlarms over Smithy RPCv2 CBOR (what the Rust SDK speaks to CloudWatch,
                and moto cannot answer), and over awsJson 1.0 and awsQuery (what botocore may
                pick): every call gets the same page (the benchmark's alarms, state OK).
@@ -23,7 +24,8 @@ class Invocation:
     """One process's life under the Runtime API: its event and what happened when."""
 
     def __init__(self, event):
-        self.event = json.dumps(event).encode()
+        # None: a start-up-only run; the first poll is held until the harness ends the run.
+        self.event = None if event is None else json.dumps(event).encode()
         self.request_id = str(uuid.uuid4())
         self.ready_ns = None
         self.handed_ns = None
@@ -31,6 +33,8 @@ class Invocation:
         self.response = None
         self.error = None
         self.init_error = None
+        self.ready = threading.Event()
+        self.go = threading.Event()
         self.finished = threading.Event()
         self.idle = threading.Event()
         self.release = threading.Event()
@@ -64,6 +68,14 @@ class _RuntimeHandler(BaseHTTPRequestHandler):
             return
         if inv.ready_ns is None:
             inv.ready_ns = time.perf_counter_ns()
+            inv.ready.set()
+            # Held while the harness reads the process's memory at ready, for good if the run
+            # has no event.
+            inv.go.wait(60)
+            if inv.event is None or inv.release.is_set():
+                inv.release.wait(30)
+                self.close_connection = True
+                return
             deadline = int(time.time() * 1000) + 60_000
             headers = {
                 "Content-Type": "application/json",
@@ -120,6 +132,7 @@ class RuntimeApi:
 
     def end(self, inv):
         inv.release.set()
+        inv.go.set()
         self.server.current = None
 
     def close(self):
