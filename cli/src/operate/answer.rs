@@ -189,8 +189,8 @@ mod tests {
     use shifter::states::BAKE;
 
     use super::*;
-    use serde_json::json;
     use crate::operate::recorded::{parked, recorded, running};
+    use serde_json::json;
 
     /// Task tokens as Step Functions holds them for `history`: its parked task's token waits.
     fn tokens(history: &[HistoryEvent]) -> FakeTasks {

@@ -29,8 +29,8 @@ pub use next::Decision;
 
 /// One deployment of one alias or of a release train's aliases: created by Start Deployment,
 /// updated by every step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "wire::Document", into = "wire::Document")]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "wire::Document")]
 pub struct Deployment {
     /// The execution name.
     pub deployment_id: String,

@@ -19,8 +19,9 @@ use crate::domain::provisioned::ProvisionedConcurrency;
 use crate::domain::strategy::Step;
 use crate::domain::weight::Weight;
 
-/// The flat JSON document.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The flat JSON document, as read (the derived `trafficPercent` and `restoreCommand` are
+/// written from the typed document, and ignored when read).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Document {
     deployment_id: String,
@@ -38,7 +39,6 @@ pub(super) struct Document {
     post_promotion_bake_seconds: u32,
     revision_id: String,
     traffic: Weight,
-    traffic_percent: f64,
     started_at: DateTime<Utc>,
     step_started_at: DateTime<Utc>,
     wait_seconds: u32,
@@ -46,7 +46,6 @@ pub(super) struct Document {
     alias_last_seen: String,
     #[serde(default)]
     write_in_flight: String,
-    restore_command: String,
     #[serde(default)]
     alarm_checks: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,58 +147,114 @@ impl From<Document> for Deployment {
     }
 }
 
-impl From<Deployment> for Document {
-    fn from(d: Deployment) -> Document {
-        let restore_command = d.restore_command();
-        let (lead, train) = {
-            let (lead, others) = d.members.split();
-            (lead.clone(), others.to_vec())
-        };
-        let (analysis, analysis_from, last_analysis) = match d.analysis {
-            Some(a) => (Some(a.config), a.window_from, a.last),
-            None => (None, None, None),
-        };
-        Document {
-            deployment_id: d.deployment_id,
-            function_name: lead.function_name,
-            alias: lead.alias,
-            original_version: lead.original_version,
-            target_version: lead.target_version,
-            strategy: d.progress.strategy,
-            plan: d.progress.plan,
-            step_index: d.progress.step_index,
-            alarms: d.watch.alarms,
-            check_interval_seconds: d.watch.check_interval_seconds,
-            hooks: d.hooks,
-            post_promotion_bake_seconds: d.progress.post_promotion_bake_seconds,
-            revision_id: lead.revision_id,
-            traffic: d.progress.traffic,
-            traffic_percent: d.progress.traffic.as_percent(),
-            started_at: d.progress.started_at,
-            step_started_at: d.progress.step_started_at,
-            wait_seconds: d.progress.wait_seconds,
-            decision: d.decision,
-            alias_last_seen: lead.alias_last_seen,
-            write_in_flight: d.progress.write_in_flight,
-            restore_command,
-            alarm_checks: d.progress.alarm_checks,
-            failure: d.ending.failure,
-            rolled_back_to: d.ending.rolled_back_to,
-            hook_result: d.hook_result.map(|h| h.to_value()),
-            caught: d.ending.caught,
-            approval_steps: d.gate.steps,
-            approval_before_promote: d.gate.before_promote,
-            approval_timeout_seconds: d.gate.timeout_seconds,
-            approval_default: d.gate.default,
-            gate_opened_at: d.gate.opened_at,
-            gate_announced: d.gate.announced,
-            approved_step: d.gate.approved_step,
-            analysis,
-            analysis_from,
-            last_analysis,
-            control: d.control.map(OperatorAnswer::to_value),
+/// The same document, as written: borrowed from the typed one field for field (no clone of the
+/// document on every write), in the same order as [`Document`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocumentRef<'a> {
+    deployment_id: &'a str,
+    function_name: &'a str,
+    alias: &'a str,
+    original_version: &'a str,
+    target_version: &'a str,
+    strategy: &'a str,
+    plan: &'a [Step],
+    step_index: usize,
+    alarms: &'a [String],
+    check_interval_seconds: u32,
+    hooks: &'a Hooks,
+    post_promotion_bake_seconds: u32,
+    revision_id: &'a str,
+    traffic: Weight,
+    traffic_percent: f64,
+    started_at: DateTime<Utc>,
+    step_started_at: DateTime<Utc>,
+    wait_seconds: u32,
+    decision: Decision,
+    alias_last_seen: &'a str,
+    write_in_flight: &'a str,
+    restore_command: String,
+    alarm_checks: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<&'a Failure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rolled_back_to: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hook_result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caught: Option<&'a Caught>,
+    #[serde(skip_serializing_if = "<[usize]>::is_empty")]
+    approval_steps: &'a [usize],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    approval_before_promote: bool,
+    approval_timeout_seconds: u32,
+    approval_default: ApprovalDefault,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate_opened_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate_announced: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approved_step: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<&'a Analysis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis_from: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_analysis: Option<&'a AnalysisRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    control: Option<Value>,
+    train: &'a [Member],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provisioned_concurrency: Option<&'a ProvisionedConcurrency>,
+}
+
+impl Serialize for Deployment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (lead, train) = self.members.split();
+        let (p, g) = (&self.progress, &self.gate);
+        let analysis = self.analysis.as_ref();
+        DocumentRef {
+            deployment_id: &self.deployment_id,
+            function_name: &lead.function_name,
+            alias: &lead.alias,
+            original_version: &lead.original_version,
+            target_version: &lead.target_version,
+            strategy: &p.strategy,
+            plan: &p.plan,
+            step_index: p.step_index,
+            alarms: &self.watch.alarms,
+            check_interval_seconds: self.watch.check_interval_seconds,
+            hooks: &self.hooks,
+            post_promotion_bake_seconds: p.post_promotion_bake_seconds,
+            revision_id: &lead.revision_id,
+            traffic: p.traffic,
+            traffic_percent: p.traffic.as_percent(),
+            started_at: p.started_at,
+            step_started_at: p.step_started_at,
+            wait_seconds: p.wait_seconds,
+            decision: self.decision,
+            alias_last_seen: &lead.alias_last_seen,
+            write_in_flight: &p.write_in_flight,
+            restore_command: self.restore_command(),
+            alarm_checks: p.alarm_checks,
+            failure: self.ending.failure.as_ref(),
+            rolled_back_to: self.ending.rolled_back_to.as_deref(),
+            hook_result: self.hook_result.as_ref().map(HookOutcome::to_value),
+            caught: self.ending.caught.as_ref(),
+            approval_steps: &g.steps,
+            approval_before_promote: g.before_promote,
+            approval_timeout_seconds: g.timeout_seconds,
+            approval_default: g.default,
+            gate_opened_at: g.opened_at,
+            gate_announced: g.announced.as_ref(),
+            approved_step: g.approved_step,
+            analysis: analysis.map(|a| &a.config),
+            analysis_from: analysis.and_then(|a| a.window_from),
+            last_analysis: analysis.and_then(|a| a.last.as_ref()),
+            control: self.control.map(OperatorAnswer::to_value),
             train,
-            provisioned_concurrency: d.provisioned_concurrency,
+            provisioned_concurrency: self.provisioned_concurrency.as_ref(),
         }
+        .serialize(serializer)
     }
 }
