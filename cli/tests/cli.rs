@@ -88,6 +88,67 @@ fn simulate_json_summary_has_the_documented_shape() {
     assert_eq!(weights, vec![0.0, 10.0, 100.0]);
 }
 
+/// An alarm that fires while a callback pre-traffic hook runs (it answers two minutes later),
+/// with its event delivered or lost, never lets traffic move: Check Health reads the alarms
+/// after the hook, and the cause says no traffic had moved. (A synchronous hook takes no virtual
+/// time here; its case is the check-health handler's test.)
+#[test]
+fn an_alarm_during_the_pre_traffic_hook_never_lets_traffic_move() {
+    let dir = std::env::temp_dir().join(format!("shifter-hook-alarm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let callback = dir.join("callback.json");
+    let input = serde_json::json!({"functionName": "demo", "alias": "live", "targetVersion": "2",
+        "strategy": "Canary10Percent5Minutes", "alarms": ["demo-errors"],
+        "hooks": {"preTraffic": "demo-pre-traffic", "postTraffic": "demo-post-traffic",
+                  "callbackTimeoutSeconds": 600}});
+    std::fs::write(&callback, input.to_string()).unwrap();
+    let callback = callback.to_str().unwrap();
+    let runs: [&[&str]; 2] = [
+        &[
+            "--input",
+            callback,
+            "--hook-answer-after",
+            "2m",
+            "--alarm-at",
+            "1m",
+        ],
+        &[
+            "--input",
+            callback,
+            "--hook-answer-after",
+            "2m",
+            "--alarm-at",
+            "1m",
+            "--drop-alarm-events",
+        ],
+    ];
+    for flags in runs {
+        let mut args = vec!["simulate", "--json"];
+        args.extend_from_slice(flags);
+        let out = shifter(&args);
+        let s = json_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {s}");
+        assert_eq!(
+            (s["outcome"].as_str(), s["error"].as_str()),
+            (Some("RolledBack"), Some("AlarmTriggered")),
+            "{flags:?}: {s}"
+        );
+        let most = s["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["weight"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert_eq!(most, 0.0, "{flags:?}: traffic moved: {s}");
+        let cause = s["cause"].as_str().unwrap();
+        assert!(
+            cause.contains("before any traffic moved to version 2"),
+            "{flags:?}: {cause}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn alarm_at_rolls_back_and_exits_non_zero() {
     let out = shifter(&["simulate", "--alarm-at", "3m", "--json"]);
