@@ -23,11 +23,19 @@ pub async fn client(endpoint: Option<&str>) -> aws_sdk_cloudformation::Client {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region));
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        config = config.credentials_provider(Credentials::new(
-            "testing", "testing", None, None, "emulator",
-        ));
-    }
+    // The environment's keys when it has them (a bare config builder reads none), else dummy
+    // ones: an emulator checks neither.
+    let credentials = match (
+        std::env::var("AWS_ACCESS_KEY_ID"),
+        std::env::var("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        (Ok(key), Ok(secret)) => {
+            let token = std::env::var("AWS_SESSION_TOKEN").ok();
+            Credentials::new(key, secret, token, None, "environment")
+        }
+        _ => Credentials::new("testing", "testing", None, None, "emulator"),
+    };
+    config = config.credentials_provider(credentials);
     aws_sdk_cloudformation::Client::from_conf(config.build())
 }
 
