@@ -149,6 +149,21 @@ fn an_alarm_during_the_pre_traffic_hook_never_lets_traffic_move() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// After drift the story tells the truth: no line claims a shift or a promotion that did not
+/// land.
+#[test]
+fn after_drift_no_line_claims_a_write_that_did_not_land() {
+    for (step, refused) in [("1", "Shift Traffic"), ("2", "Promote")] {
+        let out = shifter(&["simulate", "--drift-at-step", step]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let story = text.lines().filter(|l| l.starts_with("t+"));
+        let lines: Vec<&str> = story.filter(|l| l.contains(refused)).collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(lines[0].contains("AliasDrift → Stopped On Drift"), "{text}");
+        assert!(!text.contains("routing cleared"), "{text}");
+    }
+}
+
 #[test]
 fn alarm_at_rolls_back_and_exits_non_zero() {
     let out = shifter(&["simulate", "--alarm-at", "3m", "--json"]);

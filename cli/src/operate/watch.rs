@@ -79,6 +79,9 @@ pub fn describe(event: &HistoryEvent, start: DateTime<Utc>) -> Option<String> {
 /// What a Task state that finished with document `d` did, for people.
 fn exited(state: &str, d: &Deployment) -> Option<String> {
     let line = match state {
+        // A write that failed exits through its Catch with the error in `caught`: nothing
+        // landed, and the execution's failure says why.
+        states::SHIFT_TRAFFIC | states::PROMOTE if d.ending.caught.is_some() => return None,
         states::SHIFT_TRAFFIC | states::PROMOTE => format!(
             "traffic on version {}: {:?}%",
             d.lead().target_version,

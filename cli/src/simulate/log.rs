@@ -88,6 +88,11 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
         return Some(format!("returned {answer}"));
     }
     let d = serde_json::from_value::<Deployment>(output.clone()).ok()?;
+    // A write that failed (drift, retries run out) exits through its Catch with the error in
+    // `caught`: its failure line was already printed, and no shift or promotion landed.
+    if matches!(name, states::SHIFT_TRAFFIC | states::PROMOTE) && d.ending.caught.is_some() {
+        return None;
+    }
     let line = match name {
         states::START_DEPLOYMENT if d.decision == Decision::AlreadyCurrent => format!(
             "alias {} of {} is already on version {}: nothing to do",

@@ -221,12 +221,18 @@ pub async fn execution_changed(
             info!(version = %record.version, error = %record.error, "rolled-back version remembered");
             outcome.remembered += 1;
         }
-        ports
+        // Only what this deployment held is released: a duplicate event, or an execution that
+        // never took the lock (refused, already current), releases nothing and says so.
+        let held = ports
             .registry
             .release(&function, &alias, &detail.name)
             .await?;
-        info!(execution = %detail.execution_arn, status = %detail.status, %function, %alias, "registry entries released");
-        outcome.released += 1;
+        if held.is_some() {
+            info!(execution = %detail.execution_arn, status = %detail.status, %function, %alias, "registry entries released");
+            outcome.released += 1;
+        } else {
+            info!(execution = %detail.execution_arn, status = %detail.status, %function, %alias, "nothing held in the registry; nothing released");
+        }
     }
     Ok(outcome)
 }
