@@ -79,6 +79,38 @@ fn train_moves(d: &Deployment) -> String {
     moves.join(", ")
 }
 
+/// What Shift Traffic or Promote did. A write that failed (drift, retries run out) exits
+/// through its Catch with the error in `caught`: its failure line was already printed, and no
+/// shift or promotion landed.
+fn write_line(name: &str, d: &Deployment) -> Option<String> {
+    if d.ending.caught.is_some() {
+        return None;
+    }
+    Some(match name {
+        states::SHIFT_TRAFFIC if d.members.len() > 1 => format!(
+            "{} of traffic on the new version of all {} aliases",
+            d.progress.traffic,
+            d.members.len()
+        ),
+        states::SHIFT_TRAFFIC => {
+            format!(
+                "{} of traffic on version {}",
+                d.progress.traffic,
+                d.lead().target_version
+            )
+        }
+        states::PROMOTE if d.members.len() > 1 => format!(
+            "100% on the new version of all {} aliases, routing cleared",
+            d.members.len()
+        ),
+        states::PROMOTE => format!(
+            "100% on version {}, routing cleared",
+            d.lead().target_version
+        ),
+        _ => return None,
+    })
+}
+
 /// What a state that finished with `output` did, for people.
 fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option<String> {
     if states::hook_of(name).is_some() {
@@ -88,11 +120,6 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
         return Some(format!("returned {answer}"));
     }
     let d = serde_json::from_value::<Deployment>(output.clone()).ok()?;
-    // A write that failed (drift, retries run out) exits through its Catch with the error in
-    // `caught`: its failure line was already printed, and no shift or promotion landed.
-    if matches!(name, states::SHIFT_TRAFFIC | states::PROMOTE) && d.ending.caught.is_some() {
-        return None;
-    }
     let line = match name {
         states::START_DEPLOYMENT if d.decision == Decision::AlreadyCurrent => format!(
             "alias {} of {} is already on version {}: nothing to do",
@@ -116,26 +143,7 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
             d.progress.strategy,
             d.progress.plan.len()
         ),
-        states::SHIFT_TRAFFIC if d.members.len() > 1 => format!(
-            "{} of traffic on the new version of all {} aliases",
-            d.progress.traffic,
-            d.members.len()
-        ),
-        states::SHIFT_TRAFFIC => {
-            format!(
-                "{} of traffic on version {}",
-                d.progress.traffic,
-                d.lead().target_version
-            )
-        }
-        states::PROMOTE if d.members.len() > 1 => format!(
-            "100% on the new version of all {} aliases, routing cleared",
-            d.members.len()
-        ),
-        states::PROMOTE => format!(
-            "100% on version {}, routing cleared",
-            d.lead().target_version
-        ),
+        states::SHIFT_TRAFFIC | states::PROMOTE => return write_line(name, &d),
         states::CHECK_HEALTH => check_line(&d, previous, at_seconds),
         states::ROLL_BACK => d
             .ending

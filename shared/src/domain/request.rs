@@ -15,8 +15,7 @@ use super::hooks::{Hooks, validate_hooks};
 use super::json::{InputDocument, deserialize_named, reject_nulls, required};
 use super::managed::{validate_alias, validate_function_name};
 use super::provisioned::ReadyWait;
-use super::strategy::{MAX_BAKE_SECONDS, Plan, PlanError, Step, Strategy};
-use super::weight::Weight;
+use super::strategy::{MAX_BAKE_SECONDS, Plan, parse_strategy};
 
 /// Most alarms one DescribeAlarms call can read.
 pub const MAX_ALARMS: usize = 100;
@@ -127,21 +126,6 @@ struct RawTarget {
     target_version: Option<Value>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawSteps {
-    steps: Option<Vec<RawStep>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawStep {
-    weight: Option<f64>,
-    bake_seconds: Option<u32>,
-    #[serde(default)]
-    approval: bool,
-}
-
 impl DeploymentRequest {
     /// Parses an input as read by [`InputDocument`]: a repeated key or too-deep nesting is
     /// reported first, then everything [`DeploymentRequest::parse_json`] checks.
@@ -157,6 +141,7 @@ impl DeploymentRequest {
     pub fn parse_json(input: &Value) -> Result<DeploymentRequest, FieldError> {
         check_envelope(input)?;
         reject_nulls(input, "")?;
+        objects_where_objects(input)?;
         let mut raw: RawRequest = deserialize_named(input, "")?;
         let listed = raw.targets.is_some();
         let mut targets = match raw.targets.take() {
@@ -229,6 +214,49 @@ impl DeploymentRequest {
             train: Vec::new(),
             ..self.clone()
         }
+    }
+}
+
+/// The object-shaped fields, refused naming the field when given as anything else: serde reads
+/// a JSON array into a struct positionally, so `"hooks": ["pre", "post"]` would otherwise deploy
+/// with `preTraffic: "pre"`.
+fn objects_where_objects(input: &Value) -> Result<(), FieldError> {
+    let object = |field: &str, value: Option<&Value>| match value {
+        Some(v) if !v.is_object() => Err(FieldError::new(
+            field,
+            format!("must be a JSON object {{…}} (got {})", json_kind(v)),
+        )),
+        _ => Ok(()),
+    };
+    for field in ["hooks", "analysis", "provisionedConcurrency"] {
+        object(field, input.get(field))?;
+    }
+    if let Some(Value::Array(targets)) = input.get("targets") {
+        for (i, target) in targets.iter().enumerate() {
+            object(&format!("targets[{i}]"), Some(target))?;
+        }
+    }
+    match input.get("strategy") {
+        Some(Value::Object(strategy)) => match strategy.get("steps") {
+            Some(Value::Array(steps)) => steps
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, step)| object(&format!("strategy.steps[{i}]"), Some(step))),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// What kind of JSON value `v` is, for messages.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -459,69 +487,6 @@ fn parse_approval(raw: &RawRequest, steps: Vec<usize>) -> Result<Approval, Field
         timeout_seconds,
         default,
     })
-}
-
-fn parse_strategy(value: &Value) -> Result<(String, Plan, Vec<usize>), FieldError> {
-    match value {
-        Value::String(name) => {
-            let strategy = Strategy::from_name(name)
-                .map_err(|e| FieldError::new("strategy", e.to_string()))?;
-            Ok((name.clone(), strategy.plan(), Vec::new()))
-        }
-        Value::Object(_) => {
-            let raw: RawSteps = deserialize_named(value, "strategy")?;
-            let raw_steps = required("strategy.steps", raw.steps)?;
-            let plan = explicit_plan(&raw_steps)?;
-            let gated = raw_steps
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.approval)
-                .map(|(i, _)| i)
-                .collect();
-            Ok(("custom steps".to_owned(), plan, gated))
-        }
-        other => Err(FieldError::new(
-            "strategy",
-            format!("must be a strategy name or {{\"steps\":[...]}} (got {other})"),
-        )),
-    }
-}
-
-/// The plan of `{"steps":[...]}`; errors name the step's field (`strategy.steps[1].weight`).
-fn explicit_plan(raw_steps: &[RawStep]) -> Result<Plan, FieldError> {
-    let mut steps = Vec::with_capacity(raw_steps.len());
-    for (i, s) in raw_steps.iter().enumerate() {
-        let field = |name: &str| format!("strategy.steps[{i}].{name}");
-        let weight = required(&field("weight"), s.weight)?;
-        let bake_seconds = required(&field("bakeSeconds"), s.bake_seconds)?;
-        let weight = step_weight(weight).map_err(|m| FieldError::new(field("weight"), m))?;
-        steps.push(Step {
-            weight,
-            bake_seconds,
-        });
-    }
-    Plan::new(steps).map_err(|e| match e {
-        PlanError::Step { at, problem } => FieldError::new(
-            format!("strategy.steps[{at}].{}", problem.field()),
-            problem.to_string(),
-        ),
-        other => FieldError::new("strategy.steps", other.to_string()),
-    })
-}
-
-/// A step's weight in percent, with at most two decimals as written. The shortest decimal that
-/// reads back as the same `f64` is what the input said (`10.0000000001` stays itself), so the
-/// decimals are counted on it rather than guessed from the binary value.
-fn step_weight(percent: f64) -> Result<Weight, String> {
-    let written = format!("{percent}");
-    let decimals = written.split_once('.').map_or(0, |(_, d)| d.len());
-    if percent.is_finite() && (0.0..=100.0).contains(&percent) && decimals > 2 {
-        return Err(format!(
-            "{written} has more than two decimals; weights are percentages with at most two \
-             (the finest step is 0.01%)"
-        ));
-    }
-    Weight::from_percent_f64(percent).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

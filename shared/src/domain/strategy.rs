@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
+use super::field::FieldError;
+use super::json::{deserialize_named, required};
 use super::weight::Weight;
 
 /// The predefined configurations, by their SAM names (each also spelled
@@ -260,6 +264,86 @@ fn minutes_seconds(minutes: u32) -> Result<u32, PlanError> {
         1..=2880 => Ok(minutes * 60),
         _ => Err(PlanError::Minutes(minutes)),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawSteps {
+    steps: Option<Vec<RawStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawStep {
+    weight: Option<f64>,
+    bake_seconds: Option<u32>,
+    #[serde(default)]
+    approval: bool,
+}
+
+/// The input's `strategy`: a name, or `{"steps": […]}` (errors name the step's field); with the
+/// indices of the steps that wait for approval.
+pub fn parse_strategy(value: &Value) -> Result<(String, Plan, Vec<usize>), FieldError> {
+    match value {
+        Value::String(name) => {
+            let strategy = Strategy::from_name(name)
+                .map_err(|e| FieldError::new("strategy", e.to_string()))?;
+            Ok((name.clone(), strategy.plan(), Vec::new()))
+        }
+        Value::Object(_) => {
+            let raw: RawSteps = deserialize_named(value, "strategy")?;
+            let raw_steps = required("strategy.steps", raw.steps)?;
+            let plan = explicit_plan(&raw_steps)?;
+            let gated = raw_steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.approval)
+                .map(|(i, _)| i)
+                .collect();
+            Ok(("custom steps".to_owned(), plan, gated))
+        }
+        other => Err(FieldError::new(
+            "strategy",
+            format!("must be a strategy name or {{\"steps\":[...]}} (got {other})"),
+        )),
+    }
+}
+
+/// The plan of `{"steps":[...]}`; errors name the step's field (`strategy.steps[1].weight`).
+fn explicit_plan(raw_steps: &[RawStep]) -> Result<Plan, FieldError> {
+    let mut steps = Vec::with_capacity(raw_steps.len());
+    for (i, s) in raw_steps.iter().enumerate() {
+        let field = |name: &str| format!("strategy.steps[{i}].{name}");
+        let weight = required(&field("weight"), s.weight)?;
+        let bake_seconds = required(&field("bakeSeconds"), s.bake_seconds)?;
+        let weight = step_weight(weight).map_err(|m| FieldError::new(field("weight"), m))?;
+        steps.push(Step {
+            weight,
+            bake_seconds,
+        });
+    }
+    Plan::new(steps).map_err(|e| match e {
+        PlanError::Step { at, problem } => FieldError::new(
+            format!("strategy.steps[{at}].{}", problem.field()),
+            problem.to_string(),
+        ),
+        other => FieldError::new("strategy.steps", other.to_string()),
+    })
+}
+
+/// A step's weight in percent, with at most two decimals as written. The shortest decimal that
+/// reads back as the same `f64` is what the input said (`10.0000000001` stays itself), so the
+/// decimals are counted on it rather than guessed from the binary value.
+fn step_weight(percent: f64) -> Result<Weight, String> {
+    let written = format!("{percent}");
+    let decimals = written.split_once('.').map_or(0, |(_, d)| d.len());
+    if percent.is_finite() && (0.0..=100.0).contains(&percent) && decimals > 2 {
+        return Err(format!(
+            "{written} has more than two decimals; weights are percentages with at most two \
+             (the finest step is 0.01%)"
+        ));
+    }
+    Weight::from_percent_f64(percent).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
