@@ -43,7 +43,7 @@ fn traffic_label(summary: &Summary) -> String {
         .map(|m| {
             format!(
                 "{}:{}",
-                shifter::domain::request::function_short_name(&m.function),
+                shifter::domain::alias::function_short_name(&m.function),
                 m.alias
             )
         })

@@ -62,7 +62,7 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
             .map_or_else(|| "unknown".to_owned(), FinalAlias::describe);
         say!(
             "Train:   {}:{} {} → {}: now {ended}",
-            shifter::domain::request::function_short_name(&member.function),
+            shifter::domain::alias::function_short_name(&member.function),
             member.alias,
             member.from_version,
             member.to_version

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use shifter::domain::AliasRoute;
-use shifter::domain::request::function_short_name;
+use shifter::domain::alias::function_short_name;
 use shifter::fakes::clock::Chaos;
 use shifter_statemachine::local::LocalAccount;
 

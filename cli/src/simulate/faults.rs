@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shifter::domain::AliasRoute;
-use shifter::domain::request::function_short_name;
+use shifter::domain::alias::function_short_name;
 use shifter::fakes::{Fault, LambdaOp};
 use shifter_statemachine::local::{HookBehaviour, LambdaFault, LocalAccount};
 

@@ -8,8 +8,8 @@ use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use tracing::warn;
 
 use super::errors::{AwsFailure, FailureKind};
+use crate::domain::alias::function_short_name;
 use crate::domain::provisioned::{AllocationStatus, ConcurrencyConfig};
-use crate::domain::request::function_short_name;
 use crate::domain::{AdditionalVersion, AliasRoute, AliasState, Weight};
 use crate::error::ShifterError;
 use crate::ports::{

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use super::alias::function_short_name;
+use super::alias::function_short_name;
 use super::analysis::Analysis;
 use super::approval::{
     Approval, ApprovalDefault, DEFAULT_APPROVAL_TIMEOUT_SECONDS, MAX_APPROVAL_TIMEOUT_SECONDS,

@@ -110,7 +110,7 @@ impl FakeRegistry {
 /// The table key of `function:alias`: the function's name whichever way it is spelled (name or
 /// ARN), as the adapter's `ALIAS#<name>#<alias>`.
 fn alias_key(function: &str, alias: &str) -> (String, String) {
-    let name = crate::domain::request::function_short_name(function);
+    let name = crate::domain::alias::function_short_name(function);
     (name.to_owned(), alias.to_owned())
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use shifter::domain::request::function_short_name;
+use shifter::domain::alias::function_short_name;
 use shifter::domain::{AliasRoute, AliasState, ManagedSet};
 use shifter::fakes::{
     FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRegistry, FakeTasks, ManualClock,

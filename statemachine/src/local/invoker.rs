@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use shifter::ShifterError;
-use shifter::domain::request::function_short_name;
+use shifter::domain::alias::function_short_name;
 use shifter::fakes::TaskAnswer;
 use shifter::ports::Clock;
 use start_deployment::{Ports, StartEvent};

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::functions::Function;
 use super::{Account, FakeLambda, Fault, LambdaOp};
-use crate::domain::request::function_short_name;
+use crate::domain::alias::function_short_name;
 use crate::domain::{AliasRoute, AliasState};
 use crate::error::ShifterError;
 use crate::ports::AliasRouter;

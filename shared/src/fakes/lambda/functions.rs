@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{FakeLambda, LambdaOp};
 use crate::domain::AliasState;
-use crate::domain::request::function_short_name;
+use crate::domain::alias::function_short_name;
 use crate::error::ShifterError;
 use crate::ports::{FunctionRegistry, VersionInfo};
 

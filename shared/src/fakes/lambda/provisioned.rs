@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{Account, FakeLambda, LambdaOp};
+use crate::domain::alias::function_short_name;
 use crate::domain::provisioned::{AllocationStatus, ConcurrencyConfig};
-use crate::domain::request::function_short_name;
 use crate::error::ShifterError;
 use crate::ports::ConcurrencyReader;
 
