@@ -175,12 +175,7 @@ impl AliasRouter for FakeLambda {
     async fn get_alias(&self, function: &str, alias: &str) -> Result<AliasState, ShifterError> {
         self.latency().await;
         let mut account = self.lock();
-        if let Some(err) = self
-            .begin(&mut account, LambdaOp::GetAlias)
-            .and_then(|f| Self::injected_error(LambdaOp::GetAlias, &f))
-        {
-            return Err(err);
-        }
+        self.admit(&mut account, LambdaOp::GetAlias)?;
         Self::existing_alias(&account, function, alias).cloned()
     }
 
@@ -235,14 +230,11 @@ impl FakeLambda {
         function: &str,
         alias: &str,
     ) -> Result<&'a AliasState, ShifterError> {
-        let name = function_short_name(function);
-        let f = account
-            .functions
-            .get(name)
-            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
-        f.aliases
-            .get(alias)
-            .ok_or_else(|| ShifterError::not_found(format!("alias {alias} of function {name}")))
+        let f = Self::existing_function(account, function)?;
+        f.aliases.get(alias).ok_or_else(|| {
+            let name = function_short_name(function);
+            ShifterError::not_found(format!("alias {alias} of function {name}"))
+        })
     }
 
     /// UpdateAlias with a RevisionId: `AliasDrift` when it is stale, then Lambda's routing

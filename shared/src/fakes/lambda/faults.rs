@@ -150,6 +150,17 @@ impl FakeLambda {
         });
     }
 
+    /// Counts a call of `op` and fails it with its planned or drawn throttle or 5xx, if any.
+    pub(super) fn admit(&self, account: &mut Account, op: LambdaOp) -> Result<(), ShifterError> {
+        match self
+            .begin(account, op)
+            .and_then(|f| Self::injected_error(op, &f))
+        {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
     pub(super) fn injected_error(op: LambdaOp, fault: &Fault) -> Option<ShifterError> {
         match fault {
             Fault::Throttle => Some(ShifterError::transient(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::{FakeLambda, LambdaOp};
+use super::{Account, FakeLambda, LambdaOp};
 use crate::domain::AliasState;
 use crate::domain::alias::function_short_name;
 use crate::error::ShifterError;
@@ -23,6 +23,18 @@ pub(super) struct Function {
 }
 
 impl FakeLambda {
+    /// The function `function` (name or ARN) names, or `NotFound` naming it, as Lambda answers.
+    pub(super) fn existing_function<'a>(
+        account: &'a Account,
+        function: &str,
+    ) -> Result<&'a Function, ShifterError> {
+        let name = function_short_name(function);
+        account
+            .functions
+            .get(name)
+            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))
+    }
+
     /// Creates a function (only `$LATEST`) with an execution role.
     pub fn add_function(&self, name: &str, role: &str) {
         self.lock().functions.insert(
@@ -92,12 +104,7 @@ impl FunctionRegistry for FakeLambda {
     async fn function_exists(&self, function: &str) -> Result<bool, ShifterError> {
         self.latency().await;
         let mut account = self.lock();
-        if let Some(err) = self
-            .begin(&mut account, LambdaOp::GetFunction)
-            .and_then(|f| Self::injected_error(LambdaOp::GetFunction, &f))
-        {
-            return Err(err);
-        }
+        self.admit(&mut account, LambdaOp::GetFunction)?;
         Ok(account
             .functions
             .contains_key(function_short_name(function)))
@@ -110,17 +117,8 @@ impl FunctionRegistry for FakeLambda {
     ) -> Result<Option<VersionInfo>, ShifterError> {
         self.latency().await;
         let mut account = self.lock();
-        if let Some(err) = self
-            .begin(&mut account, LambdaOp::GetFunction)
-            .and_then(|f| Self::injected_error(LambdaOp::GetFunction, &f))
-        {
-            return Err(err);
-        }
-        let name = function_short_name(function);
-        let f = account
-            .functions
-            .get(name)
-            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        self.admit(&mut account, LambdaOp::GetFunction)?;
+        let f = Self::existing_function(&account, function)?;
         Ok(version
             .parse::<u64>()
             .ok()
@@ -134,29 +132,15 @@ impl FunctionRegistry for FakeLambda {
     ) -> Result<Option<String>, ShifterError> {
         self.latency().await;
         let mut account = self.lock();
-        if let Some(err) = self
-            .begin(&mut account, LambdaOp::ListVersions)
-            .and_then(|f| Self::injected_error(LambdaOp::ListVersions, &f))
-        {
-            return Err(err);
-        }
-        let name = function_short_name(function);
-        let f = account
-            .functions
-            .get(name)
-            .ok_or_else(|| ShifterError::not_found(format!("function {name}")))?;
+        self.admit(&mut account, LambdaOp::ListVersions)?;
+        let f = Self::existing_function(&account, function)?;
         Ok(f.versions.keys().next_back().map(u64::to_string))
     }
 
     async fn publish_version(&self, function: &str) -> Result<VersionInfo, ShifterError> {
         self.latency().await;
         let mut account = self.lock();
-        if let Some(err) = self
-            .begin(&mut account, LambdaOp::PublishVersion)
-            .and_then(|f| Self::injected_error(LambdaOp::PublishVersion, &f))
-        {
-            return Err(err);
-        }
+        self.admit(&mut account, LambdaOp::PublishVersion)?;
         let name = function_short_name(function);
         let f = account
             .functions
