@@ -157,7 +157,7 @@ impl TrainAlias {
     /// document (empty for one alias).
     pub fn implied(outcome: Outcome, last: &Deployment) -> Vec<TrainAlias> {
         // One alias is the summary's own `alias`; a train lists every member.
-        if last.members.len() < 2 {
+        if !last.members.is_train() {
             return Vec::new();
         }
         last.members

@@ -87,7 +87,7 @@ fn write_line(name: &str, d: &Deployment) -> Option<String> {
         return None;
     }
     Some(match name {
-        states::SHIFT_TRAFFIC if d.members.len() > 1 => format!(
+        states::SHIFT_TRAFFIC if d.members.is_train() => format!(
             "{} of traffic on the new version of all {} aliases",
             d.progress.traffic,
             d.members.len()
@@ -99,7 +99,7 @@ fn write_line(name: &str, d: &Deployment) -> Option<String> {
                 d.lead().target_version
             )
         }
-        states::PROMOTE if d.members.len() > 1 => format!(
+        states::PROMOTE if d.members.is_train() => format!(
             "100% on the new version of all {} aliases, routing cleared",
             d.members.len()
         ),
@@ -127,7 +127,7 @@ fn exited(name: &str, output: &Value, previous: &str, at_seconds: f64) -> Option
             d.lead().function_name,
             d.lead().target_version
         ),
-        states::START_DEPLOYMENT if d.members.len() > 1 => format!(
+        states::START_DEPLOYMENT if d.members.is_train() => format!(
             "release train of {} aliases: {}; {} ({} steps), pre-flight checks passed for each",
             d.members.len(),
             train_moves(&d),

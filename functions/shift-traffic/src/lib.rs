@@ -64,7 +64,7 @@ async fn stop_others(
     drifted: usize,
     message: String,
 ) -> ShifterError {
-    if deployment.members.len() < 2 {
+    if !deployment.members.is_train() {
         return ShifterError::AliasDrift(message);
     }
     let mut restored = Vec::new();

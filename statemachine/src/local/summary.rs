@@ -58,7 +58,7 @@ pub async fn summarize(
 /// Every alias of a release train as the account has it now (empty for one alias, which the
 /// summary's own `alias` shows).
 async fn train_aliases(account: &LocalAccount, planned: Option<&Deployment>) -> Vec<TrainAlias> {
-    let Some(planned) = planned.filter(|d| d.members.len() > 1) else {
+    let Some(planned) = planned.filter(|d| d.members.is_train()) else {
         return Vec::new();
     };
     let mut train = Vec::new();

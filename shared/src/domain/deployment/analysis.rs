@@ -53,11 +53,7 @@ impl Deployment {
         });
         match judgement {
             Judgement::Failed(breach) => {
-                let version = if self.members.len() > 1 {
-                    format!("version {} of {}", member.target_version, member.label())
-                } else {
-                    format!("version {}", member.target_version)
-                };
+                let version = self.new_version_of(member);
                 let cause = format!(
                     "canary analysis at {} on {version}: {breach}",
                     self.progress.traffic

@@ -82,7 +82,7 @@ impl Deployment {
     pub fn rolled_back(mut self, restored: &[AliasState], wrote: bool) -> Deployment {
         let mut failure = self.failure_reason();
         let lead = self.lead();
-        let how = if self.members.len() > 1 {
+        let how = if self.members.is_train() {
             let aliases: Vec<String> = self
                 .members
                 .iter()

@@ -36,6 +36,12 @@ impl Members {
         self.0.iter()
     }
 
+    /// True for a release train: more than one alias moves. The one place that tells a train
+    /// from a single alias (for wording, and for judging several configs as one).
+    pub fn is_train(&self) -> bool {
+        self.0.len() > 1
+    }
+
     /// How many aliases move (at least one).
     pub fn len(&self) -> usize {
         self.0.len()

@@ -314,6 +314,16 @@ impl Deployment {
         }
     }
 
+    /// `member`'s new version, for causes: `version 2`, or in a release train
+    /// `version 2 of orders-api:live`.
+    pub fn new_version_of(&self, member: &Member) -> String {
+        if self.members.is_train() {
+            format!("version {} of {}", member.target_version, member.label())
+        } else {
+            format!("version {}", member.target_version)
+        }
+    }
+
     /// What the deployment moves, for causes: `alias live`, or `the release train's aliases`.
     pub fn subject(&self) -> String {
         match self.members.as_slice() {

@@ -31,7 +31,7 @@ impl Deployment {
             .iter()
             .map(|(i, c)| (self.members[*i].label(), (*c).clone()))
             .collect();
-        let aliases = (self.members.len() > 1)
+        let aliases = (self.members.is_train())
             .then(|| provisioned.iter().map(|(i, _)| *i).collect::<Vec<usize>>());
         // A lone alias is the default of `aliases`.
         self.provisioned_concurrency =
@@ -55,7 +55,7 @@ impl Deployment {
     ) -> Option<ConcurrencyConfig> {
         match read.len() {
             0 => None,
-            1 if self.members.len() == 1 => read.pop().map(|(_, c)| c),
+            1 if !self.members.is_train() => read.pop().map(|(_, c)| c),
             _ => Some(combined(&read)),
         }
     }
