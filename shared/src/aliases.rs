@@ -4,18 +4,21 @@
 //! last (invariants 2 to 4 of docs/architecture.md#safety-invariants).
 
 use crate::ShifterError;
-use crate::domain::alias::Member;
+use crate::domain::alias::{Member, Unanswered, function_short_name, judge_unanswered};
 use crate::domain::{AliasRoute, AliasState, Deployment, RestoreAction};
 use crate::ports::AliasRouter;
 
-/// Writes `route` to `member`'s alias, conditional on the RevisionId recorded for it. A retry
-/// (`attempt` > 0) whose earlier attempt landed, its answer lost, sees its own write as a
-/// conflict: the alias already routing exactly `route` is accepted then. On a first attempt a
-/// conflict is read as someone else's change, even one identical to ours: `AliasDrift`. (A
-/// re-send by the SDK's own retry within one invocation
-/// (<https://docs.aws.amazon.com/sdk-for-rust/latest/dg/retries.html>) meets the same conflict;
-/// telling it apart from someone else's identical change needs the retry in our hands — see
-/// docs/decisions — since adopting a manual promotion as ours would let a rollback undo it.)
+/// Writes `route` to `member`'s alias, conditional on the RevisionId recorded for it.
+///
+/// The adapter sends UpdateAlias once, with the SDK's own retries off (a re-send inside one
+/// invocation would meet the RevisionId its lost first send changed and read as drift: see
+/// docs/decisions/0011). A write whose answer was lost (`Transient`) is judged from the alias
+/// read right after ([`judge_unanswered`]): landed is ours, not landed is left to the state
+/// machine's Retry, moved elsewhere is someone else's (`AliasDrift`). A Retry of the Task
+/// (`attempt` > 0) whose earlier attempt landed, its answer lost and its read failing too, meets
+/// its own write as a conflict: the alias routing exactly `route` is accepted then. On a first
+/// attempt a conflict is someone else's change, even one identical to ours: adopting a manual
+/// promotion as ours would let a later rollback undo it.
 pub async fn write_step(
     router: &dyn AliasRouter,
     member: &Member,
@@ -23,6 +26,11 @@ pub async fn write_step(
     attempt: u32,
 ) -> Result<AliasState, ShifterError> {
     let (function, alias) = (&member.function_name, &member.alias);
+    let drift = |conflict: String| {
+        ShifterError::AliasDrift(format!(
+            "{conflict}; stopping without overwriting that change"
+        ))
+    };
     match router
         .update_alias(function, alias, route, &member.revision_id)
         .await
@@ -31,15 +39,28 @@ pub async fn write_step(
         Err(ShifterError::AliasDrift(conflict)) if attempt > 0 => {
             let current = router.get_alias(function, alias).await?;
             if current.route != *route {
-                return Err(ShifterError::AliasDrift(format!(
-                    "{conflict}; stopping without overwriting that change"
-                )));
+                return Err(drift(conflict));
             }
             Ok(current)
         }
-        Err(ShifterError::AliasDrift(conflict)) => Err(ShifterError::AliasDrift(format!(
-            "{conflict}; stopping without overwriting that change"
-        ))),
+        Err(ShifterError::AliasDrift(conflict)) => Err(drift(conflict)),
+        Err(lost @ ShifterError::Transient { .. }) => {
+            let Ok(current) = router.get_alias(function, alias).await else {
+                return Err(lost);
+            };
+            match judge_unanswered(&member.revision_id, route, &current) {
+                Unanswered::Landed => Ok(current),
+                Unanswered::NotLanded => Err(lost),
+                Unanswered::Changed => Err(drift(format!(
+                    "alias {alias} of {} moved from RevisionId {} to {} while our write of {route} \
+                     went unanswered, and routes {}: someone else changed it",
+                    function_short_name(function),
+                    member.revision_id,
+                    current.revision_id,
+                    current.route
+                ))),
+            }
+        }
         Err(e) => Err(e),
     }
 }
@@ -74,14 +95,21 @@ pub async fn restore(
                 .update_alias(function, alias, &snapshot, &expected_revision)
                 .await
             {
-                // Our restore landed and the SDK's re-send met its new RevisionId (see
-                // [`write_step`]): the alias is on the snapshot, restored by us.
+                // A conflict after which the alias is on the snapshot (a Retry of ours whose
+                // earlier attempt landed) or a lost answer whose write landed: restored by us.
+                // Nothing further is written, so nothing can be overwritten.
                 Err(ShifterError::AliasDrift(conflict)) => {
                     let now = router.get_alias(function, alias).await?;
                     if now.route == snapshot {
                         return Ok(Restored::Wrote(now));
                     }
                     Err(ShifterError::AliasDrift(conflict))
+                }
+                Err(lost @ ShifterError::Transient { .. }) => {
+                    match router.get_alias(function, alias).await {
+                        Ok(now) if now.route == snapshot => return Ok(Restored::Wrote(now)),
+                        _ => Err(lost),
+                    }
                 }
                 result => result,
             }

@@ -65,6 +65,12 @@ pub struct FaultArgs {
     /// Lambda.ClientExecutionTimeoutException or Lambda.ServiceException. Repeatable.
     #[arg(long, value_name = "FUNCTION=ERROR[xN]", value_parser = lambda_fault)]
     lambda_fault: Vec<(String, LambdaFault, u32)>,
+    /// Every alias write FUNCTION makes lands, but its answer is lost (a 5xx or a connection
+    /// reset after Lambda committed it): shift-traffic (the steps and the promotion) or
+    /// roll-back (the restore). The function reads the alias back and knows its own write.
+    /// Repeatable.
+    #[arg(long, value_name = "FUNCTION", value_parser = ["shift-traffic", "roll-back"])]
+    lost_answer: Vec<String>,
 }
 
 /// Most failures one `--lambda-fault` queues: the state machine retries a Task a few times, so
@@ -126,6 +132,9 @@ pub fn apply(
     for (function, fault, times) in &args.lambda_fault {
         invoked(input, function)?;
         account.lambda_faults.push(function, *fault, *times);
+    }
+    for function in &args.lost_answer {
+        account.lost_answers.lose_answers_of(function);
     }
     callback_hooks(args, account, input, latest)?;
     operators(args, account, request.as_ref(), latest)

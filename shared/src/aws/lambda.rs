@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use tracing::warn;
 
@@ -190,6 +191,14 @@ impl AliasRouter for LambdaAdapter {
             .function_version(&route.version)
             .routing_config(routing_config(route))
             .revision_id(expected_revision)
+            // Sent once: a re-send of a write that landed, its answer lost, would meet the
+            // RevisionId it changed and read as drift. `aliases::write_step` judges a lost
+            // answer from a read instead (docs/decisions/0011;
+            // <https://docs.aws.amazon.com/sdk-for-rust/latest/dg/peroperation.html>).
+            .customize()
+            .config_override(
+                aws_sdk_lambda::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| {

@@ -184,6 +184,35 @@ impl Member {
     }
 }
 
+/// What became of a conditional write whose answer never came (a 5xx, a reset, a timeout after
+/// the request was sent: it may or may not have landed), judged from the alias read right after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unanswered {
+    /// The alias is still at the RevisionId the write was conditional on: it did not land.
+    NotLanded,
+    /// The RevisionId moved and the alias routes exactly what we wrote: our write landed.
+    Landed,
+    /// The RevisionId moved to something else: someone else changed the alias.
+    Changed,
+}
+
+/// Judges a conditional write of `route` over `expected_revision` whose answer was lost, from
+/// `current`, the alias as read after it. Only one write can follow `expected_revision`: when it
+/// routes what we sent, it is ours.
+pub fn judge_unanswered(
+    expected_revision: &str,
+    route: &AliasRoute,
+    current: &AliasState,
+) -> Unanswered {
+    if current.revision_id == expected_revision {
+        Unanswered::NotLanded
+    } else if current.route == *route {
+        Unanswered::Landed
+    } else {
+        Unanswered::Changed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +233,27 @@ mod tests {
             AliasRoute::single("1")
         );
         assert_eq!(r.to_string(), "version 1 with 10% on version 2");
+    }
+
+    #[test]
+    fn an_unanswered_write_is_judged_by_the_revision_then_the_route() {
+        let route = AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap());
+        let at = |route: &AliasRoute, revision: &str| AliasState {
+            route: route.clone(),
+            revision_id: revision.to_owned(),
+        };
+        let before = AliasRoute::single("1");
+        assert_eq!(
+            judge_unanswered("r1", &route, &at(&before, "r1")),
+            Unanswered::NotLanded
+        );
+        assert_eq!(
+            judge_unanswered("r1", &route, &at(&route, "r2")),
+            Unanswered::Landed
+        );
+        assert_eq!(
+            judge_unanswered("r1", &route, &at(&AliasRoute::single("3"), "r2")),
+            Unanswered::Changed
+        );
     }
 }

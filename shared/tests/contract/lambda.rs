@@ -625,6 +625,36 @@ mod mocks {
         );
     }
 
+    /// A write whose answer is lost is sent once, never re-sent by the SDK: the re-send would
+    /// meet the RevisionId the first send changed and read as drift (issue 21, 0b;
+    /// <https://docs.aws.amazon.com/sdk-for-rust/latest/dg/retries.html>).
+    #[tokio::test]
+    async fn an_update_whose_answer_is_lost_is_sent_once() {
+        for (status, code) in [(500, "ServiceException"), (429, "TooManyRequestsException")] {
+            let update = mock!(aws_sdk_lambda::Client::update_alias)
+                .sequence()
+                .http_status(status, error_body(code, "lost"))
+                .http_status(
+                    412,
+                    error_body(
+                        "PreconditionFailedException",
+                        "The Revision Id provided does not match",
+                    ),
+                )
+                .build();
+            let err = client(&[&update])
+                .update_alias("f", "live", &AliasRoute::single("2"), "rev-1")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), "Transient", "{code}: {err}");
+            assert_eq!(
+                update.num_calls(),
+                1,
+                "{code}: UpdateAlias is not re-sent by the SDK"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn throttling_is_transient_after_sdk_retries() {
         let cases = [

@@ -19,6 +19,7 @@ use start_deployment::Config;
 use super::controls::OperatorControls;
 use super::crashes::LambdaFaults;
 use super::events::AlarmEvents;
+use super::lost::LostAnswers;
 use super::recorder::RecordingRouter;
 
 /// How a simulated hook function behaves when invoked.
@@ -85,6 +86,8 @@ pub struct LocalAccount {
     pub alarm_events: AlarmEvents,
     /// Lambda's per-version metrics, for the canary analysis.
     pub metrics: FakeMetrics,
+    /// Our functions whose alias writes land with their answer lost.
+    pub lost_answers: LostAnswers,
 }
 
 impl LocalAccount {
@@ -116,6 +119,7 @@ impl LocalAccount {
             },
             alarm_events: AlarmEvents::default(),
             metrics: FakeMetrics::new(),
+            lost_answers: LostAnswers::default(),
             config: Config {
                 managed: ManagedSet::everything(),
             },

@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 use shifter::ShifterError;
 use shifter::domain::alias::function_short_name;
 use shifter::fakes::TaskAnswer;
-use shifter::ports::Clock;
+use shifter::ports::{AliasRouter, Clock};
 use start_deployment::{Ports, StartEvent};
 use watch::WatchEvent;
 
 use super::account::{HookBehaviour, LocalAccount};
+use super::lost::AnswerLost;
 use crate::asl::{InvokeError, LambdaInvoker, Park, Parked, seconds_to_millis};
 
 /// ARN prefix of functions in the simulated account.
@@ -38,11 +39,17 @@ impl LocalInvoker<'_> {
     /// Runs our handler `name` on `payload`, exactly as its Lambda would.
     async fn ours(&self, name: &str, payload: Value) -> Result<Value, ShifterError> {
         let a = self.account;
+        let lost = AnswerLost(a.router.as_ref());
+        let router: &dyn AliasRouter = if a.lost_answers.covers(name) {
+            &lost
+        } else {
+            a.router.as_ref()
+        };
         let out = match name {
             "start-deployment" => {
                 let event: StartEvent = decode(payload)?;
                 let ports = Ports {
-                    router: a.router.as_ref(),
+                    router,
                     registry: a.registry.as_ref(),
                     alarms: &a.alarms,
                     clock: &a.clock,
@@ -53,7 +60,7 @@ impl LocalInvoker<'_> {
                 start_deployment::start_deployment(&ports, &a.config, event).await?
             }
             "shift-traffic" => {
-                shift_traffic::shift_traffic(a.router.as_ref(), &a.clock, decode(payload)?).await?
+                shift_traffic::shift_traffic(router, &a.clock, decode(payload)?).await?
             }
             "check-health" => {
                 check_health::check_health(
@@ -65,7 +72,7 @@ impl LocalInvoker<'_> {
                 )
                 .await?
             }
-            "roll-back" => roll_back::roll_back(a.router.as_ref(), decode(payload)?).await?,
+            "roll-back" => roll_back::roll_back(router, decode(payload)?).await?,
             "watch" => return self.watch(payload).await,
             other => return Err(ShifterError::not_found(format!("function {other}"))),
         };

@@ -6,6 +6,7 @@ mod controls;
 mod crashes;
 mod events;
 mod invoker;
+mod lost;
 mod recorder;
 mod spec;
 mod summary;
@@ -18,6 +19,7 @@ pub use account::{HookBehaviour, LocalAccount};
 pub use crashes::{FUNCTION_TIMEOUT_SECONDS, LambdaFault, LambdaFaults};
 pub use events::{ALARM_EVENT_LATENCY, AlarmEventStats, AlarmEvents};
 pub use invoker::{LOCAL_ARN_PREFIX, OUR_FUNCTIONS};
+pub use lost::LostAnswers;
 pub use shifter::report::{AlarmCheck, FinalAlias, Outcome, Summary, TimelinePoint};
 pub use spec::{AccountError, AccountSpec};
 

@@ -8,6 +8,7 @@ mod callbacks;
 mod costs;
 mod definition;
 mod lambda_errors;
+mod lost_answers;
 mod operate;
 mod provisioned;
 mod scenarios;
