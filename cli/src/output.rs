@@ -55,6 +55,9 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
     if let Some(alias) = &summary.alias {
         say!("Alias:   {}", alias.describe());
     }
+    for line in &summary.undone {
+        say!("Watch:   {line}");
+    }
     for member in &summary.train {
         let ended = member
             .ended

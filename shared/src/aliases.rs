@@ -5,8 +5,9 @@
 
 use crate::ShifterError;
 use crate::domain::alias::{Member, Unanswered, function_short_name, judge_unanswered};
-use crate::domain::{AliasRoute, AliasState, Deployment, RestoreAction};
-use crate::ports::AliasRouter;
+use crate::domain::alias::{Stranded, judge_stranded};
+use crate::domain::{AliasRoute, AliasState, Deployment, LastWrite, RestoreAction};
+use crate::ports::{AliasRouter, DeploymentRegistry};
 
 /// Writes `route` to `member`'s alias, conditional on the RevisionId recorded for it.
 ///
@@ -19,13 +20,27 @@ use crate::ports::AliasRouter;
 /// its own write as a conflict: the alias routing exactly `route` is accepted then. On a first
 /// attempt a conflict is someone else's change, even one identical to ours: adopting a manual
 /// promotion as ours would let a later rollback undo it.
+///
+/// Before it is sent, the write is noted on the deployment's registry lock ([`LastWrite`]), so
+/// that an execution ending without its own Roll Back can be undone by the watch function
+/// ([`undo_stranded`]); a deployment that no longer holds its lock writes nothing.
 pub async fn write_step(
     router: &dyn AliasRouter,
+    registry: &dyn DeploymentRegistry,
+    deployment_id: &str,
     member: &Member,
     route: &AliasRoute,
     attempt: u32,
 ) -> Result<AliasState, ShifterError> {
     let (function, alias) = (&member.function_name, &member.alias);
+    let noted = LastWrite {
+        start_version: member.original_version.clone(),
+        over_revision: member.revision_id.clone(),
+        route: route.clone(),
+    };
+    registry
+        .note_write(function, alias, deployment_id, &noted)
+        .await?;
     let drift = |conflict: String| {
         ShifterError::AliasDrift(format!(
             "{conflict}; stopping without overwriting that change"
@@ -131,4 +146,67 @@ pub async fn restore(
             })
         }
     }
+}
+
+/// What the watch function did with one alias an execution left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undone {
+    /// The alias was on its start version already.
+    OnStart,
+    /// We restored the start version (conditional on the RevisionId read); it routed `was`.
+    Restored {
+        /// What the alias routed before the restore.
+        was: AliasRoute,
+    },
+    /// Someone else changed it; it routes `now` and was left as is.
+    Left {
+        /// What the alias routes.
+        now: AliasRoute,
+    },
+}
+
+/// How often [`undo_stranded`] re-reads after a conflict or a lost answer before it gives up
+/// (the error then goes back to EventBridge, which retries the event).
+const UNDO_ROUNDS: usize = 3;
+
+/// Undoes what an execution that ended without its own Roll Back left on an alias: when the
+/// alias is still on this deployment's last write (noted before it was sent, landed or not),
+/// restores `last.start_version` conditional on the RevisionId read, exactly as Roll Back would;
+/// leaves alone an alias someone else changed ([`judge_stranded`]). A conflict or a lost answer
+/// is judged again from a fresh read: a write of ours still in flight as the execution ended
+/// lands on either side of the restore, and is undone either way.
+pub async fn undo_stranded(
+    router: &dyn AliasRouter,
+    function: &str,
+    alias: &str,
+    last: &LastWrite,
+) -> Result<Undone, ShifterError> {
+    let start = AliasRoute::single(&last.start_version);
+    let mut was = None;
+    let mut failure = None;
+    for _ in 0..UNDO_ROUNDS {
+        let current = router.get_alias(function, alias).await?;
+        let expected_revision = match judge_stranded(last, &current) {
+            Stranded::OnStart => {
+                return Ok(match was {
+                    Some(was) => Undone::Restored { was },
+                    None => Undone::OnStart,
+                });
+            }
+            Stranded::Changed => return Ok(Undone::Left { now: current.route }),
+            Stranded::Ours { expected_revision } => expected_revision,
+        };
+        let seen = was.get_or_insert(current.route).clone();
+        match router
+            .update_alias(function, alias, &start, &expected_revision)
+            .await
+        {
+            Ok(_) => return Ok(Undone::Restored { was: seen }),
+            Err(e @ (ShifterError::AliasDrift(_) | ShifterError::Transient { .. })) => {
+                failure = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(failure.unwrap_or_else(|| ShifterError::transient("UpdateAlias", "not restored")))
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 pub use crate::domain::VersionInfo;
 use crate::domain::analysis::VersionFigures;
 use crate::domain::provisioned::ConcurrencyConfig;
-use crate::domain::{AliasRoute, AliasState};
+use crate::domain::{AliasRoute, AliasState, LastWrite};
 use crate::error::ShifterError;
 
 /// Reads and conditionally writes a Lambda alias.
@@ -358,6 +358,27 @@ pub trait DeploymentRegistry: Send + Sync {
         alias: &str,
         deployment_id: &str,
     ) -> Result<Option<ActiveDeployment>, ShifterError>;
+
+    /// Notes `write` on `deployment_id`'s lock of `function:alias` before the write is sent
+    /// (replacing the earlier note), so that an execution ending without its own Roll Back can
+    /// be undone. `NotFound` when `deployment_id` no longer holds the lock: nothing may be
+    /// written then.
+    async fn note_write(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+        write: &LastWrite,
+    ) -> Result<(), ShifterError>;
+
+    /// The write `deployment_id` noted last on `function:alias` (a consistent read); `None`
+    /// when it noted none or does not hold the lock.
+    async fn last_write(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+    ) -> Result<Option<LastWrite>, ShifterError>;
 
     /// The live holder of `function:alias`'s lock, if any (a consistent read).
     async fn holder(

@@ -150,6 +150,10 @@ pub struct Summary {
     /// deployment of one alias; `alias` and `timeline` are the first alias's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub train: Vec<TrainAlias>,
+    /// What the watch function did with the aliases an execution that ended without its own
+    /// Roll Back left behind (stopped by hand, timed out, failed outside a Catch).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undone: Vec<String>,
 }
 
 impl TrainAlias {
@@ -313,6 +317,7 @@ impl SummaryBuilder {
             estimated_cost_usd: crate::domain::cost::usd(ending.transitions),
             analyses: self.analyses,
             train: Vec::new(),
+            undone: Vec::new(),
         }
     }
 }

@@ -50,6 +50,11 @@ pub struct FaultArgs {
     /// rolls back at once and fails with error Aborted.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
     abort_at: Option<Duration>,
+    /// An operator stops the execution at this simulated time, as the console's Stop button
+    /// does (StopExecution): no Roll Back runs; the watch function hears of the stop 1 s later
+    /// and restores each alias still on this deployment's last write.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, allow_hyphen_values = true)]
+    stop_at: Option<Duration>,
     /// The reason given with --abort-at.
     #[arg(long, default_value = "aborted by an operator", requires = "abort_at")]
     reason: String,
@@ -297,6 +302,10 @@ fn operators(
     if let Some(at) = args.abort_at {
         let seconds = bounds::scheduled("--abort-at", at, latest)?;
         account.abort_at(seconds as f64, &args.reason);
+    }
+    if let Some(at) = args.stop_at {
+        let seconds = bounds::scheduled("--stop-at", at, latest)?;
+        account.stop_at(seconds as f64);
     }
     if let Some(at) = args.promote_at {
         let seconds = bounds::scheduled("--promote-at", at, latest)?;

@@ -41,6 +41,14 @@ impl Printer {
             EventKind::TaskSucceeded { state, output } if output.get("action").is_some() => {
                 (state, format!("operator answered {output}"))
             }
+            EventKind::ExecutionAborted => {
+                say!(
+                    "{t}  {:<22} the execution was stopped (StopExecution): no Roll Back runs; the \
+                     watch function hears of it through EventBridge",
+                    "(stopped)"
+                );
+                return;
+            }
             EventKind::StateEntered { name, .. } if name == states::AWAIT_APPROVAL => (
                 name,
                 "waiting for approval (shifter approve|promote|abort), alarms watched".to_owned(),

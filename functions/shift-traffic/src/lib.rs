@@ -8,7 +8,7 @@ use serde::Deserialize;
 use shifter::ShifterError;
 use shifter::aliases::{Restored, restore, write_step};
 use shifter::domain::Deployment;
-use shifter::ports::{AliasRouter, Clock};
+use shifter::ports::{AliasRouter, Clock, DeploymentRegistry};
 use tracing::{info, warn};
 
 /// What the state machine passes in: the deployment and which attempt of this state this is.
@@ -25,6 +25,7 @@ pub struct ShiftEvent {
 /// Applies the step `stepIndex` names to every alias and decides what follows.
 pub async fn shift_traffic(
     router: &dyn AliasRouter,
+    registry: &dyn DeploymentRegistry,
     clock: &dyn Clock,
     event: ShiftEvent,
 ) -> Result<Deployment, ShifterError> {
@@ -35,7 +36,7 @@ pub async fn shift_traffic(
     let members = deployment.members.clone();
     for (index, member) in members.iter().enumerate() {
         let route = deployment.route_of(member)?;
-        let written = match write_step(router, member, &route, attempt).await {
+        let written = match write_step(router, registry, &deployment.deployment_id, member, &route, attempt).await {
             Ok(state) => state,
             Err(ShifterError::AliasDrift(message)) => {
                 return Err(stop_others(router, &deployment, index, message).await);

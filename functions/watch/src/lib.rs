@@ -28,8 +28,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::{Deployment, ErrorKind, Failure};
+use shifter::aliases::{Undone, undo_stranded};
 use shifter::ports::{
-    ActiveDeployment, AlarmReader, DeploymentRegistry, ParkedTask, RolledBackVersion,
+    ActiveDeployment, AlarmReader, AliasRouter, DeploymentRegistry, ParkedTask, RolledBackVersion,
     TaskCallbacks, TokenAnswer, alarm_report,
 };
 use shifter::states::ParkKind;
@@ -56,6 +57,8 @@ pub struct Ports<'a> {
     pub alarms: &'a dyn AlarmReader,
     /// Answers to task tokens.
     pub tasks: &'a dyn TaskCallbacks,
+    /// The aliases, for undoing what an execution that ended without Roll Back left on them.
+    pub router: &'a dyn AliasRouter,
 }
 
 /// A park request from a `lambda:invoke.waitForTaskToken` Task.
@@ -155,6 +158,13 @@ pub struct Outcome {
     pub released: usize,
     /// Target versions remembered as rolled back.
     pub remembered: usize,
+    /// Aliases an execution left on its own write, restored to their start version.
+    pub restored: usize,
+    /// Aliases an execution left that someone else had changed: left as is.
+    pub left: usize,
+    /// What was done with each alias an execution left behind, for people.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undone: Vec<String>,
     /// True when the event was not one to act on (another source, not into ALARM).
     pub ignored: bool,
 }
@@ -193,16 +203,21 @@ pub async fn execution_changed(
         info!(execution = %detail.execution_arn, "ended without a readable input; left to takeover and TTL");
         return Ok(ignored);
     }
-    let rolled_back = detail.status == "FAILED"
+    let mut rolled_back = detail.status == "FAILED"
         && detail
             .error
             .as_deref()
             .and_then(ErrorKind::from_name)
             .is_some_and(|kind| ROLLED_BACK_ERRORS.contains(&kind));
     let mut outcome = Outcome::default();
+    // Undone first, for every alias, then remembered and released: a failure is retried by
+    // EventBridge and finds the locks (and the writes they note) still there.
+    if detail.status != "SUCCEEDED" {
+        for (function, alias) in &aliases {
+            rolled_back |= undo(ports, detail, function, alias, &mut outcome).await?;
+        }
+    }
     for (function, alias) in aliases {
-        // Remembered before the release: a failed write is retried by EventBridge and finds
-        // the lock (and the version it names) still there.
         if rolled_back
             && let Some(holder) = ports.registry.holder(&function, &alias).await?
             && holder.deployment_id == detail.name
@@ -213,7 +228,11 @@ pub async fn execution_changed(
                 alias: alias.clone(),
                 version: holder.target_version,
                 execution_arn: detail.execution_arn.clone(),
-                error: detail.error.clone().unwrap_or_default(),
+                error: detail
+                    .error
+                    .clone()
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or_else(|| detail.status.clone()),
                 at,
                 expires_at: at + ROLLED_BACK_MEMORY_SECONDS,
             };
@@ -235,6 +254,50 @@ pub async fn execution_changed(
         }
     }
     Ok(outcome)
+}
+
+/// Undoes what execution `detail` (ended without success) left on one alias it still holds:
+/// restored to its start version when still on the deployment's noted write, left when someone
+/// else changed it ([`undo_stranded`]). True when the alias was restored.
+async fn undo(
+    ports: &Ports<'_>,
+    detail: &ExecutionStatusChange,
+    function: &str,
+    alias: &str,
+    outcome: &mut Outcome,
+) -> Result<bool, ShifterError> {
+    let Some(last) = ports
+        .registry
+        .last_write(function, alias, &detail.name)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let (execution, status) = (&detail.execution_arn, &detail.status);
+    match undo_stranded(ports.router, function, alias, &last).await? {
+        Undone::OnStart => Ok(false),
+        Undone::Restored { was } => {
+            outcome.undone.push(format!(
+                "execution {status}: alias {alias} of {function} restored to version {} (it \
+                 routed {was})",
+                last.start_version
+            ));
+            warn!(%execution, %status, %function, %alias, %was, start = %last.start_version,
+                "the execution ended without rolling back; alias restored to its start version");
+            outcome.restored += 1;
+            Ok(true)
+        }
+        Undone::Left { now } => {
+            outcome.undone.push(format!(
+                "execution {status}: alias {alias} of {function} left as is: someone else \
+                 changed it (it routes {now})"
+            ));
+            warn!(%execution, %status, %function, %alias, %now,
+                "the execution ended without rolling back; someone else changed the alias, left as is");
+            outcome.left += 1;
+            Ok(false)
+        }
+    }
 }
 
 /// The aliases an execution input names: `functionName` and `alias`, or each of a release

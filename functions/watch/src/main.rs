@@ -3,7 +3,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shifter::aws::dynamodb::{DynamoDbRegistry, TABLE_ENV};
-use shifter::aws::{CloudWatchAlarms, StepFunctionsExecutions};
+use shifter::aws::{CloudWatchAlarms, LambdaAdapter, StepFunctionsExecutions};
 use watch::{Ports, WatchEvent, handle};
 
 #[tokio::main]
@@ -16,10 +16,12 @@ async fn main() -> Result<(), Error> {
     let alarms = CloudWatchAlarms::from_config(&aws);
     alarms.warm().await;
     let tasks = StepFunctionsExecutions::from_config(&aws);
+    let router = LambdaAdapter::from_config(&aws);
     let ports = Ports {
         registry: &registry,
         alarms: &alarms,
         tasks: &tasks,
+        router: &router,
     };
     lambda_runtime::run(service_fn(|ev: LambdaEvent<Value>| async {
         handle(&ports, WatchEvent::from_json(ev.payload)?).await

@@ -31,6 +31,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use crate::domain::LastWrite;
 use crate::error::ShifterError;
 pub use crate::ports::{ActiveDeployment, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion};
 use items::{
@@ -66,6 +67,8 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
             "dynamodb:DeleteItem",
         ],
     ),
+    ("note_write", &["dynamodb:UpdateItem"]),
+    ("last_write", &["dynamodb:GetItem"]),
     ("holder", &["dynamodb:GetItem"]),
     ("mark_rolled_back", &["dynamodb:PutItem"]),
     ("rolled_back", &["dynamodb:GetItem"]),
@@ -351,6 +354,68 @@ impl DeploymentRegistry for DynamoDbRegistry {
                 Ok(None)
             }
             Err(e) => Err(self.fail("DeleteItem", e)),
+        }
+    }
+
+    async fn note_write(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+        write: &LastWrite,
+    ) -> Result<(), ShifterError> {
+        let noted = serde_json::to_string(write)
+            .map_err(|e| ShifterError::invalid("lastWrite", e.to_string()))?;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(function, alias)))
+            .update_expression("SET lastWrite = :write")
+            .condition_expression("deploymentId = :id AND expiresAt >= :now")
+            .expression_attribute_values(":write", s(&noted))
+            .expression_attribute_values(":id", s(deployment_id))
+            .expression_attribute_values(":now", n(now()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|svc| svc.is_conditional_check_failed_exception()) =>
+            {
+                Err(ShifterError::not_found(format!(
+                    "registry lock of deployment {deployment_id} on {function}:{alias} (the \
+                     execution ended or its lock expired); nothing written"
+                )))
+            }
+            Err(e) => Err(self.fail("UpdateItem", e)),
+        }
+    }
+
+    async fn last_write(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+    ) -> Result<Option<LastWrite>, ShifterError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(function, alias)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetItem", e))?;
+        let Some(item) = out.item().filter(|i| held_by(i, deployment_id, now())) else {
+            return Ok(None);
+        };
+        match item.get("lastWrite").and_then(|v| v.as_s().ok()) {
+            Some(noted) => serde_json::from_str(noted)
+                .map(Some)
+                .map_err(|e| ShifterError::invalid("lastWrite", format!("registry item: {e}"))),
+            None => Ok(None),
         }
     }
 

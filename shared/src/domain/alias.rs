@@ -213,6 +213,51 @@ pub fn judge_unanswered(
     }
 }
 
+/// A deployment's latest alias write, noted on its registry lock *before* it is sent: what an
+/// execution that ended without its own Roll Back (stopped by hand, timed out, failed outside a
+/// Catch) left on the alias can then be told apart from someone else's change, even when the
+/// write was still in flight as the execution ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastWrite {
+    /// The version the alias routed, unsplit, when the deployment took it (its snapshot).
+    pub start_version: String,
+    /// The RevisionId the write is conditional on: the deployment's previous write (or the
+    /// snapshot's).
+    pub over_revision: String,
+    /// What the write routes.
+    pub route: AliasRoute,
+}
+
+/// What an execution's ending left on one alias, judged against its [`LastWrite`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stranded {
+    /// On its start version with no routing: nothing to undo.
+    OnStart,
+    /// On this deployment's previous or latest write: restore the start version, conditional on
+    /// `expected_revision`.
+    Ours {
+        /// The RevisionId read, which the restore is conditional on.
+        expected_revision: String,
+    },
+    /// Someone else changed it: left as is.
+    Changed,
+}
+
+/// Judges the alias `current` after an ending: on the start version, on one of our two last
+/// writes (the noted one landed or not), or changed by someone else.
+pub fn judge_stranded(last: &LastWrite, current: &AliasState) -> Stranded {
+    if current.route == AliasRoute::single(&last.start_version) {
+        Stranded::OnStart
+    } else if current.revision_id == last.over_revision || current.route == last.route {
+        Stranded::Ours {
+            expected_revision: current.revision_id.clone(),
+        }
+    } else {
+        Stranded::Changed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +300,33 @@ mod tests {
             judge_unanswered("r1", &route, &at(&AliasRoute::single("3"), "r2")),
             Unanswered::Changed
         );
+    }
+
+    #[test]
+    fn an_ending_restores_only_what_is_ours() {
+        let last = LastWrite {
+            start_version: "1".into(),
+            over_revision: "r2".into(),
+            route: AliasRoute::split("1", "2", Weight::from_bp(5000).unwrap()),
+        };
+        let at = |route: AliasRoute, revision: &str| AliasState {
+            route,
+            revision_id: revision.to_owned(),
+        };
+        let ten = AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap());
+        assert_eq!(judge_stranded(&last, &at(AliasRoute::single("1"), "r9")), Stranded::OnStart);
+        // The noted write never landed: the alias is on our previous write.
+        assert_eq!(
+            judge_stranded(&last, &at(ten.clone(), "r2")),
+            Stranded::Ours { expected_revision: "r2".into() }
+        );
+        // It landed.
+        assert_eq!(
+            judge_stranded(&last, &at(last.route.clone(), "r3")),
+            Stranded::Ours { expected_revision: "r3".into() }
+        );
+        // Someone else moved it, even to a route we wrote earlier.
+        assert_eq!(judge_stranded(&last, &at(ten, "r7")), Stranded::Changed);
+        assert_eq!(judge_stranded(&last, &at(AliasRoute::single("3"), "r7")), Stranded::Changed);
     }
 }

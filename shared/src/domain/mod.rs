@@ -32,7 +32,7 @@ pub mod weight;
 mod layers;
 
 pub use alarm::AlarmReport;
-pub use alias::{AdditionalVersion, AliasRoute, AliasState, Member, VersionInfo};
+pub use alias::{AdditionalVersion, AliasRoute, AliasState, LastWrite, Member, VersionInfo};
 pub use approval::{Approval, ApprovalDefault, OperatorAnswer};
 pub use deployment::{Decision, Deployment, DocumentError, Members, RestoreAction};
 pub use failure::{Caught, ErrorKind, ErrorName, Failure};

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::domain::LastWrite;
 use crate::error::ShifterError;
 use crate::ports::{
     ActiveDeployment, Clock, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion,
@@ -25,6 +26,8 @@ pub struct LockEntry {
     pub parked: Option<ParkedTask>,
     /// An alarm that fired while nothing was parked (`pendingAlarm`).
     pub pending_alarm: Option<String>,
+    /// The deployment's latest alias write, noted before it was sent (`lastWrite`).
+    pub last_write: Option<LastWrite>,
 }
 
 #[derive(Debug, Default)]
@@ -147,6 +150,7 @@ impl DeploymentRegistry for FakeRegistry {
                 deployment: deployment.clone(),
                 parked: None,
                 pending_alarm: None,
+                last_write: None,
             },
         );
         for alarm in &deployment.alarms {
@@ -246,6 +250,36 @@ impl DeploymentRegistry for FakeRegistry {
                 .remove(&(alarm.clone(), deployment_id.to_owned()));
         }
         Ok(Some(entry.deployment))
+    }
+
+    async fn note_write(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+        write: &LastWrite,
+    ) -> Result<(), ShifterError> {
+        let now = self.now();
+        let mut table = self.begin("DynamoDB UpdateItem (note write)")?;
+        let entry = held(&mut table, now, function, alias, deployment_id).ok_or_else(|| {
+            ShifterError::not_found(format!(
+                "registry lock of deployment {deployment_id} on {function}:{alias} (the \
+                 execution ended or its lock expired); nothing written"
+            ))
+        })?;
+        entry.last_write = Some(write.clone());
+        Ok(())
+    }
+
+    async fn last_write(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+    ) -> Result<Option<LastWrite>, ShifterError> {
+        let now = self.now();
+        let mut table = self.begin("DynamoDB GetItem (last write)")?;
+        Ok(held(&mut table, now, function, alias, deployment_id).and_then(|e| e.last_write.clone()))
     }
 
     async fn holder(

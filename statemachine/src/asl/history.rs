@@ -83,6 +83,12 @@ impl Exporter<'_> {
             EventKind::ExecutionFailed { error, cause } => {
                 self.execution_failed(at, error.as_deref(), cause.as_deref());
             }
+            EventKind::ExecutionAborted => self.push(
+                at,
+                "ExecutionAborted",
+                "executionAbortedEventDetails",
+                json!({}),
+            ),
             // Step Functions writes no event of its own for these.
             EventKind::Retrying { .. } | EventKind::Caught { .. } => {}
         }

@@ -54,6 +54,8 @@ pub const PAYLOAD_LIMIT_BYTES: u64 = 262_144;
 /// States.ALL error type"
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+/// The runner's own marker of a stop inside a state (never an error any state sees).
+const STOPPED: &str = "(stopped)";
 
 /// A Task parked on `arn:aws:states:::lambda:invoke.waitForTaskToken`: its function took the
 /// token and answered, and the execution waits for someone to answer `token`.
@@ -117,6 +119,13 @@ pub trait LambdaInvoker: Send + Sync {
         Parked::timed_out(park)
     }
 
+    /// When an operator stops the execution (StopExecution, the console's Stop button), if
+    /// ever. From then on no state runs; a function already invoked runs to its end, as on AWS
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>).
+    fn stop_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
+
     /// Invokes a function (the `FunctionName` and `Payload` of an `arn:aws:states:::lambda:invoke` Task). It may advance the clock itself to simulate duration.
     async fn invoke(
         &self,
@@ -165,6 +174,8 @@ pub enum ExecutionStatus {
     Succeeded,
     /// It reached a Fail state, an uncaught error, or a `States.Runtime` error.
     Failed,
+    /// An operator stopped it (StopExecution): `ABORTED`, whatever state it was in.
+    Aborted,
 }
 
 /// One finished execution.
@@ -264,6 +275,8 @@ pub enum EventKind {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// The execution was stopped (StopExecution).
+    ExecutionAborted,
 }
 
 /// What an execution keeps of its events in [`Execution::events`]; the observer passed to
@@ -299,7 +312,8 @@ impl EventKind {
             | EventKind::TaskSucceeded { .. }
             | EventKind::TaskFailed { .. }
             | EventKind::ExecutionSucceeded { .. }
-            | EventKind::ExecutionFailed { .. } => 1,
+            | EventKind::ExecutionFailed { .. }
+            | EventKind::ExecutionAborted => 1,
             EventKind::TaskScheduled { resource, .. } => 2 + u64::from(submits(resource)),
             EventKind::Retrying { .. } | EventKind::Caught { .. } => 0,
         }
@@ -465,9 +479,15 @@ impl Failure {
         self.error == RUNTIME
     }
 
-    /// `States.Runtime` and `States.DataLimitExceeded`: no Retry or Catch handles them, the
-    /// execution fails.
+    /// The execution was stopped while the state ran: nothing handles it, the execution ends
+    /// `ABORTED`.
+    fn stopped() -> Self {
+        Failure::new(STOPPED, "stopped by StopExecution")
+    }
+
+    /// `States.Runtime`, `States.DataLimitExceeded` and a stop: no Retry or Catch handles
+    /// them, the execution ends.
     fn is_terminal(&self) -> bool {
-        self.error == RUNTIME || self.error == DATA_LIMIT_EXCEEDED
+        self.error == RUNTIME || self.error == DATA_LIMIT_EXCEEDED || self.error == STOPPED
     }
 }

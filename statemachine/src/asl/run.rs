@@ -8,7 +8,7 @@
 mod io;
 mod task;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 use shifter::fakes::ManualClock;
 use shifter::ports::Clock;
@@ -19,7 +19,7 @@ use super::retry;
 use super::{
     DATA_LIMIT_EXCEEDED, EventKind, Execution, ExecutionStatus, Failure, HISTORY_EVENT_LIMIT,
     HISTORY_LIMIT_CAUSE, History, HistoryEvent, LambdaInvoker, PAYLOAD_LIMIT_BYTES, PayloadSize,
-    RunError,
+    RunError, STOPPED,
 };
 use io::{choose, fail_message, json_bytes, output, pass_result};
 
@@ -118,6 +118,9 @@ impl StateMachine {
         };
         let step = run.drive(input).await?;
         let (status, output, error, cause) = match step {
+            Step::Fail(Some(error), _) if error == STOPPED => {
+                (ExecutionStatus::Aborted, None, None, None)
+            }
             Step::Fail(error, cause) => (ExecutionStatus::Failed, None, error, cause),
             Step::Succeed(output) | Step::Next(_, output) => {
                 (ExecutionStatus::Succeeded, Some(output), None, None)
@@ -148,7 +151,9 @@ impl<'r> Run<'r> {
     fn emit(&mut self, kind: EventKind) -> Result<Value, Failure> {
         let ends = matches!(
             kind,
-            EventKind::ExecutionSucceeded { .. } | EventKind::ExecutionFailed { .. }
+            EventKind::ExecutionSucceeded { .. }
+                | EventKind::ExecutionFailed { .. }
+                | EventKind::ExecutionAborted
         );
         let count = kind.aws_events();
         let last = HISTORY_EVENT_LIMIT - 1;
@@ -228,8 +233,34 @@ impl<'r> Run<'r> {
         })
     }
 
-    /// Ends the execution with `ExecutionFailed`.
+    /// True once an operator's stop is due: no further state may run.
+    fn stop_due(&self) -> bool {
+        self.invoker
+            .stop_at()
+            .is_some_and(|at| self.clock.now() >= at)
+    }
+
+    /// Sleeps `millis` on the clock, or until a stop due sooner (then `Err`, at the stop).
+    pub(super) async fn sleep_unless_stopped(&mut self, millis: i64) -> Result<(), Failure> {
+        let wake = self.clock.now() + TimeDelta::milliseconds(millis.max(0));
+        match self.invoker.stop_at() {
+            Some(stop) if stop <= wake => {
+                self.clock.sleep(stop - self.clock.now()).await;
+                Err(Failure::stopped())
+            }
+            _ => {
+                self.clock.sleep(wake - self.clock.now()).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the execution with `ExecutionFailed`, or `ExecutionAborted` after a stop.
     fn fail(&mut self, error: Option<String>, cause: Option<String>) -> Step {
+        if error.as_deref() == Some(STOPPED) {
+            let _ = self.emit(EventKind::ExecutionAborted);
+            return Step::Fail(error, cause);
+        }
         // ExecutionFailed always fits in the history.
         let _ = self.emit(EventKind::ExecutionFailed {
             error: error.clone(),
@@ -264,6 +295,9 @@ impl<'r> Run<'r> {
         let mut index = machine.start_at;
         loop {
             let state = &machine.states[index];
+            if self.stop_due() {
+                return Ok(self.fail(Some(STOPPED.to_owned()), None));
+            }
             self.transitions += 1;
             self.final_state = index;
             let step = match self.enter(&state.name, input) {

@@ -186,6 +186,13 @@ impl LocalAccount {
         self.controls.abort_at(seconds, reason);
     }
 
+    /// An operator stops the execution `seconds` after the start, as the console's Stop button
+    /// does (StopExecution): it ends `ABORTED` without its own Roll Back, and the watch function
+    /// hears of it through EventBridge.
+    pub fn stop_at(&self, seconds: f64) {
+        self.controls.stop_at(seconds);
+    }
+
     /// An operator promotes `seconds` after the start (`shifter promote`).
     pub fn promote_at(&self, seconds: f64) {
         self.controls.promote_at(seconds);

@@ -27,6 +27,8 @@ struct Schedule {
     promote: Option<DateTime<Utc>>,
     /// `{"action":"approve"}` this long after each approval gate starts waiting.
     approve_after: Option<TimeDelta>,
+    /// StopExecution (the console's Stop button): the execution ends `ABORTED` then.
+    stop: Option<DateTime<Utc>>,
 }
 
 /// Which scheduled answer reaches a park first.
@@ -68,6 +70,16 @@ impl OperatorControls {
     /// An operator approves every gate `seconds` after it starts waiting.
     pub fn approve_after(&self, seconds: f64) {
         self.schedule().approve_after = Some(millis(seconds));
+    }
+
+    /// An operator stops the execution `seconds` after the start (StopExecution).
+    pub fn stop_at(&self, seconds: f64) {
+        self.schedule().stop = Some(self.clock.start() + millis(seconds));
+    }
+
+    /// When the execution is stopped, if it is.
+    pub fn stop_time(&self) -> Option<DateTime<Utc>> {
+        self.schedule().stop
     }
 
     /// The first scheduled answer for `park` before `deadline`, and when it arrives (not

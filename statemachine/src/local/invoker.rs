@@ -60,7 +60,7 @@ impl LocalInvoker<'_> {
                 start_deployment::start_deployment(&ports, &a.config, event).await?
             }
             "shift-traffic" => {
-                shift_traffic::shift_traffic(router, &a.clock, decode(payload)?).await?
+                shift_traffic::shift_traffic(router, &a.deployments, &a.clock, decode(payload)?).await?
             }
             "check-health" => {
                 check_health::check_health(
@@ -91,6 +91,7 @@ impl LocalInvoker<'_> {
             registry: &a.deployments,
             alarms: &a.alarms,
             tasks: &a.tasks,
+            router: a.router.as_ref(),
         };
         let outcome = watch::handle(&ports, event).await?;
         serde_json::to_value(outcome).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
@@ -104,7 +105,7 @@ impl LocalInvoker<'_> {
         name: &str,
         (status, error): (&str, Option<&str>),
         input: &str,
-    ) {
+    ) -> Vec<String> {
         let time = self
             .account
             .clock
@@ -117,8 +118,19 @@ impl LocalInvoker<'_> {
             "detail": {"executionArn": arn, "stateMachineArn": crate::asl::STATE_MACHINE_ARN,
                 "name": name, "status": status, "input": input, "error": error}
         });
-        if let Err(e) = self.watch(event).await {
-            tracing::warn!(error = %e, "execution end not handled");
+        match self.watch(event).await {
+            Ok(outcome) => outcome
+                .get("undone")
+                .and_then(Value::as_array)
+                .map(|lines| {
+                    let text = lines.iter().filter_map(Value::as_str);
+                    text.map(str::to_owned).collect()
+                })
+                .unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "execution end not handled");
+                Vec::new()
+            }
         }
     }
 
@@ -289,13 +301,24 @@ impl LambdaInvoker for LocalInvoker<'_> {
                     answer,
                 };
             }
-            let operator = a.controls.next(park, deadline);
-            let horizon = operator.map_or(deadline, |(at, _)| at);
+            // A stop ends the wait at its time: the engine ends the execution there.
+            let stop = a.controls.stop_time().filter(|at| *at < deadline);
+            let operator = a
+                .controls
+                .next(park, stop.unwrap_or(deadline))
+                .filter(|(at, _)| stop.is_none_or(|stop| *at < stop));
+            let horizon = operator.map_or(stop.unwrap_or(deadline), |(at, _)| at);
             if let Some(at) = a.alarm_events.next_for(&a.alarms, &watched, now, horizon) {
                 a.clock.sleep(at - now).await;
                 continue;
             }
             a.tasks.close(&park.token);
+            if let (None, Some(stop)) = (operator, stop) {
+                return Parked {
+                    after_millis: since(stop.max(now)),
+                    answer: Err(InvokeError::Timeout),
+                };
+            }
             return match operator {
                 Some((at, control)) => Parked {
                     after_millis: since(at),
@@ -304,6 +327,10 @@ impl LambdaInvoker for LocalInvoker<'_> {
                 None => Parked::timed_out(park),
             };
         }
+    }
+
+    fn stop_at(&self) -> Option<DateTime<Utc>> {
+        self.account.controls.stop_time()
     }
 
     async fn invoke(

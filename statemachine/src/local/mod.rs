@@ -103,16 +103,18 @@ pub async fn run(
     let execution = machine
         .run(&invoker, &account.clock, input, execution_name, &mut watch)
         .await?;
-    if let Some(arn) = arn {
-        ended(&invoker, &arn, execution_name, &execution, &input_text).await;
-    }
+    let undone = match arn {
+        Some(arn) => ended(&invoker, &arn, execution_name, &execution, &input_text).await,
+        None => Vec::new(),
+    };
     let planned = deployment.as_ref();
     // A release train's input names its aliases in `targets`: the first one that moves leads.
     let (function, alias) = planned.map_or((function, alias), |d| {
         (d.lead().function_name.clone(), d.lead().alias.clone())
     });
-    let summary =
+    let mut summary =
         summary::summarize(account, &execution, planned, &analyses, (&function, &alias)).await;
+    summary.undone = undone;
     Ok(Run {
         execution,
         summary,
@@ -128,13 +130,18 @@ async fn ended(
     name: &str,
     execution: &Execution,
     input: &str,
-) {
+) -> Vec<String> {
     let status = match execution.status {
         ExecutionStatus::Succeeded => "SUCCEEDED",
         ExecutionStatus::Failed => "FAILED",
+        ExecutionStatus::Aborted => "ABORTED",
     };
+    if execution.status == ExecutionStatus::Aborted {
+        // The status change reaches the watch function through EventBridge, like an alarm's.
+        invoker.account.clock.sleep(ALARM_EVENT_LATENCY).await;
+    }
     let error = execution.error.as_deref();
-    invoker
+    let undone = invoker
         .execution_ended(arn, name, (status, error), input)
         .await;
     let executions = &invoker.account.executions;
@@ -142,6 +149,7 @@ async fn ended(
         ExecutionStatus::Succeeded => {
             executions.succeed(arn, execution.output.clone().unwrap_or_default())
         }
+        ExecutionStatus::Aborted => executions.fail(arn, Status::Aborted, "", ""),
         ExecutionStatus::Failed => executions.fail(
             arn,
             Status::Failed,
@@ -149,6 +157,7 @@ async fn ended(
             execution.cause.as_deref().unwrap_or_default(),
         ),
     };
+    undone
 }
 
 /// A finished run as Step Functions `GetExecutionHistory` JSON (what `aws stepfunctions

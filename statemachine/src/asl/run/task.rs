@@ -3,7 +3,6 @@
 //! and the resources a Task can call: `lambda:invoke`, its `.waitForTaskToken` park and
 //! `events:putEvents`.
 
-use chrono::TimeDelta;
 use serde_json::{Map, Value, json};
 use shifter::ports::Clock;
 
@@ -111,7 +110,9 @@ impl<'r> Run<'r> {
                 attempt,
                 delay_seconds: millis as f64 / 1000.0,
             });
-            self.clock.sleep(TimeDelta::milliseconds(millis)).await;
+            if let Err(stopped) = self.sleep_unless_stopped(millis).await {
+                return Ok(stopped.into());
+            }
         }
     }
 
@@ -158,7 +159,14 @@ impl<'r> Run<'r> {
             timeout_seconds,
         })?;
         let result = match task.resource {
-            Resource::LambdaInvoke => invoke(self.invoker, parameters, timeout_seconds).await?,
+            Resource::LambdaInvoke => {
+                let result = invoke(self.invoker, parameters, timeout_seconds).await;
+                // A function invoked before the stop runs to its end; its answer is dropped.
+                if self.stop_due() {
+                    return Err(Failure::stopped());
+                }
+                result?
+            }
             Resource::LambdaInvokeWaitForTaskToken => {
                 // The token `$$.Task.Token` held for this attempt; the next attempt gets another.
                 let token = self.token();
@@ -220,9 +228,7 @@ impl<'r> Run<'r> {
         };
         // The invoker may have slept already (waiting for an event): only the rest is slept.
         let spent = (self.clock.now() - began).num_milliseconds();
-        self.clock
-            .sleep(TimeDelta::milliseconds((millis - spent).max(0)))
-            .await;
+        self.sleep_unless_stopped(millis - spent).await?;
         Ok(answer?)
     }
 }
