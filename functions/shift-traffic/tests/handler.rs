@@ -9,8 +9,8 @@ use serde_json::json;
 use shift_traffic::{ShiftEvent, shift_traffic};
 use shifter::ShifterError;
 use shifter::domain::{AlarmReport, AliasRoute, Decision, Deployment, DeploymentRequest, Weight};
-use shifter::fakes::{FakeLambda, Fault, LambdaOp, ManualClock};
-use shifter::ports::Clock;
+use shifter::fakes::{FakeLambda, FakeRegistry, Fault, LambdaOp, ManualClock};
+use shifter::ports::{ActiveDeployment, Clock, DeploymentRegistry};
 
 const FUNCTION: &str = "orders-api";
 
@@ -18,13 +18,19 @@ const FUNCTION: &str = "orders-api";
 struct World {
     clock: ManualClock,
     lambda: FakeLambda,
+    registry: FakeRegistry,
 }
 
 impl World {
     fn new() -> World {
         let clock = ManualClock::at_epoch();
         let lambda = FakeLambda::with_function(Arc::new(clock.clone()), FUNCTION, 3, "live");
-        World { clock, lambda }
+        let registry = FakeRegistry::new(Arc::new(clock.clone()));
+        World {
+            clock,
+            lambda,
+            registry,
+        }
     }
 
     /// What Start Deployment returns for version 2 with `strategy`, from the alias as it is.
@@ -48,11 +54,24 @@ impl World {
         deployment: &Deployment,
         attempt: u32,
     ) -> Result<Deployment, ShifterError> {
+        // Start Deployment took the lock of every alias (idempotent for the same deployment).
+        for member in deployment.members.iter() {
+            let active = ActiveDeployment {
+                deployment_id: deployment.deployment_id.clone(),
+                execution_arn: "arn:aws:states:us-east-1:1:execution:sm:exec".into(),
+                function: member.function_name.clone(),
+                alias: member.alias.clone(),
+                target_version: member.target_version.clone(),
+                alarms: Vec::new(),
+                expires_at: self.clock.now().timestamp() + 86_400,
+            };
+            self.registry.acquire(&active).await.expect("locked");
+        }
         let event = ShiftEvent {
             deployment: deployment.clone(),
             attempt,
         };
-        shift_traffic(&self.lambda, &self.clock, event).await
+        shift_traffic(&self.lambda, &self.registry, &self.clock, event).await
     }
 
     fn route(&self) -> AliasRoute {
@@ -150,12 +169,40 @@ async fn a_first_attempt_conflict_is_drift_even_when_the_change_equals_ours() {
     );
 }
 
+/// A write that lands while its answer is lost is judged from the read right after it: ours,
+/// in the same invocation, without a second send (decision 0011).
+#[tokio::test]
+async fn a_lost_answer_is_known_as_ours_in_the_same_invocation() {
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    w.lambda
+        .inject(LambdaOp::UpdateAlias, 1, Fault::CrashAfterWrite);
+    let next = w.shift(&d, 0).await.expect("known as ours");
+    assert_eq!(next.progress.traffic.bp(), 1000);
+    assert_eq!(next.lead().revision_id, w.revision());
+    assert_eq!(w.lambda.calls(LambdaOp::UpdateAlias), 1, "sent once");
+    // The same lost answer after someone else moved the alias is their change.
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    w.lambda.inject(
+        LambdaOp::UpdateAlias,
+        1,
+        Fault::DriftTo(AliasRoute::single("3")),
+    );
+    let err = w.shift(&d, 0).await.expect_err("drift");
+    assert_eq!(err.kind(), "AliasDrift", "{err}");
+    assert_eq!(w.route(), AliasRoute::single("3"));
+}
+
+/// The answer is lost and the read after it fails too: the state machine's Retry meets its own
+/// landed write as a conflict and adopts it.
 #[tokio::test]
 async fn a_retry_whose_first_write_landed_adopts_it_without_writing_again() {
     let w = World::new();
     let d = w.planned("Canary10Percent5Minutes");
     w.lambda
         .inject(LambdaOp::UpdateAlias, 1, Fault::CrashAfterWrite);
+    w.lambda.inject(LambdaOp::GetAlias, 1, Fault::ServerError);
 
     let err = w.shift(&d, 0).await.expect_err("the answer was lost");
     assert_eq!(err.kind(), "Transient", "{err}");
@@ -178,6 +225,7 @@ async fn a_retry_that_finds_another_route_is_still_drift() {
     let d = w.planned("Canary10Percent5Minutes");
     w.lambda
         .inject(LambdaOp::UpdateAlias, 1, Fault::CrashAfterWrite);
+    w.lambda.inject(LambdaOp::GetAlias, 1, Fault::ServerError);
     w.shift(&d, 0).await.expect_err("the answer was lost");
     w.lambda
         .put_alias(FUNCTION, "live", AliasRoute::single("3"));
@@ -314,4 +362,27 @@ async fn a_train_member_changed_by_someone_else_stops_the_train_and_restores_the
         AliasRoute::single("3"),
         "their change is intact"
     );
+}
+
+/// Each write is noted on the deployment's lock before it is sent (what the watch function
+/// undoes after a stop); a deployment that no longer holds its lock writes nothing.
+#[tokio::test]
+async fn each_write_is_noted_first_and_nothing_is_written_without_the_lock() {
+    let w = World::new();
+    let d = w.planned("Canary10Percent5Minutes");
+    w.shift(&d, 0).await.expect("shifted");
+    let noted = w.registry.last_write(FUNCTION, "live", "exec").await.unwrap();
+    let noted = noted.expect("noted");
+    assert_eq!((noted.start_version.as_str(), &noted.route), ("1", &split(10)));
+    w.registry.release(FUNCTION, "live", "exec").await.unwrap();
+    let event = ShiftEvent {
+        deployment: w.planned("Canary10Percent5Minutes"),
+        attempt: 0,
+    };
+    let before = w.route();
+    let err = shift_traffic(&w.lambda, &w.registry, &w.clock, event)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "NotFound", "{err}");
+    assert_eq!(w.route(), before, "nothing written");
 }

@@ -212,7 +212,8 @@ pub async fn execution_changed(
     let mut outcome = Outcome::default();
     // Undone first, for every alias, then remembered and released: a failure is retried by
     // EventBridge and finds the locks (and the writes they note) still there.
-    if detail.status != "SUCCEEDED" {
+    // Stopped On Drift (`AliasDrift`) leaves the aliases to whoever changed them, by design.
+    if detail.status != "SUCCEEDED" && detail.error.as_deref() != Some(ErrorKind::AliasDrift.name()) {
         for (function, alias) in &aliases {
             rolled_back |= undo(ports, detail, function, alias, &mut outcome).await?;
         }

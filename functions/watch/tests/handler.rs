@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shifter::domain::{AliasRoute, AliasState, Deployment, DeploymentRequest};
-use shifter::fakes::{FakeAlarms, FakeRegistry, FakeTasks, ManualClock, TaskAnswer};
+use shifter::fakes::{FakeAlarms, FakeLambda, FakeRegistry, FakeTasks, ManualClock, TaskAnswer};
 use shifter::ports::{ActiveDeployment, AlarmState, Clock, DeploymentRegistry};
 use shifter::states::ParkKind;
 use watch::{Outcome, Ports, WatchEvent, handle};
@@ -18,6 +18,7 @@ struct World {
     alarms: FakeAlarms,
     registry: FakeRegistry,
     tasks: FakeTasks,
+    lambda: FakeLambda,
 }
 
 impl World {
@@ -27,6 +28,7 @@ impl World {
         let alarms = FakeAlarms::new(shared.clone());
         alarms.add(ALARM, AlarmState::Ok);
         let w = World {
+            lambda: FakeLambda::with_function(shared.clone(), "orders-api", 3, "live"),
             registry: FakeRegistry::new(shared),
             tasks: FakeTasks::new(),
             alarms,
@@ -73,6 +75,7 @@ impl World {
             registry: &self.registry,
             alarms: &self.alarms,
             tasks: &self.tasks,
+            router: &self.lambda,
         };
         let event = WatchEvent::from_json(event).expect("a known event");
         handle(&ports, event).await.expect("handled")
@@ -399,6 +402,7 @@ async fn a_failed_memory_write_is_retried_with_the_lock_still_held() {
         registry: &w.registry,
         alarms: &w.alarms,
         tasks: &w.tasks,
+        router: &w.lambda,
     };
     let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
     assert!(first.is_err(), "the failed write fails the delivery");
@@ -416,4 +420,106 @@ async fn a_failed_memory_write_is_retried_with_the_lock_still_held() {
             .is_some()
     );
     assert!(w.registry.entry("orders-api", "live").is_none());
+}
+
+// ---------------------------------------------------------------- endings without Roll Back
+
+const INPUT: &str = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2"}"#;
+
+impl World {
+    /// Shift Traffic's first step as it writes it: noted on the lock, then sent.
+    async fn shift_to_ten_percent(&self) -> AliasState {
+        let d = self.started();
+        let route = d.next_route().expect("a first step");
+        shifter::aliases::write_step(&self.lambda, &self.registry, "exec", d.lead(), &route, 0)
+            .await
+            .expect("written")
+    }
+
+    /// The document as Start Deployment leaves it, from the fake alias as it is.
+    fn started(&self) -> Deployment {
+        let input: Value = serde_json::from_str(INPUT).unwrap();
+        let request = DeploymentRequest::from_json(&input).expect("a valid input");
+        let alias = self.lambda.alias("orders-api", "live").expect("the alias");
+        Deployment::start("exec".into(), &request, &alias, "2".into(), self.clock.now())
+    }
+
+    fn route(&self) -> AliasRoute {
+        self.lambda.alias("orders-api", "live").expect("the alias").route
+    }
+}
+
+/// Stopped by hand mid-bake (the console's Stop button), timed out, or failed outside a Catch:
+/// the alias still on our write goes back to its start version, the version is remembered, and
+/// the lock goes — in that order. A SUCCEEDED execution is never undone.
+#[tokio::test]
+async fn an_execution_that_ended_without_roll_back_is_undone() {
+    for status in ["ABORTED", "TIMED_OUT", "FAILED"] {
+        let w = World::new().await;
+        w.shift_to_ten_percent().await;
+        let outcome = w.send(execution_event(status, Some(INPUT))).await;
+        assert_eq!(w.route(), AliasRoute::single("1"), "{status}");
+        assert_eq!(
+            (outcome.restored, outcome.left, outcome.remembered, outcome.released),
+            (1, 0, 1, 1),
+            "{status}: {outcome:?}"
+        );
+        assert!(outcome.undone[0].contains("restored to version 1"), "{:?}", outcome.undone);
+        let remembered = w.registry.rolled_back("orders-api", "live", "2").await.unwrap();
+        assert_eq!(remembered.map(|r| r.error), Some(status.to_owned()));
+    }
+    let w = World::new().await;
+    let written = w.shift_to_ten_percent().await;
+    let promoted = shifter::aliases::write_step(
+        &w.lambda,
+        &w.registry,
+        "exec",
+        &{
+            let mut lead = w.started().lead().clone();
+            lead.saw(&written);
+            lead
+        },
+        &AliasRoute::single("2"),
+        0,
+    )
+    .await
+    .expect("promoted");
+    let outcome = w.send(execution_event("SUCCEEDED", Some(INPUT))).await;
+    assert_eq!(w.route(), promoted.route);
+    assert_eq!((outcome.restored, outcome.released), (0, 1));
+}
+
+/// A write noted but still in flight when the execution was stopped: the watch function restores
+/// the alias from our previous write, and the late write then meets a stale RevisionId — the
+/// alias stays on its start version.
+#[tokio::test]
+async fn a_write_in_flight_as_the_execution_stops_is_undone_either_way() {
+    let w = World::new().await;
+    let ten = w.shift_to_ten_percent().await;
+    let mut lead = w.started().lead().clone();
+    lead.saw(&ten);
+    let fifty = AliasRoute::split("1", "2", shifter::domain::Weight::from_percent(50).unwrap());
+    let noted = shifter::domain::LastWrite {
+        start_version: "1".into(),
+        over_revision: ten.revision_id.clone(),
+        route: fifty.clone(),
+    };
+    w.registry.note_write("orders-api", "live", "exec", &noted).await.unwrap();
+    let outcome = w.send(execution_event("ABORTED", Some(INPUT))).await;
+    assert_eq!((outcome.restored, w.route()), (1, AliasRoute::single("1")));
+    let late = shifter::aliases::write_step(&w.lambda, &w.registry, "exec", &lead, &fifty, 0).await;
+    assert!(late.is_err(), "the lock is gone and the RevisionId stale: {late:?}");
+    assert_eq!(w.route(), AliasRoute::single("1"));
+}
+
+/// Someone else changed the alias after our last write: their change is left, and said so.
+#[tokio::test]
+async fn someone_elses_change_is_left_after_a_stop() {
+    let w = World::new().await;
+    w.shift_to_ten_percent().await;
+    w.lambda.put_alias("orders-api", "live", AliasRoute::single("3"));
+    let outcome = w.send(execution_event("ABORTED", Some(INPUT))).await;
+    assert_eq!(w.route(), AliasRoute::single("3"));
+    assert_eq!((outcome.restored, outcome.left, outcome.remembered), (0, 1, 0));
+    assert!(outcome.undone[0].contains("someone else"), "{:?}", outcome.undone);
 }
