@@ -36,7 +36,16 @@ pub async fn shift_traffic(
     let members = deployment.members.clone();
     for (index, member) in members.iter().enumerate() {
         let route = deployment.route_of(member)?;
-        let written = match write_step(router, registry, &deployment.deployment_id, member, &route, attempt).await {
+        let written = match write_step(
+            router,
+            registry,
+            &deployment.deployment_id,
+            member,
+            &route,
+            attempt,
+        )
+        .await
+        {
             Ok(state) => state,
             Err(ShifterError::AliasDrift(message)) => {
                 return Err(stop_others(router, &deployment, index, message).await);

@@ -371,9 +371,16 @@ async fn each_write_is_noted_first_and_nothing_is_written_without_the_lock() {
     let w = World::new();
     let d = w.planned("Canary10Percent5Minutes");
     w.shift(&d, 0).await.expect("shifted");
-    let noted = w.registry.last_write(FUNCTION, "live", "exec").await.unwrap();
+    let noted = w
+        .registry
+        .last_write(FUNCTION, "live", "exec")
+        .await
+        .unwrap();
     let noted = noted.expect("noted");
-    assert_eq!((noted.start_version.as_str(), &noted.route), ("1", &split(10)));
+    assert_eq!(
+        (noted.start_version.as_str(), &noted.route),
+        ("1", &split(10))
+    );
     w.registry.release(FUNCTION, "live", "exec").await.unwrap();
     let event = ShiftEvent {
         deployment: w.planned("Canary10Percent5Minutes"),

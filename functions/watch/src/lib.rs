@@ -27,8 +27,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shifter::ShifterError;
-use shifter::domain::{Deployment, ErrorKind, Failure};
 use shifter::aliases::{Undone, undo_stranded};
+use shifter::domain::{Deployment, ErrorKind, Failure};
 use shifter::ports::{
     ActiveDeployment, AlarmReader, AliasRouter, DeploymentRegistry, ParkedTask, RolledBackVersion,
     TaskCallbacks, TokenAnswer, alarm_report,
@@ -213,7 +213,8 @@ pub async fn execution_changed(
     // Undone first, for every alias, then remembered and released: a failure is retried by
     // EventBridge and finds the locks (and the writes they note) still there.
     // Stopped On Drift (`AliasDrift`) leaves the aliases to whoever changed them, by design.
-    if detail.status != "SUCCEEDED" && detail.error.as_deref() != Some(ErrorKind::AliasDrift.name()) {
+    if detail.status != "SUCCEEDED" && detail.error.as_deref() != Some(ErrorKind::AliasDrift.name())
+    {
         for (function, alias) in &aliases {
             rolled_back |= undo(ports, detail, function, alias, &mut outcome).await?;
         }

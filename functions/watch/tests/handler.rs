@@ -441,11 +441,20 @@ impl World {
         let input: Value = serde_json::from_str(INPUT).unwrap();
         let request = DeploymentRequest::from_json(&input).expect("a valid input");
         let alias = self.lambda.alias("orders-api", "live").expect("the alias");
-        Deployment::start("exec".into(), &request, &alias, "2".into(), self.clock.now())
+        Deployment::start(
+            "exec".into(),
+            &request,
+            &alias,
+            "2".into(),
+            self.clock.now(),
+        )
     }
 
     fn route(&self) -> AliasRoute {
-        self.lambda.alias("orders-api", "live").expect("the alias").route
+        self.lambda
+            .alias("orders-api", "live")
+            .expect("the alias")
+            .route
     }
 }
 
@@ -460,12 +469,25 @@ async fn an_execution_that_ended_without_roll_back_is_undone() {
         let outcome = w.send(execution_event(status, Some(INPUT))).await;
         assert_eq!(w.route(), AliasRoute::single("1"), "{status}");
         assert_eq!(
-            (outcome.restored, outcome.left, outcome.remembered, outcome.released),
+            (
+                outcome.restored,
+                outcome.left,
+                outcome.remembered,
+                outcome.released
+            ),
             (1, 0, 1, 1),
             "{status}: {outcome:?}"
         );
-        assert!(outcome.undone[0].contains("restored to version 1"), "{:?}", outcome.undone);
-        let remembered = w.registry.rolled_back("orders-api", "live", "2").await.unwrap();
+        assert!(
+            outcome.undone[0].contains("restored to version 1"),
+            "{:?}",
+            outcome.undone
+        );
+        let remembered = w
+            .registry
+            .rolled_back("orders-api", "live", "2")
+            .await
+            .unwrap();
         assert_eq!(remembered.map(|r| r.error), Some(status.to_owned()));
     }
     let w = World::new().await;
@@ -504,11 +526,17 @@ async fn a_write_in_flight_as_the_execution_stops_is_undone_either_way() {
         over_revision: ten.revision_id.clone(),
         route: fifty.clone(),
     };
-    w.registry.note_write("orders-api", "live", "exec", &noted).await.unwrap();
+    w.registry
+        .note_write("orders-api", "live", "exec", &noted)
+        .await
+        .unwrap();
     let outcome = w.send(execution_event("ABORTED", Some(INPUT))).await;
     assert_eq!((outcome.restored, w.route()), (1, AliasRoute::single("1")));
     let late = shifter::aliases::write_step(&w.lambda, &w.registry, "exec", &lead, &fifty, 0).await;
-    assert!(late.is_err(), "the lock is gone and the RevisionId stale: {late:?}");
+    assert!(
+        late.is_err(),
+        "the lock is gone and the RevisionId stale: {late:?}"
+    );
     assert_eq!(w.route(), AliasRoute::single("1"));
 }
 
@@ -517,9 +545,17 @@ async fn a_write_in_flight_as_the_execution_stops_is_undone_either_way() {
 async fn someone_elses_change_is_left_after_a_stop() {
     let w = World::new().await;
     w.shift_to_ten_percent().await;
-    w.lambda.put_alias("orders-api", "live", AliasRoute::single("3"));
+    w.lambda
+        .put_alias("orders-api", "live", AliasRoute::single("3"));
     let outcome = w.send(execution_event("ABORTED", Some(INPUT))).await;
     assert_eq!(w.route(), AliasRoute::single("3"));
-    assert_eq!((outcome.restored, outcome.left, outcome.remembered), (0, 1, 0));
-    assert!(outcome.undone[0].contains("someone else"), "{:?}", outcome.undone);
+    assert_eq!(
+        (outcome.restored, outcome.left, outcome.remembered),
+        (0, 1, 0)
+    );
+    assert!(
+        outcome.undone[0].contains("someone else"),
+        "{:?}",
+        outcome.undone
+    );
 }

@@ -314,19 +314,29 @@ mod tests {
             revision_id: revision.to_owned(),
         };
         let ten = AliasRoute::split("1", "2", Weight::from_bp(1000).unwrap());
-        assert_eq!(judge_stranded(&last, &at(AliasRoute::single("1"), "r9")), Stranded::OnStart);
+        assert_eq!(
+            judge_stranded(&last, &at(AliasRoute::single("1"), "r9")),
+            Stranded::OnStart
+        );
         // The noted write never landed: the alias is on our previous write.
         assert_eq!(
             judge_stranded(&last, &at(ten.clone(), "r2")),
-            Stranded::Ours { expected_revision: "r2".into() }
+            Stranded::Ours {
+                expected_revision: "r2".into()
+            }
         );
         // It landed.
         assert_eq!(
             judge_stranded(&last, &at(last.route.clone(), "r3")),
-            Stranded::Ours { expected_revision: "r3".into() }
+            Stranded::Ours {
+                expected_revision: "r3".into()
+            }
         );
         // Someone else moved it, even to a route we wrote earlier.
         assert_eq!(judge_stranded(&last, &at(ten, "r7")), Stranded::Changed);
-        assert_eq!(judge_stranded(&last, &at(AliasRoute::single("3"), "r7")), Stranded::Changed);
+        assert_eq!(
+            judge_stranded(&last, &at(AliasRoute::single("3"), "r7")),
+            Stranded::Changed
+        );
     }
 }

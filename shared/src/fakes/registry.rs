@@ -279,7 +279,10 @@ impl DeploymentRegistry for FakeRegistry {
     ) -> Result<Option<LastWrite>, ShifterError> {
         let now = self.now();
         let mut table = self.begin("DynamoDB GetItem (last write)")?;
-        Ok(held(&mut table, now, function, alias, deployment_id).and_then(|e| e.last_write.clone()))
+        Ok(
+            held(&mut table, now, function, alias, deployment_id)
+                .and_then(|e| e.last_write.clone()),
+        )
     }
 
     async fn holder(

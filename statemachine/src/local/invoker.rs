@@ -19,6 +19,9 @@ use crate::asl::{InvokeError, LambdaInvoker, Park, Parked, seconds_to_millis};
 /// ARN prefix of functions in the simulated account.
 pub const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:local-1:000000000000:function:";
 
+/// Deliveries of an execution's status change the runner attempts (EventBridge makes up to 185).
+const EVENT_RETRIES: usize = 10;
+
 /// Our functions, by the `DefinitionSubstitutions` key that names them in the definition.
 pub const OUR_FUNCTIONS: [(&str, &str); 6] = [
     ("StartDeploymentFunctionArn", "start-deployment"),
@@ -60,7 +63,8 @@ impl LocalInvoker<'_> {
                 start_deployment::start_deployment(&ports, &a.config, event).await?
             }
             "shift-traffic" => {
-                shift_traffic::shift_traffic(router, &a.deployments, &a.clock, decode(payload)?).await?
+                shift_traffic::shift_traffic(router, &a.deployments, &a.clock, decode(payload)?)
+                    .await?
             }
             "check-health" => {
                 check_health::check_health(
@@ -118,20 +122,25 @@ impl LocalInvoker<'_> {
             "detail": {"executionArn": arn, "stateMachineArn": crate::asl::STATE_MACHINE_ARN,
                 "name": name, "status": status, "input": input, "error": error}
         });
-        match self.watch(event).await {
-            Ok(outcome) => outcome
-                .get("undone")
-                .and_then(Value::as_array)
-                .map(|lines| {
-                    let text = lines.iter().filter_map(Value::as_str);
-                    text.map(str::to_owned).collect()
-                })
-                .unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(error = %e, "execution end not handled");
-                Vec::new()
+        // EventBridge retries a failed delivery with exponential backoff, for up to 24 hours and
+        // 185 attempts (<https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html>);
+        // the runner gives it EVENT_RETRIES, from 1 s doubling.
+        let mut delay = chrono::TimeDelta::seconds(1);
+        for _ in 0..EVENT_RETRIES {
+            match self.watch(event.clone()).await {
+                Ok(outcome) => {
+                    let lines = outcome.get("undone").and_then(Value::as_array);
+                    let text = lines.into_iter().flatten().filter_map(Value::as_str);
+                    return text.map(str::to_owned).collect();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "execution end not handled; EventBridge retries");
+                    self.account.clock.sleep(delay).await;
+                    delay = delay * 2;
+                }
             }
         }
+        Vec::new()
     }
 
     /// Hands the watch function every alarm event due by now, in time order (an error is

@@ -12,6 +12,7 @@ mod lost_answers;
 mod operate;
 mod provisioned;
 mod scenarios;
+mod stops;
 mod trains;
 mod watch;
 

@@ -432,7 +432,11 @@ async fn throttled_and_lost_writes_are_retried_idempotently() {
     let run = deploy(&account, input).await;
     assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
     // The throttled DescribeAlarms and the throttled UpdateAlias; the lost answer needs none.
-    assert_eq!(run.execution.retries, 2, "retries: {}", run.execution.retries);
+    assert_eq!(
+        run.execution.retries, 2,
+        "retries: {}",
+        run.execution.retries
+    );
     assert_eq!(
         deployment_writes(&account).len(),
         2,
