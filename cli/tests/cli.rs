@@ -149,6 +149,60 @@ fn an_alarm_during_the_pre_traffic_hook_never_lets_traffic_move() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The console's Stop button at 2:00 (issue 21, item 1): no Roll Back runs, and the watch
+/// function puts the alias back on version 1 one second later (the modelled EventBridge
+/// latency), saying so; the exit status is not success.
+#[test]
+fn a_stop_by_hand_is_undone_within_the_event_latency() {
+    let out = shifter(&["simulate", "--json", "--stop-at", "2m"]);
+    let s = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    assert_eq!(s["outcome"], "Stopped", "{s}");
+    assert_eq!(s["alias"]["version"], "1", "{s}");
+    assert_eq!(s["simulatedSeconds"].as_f64(), Some(121.0), "{s}");
+    let undone = s["undone"][0].as_str().unwrap_or_default();
+    assert!(
+        undone.contains("ABORTED") && undone.contains("restored to version 1"),
+        "{s}"
+    );
+    let text = shifter(&["simulate", "--stop-at", "2m"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("StopExecution"), "{text}");
+}
+
+/// A write that lands while its answer is lost is known as ours (decision 0011):
+/// `--lost-answer shift-traffic` succeeds like a clean run, and a Roll Back whose restore loses
+/// its answer still ends AlarmTriggered.
+#[test]
+fn lost_answers_are_known_as_ours() {
+    let out = shifter(&["simulate", "--json", "--lost-answer", "shift-traffic"]);
+    let s = json_of(&out);
+    assert_eq!(
+        (out.status.code(), s["outcome"].as_str()),
+        (Some(0), Some("Succeeded")),
+        "{s}"
+    );
+    let flags = [
+        "simulate",
+        "--json",
+        "--alarm-at",
+        "3m",
+        "--lost-answer",
+        "roll-back",
+    ];
+    let out = shifter(&flags);
+    let s = json_of(&out);
+    assert_eq!(
+        (
+            s["outcome"].as_str(),
+            s["error"].as_str(),
+            s["alias"]["version"].as_str()
+        ),
+        (Some("RolledBack"), Some("AlarmTriggered"), Some("1")),
+        "{s}"
+    );
+}
+
 /// After drift the story tells the truth: no line claims a shift or a promotion that did not
 /// land.
 #[test]

@@ -457,6 +457,35 @@ mod suite {
         );
     }
 
+    /// A write noted on the lock before it is sent is read back by its holder only; a note by a
+    /// deployment that does not hold the lock is refused, and nothing is left after release.
+    pub async fn a_noted_write_is_read_back_by_its_holder_only<W: RegistryWorld>(w: &W) {
+        use shifter::domain::{AliasRoute, LastWrite, Weight};
+        let port = w.port();
+        let d = deployment(w, "d1", "live", &[]);
+        port.acquire(&d).await.unwrap();
+        assert_eq!(port.last_write("orders", "live", "d1").await.unwrap(), None);
+        let noted = LastWrite {
+            start_version: "6".into(),
+            over_revision: "rev-1".into(),
+            route: AliasRoute::split("6", "7", Weight::from_bp(1000).unwrap()),
+        };
+        port.note_write("orders", "live", "d1", &noted).await.unwrap();
+        assert_eq!(
+            port.last_write("orders", "live", "d1").await.unwrap(),
+            Some(noted.clone())
+        );
+        assert_eq!(port.last_write("orders", "live", "d2").await.unwrap(), None);
+        assert_not_found(
+            port.note_write("orders", "live", "d2", &noted).await,
+            "registry lock of deployment d2 on orders:live (the execution ended or its lock \
+             expired); nothing written",
+        );
+        port.release("orders", "live", "d1").await.unwrap();
+        assert_eq!(port.last_write("orders", "live", "d1").await.unwrap(), None);
+        assert!(port.note_write("orders", "live", "d1", &noted).await.is_err());
+    }
+
     /// More alarms than one BatchWriteItem call takes (25).
     pub async fn every_alarm_of_many_is_watched_and_released<W: RegistryWorld>(w: &W) {
         let names: Vec<String> = (0..60).map(|i| format!("alarm-{i:02}")).collect();
@@ -505,6 +534,7 @@ on_fake_and_moto!(an_expired_lock_is_free_and_no_longer_watched);
 on_fake_and_moto!(every_alarm_of_many_is_watched_and_released);
 on_fake_and_moto!(rolled_back_versions_are_remembered_per_alias);
 on_fake_and_moto!(holder_names_the_live_lock_only);
+on_fake_and_moto!(a_noted_write_is_read_back_by_its_holder_only);
 
 moto_test! {
     /// The items are where the design puts them (a lock per alias, a watch item per alarm), and
