@@ -66,7 +66,16 @@ pub fn describe(event: &HistoryEvent, start: DateTime<Utc>) -> Option<String> {
             "waiting for approval: `shifter approve|promote|abort ARN`".to_owned()
         }
         "ExecutionSucceeded" => "deployment succeeded".to_owned(),
-        "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut" => format!(
+        "ExecutionAborted" | "ExecutionTimedOut" => format!(
+            "deployment {}: no Roll Back ran; the watch function restores each alias still on \
+             this deployment's last write within seconds and logs what it did (invariant 13)",
+            if event.kind == "ExecutionAborted" {
+                "stopped by hand (ABORTED)"
+            } else {
+                "timed out (TIMED_OUT)"
+            }
+        ),
+        "ExecutionFailed" => format!(
             "deployment failed: {} — {}",
             event.error.as_deref().unwrap_or("?"),
             event.cause.as_deref().unwrap_or("")
@@ -249,6 +258,27 @@ mod tests {
 
     use super::*;
     use crate::operate::recorded::{parked, parse_history, recorded, running};
+
+    /// A stop by hand is told as one, with what happens next, not as a failure.
+    #[tokio::test]
+    async fn a_stop_by_hand_is_told_as_such() {
+        let account = LocalAccount::demo();
+        account.stop_at(120.0);
+        let input = LocalAccount::demo_input("Canary10Percent5Minutes");
+        let run = local::run(&account, input.clone(), "stopped", &mut |_| {})
+            .await
+            .unwrap();
+        let history = local::execution_history(&account, &run.execution, &input).unwrap();
+        let events = parse_history(&history);
+        let start = events[0].at;
+        let last = events.iter().rev().find_map(|e| describe(e, start));
+        let last = last.unwrap_or_default();
+        assert!(
+            last.starts_with("[ 2m00s] deployment stopped by hand (ABORTED)")
+                && last.contains("the watch function restores"),
+            "{last}"
+        );
+    }
 
     fn points(summary: &Summary) -> Vec<(f64, f64)> {
         summary

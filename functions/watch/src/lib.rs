@@ -220,27 +220,8 @@ pub async fn execution_changed(
         }
     }
     for (function, alias) in aliases {
-        if rolled_back
-            && let Some(holder) = ports.registry.holder(&function, &alias).await?
-            && holder.deployment_id == detail.name
-        {
-            let at = change.time.unwrap_or_default().timestamp();
-            let record = RolledBackVersion {
-                function: function.clone(),
-                alias: alias.clone(),
-                version: holder.target_version,
-                execution_arn: detail.execution_arn.clone(),
-                error: detail
-                    .error
-                    .clone()
-                    .filter(|e| !e.is_empty())
-                    .unwrap_or_else(|| detail.status.clone()),
-                at,
-                expires_at: at + ROLLED_BACK_MEMORY_SECONDS,
-            };
-            ports.registry.mark_rolled_back(&record).await?;
-            info!(version = %record.version, error = %record.error, "rolled-back version remembered");
-            outcome.remembered += 1;
+        if rolled_back {
+            remember(ports, &change, &function, &alias, &mut outcome).await?;
         }
         // Only what this deployment held is released: a duplicate event, or an execution that
         // never took the lock (refused, already current), releases nothing and says so.
@@ -256,6 +237,43 @@ pub async fn execution_changed(
         }
     }
     Ok(outcome)
+}
+
+/// Remembers the target version of the deployment that ended on `change` as rolled back on one
+/// alias, when that deployment still holds its lock (before the release: a failed write is
+/// retried by EventBridge and finds the lock, and the version it names, still there).
+async fn remember(
+    ports: &Ports<'_>,
+    change: &ExecutionChange,
+    function: &str,
+    alias: &str,
+    outcome: &mut Outcome,
+) -> Result<(), ShifterError> {
+    let detail = &change.detail;
+    let Some(holder) = ports.registry.holder(function, alias).await? else {
+        return Ok(());
+    };
+    if holder.deployment_id != detail.name {
+        return Ok(());
+    }
+    let at = change.time.unwrap_or_default().timestamp();
+    let record = RolledBackVersion {
+        function: function.to_owned(),
+        alias: alias.to_owned(),
+        version: holder.target_version,
+        execution_arn: detail.execution_arn.clone(),
+        error: detail
+            .error
+            .clone()
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| detail.status.clone()),
+        at,
+        expires_at: at + ROLLED_BACK_MEMORY_SECONDS,
+    };
+    ports.registry.mark_rolled_back(&record).await?;
+    info!(version = %record.version, error = %record.error, "rolled-back version remembered");
+    outcome.remembered += 1;
+    Ok(())
 }
 
 /// Undoes what execution `detail` (ended without success) left on one alias it still holds:

@@ -470,7 +470,9 @@ mod suite {
             over_revision: "rev-1".into(),
             route: AliasRoute::split("6", "7", Weight::from_bp(1000).unwrap()),
         };
-        port.note_write("orders", "live", "d1", &noted).await.unwrap();
+        port.note_write("orders", "live", "d1", &noted)
+            .await
+            .unwrap();
         assert_eq!(
             port.last_write("orders", "live", "d1").await.unwrap(),
             Some(noted.clone())
@@ -483,7 +485,11 @@ mod suite {
         );
         port.release("orders", "live", "d1").await.unwrap();
         assert_eq!(port.last_write("orders", "live", "d1").await.unwrap(), None);
-        assert!(port.note_write("orders", "live", "d1", &noted).await.is_err());
+        assert!(
+            port.note_write("orders", "live", "d1", &noted)
+                .await
+                .is_err()
+        );
     }
 
     /// More alarms than one BatchWriteItem call takes (25).

@@ -108,7 +108,7 @@ pub(crate) fn bench_decisions(samples: usize) -> Vec<Stats> {
         black_box(serde_json::to_vec(&out).expect("encodes"));
     });
 
-    // Shift Traffic: decode, one UpdateAlias on the in-memory account, encode.
+    // Shift Traffic: decode, the note on the lock, one UpdateAlias on the in-memory account, encode.
     let shift_payload = serde_json::to_vec(&shift_input).expect("encodes");
     let shift = batched(samples, BATCH / 10, || {
         let lambda = FakeLambda::new(shared.clone());
@@ -120,11 +120,28 @@ pub(crate) fn bench_decisions(samples: usize) -> Vec<Stats> {
             .expect("alias");
         let mut d: Deployment = serde_json::from_slice(black_box(&shift_payload)).expect("decodes");
         d.members[0].revision_id = revision;
+        // Start Deployment's lock, on which Shift Traffic notes its write first.
+        let registry = shifter::fakes::FakeRegistry::new(shared.clone());
+        let lock = shifter::ports::ActiveDeployment {
+            deployment_id: d.deployment_id.clone(),
+            execution_arn: "arn:aws:states:local-1:000000000000:execution:bench".into(),
+            function: "demo".into(),
+            alias: "live".into(),
+            target_version: "2".into(),
+            alarms: Vec::new(),
+            expires_at: i64::MAX,
+        };
+        rt.block_on(shifter::ports::DeploymentRegistry::acquire(
+            &registry, &lock,
+        ))
+        .expect("locked");
         let event = shift_traffic::ShiftEvent {
             deployment: d,
             attempt: 0,
         };
-        let out = rt.block_on(shift_traffic::shift_traffic(&lambda, &clock, event));
+        let out = rt.block_on(shift_traffic::shift_traffic(
+            &lambda, &registry, &clock, event,
+        ));
         black_box(serde_json::to_vec(&out.ok()).expect("encodes"));
     });
 

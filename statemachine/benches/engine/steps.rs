@@ -52,7 +52,8 @@ impl LongPlan {
                 d
             }
             "shift-traffic" => {
-                shift_traffic::shift_traffic(&a.lambda, &a.clock, decode(payload)?).await?
+                shift_traffic::shift_traffic(&a.lambda, &a.deployments, &a.clock, decode(payload)?)
+                    .await?
             }
             "check-health" => {
                 check_health::check_health(
@@ -69,6 +70,7 @@ impl LongPlan {
                     registry: &a.deployments,
                     alarms: &a.alarms,
                     tasks: &a.tasks,
+                    router: &a.lambda,
                 };
                 let outcome = watch::handle(&ports, watch::WatchEvent::from_json(payload)?).await?;
                 return serde_json::to_value(outcome)

@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 use shifter::domain::AliasRoute;
+use shifter::fakes::{Fault, LambdaOp};
 use shifter::ports::DeploymentRegistry;
 use shifter_statemachine::asl::ExecutionStatus;
 use shifter_statemachine::local::{self, ALARM_EVENT_LATENCY, AccountSpec, LocalAccount};
@@ -34,6 +35,16 @@ fn scenarios() -> Vec<(&'static str, Arrange)> {
         }),
         ("release train", || {
             sample(include_str!("../../../events/accounts/release-train.json"))
+        }),
+        ("a train's second round half-written, then retried", || {
+            let (account, input) =
+                sample(include_str!("../../../events/accounts/release-train.json"));
+            // Round two writes calls 4, 5 and 6: the second alias's write fails with a 5xx
+            // after the first landed, and the Task's Retry waits its backoff.
+            account
+                .lambda
+                .inject(LambdaOp::UpdateAlias, 5, Fault::ServerError);
+            (account, input)
         }),
         ("provisioned concurrency reallocating", || {
             sample(include_str!(
@@ -67,9 +78,10 @@ async fn every_stop_leaves_each_alias_on_its_start_or_its_target() {
             .iter()
             .cloned()
             .collect::<Vec<_>>();
-        // Every 7 s from the start to the end, and every second of Roll Back's retries.
+        // Every 7 s from the start to the end, and every second of Roll Back's retries and of the
+        // train's second round (at 120 s).
         let mut times: Vec<u64> = (0..=end).step_by(7).collect();
-        times.extend(90..=120);
+        times.extend(90..=130);
         for at in times {
             let (account, input) = arrange();
             account.stop_at(at as f64);
