@@ -294,7 +294,13 @@ async fn undo(
         return Ok(false);
     };
     let (execution, status) = (&detail.execution_arn, &detail.status);
-    match undo_stranded(ports.router, function, alias, &last).await? {
+    let undone = undo_stranded(ports.router, function, alias, &last).await;
+    let undone = undone.inspect_err(|e| {
+        let restore = shifter::domain::alias::restore_command(function, alias, &last.start_version);
+        warn!(%execution, %status, %function, %alias, error = %e, %restore,
+            "the execution ended without rolling back and the alias could not be restored yet; EventBridge retries");
+    })?;
+    match undone {
         Undone::OnStart => Ok(false),
         Undone::Restored { was } => {
             outcome.undone.push(format!(

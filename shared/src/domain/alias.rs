@@ -160,11 +160,7 @@ impl Member {
 
     /// The CLI command that puts this alias back by hand.
     pub fn restore_command(&self) -> String {
-        format!(
-            "aws lambda update-alias --function-name {} --name {} --function-version {} \
-             --routing-config '{{\"AdditionalVersionWeights\":{{}}}}'",
-            self.function_name, self.alias, self.original_version
-        )
+        restore_command(&self.function_name, &self.alias, &self.original_version)
     }
 
     /// The snapshot a rollback restores: all traffic on the original version.
@@ -211,6 +207,14 @@ pub fn judge_unanswered(
     } else {
         Unanswered::Changed
     }
+}
+
+/// The one command that puts `alias` of `function` back on `version` with no routing.
+pub fn restore_command(function: &str, alias: &str, version: &str) -> String {
+    format!(
+        "aws lambda update-alias --function-name {function} --name {alias} --function-version \
+         {version} --routing-config '{{\"AdditionalVersionWeights\":{{}}}}'"
+    )
 }
 
 /// A deployment's latest alias write, noted on its registry lock *before* it is sent: what an
