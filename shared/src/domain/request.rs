@@ -277,7 +277,8 @@ fn check_envelope(input: &Value) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn validate_alarms(alarms: &[String]) -> Result<(), FieldError> {
+/// Up to [`MAX_ALARMS`] distinct CloudWatch alarm names, each named `alarms[i]` when refused.
+pub fn validate_alarms(alarms: &[String]) -> Result<(), FieldError> {
     if alarms.len() > MAX_ALARMS {
         return Err(FieldError::new(
             "alarms",

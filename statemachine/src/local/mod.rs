@@ -8,6 +8,7 @@ mod events;
 mod invoker;
 mod recorder;
 mod spec;
+mod strict;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ pub use events::{ALARM_EVENT_LATENCY, AlarmEventStats, AlarmEvents};
 pub use invoker::{LOCAL_ARN_PREFIX, OUR_FUNCTIONS};
 pub use shifter::report::{AlarmCheck, FinalAlias, Outcome, Summary, TimelinePoint};
 pub use spec::{AccountError, AccountSpec};
+pub use strict::{MAX_AT_SECONDS, MAX_PUBLISHED_VERSIONS};
 
 use crate::asl::{
     DefinitionError, Execution, ExecutionStatus, History, HistoryEvent, RunError, StateMachine,
