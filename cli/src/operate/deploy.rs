@@ -82,6 +82,7 @@ pub async fn deploy(
     let input = input::read_json(&args.input)?;
     DeploymentRequest::from_json(&input)
         .map_err(|e| CliError::Usage(format!("{}: {e}", args.input.display())))?;
+    crate::output::warn_idle(&input, &[]);
     let state_machine = resolved_state_machine
         .or(args.state_machine.as_deref())
         .ok_or_else(|| CliError::Usage("give --state-machine ARN or --stack NAME".into()))?;

@@ -60,7 +60,9 @@ impl DynamoDbRegistry {
                 operation,
                 format!("registry table {}: {}", self.table, failure.detail()),
             ),
-            FailureKind::Transient => failure.into_error(|_| String::new()),
+            FailureKind::Transient | FailureKind::AccessDenied => {
+                failure.into_error(|_| String::new())
+            }
         }
     }
 
