@@ -82,7 +82,6 @@ pub async fn deploy(
     let input = input::read_json(&args.input)?;
     DeploymentRequest::from_json(&input)
         .map_err(|e| CliError::Usage(format!("{}: {e}", args.input.display())))?;
-    crate::output::warn_idle(&input, &[]);
     let state_machine = resolved_state_machine
         .or(args.state_machine.as_deref())
         .ok_or_else(|| CliError::Usage("give --state-machine ARN or --stack NAME".into()))?;
@@ -92,6 +91,8 @@ pub async fn deploy(
         .await?;
     let region = arn.split(':').nth(3).unwrap_or("us-east-1");
     say!("Started {arn}");
+    // After the start: a refusal stays one line; an accepted input's idle settings are named.
+    crate::output::warn_idle(&input, &[]);
     say!(
         "Console: https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{arn}"
     );
