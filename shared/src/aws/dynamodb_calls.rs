@@ -60,9 +60,12 @@ impl DynamoDbRegistry {
                 operation,
                 format!("registry table {}: {}", self.table, failure.detail()),
             ),
-            FailureKind::Transient | FailureKind::AccessDenied => {
-                failure.into_error(|_| String::new())
-            }
+            FailureKind::AccessDenied => ShifterError::AccessDenied(format!(
+                "{} (registry table {})",
+                failure.denial(),
+                self.table
+            )),
+            FailureKind::Transient => failure.into_error(|_| String::new()),
         }
     }
 
