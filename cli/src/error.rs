@@ -58,9 +58,20 @@ pub const MAX_REMOTE_MESSAGE: usize = 300;
 /// Longest message `shifter` prints for a command that could not run.
 pub const MAX_MESSAGE: usize = 1000;
 
-/// Where the AWS calls of `deploy`, `watch` and the answers go: `AWS_ENDPOINT_URL` when set (an
-/// emulator), else AWS in the environment's region.
+/// The endpoint a command's `--endpoint` named, for its messages.
+static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names `url` as where this command's AWS calls go.
+pub fn use_endpoint(url: &str) {
+    let _ = ENDPOINT.set(shifter::domain::text::cut_chars(url, 200));
+}
+
+/// Where the AWS calls of `deploy`, `watch` and the answers go: `--endpoint` or
+/// `AWS_ENDPOINT_URL` when set (an emulator), else AWS in the environment's region.
 pub fn aws_endpoint() -> String {
+    if let Some(url) = ENDPOINT.get() {
+        return url.clone();
+    }
     let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION"));
     match (std::env::var("AWS_ENDPOINT_URL"), region) {
         (Ok(url), _) => url,

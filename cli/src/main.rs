@@ -57,19 +57,28 @@ enum Command {
     Import(import::Args),
 }
 
-async fn executions() -> shifter::aws::StepFunctionsExecutions {
-    let config = shifter::aws::load_config().await;
+/// Step Functions for the operating commands, at `endpoint` when given; waits are bounded so an
+/// endpoint that never answers is one plain line within seconds.
+async fn executions(endpoint: Option<&str>) -> shifter::aws::StepFunctionsExecutions {
+    if let Some(url) = endpoint {
+        crate::error::use_endpoint(url);
+    }
+    let config = shifter::aws::load_interactive_config(endpoint).await;
     shifter::aws::StepFunctionsExecutions::from_config(&config)
 }
 
 async fn operate(command: Command) -> Result<ExitCode, CliError> {
-    let sfn = executions().await;
+    let endpoint = match &command {
+        Command::Watch(args) => args.endpoint().map(str::to_owned),
+        _ => None,
+    };
+    let sfn = executions(endpoint.as_deref()).await;
     let poll = std::time::Duration::from_secs(5);
     match command {
         Command::Deploy(args) => {
             let resolved = match args.stack() {
                 Some(stack) => {
-                    let config = shifter::aws::load_config().await;
+                    let config = shifter::aws::load_interactive_config(None).await;
                     let cloudformation = aws_sdk_cloudformation::Client::new(&config);
                     Some(operate::state_machine_of_stack(&cloudformation, stack).await?)
                 }

@@ -175,6 +175,20 @@ fn write_line(
         .map_err(|e| (e.kind() != std::io::ErrorKind::BrokenPipe).then_some(e))
 }
 
+/// Prints on stderr, one `warning: field: why` line each, the settings of `input` that would do
+/// nothing (`shifter::domain::idle_settings`), except those on `skip` fields; an input that is
+/// not valid prints none (its refusal says why).
+pub fn warn_idle(input: &serde_json::Value, skip: &[&str]) {
+    let Ok(request) = shifter::domain::DeploymentRequest::from_json(input) else {
+        return;
+    };
+    for idle in shifter::domain::idle_settings(input, &request) {
+        if !skip.contains(&idle.field) {
+            eprintln!("warning: {idle}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::{Error, ErrorKind, Write};

@@ -121,6 +121,9 @@ fn percent(weight: f64) -> serde_json::Value {
 /// Validates the strategy exactly as Start Deployment would, then reports.
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let request = request_of(args)?;
+    // A plan names no alarms: only the strategy's own settings are judged.
+    let unwatched = ["alarms", "checkIntervalSeconds", "postPromotionBakeSeconds"];
+    crate::output::warn_idle(&input_of(args)?, &unwatched);
     let report = report_of(&request, args);
     if args.json {
         print_json(&report)?;

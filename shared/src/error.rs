@@ -53,6 +53,9 @@ pub enum ShifterError {
     /// The alias's provisioned concurrency is (or became) FAILED, or never became READY.
     #[error("{0}")]
     ProvisionedConcurrencyFailed(String),
+    /// IAM refused a call: `access denied: <who> lacks <action> on <resource> (…)`.
+    #[error("{0}")]
+    AccessDenied(String),
 }
 
 impl ShifterError {
@@ -74,6 +77,7 @@ impl ShifterError {
             ShifterError::ProvisionedConcurrencyFailed(_) => {
                 ErrorKind::ProvisionedConcurrencyFailed
             }
+            ShifterError::AccessDenied(_) => ErrorKind::AccessDenied,
         }
     }
 
@@ -217,6 +221,11 @@ mod tests {
                 ShifterError::ProvisionedConcurrencyFailed("FAILED".into()),
                 "ProvisionedConcurrencyFailed",
                 "FAILED",
+            ),
+            (
+                ShifterError::AccessDenied("access denied: x".into()),
+                "AccessDenied",
+                "access denied: x",
             ),
         ];
         let mut names = vec![];

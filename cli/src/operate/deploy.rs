@@ -91,6 +91,8 @@ pub async fn deploy(
         .await?;
     let region = arn.split(':').nth(3).unwrap_or("us-east-1");
     say!("Started {arn}");
+    // After the start: a refusal stays one line; an accepted input's idle settings are named.
+    crate::output::warn_idle(&input, &[]);
     say!(
         "Console: https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{arn}"
     );

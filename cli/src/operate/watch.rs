@@ -22,9 +22,16 @@ pub struct WatchArgs {
     /// Print one JSON summary (the shape of `simulate --json`) instead of the log.
     #[arg(long)]
     json: bool,
+    /// Step Functions at URL (an emulator) instead of AWS_ENDPOINT_URL or AWS.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
 }
 
 impl WatchArgs {
+    /// `--endpoint`.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
     /// The execution ARN.
     pub fn arn(&self) -> &str {
         &self.arn

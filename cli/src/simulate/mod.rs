@@ -52,6 +52,7 @@ pub struct Args {
 /// Runs the rehearsal; exit status 0 only when the deployment succeeded.
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let (account, input) = arrange(&args).await?;
+    output::warn_idle(&input, &[]);
     let wall = Instant::now();
     let mut printer = log::Printer::default();
     let mut observer = |event: &HistoryEvent| {

@@ -112,3 +112,40 @@ fn deploy_watch_through_head_1_watches_to_the_end_and_exits_with_the_outcome() {
         "{calls:?}"
     );
 }
+
+/// Issue 21, item 3: `watch --endpoint` at a Step Functions that accepts the connection and
+/// never answers says so within 10 seconds, in one plain line naming the endpoint.
+#[test]
+fn watch_says_within_ten_seconds_when_step_functions_never_answers() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts every connection and holds it open, silent, until the test ends.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_shifter"))
+        .args(["watch", ARN, "--endpoint", &endpoint])
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        waited < std::time::Duration::from_secs(10),
+        "{waited:?}: {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: cannot reach {endpoint}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -82,9 +82,13 @@ pub async fn start_deployment(
     event: StartEvent,
 ) -> Result<Deployment, ShifterError> {
     let request = DeploymentRequest::from_document(&event.request)?;
+    for idle in shifter::domain::idle_settings(&event.request.value, &request) {
+        tracing::warn!(field = idle.field, "setting does nothing: {}", idle.message);
+    }
     for entry in config.managed.ignored() {
         tracing::warn!(%entry, "MANAGED_FUNCTIONS entry is not a name or a valid function ARN; it matches nothing");
     }
+    preflight::check_distinct(&request, config.managed.home())?;
     let judged = judge_each(ports, config, &request, request.listed).await?;
     let resolved = resolve(ports, judged).await?;
     let wait = request.provisioned_concurrency;

@@ -60,6 +60,11 @@ impl DynamoDbRegistry {
                 operation,
                 format!("registry table {}: {}", self.table, failure.detail()),
             ),
+            FailureKind::AccessDenied => ShifterError::AccessDenied(format!(
+                "{} (registry table {})",
+                failure.denial(),
+                self.table
+            )),
             FailureKind::Transient => failure.into_error(|_| String::new()),
         }
     }

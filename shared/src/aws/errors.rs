@@ -7,6 +7,7 @@
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 
+use crate::domain::text::cut_chars;
 use crate::error::{BoxError, ShifterError};
 
 /// Error codes that mean "try again later": throttling, service faults, conflicting
@@ -42,6 +43,19 @@ pub const NOT_FOUND_CODES: &[&str] = &[
     "StateMachineDoesNotExist",
 ];
 
+/// Error codes that mean the caller's IAM identity may not make the call.
+pub const ACCESS_DENIED_CODES: &[&str] = &[
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnauthorizedOperation",
+    "UnauthorizedException",
+    "NotAuthorized",
+];
+
+/// Longest part of AWS's own words a message carries: one NotFound once carried 25,719
+/// characters of them.
+pub const MAX_AWS_MESSAGE_CHARS: usize = 300;
+
 /// How a failed call is classified before it becomes a [`ShifterError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
@@ -53,6 +67,8 @@ pub enum FailureKind {
     NotFound,
     /// The request was refused as invalid (or any other 4xx: asking again gets the same answer).
     Invalid,
+    /// IAM refused the call (`AccessDeniedException`, or a 403): a permission is missing.
+    AccessDenied,
 }
 
 /// A failed AWS call: which operation, how it is classified, and AWS's own words.
@@ -76,22 +92,20 @@ impl AwsFailure {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let (kind, code, message) = match &err {
-            SdkError::TimeoutError(_) => (FailureKind::Transient, None, "timed out".to_owned()),
+            SdkError::TimeoutError(_) => (
+                FailureKind::Transient,
+                None,
+                format!("{} did not answer in time", endpoint()),
+            ),
             SdkError::DispatchFailure(_) => (
                 FailureKind::Transient,
                 None,
-                format!(
-                    "request could not be sent: {}",
-                    aws_sdk_lambda::error::DisplayErrorContext(&err)
-                ),
+                format!("cannot reach {}: {}", endpoint(), innermost(&err)),
             ),
             SdkError::ConstructionFailure(_) => (
                 FailureKind::Invalid,
                 None,
-                format!(
-                    "request could not be built: {}",
-                    aws_sdk_lambda::error::DisplayErrorContext(&err)
-                ),
+                format!("request could not be built: {}", innermost(&err)),
             ),
             SdkError::ResponseError(r) => (
                 classify(None, Some(r.raw().status().as_u16())),
@@ -99,7 +113,7 @@ impl AwsFailure {
                 format!(
                     "unreadable response (HTTP {}): {}",
                     r.raw().status().as_u16(),
-                    aws_sdk_lambda::error::DisplayErrorContext(&err)
+                    innermost(&err)
                 ),
             ),
             SdkError::ServiceError(s) => {
@@ -111,17 +125,13 @@ impl AwsFailure {
                     .unwrap_or_else(|| format!("HTTP {status}"));
                 (classify(code.as_deref(), Some(status)), code, message)
             }
-            _ => (
-                FailureKind::Transient,
-                None,
-                aws_sdk_lambda::error::DisplayErrorContext(&err).to_string(),
-            ),
+            _ => (FailureKind::Transient, None, innermost(&err)),
         };
         AwsFailure {
             operation,
             kind,
             code,
-            message,
+            message: cut_chars(&message.replace(['\n', '\r'], " "), MAX_AWS_MESSAGE_CHARS),
             source: Box::new(err),
         }
     }
@@ -147,8 +157,56 @@ impl AwsFailure {
             }
             FailureKind::NotFound => ShifterError::not_found(missing(&self.message)),
             FailureKind::Invalid => ShifterError::invalid(self.operation, self.detail()),
+            FailureKind::AccessDenied => ShifterError::AccessDenied(self.denial()),
         }
     }
+
+    /// `access denied: <who> lacks <action> on <resource>`, read from IAM's own message
+    /// ("User: … is not authorized to perform: lambda:UpdateAlias on resource: …") when it
+    /// says so, else naming the operation.
+    pub fn denial(&self) -> String {
+        let after = |marker: &str| {
+            let start = self.message.find(marker)? + marker.len();
+            let rest = &self.message[start..];
+            Some(
+                rest.split_whitespace()
+                    .next()?
+                    .trim_end_matches([',', '.'])
+                    .to_owned(),
+            )
+        };
+        let who = after("User: ").unwrap_or_else(|| "this function's role".to_owned());
+        let action =
+            after("perform: ").unwrap_or_else(|| format!("permission for {}", self.operation));
+        let on = after("on resource: ")
+            .map(|r| format!(" on {r}"))
+            .unwrap_or_default();
+        let line = format!(
+            "access denied: {who} lacks {action}{on} ({}: {}); grant it in the role's policy",
+            self.operation,
+            self.code.as_deref().unwrap_or("HTTP 403")
+        );
+        cut_chars(&line, MAX_AWS_MESSAGE_CHARS + 100)
+    }
+}
+
+/// Where the calls go: `AWS_ENDPOINT_URL` when set (an emulator), else AWS in the region.
+fn endpoint() -> String {
+    let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION"));
+    match (std::env::var("AWS_ENDPOINT_URL"), region) {
+        (Ok(url), _) => cut_chars(&url, 200),
+        (Err(_), Ok(region)) => format!("AWS ({})", cut_chars(&region, 40)),
+        (Err(_), Err(_)) => "AWS".to_owned(),
+    }
+}
+
+/// The innermost cause of `err` (`Connection refused (os error 111)`), not the SDK's structure.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(source) = e.source() {
+        e = source;
+    }
+    e.to_string()
 }
 
 /// Classification by error code first, HTTP status second.
@@ -157,12 +215,14 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> FailureKind {
         Some("PreconditionFailedException") => return FailureKind::Precondition,
         Some(c) if TRANSIENT_CODES.contains(&c) => return FailureKind::Transient,
         Some(c) if NOT_FOUND_CODES.contains(&c) => return FailureKind::NotFound,
+        Some(c) if ACCESS_DENIED_CODES.contains(&c) => return FailureKind::AccessDenied,
         _ => {}
     }
     match status {
         Some(s) if s >= 500 || s == 429 => FailureKind::Transient,
         Some(412) => FailureKind::Precondition,
         Some(404) if code.is_none() => FailureKind::NotFound,
+        Some(403) => FailureKind::AccessDenied,
         Some(s) if (400..500).contains(&s) => FailureKind::Invalid,
         // No status, or a non-error status with a modeled error: assume the service hiccupped.
         _ => FailureKind::Transient,
@@ -219,8 +279,9 @@ mod tests {
             (
                 Some("AccessDeniedException"),
                 Some(403),
-                FailureKind::Invalid,
+                FailureKind::AccessDenied,
             ),
+            (None, Some(403), FailureKind::AccessDenied),
         ];
         for (code, status, kind) in cases {
             assert_eq!(classify(code, status), kind, "{code:?} {status:?}");

@@ -52,6 +52,26 @@ pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+/// How long a person waits for AWS to accept a connection, and then for its first byte.
+pub const INTERACTIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The configuration of the `shifter` command: [`load_config`]'s, at `endpoint` when given,
+/// with bounded waits ([`INTERACTIVE_WAIT`] to connect and to answer, two attempts), so an
+/// endpoint that never answers is reported within seconds, not after the SDK's defaults.
+pub async fn load_interactive_config(endpoint: Option<&str>) -> SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(INTERACTIVE_WAIT)
+        .read_timeout(INTERACTIVE_WAIT)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
 /// Structured logs for a Lambda: JSON when the function's log format is JSON, the level from
 /// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else INFO), no timestamps (CloudWatch adds them).
 pub fn init_logging() {

@@ -37,11 +37,13 @@ pub enum ErrorKind {
     /// The alias's provisioned concurrency did not become READY after a shift: its allocation
     /// FAILED, or it was still IN_PROGRESS after `provisionedConcurrency.readyTimeoutSeconds`.
     ProvisionedConcurrencyFailed,
+    /// IAM refused a call: the role lacks a permission (named), so retrying cannot help.
+    AccessDenied,
 }
 
 impl ErrorKind {
     /// Every kind, in the order docs/architecture.md "Error names" lists them.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::InvalidInput,
         ErrorKind::NotFound,
         ErrorKind::DeploymentInProgress,
@@ -55,6 +57,7 @@ impl ErrorKind {
         ErrorKind::VersionRolledBack,
         ErrorKind::AnalysisFailed,
         ErrorKind::ProvisionedConcurrencyFailed,
+        ErrorKind::AccessDenied,
     ];
 
     /// The stable name (`InvalidInput`, `AliasDrift`, …).
@@ -73,6 +76,7 @@ impl ErrorKind {
             ErrorKind::VersionRolledBack => "VersionRolledBack",
             ErrorKind::AnalysisFailed => "AnalysisFailed",
             ErrorKind::ProvisionedConcurrencyFailed => "ProvisionedConcurrencyFailed",
+            ErrorKind::AccessDenied => "AccessDenied",
         }
     }
 

@@ -3,9 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::alias::function_short_name;
 use super::field::FieldError;
-use super::managed::validate_function_name;
+use super::managed::{same_function, validate_function_name};
 use super::text::cut_chars;
 
 /// Pre- and post-traffic hook functions.
@@ -29,7 +28,9 @@ pub struct Hooks {
 pub const MAX_CALLBACK_HOOK_SECONDS: u32 = 3600;
 
 /// The hooks of an input deploying `function_name`: bounded callback timeout, valid names, and
-/// never the deployed function itself.
+/// never the deployed function itself (the same name in another account or region is another
+/// function; a bare name against an ARN is judged where the stack runs, by
+/// `preflight::check_distinct`).
 pub fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldError> {
     if let Some(seconds) = hooks.callback_timeout_seconds {
         if !(1..=MAX_CALLBACK_HOOK_SECONDS).contains(&seconds) {
@@ -51,7 +52,7 @@ pub fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldErr
     ] {
         let Some(hook) = hook else { continue };
         validate_function_name(field, hook)?;
-        if function_short_name(hook) == function_short_name(function_name) {
+        if same_function(hook, function_name, None) {
             return Err(FieldError::new(
                 field,
                 "a hook cannot be the function being deployed",

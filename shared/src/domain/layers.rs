@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Each module of the domain and its layer (see the domain's module comment).
-const LAYERS: [(&str, u8); 19] = [
+const LAYERS: [(&str, u8); 20] = [
     ("weight", 1),
     ("text", 1),
     ("field", 1),
@@ -24,6 +24,7 @@ const LAYERS: [(&str, u8); 19] = [
     ("cost", 4),
     ("preflight", 4),
     ("accept", 4),
+    ("idle", 4),
     ("deployment", 5),
 ];
 

@@ -174,6 +174,11 @@ impl ManagedSet {
         self
     }
 
+    /// Where the stack runs, when known.
+    pub fn home(&self) -> Option<&Home> {
+        self.home.as_ref()
+    }
+
     /// Entries that match nothing because they are neither a name nor a valid ARN pattern.
     pub fn ignored(&self) -> &[String] {
         &self.ignored
@@ -233,6 +238,26 @@ impl Pattern {
                     && glob(name, arn.name)
             }
         }
+    }
+}
+
+/// True when two function references (names or unqualified ARNs) are certainly one function:
+/// the same name in the same partition, region and account. A bare name is in `home`; with no
+/// home known, a bare name and an ARN are not judged the same (a hook `orders` in another
+/// account is not the deployed `orders`).
+pub fn same_function(a: &str, b: &str, home: Option<&Home>) -> bool {
+    let place = |text: &str| -> Option<(Option<[String; 3]>, String)> {
+        if text.starts_with("arn:") {
+            let arn = FunctionArn::parse(text, name_ok).ok()?;
+            let at = [arn.partition, arn.region, arn.account].map(str::to_owned);
+            return Some((Some(at), arn.name.to_owned()));
+        }
+        let at = home.map(|h| [h.partition.clone(), h.region.clone(), h.account.clone()]);
+        Some((at, text.to_owned()))
+    };
+    match (place(a), place(b)) {
+        (Some((at_a, name_a)), Some((at_b, name_b))) => name_a == name_b && at_a == at_b,
+        _ => a == b,
     }
 }
 

@@ -5,7 +5,8 @@
 //! 2. concerns, each with a pure judgement: `strategy`, `analysis`, `provisioned`, `approval`,
 //!    `hooks`, `managed`;
 //! 3. input: `request` (parses the execution input);
-//! 4. checks: `limits` (history budget), `cost`, `preflight`, `accept` (parses then budgets);
+//! 4. checks: `limits` (history budget), `cost`, `preflight`, `accept` (parses then budgets),
+//!    `idle` (settings that would do nothing);
 //! 5. the document: `deployment` (its groups, its JSON form, every "what comes next" rule).
 
 pub mod accept;
@@ -18,6 +19,7 @@ pub mod deployment;
 pub mod failure;
 pub mod field;
 pub mod hooks;
+pub mod idle;
 pub mod json;
 pub mod limits;
 pub mod managed;
@@ -38,6 +40,7 @@ pub use deployment::{Decision, Deployment, DocumentError, Members, RestoreAction
 pub use failure::{Caught, ErrorKind, ErrorName, Failure};
 pub use field::FieldError;
 pub use hooks::{HookOutcome, Hooks};
+pub use idle::{IdleSetting, idle_settings};
 pub use json::InputDocument;
 pub use managed::{Home, ManagedSet};
 pub use preflight::{Facts, Rejection, ResolvedTarget, Verdict};

@@ -6,7 +6,7 @@ use super::alarm::AlarmReport;
 use super::alias::{AliasState, VersionInfo};
 use super::failure::ErrorKind;
 use super::field::FieldError;
-use super::managed::ManagedSet;
+use super::managed::{Home, ManagedSet, same_function};
 use super::request::DeploymentRequest;
 
 /// The version the request names, as resolved from the account.
@@ -93,6 +93,41 @@ pub fn check_managed(request: &DeploymentRequest, managed: &ManagedSet) -> Resul
                 format!(
                     "function {name} is outside the set of functions this stack manages \
                      (its ManagedFunctions parameter); redeploy the stack with it added"
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Where the stack runs (`home`) is known only here: a bare name against an ARN of the same
+/// function (`orders` and `arn:…:111111111111:function:orders` run from that account) is one
+/// function, so a hook cannot be it and a release train cannot move its alias twice. A name in
+/// another account or region is another function.
+pub fn check_distinct(request: &DeploymentRequest, home: Option<&Home>) -> Result<(), Rejection> {
+    let targets = request.targets();
+    for (i, target) in targets.iter().enumerate() {
+        for (field, hook) in [
+            ("hooks.preTraffic", &request.hooks.pre_traffic),
+            ("hooks.postTraffic", &request.hooks.post_traffic),
+        ] {
+            if let Some(hook) = hook
+                && same_function(hook, &target.function_name, home)
+            {
+                return Err(
+                    FieldError::new(field, "a hook cannot be the function being deployed").into(),
+                );
+            }
+        }
+        if let Some(j) = targets[..i].iter().position(|t| {
+            t.alias == target.alias && same_function(&t.function_name, &target.function_name, home)
+        }) {
+            return Err(FieldError::new(
+                format!("targets[{i}].alias"),
+                format!(
+                    "alias {} of {} is already targets[{j}]; each alias moves once",
+                    target.alias, target.function_name
                 ),
             )
             .into());
@@ -266,6 +301,55 @@ mod tests {
             "targetVersion":target,"strategy":"AllAtOnce","alarms":["errors"],
             "hooks":{"preTraffic":"orders-pre"}}))
         .unwrap()
+    }
+
+    /// Issue 21, item 7: a hook in another account with the deployed function's short name,
+    /// and one function name in two regions of a release train, are other functions; a bare
+    /// name and the ARN of the same function where the stack runs are one.
+    #[test]
+    fn same_names_in_other_accounts_or_regions_are_other_functions() {
+        let home = Home::from_function_arn(
+            "arn:aws:lambda:us-east-1:111111111111:function:start-deployment",
+        );
+        let arn = |region: &str, account: &str| {
+            format!("arn:aws:lambda:{region}:{account}:function:orders")
+        };
+        let hooked = |hook: &str| {
+            DeploymentRequest::from_json(&json!({"functionName":"orders","alias":"live",
+                "targetVersion":"2","strategy":"AllAtOnce","hooks":{"preTraffic":hook}}))
+        };
+        let other_account = hooked(&arn("us-east-1", "222222222222")).unwrap();
+        assert_eq!(check_distinct(&other_account, home.as_ref()), Ok(()));
+        let same = hooked(&arn("us-east-1", "111111111111")).unwrap();
+        let refused = check_distinct(&same, home.as_ref()).unwrap_err();
+        assert!(
+            refused.to_string().starts_with("hooks.preTraffic: "),
+            "{refused}"
+        );
+        assert_eq!(hooked("orders").unwrap_err().field, "hooks.preTraffic");
+        let train = |second: &str| {
+            DeploymentRequest::from_json(&json!({"strategy":"AllAtOnce","targets":[
+                {"functionName":arn("us-east-1","111111111111"),"alias":"live","targetVersion":"2"},
+                {"functionName":second,"alias":"live","targetVersion":"2"}]}))
+        };
+        let two_regions = train(&arn("eu-west-1", "111111111111")).unwrap();
+        assert_eq!(check_distinct(&two_regions, home.as_ref()), Ok(()));
+        let bare_at_home = train("orders").unwrap();
+        let refused = check_distinct(&bare_at_home, home.as_ref()).unwrap_err();
+        assert!(
+            refused.to_string().starts_with("targets[1].alias: "),
+            "{refused}"
+        );
+        assert_eq!(
+            train(&arn("us-east-1", "111111111111")).unwrap_err().field,
+            "targets[1].alias"
+        );
+        assert!(!same_function(
+            "orders",
+            &arn("us-east-1", "111111111111"),
+            None
+        ));
+        assert!(same_function("orders", "orders", None));
     }
 
     fn version(v: &str, role: &str) -> VersionInfo {

@@ -13,7 +13,7 @@ use super::approval::{
 use super::field::FieldError;
 use super::hooks::{Hooks, validate_hooks};
 use super::json::{InputDocument, deserialize_named, reject_nulls, required};
-use super::managed::{validate_alias, validate_function_name};
+use super::managed::{same_function, validate_alias, validate_function_name};
 use super::provisioned::ReadyWait;
 use super::strategy::{MAX_BAKE_SECONDS, Plan, parse_strategy};
 
@@ -277,7 +277,8 @@ fn check_envelope(input: &Value) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn validate_alarms(alarms: &[String]) -> Result<(), FieldError> {
+/// Up to [`MAX_ALARMS`] distinct CloudWatch alarm names, each named `alarms[i]` when refused.
+pub fn validate_alarms(alarms: &[String]) -> Result<(), FieldError> {
     if alarms.len() > MAX_ALARMS {
         return Err(FieldError::new(
             "alarms",
@@ -399,7 +400,7 @@ fn parse_train(raw: &mut RawRequest, targets: &[Value]) -> Result<Vec<TrainTarge
         let short = function_short_name(&function_name);
         if let Some(j) = parsed
             .iter()
-            .position(|t| function_short_name(&t.function_name) == short && t.alias == alias)
+            .position(|t| same_function(&t.function_name, &function_name, None) && t.alias == alias)
         {
             return Err(FieldError::new(
                 field("alias"),

@@ -750,14 +750,12 @@ mod mocks {
             .acquire(&d1())
             .await
             .unwrap_err();
-        match &err {
-            shifter::ShifterError::InvalidInput { field, message } => {
-                assert_eq!(field, "PutItem");
-                assert!(message.contains(TABLE), "{message}");
-                assert!(message.contains("AccessDeniedException"), "{message}");
-            }
-            other => panic!("expected InvalidInput, got {other:?}"),
-        }
+        // Issue 21, item 3: named as a denial, with the missing action and the table.
+        assert_eq!(err.kind(), "AccessDenied", "{err}");
+        let message = err.to_string();
+        assert!(message.starts_with("access denied: "), "{message}");
+        assert!(message.contains("lacks dynamodb:PutItem"), "{message}");
+        assert!(message.contains(TABLE), "{message}");
         assert_eq!(put.num_calls(), 1, "a refusal is not retried");
     }
 

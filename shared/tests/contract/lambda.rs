@@ -513,6 +513,13 @@ async fn unreachable_endpoint_is_transient() {
         std::error::Error::source(&err).is_some(),
         "the SDK error is kept as the source"
     );
+    // One plain line naming where the call went, not the SDK's internal structure.
+    let text = err.to_string();
+    assert!(text.contains("cannot reach "), "{text}");
+    assert!(
+        !text.contains("DispatchFailure") && !text.contains('\n'),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------- aws-smithy-mocks
@@ -739,6 +746,76 @@ mod mocks {
                 assert!(m.contains(message), "AWS's message is kept: {m}");
             }
             other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    /// Issue 21, item 3: IAM's refusal of the roll-back role is named as one (`AccessDenied`,
+    /// the missing action and the resource), not `InvalidInput` with AWS's envelope.
+    #[tokio::test]
+    async fn access_denied_is_named_with_the_missing_permission() {
+        let message = "User: arn:aws:sts::123456789012:assumed-role/shifter-roll-back/roll-back \
+            is not authorized to perform: lambda:UpdateAlias on resource: \
+            arn:aws:lambda:us-east-1:123456789012:function:orders:live because no \
+            identity-based policy allows the lambda:UpdateAlias action";
+        let body = error_body("AccessDeniedException", message);
+        let update = http_error(mock!(aws_sdk_lambda::Client::update_alias), 403, body, 1);
+        let err = client(&[&update])
+            .update_alias("orders", "live", &AliasRoute::single("1"), "r")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "AccessDenied", "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "access denied: arn:aws:sts::123456789012:assumed-role/shifter-roll-back/roll-back \
+                 lacks lambda:UpdateAlias on arn:aws:lambda:us-east-1:123456789012:function:orders:live"
+            ),
+            "{err}"
+        );
+        let bare = http_error(mock!(aws_sdk_lambda::Client::get_alias), 403, None, 1);
+        let err = client(&[&bare])
+            .get_alias("orders", "live")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "AccessDenied", "{err}");
+        assert!(
+            err.to_string().contains("lacks permission for GetAlias"),
+            "{err}"
+        );
+    }
+
+    /// Issue 21, item 3: one NotFound once carried 25,719 characters of AWS's words; every
+    /// message is cut (`cut_chars`) and stays one line.
+    #[tokio::test]
+    async fn long_aws_messages_are_cut_to_one_bounded_line() {
+        let long = format!(
+            "Function not found: {}\n{}",
+            "x".repeat(25_000),
+            "y".repeat(700)
+        );
+        let cases = [
+            ("ResourceNotFoundException", 404, "NotFound"),
+            ("InvalidParameterValueException", 400, "InvalidInput"),
+            ("AccessDeniedException", 403, "AccessDenied"),
+        ];
+        for (code, status, kind) in cases {
+            let get = http_error(
+                mock!(aws_sdk_lambda::Client::get_alias),
+                status,
+                error_body(code, &long),
+                1,
+            );
+            let err = client(&[&get])
+                .get_alias("orders", "live")
+                .await
+                .unwrap_err();
+            let text = err.to_string();
+            assert_eq!(err.kind(), kind, "{text}");
+            assert!(
+                text.chars().count() <= 600,
+                "{code}: {} chars",
+                text.chars().count()
+            );
+            assert!(!text.contains('\n'), "{code}: one line");
         }
     }
 

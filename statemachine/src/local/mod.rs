@@ -9,6 +9,7 @@ mod invoker;
 mod lost;
 mod recorder;
 mod spec;
+mod strict;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub use invoker::{LOCAL_ARN_PREFIX, OUR_FUNCTIONS};
 pub use lost::LostAnswers;
 pub use shifter::report::{AlarmCheck, FinalAlias, Outcome, Summary, TimelinePoint};
 pub use spec::{AccountError, AccountSpec};
+pub use strict::{MAX_AT_SECONDS, MAX_PUBLISHED_VERSIONS};
 
 use crate::asl::{
     DefinitionError, Execution, ExecutionStatus, History, HistoryEvent, RunError, StateMachine,

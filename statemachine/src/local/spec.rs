@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use shifter::domain::{AliasRoute, ManagedSet, Weight};
+use shifter::domain::{AliasRoute, FieldError, InputDocument, ManagedSet, Weight};
 use shifter::ports::AlarmState;
 
 use super::account::{HookBehaviour, LocalAccount};
@@ -212,13 +212,23 @@ pub enum AccountError {
 }
 
 impl AccountSpec {
-    /// Parses an account file; errors name the JSON path of the bad field.
+    /// Parses an account file as strictly as an execution input, with the same reader (a
+    /// repeated key or too-deep nesting is refused by field), then checks it whole (names,
+    /// published versions, numbers, its `input`); errors name the JSON path of the bad field.
     pub fn from_json(text: &str) -> Result<AccountSpec, AccountError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| AccountError::Json {
-            path: e.path().to_string(),
-            message: e.into_inner().to_string(),
-        })
+        let named = |e: FieldError| AccountError::Json {
+            path: e.field,
+            message: e.message,
+        };
+        let value = InputDocument::parse(text)
+            .and_then(InputDocument::into_value)
+            .map_err(named)?;
+        let spec: AccountSpec = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            named(FieldError::new(path, e.into_inner().to_string()))
+        })?;
+        super::strict::check(&spec).map_err(named)?;
+        Ok(spec)
     }
 
     /// Builds the simulated account.

@@ -171,3 +171,76 @@ async fn inputs_only_text_can_express_are_refused_by_field_and_touch_nothing() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+const ACCOUNTS: &str = include_str!("../../../events/bad-inputs/accounts.json");
+
+/// `events/bad-inputs/accounts.json`: account files (`shifter simulate --account`) and the
+/// input inside them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountCatalog {
+    cases: Vec<AccountCase>,
+    text_cases: Vec<TextAccountCase>,
+}
+
+#[derive(Deserialize)]
+struct AccountCase {
+    name: String,
+    /// The JSON path the refusal starts with.
+    names: String,
+    account: Value,
+}
+
+#[derive(Deserialize)]
+struct TextAccountCase {
+    name: String,
+    names: String,
+    text: String,
+}
+
+/// Issue 21, item 3: an account file, and the input inside it, are read as strictly as
+/// `--input` (the same reader): each bad one is refused naming its field, bounded, without a
+/// panic; every sample account in `events/accounts/` reads and builds.
+#[test]
+fn every_bad_account_file_is_refused_naming_the_field() {
+    use shifter_statemachine::local::AccountSpec;
+    let catalog: AccountCatalog = serde_json::from_str(ACCOUNTS).expect("accounts.json is JSON");
+    let texts = catalog
+        .cases
+        .iter()
+        .map(|c| (&c.name, &c.names, c.account.to_string()));
+    let texts =
+        texts.chain((catalog.text_cases.iter()).map(|c| (&c.name, &c.names, c.text.clone())));
+    let (mut refused, mut panics, mut problems) = (0, 0, Vec::new());
+    for (name, names, text) in texts {
+        let read = std::panic::catch_unwind(|| {
+            AccountSpec::from_json(&text).and_then(|spec| spec.build().map(|_| ()))
+        });
+        match read {
+            Err(_) => panics += 1,
+            Ok(Err(e))
+                if e.to_string().starts_with(&format!("{names}: "))
+                    && e.to_string().chars().count() <= 2 * 400 + 2 =>
+            {
+                refused += 1;
+            }
+            Ok(other) => problems.push(format!("{name}: expected {names}: …, got {other:?}")),
+        }
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/accounts");
+    let mut accepted = 0;
+    for entry in std::fs::read_dir(dir).expect("events/accounts") {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        match AccountSpec::from_json(&text).and_then(|spec| spec.build().map(|_| ())) {
+            Ok(()) => accepted += 1,
+            Err(e) => problems.push(format!("{}: a sample is refused: {e}", path.display())),
+        }
+    }
+    eprintln!(
+        "account catalog: {refused} refused by field, {accepted} samples accepted, {panics} panics"
+    );
+    assert_eq!(panics, 0);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(refused >= 60, "{refused}");
+}
