@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
     alarms.warm().await;
     let tasks = StepFunctionsExecutions::from_config(&aws);
     let router = LambdaAdapter::from_config(&aws);
+    router.warm().await;
     let ports = Ports {
         registry: &registry,
         alarms: &alarms,
