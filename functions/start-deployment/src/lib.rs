@@ -87,7 +87,7 @@ pub async fn start_deployment(
     }
     let judged = judge_each(ports, config, &request, request.listed).await?;
     let resolved = resolve(ports, judged).await?;
-    let wait = request.provisioned_concurrency;
+    let wait = ready_wait(&request, &resolved)?;
     let deployment = assemble(event.execution_name, resolved, wait, ports.clock.now())?;
     if deployment.decision != Decision::AlreadyCurrent {
         lock_all(ports, &deployment, &event.execution_arn).await?;
@@ -185,6 +185,19 @@ async fn resolve(
         });
     }
     Ok(resolved)
+}
+
+/// The wait for READY the deployment runs with: when a moving alias has provisioned
+/// concurrency, the input's with its poll resolved within the history budget (an input that
+/// cannot fit was already refused, naming the field, by [`judge_concurrency`]).
+fn ready_wait(request: &DeploymentRequest, resolved: &[Judged]) -> Result<ReadyWait, ShifterError> {
+    let waits = resolved
+        .iter()
+        .any(|j| j.concurrency.is_some() && j.version != j.facts.alias.route.version);
+    if waits {
+        return Ok(check_provisioned_concurrency_budget(request)?);
+    }
+    Ok(request.provisioned_concurrency)
 }
 
 /// One alias that passed pre-flight: its request, what was read, the version it moves to and
