@@ -305,7 +305,8 @@ async fn read_facts(ports: &Ports<'_>, request: &DeploymentRequest) -> Result<Fa
 
 /// With provisioned concurrency on the alias: refuses a FAILED config
 /// (`ProvisionedConcurrencyFailed`) and a request whose waits for READY would not fit the
-/// history budget (`InvalidInput` naming `provisionedConcurrency.readyTimeoutSeconds`).
+/// history budget (`InvalidInput` naming the field to change: `provisionedConcurrency.pollSeconds`
+/// or `.readyTimeoutSeconds`, `checkIntervalSeconds` or `strategy`).
 fn judge_concurrency(
     request: &DeploymentRequest,
     config: Option<&ConcurrencyConfig>,
