@@ -348,27 +348,7 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
             report.aliases.join(", ")
         );
     }
-    let mut at = 0u64;
-    for (i, step) in request.plan.steps().iter().enumerate() {
-        let what = if step.weight.is_full() {
-            "promote: 100% on the new version".to_owned()
-        } else {
-            format!(
-                "{} on the new version, bake {}",
-                step.weight,
-                clock(u64::from(step.bake_seconds))
-            )
-        };
-        say!("  step {:>2}  t+{:<8} {what}", i + 1, clock(at));
-        at += u64::from(step.bake_seconds);
-    }
-    if request.post_promotion_bake_seconds > 0 {
-        say!(
-            "  then      t+{:<8} watch alarms for {} after promotion",
-            clock(at),
-            clock(u64::from(request.post_promotion_bake_seconds))
-        );
-    }
+    print_steps(request);
     if let Some(w) = report
         .provisioned_concurrency
         .as_ref()
@@ -399,6 +379,31 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
         .filter(|w| w.rolls_back)
     {
         say!("{}", rollback_warning(w));
+    }
+}
+
+/// The steps, each with its start and bake, and the post-promotion bake.
+fn print_steps(request: &DeploymentRequest) {
+    let mut at = 0u64;
+    for (i, step) in request.plan.steps().iter().enumerate() {
+        let what = if step.weight.is_full() {
+            "promote: 100% on the new version".to_owned()
+        } else {
+            format!(
+                "{} on the new version, bake {}",
+                step.weight,
+                clock(u64::from(step.bake_seconds))
+            )
+        };
+        say!("  step {:>2}  t+{:<8} {what}", i + 1, clock(at));
+        at += u64::from(step.bake_seconds);
+    }
+    if request.post_promotion_bake_seconds > 0 {
+        say!(
+            "  then      t+{:<8} watch alarms for {} after promotion",
+            clock(at),
+            clock(u64::from(request.post_promotion_bake_seconds))
+        );
     }
 }
 
