@@ -35,7 +35,7 @@ use crate::domain::LastWrite;
 use crate::error::ShifterError;
 pub use crate::ports::{ActiveDeployment, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion};
 use items::{
-    Item, LOCK_SK, active, delete, held_by, key, lock_item, lock_key, n, parked, put, returned,
+    LOCK_SK, active, delete, held_by, key, lock_item, lock_key, n, parked, put, returned,
     rolled_back_item, rolled_back_key, rolled_back_record, s, text, watch_item, watch_key,
 };
 
@@ -102,20 +102,6 @@ impl DynamoDbRegistry {
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// The lock item of `function:alias` as stored (expired or not), read consistently.
-    async fn read_lock(&self, function: &str, alias: &str) -> Result<Option<Item>, ShifterError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(lock_key(function, alias)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.fail("GetItem", e))?;
-        Ok(out.item)
     }
 }
 
@@ -319,8 +305,16 @@ impl DeploymentRegistry for DynamoDbRegistry {
         alias: &str,
         deployment_id: &str,
     ) -> Result<Option<ActiveDeployment>, ShifterError> {
-        let lock = self.read_lock(function, alias).await?;
-        let Some(lock) = lock.as_ref() else {
+        let lock = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(function, alias)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetItem", e))?;
+        let Some(lock) = lock.item() else {
             return Ok(None);
         };
         if text(lock, "deploymentId").ok() != Some(deployment_id) {
@@ -405,8 +399,16 @@ impl DeploymentRegistry for DynamoDbRegistry {
         alias: &str,
         deployment_id: &str,
     ) -> Result<Option<LastWrite>, ShifterError> {
-        let lock = self.read_lock(function, alias).await?;
-        let Some(item) = lock.filter(|i| held_by(i, deployment_id, now())) else {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(function, alias)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetItem", e))?;
+        let Some(item) = out.item().filter(|i| held_by(i, deployment_id, now())) else {
             return Ok(None);
         };
         match item.get("lastWrite").and_then(|v| v.as_s().ok()) {
@@ -422,8 +424,16 @@ impl DeploymentRegistry for DynamoDbRegistry {
         function: &str,
         alias: &str,
     ) -> Result<Option<ActiveDeployment>, ShifterError> {
-        let lock = self.read_lock(function, alias).await?;
-        match lock.as_ref() {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(function, alias)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetItem", e))?;
+        match out.item() {
             Some(item) => {
                 let holder = active(item)?;
                 Ok((holder.expires_at >= now()).then_some(holder))
