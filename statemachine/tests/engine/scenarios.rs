@@ -463,7 +463,10 @@ async fn an_iam_denied_rollback_ends_rollback_failed_in_words() {
     assert_eq!(run.execution.error.as_deref(), Some("RollbackFailed"));
     let cause = run.execution.cause.unwrap_or_default();
     assert!(cause.contains("lacks lambda:UpdateAlias"), "{cause}");
-    assert!(cause.contains("Restore it by hand: aws lambda update-alias"), "{cause}");
+    assert!(
+        cause.contains("Restore it by hand: aws lambda update-alias"),
+        "{cause}"
+    );
     assert!(!cause.contains("errorMessage"), "{cause}");
     assert_eq!(run.execution.retries, 0, "a denial is not retried");
 }
