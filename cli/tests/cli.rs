@@ -314,9 +314,18 @@ fn input_file_and_timelines() {
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(
         chart.starts_with("<svg")
-            && chart.contains("rollback")
+            && chart.contains("rollback (AlarmTriggered)")
             && chart.contains("alarm check: ALARM")
     );
+    // Time as a clock, each step labelled, the rollback marked with its cause where it happened.
+    for text in [
+        "1:00",
+        "5% from 0:00",
+        "50% from 1:00",
+        "rollback at 1:31: AlarmTriggered",
+    ] {
+        assert!(chart.contains(text), "{text} not in the chart");
+    }
     let data: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let weights: Vec<f64> = data["timeline"]
         .as_array()
