@@ -321,6 +321,13 @@ impl LambdaInvoker for LocalInvoker<'_> {
                 a.clock.sleep(at - now).await;
                 continue;
             }
+            // Answers sent at run time reach the token at the next look (see `listen_every`).
+            if let Some(every) = a.controls.listening()
+                && now + every < horizon
+            {
+                a.clock.sleep(every).await;
+                continue;
+            }
             a.tasks.close(&park.token);
             if let (None, Some(stop)) = (operator, stop) {
                 return Parked {
