@@ -315,7 +315,7 @@ impl Executions for FakeExecutions {
             .collect();
         // Newest first; among equal start times the later start is newer.
         listed.reverse();
-        listed.sort_by(|a, b| b.started.cmp(&a.started));
+        listed.sort_by_key(|e| std::cmp::Reverse(e.started));
         listed.truncate(max);
         Ok(listed)
     }
