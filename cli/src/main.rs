@@ -12,6 +12,7 @@ macro_rules! say {
 }
 
 mod chart;
+mod dashboard;
 mod error;
 mod import;
 mod input;
@@ -52,6 +53,9 @@ enum Command {
     Abort(operate::AbortArgs),
     /// Draw the traffic chart of a real execution.
     Timeline(operate::TimelineArgs),
+    /// Serve a local web page of running and recent deployments, one followed live, with
+    /// Approve / Promote / Abort (`--demo`: no AWS account needed).
+    Dashboard(dashboard::Args),
     /// Turn a SAM template's DeploymentPreference or a serverless.yml's deploymentSettings into
     /// validated execution inputs, one per function (exit 1: some could not be; 2: unusable file).
     Import(import::Args),
@@ -111,7 +115,7 @@ async fn operate(command: Command) -> Result<ExitCode, CliError> {
             operate::timeline(&sfn, &args).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate(_) | Command::Plan(_) | Command::Import(_) => {
+        Command::Simulate(_) | Command::Plan(_) | Command::Import(_) | Command::Dashboard(_) => {
             Err(CliError::Usage("not an AWS command".into()))
         }
     }
@@ -124,6 +128,7 @@ async fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Plan(args) => plan::run(&args),
         Command::Import(args) => import::run(&args).await,
+        Command::Dashboard(args) => dashboard::run(&args).await,
         other => operate(other).await,
     };
     match result {

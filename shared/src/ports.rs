@@ -232,6 +232,14 @@ pub trait Executions: Send + Sync {
         execution_arn: &str,
         after_id: i64,
     ) -> Result<Vec<HistoryEvent>, ShifterError>;
+
+    /// The state machine's executions, newest first, at most `max` of them: ARN, name, status
+    /// and times (ListExecutions gives no input, output or error; describe one for those).
+    async fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        max: usize,
+    ) -> Result<Vec<Execution>, ShifterError>;
 }
 
 /// How CodePipeline classifies a failed job.

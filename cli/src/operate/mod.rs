@@ -3,10 +3,12 @@
 
 mod answer;
 mod deploy;
+mod history;
 #[cfg(test)]
 mod recorded;
 mod watch;
 
-pub use answer::{AbortArgs, Answer, AnswerArgs, answer};
+pub use answer::{AbortArgs, Answer, AnswerArgs, answer, waiting_task};
 pub use deploy::{DeployArgs, deploy, state_machine_of_stack};
-pub use watch::{TimelineArgs, WatchArgs, timeline, watch};
+pub use history::parse_history;
+pub use watch::{TimelineArgs, WatchArgs, describe, progress, timeline, watch};

@@ -19,6 +19,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("describe_execution", &["states:DescribeExecution"]),
     ("execution_history", &["states:GetExecutionHistory"]),
     ("history_after", &["states:GetExecutionHistory"]),
+    ("list_executions", &["states:ListExecutions"]),
     ("send_task_success", &["states:SendTaskSuccess"]),
     ("send_task_failure", &["states:SendTaskFailure"]),
 ];
@@ -26,6 +27,10 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
 /// Events per GetExecutionHistory page: the API's maximum (its default is 100).
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html>
 pub const HISTORY_PAGE: i32 = 1000;
+
+/// Executions per ListExecutions page: the API's maximum.
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html>
+pub const LIST_PAGE: i32 = 1000;
 
 /// `Executions` through `aws-sdk-sfn`.
 #[derive(Debug, Clone)]
@@ -236,6 +241,45 @@ impl Executions for StepFunctionsExecutions {
         }
         newest_first.reverse();
         Ok(newest_first)
+    }
+
+    async fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        max: usize,
+    ) -> Result<Vec<Execution>, ShifterError> {
+        let page = i32::try_from(max.clamp(1, LIST_PAGE as usize)).unwrap_or(LIST_PAGE);
+        let mut pages = self
+            .client
+            .list_executions()
+            .state_machine_arn(state_machine_arn)
+            .max_results(page)
+            .into_paginator()
+            .send();
+        let mut listed = Vec::new();
+        while listed.len() < max
+            && let Some(page) = pages.next().await
+        {
+            let page = page.map_err(|e| {
+                AwsFailure::new("ListExecutions", e)
+                    .into_error(|_| format!("state machine {state_machine_arn}"))
+            })?;
+            for item in page.executions() {
+                listed.push(Execution {
+                    arn: item.execution_arn().to_owned(),
+                    name: Some(item.name().to_owned()),
+                    status: status(item.status())?,
+                    started: time(item.start_date()),
+                    stopped: item.stop_date().map(time),
+                    input: None,
+                    output: None,
+                    error: None,
+                    cause: None,
+                });
+            }
+        }
+        listed.truncate(max);
+        Ok(listed)
     }
 }
 

@@ -284,4 +284,39 @@ impl Executions for FakeExecutions {
         state.history_events_served += newer.len();
         Ok(newer)
     }
+
+    async fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        max: usize,
+    ) -> Result<Vec<Execution>, ShifterError> {
+        let mut state = self.lock();
+        self.begin(&mut state, "ListExecutions")?;
+        if !state.state_machines.iter().any(|s| s == state_machine_arn) {
+            return Err(ShifterError::not_found(format!(
+                "state machine {state_machine_arn}"
+            )));
+        }
+        let prefix = format!(
+            "{}:",
+            state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+        );
+        let mut listed: Vec<Execution> = state
+            .executions
+            .iter()
+            .filter(|(e, _)| e.arn.starts_with(&prefix))
+            .map(|(e, _)| Execution {
+                input: None,
+                output: None,
+                error: None,
+                cause: None,
+                ..e.clone()
+            })
+            .collect();
+        // Newest first; among equal start times the later start is newer.
+        listed.reverse();
+        listed.sort_by_key(|e| std::cmp::Reverse(e.started));
+        listed.truncate(max);
+        Ok(listed)
+    }
 }

@@ -197,6 +197,30 @@ mod suite {
             &format!("execution {ghost}"),
         );
     }
+
+    pub async fn list_is_newest_first_without_documents<W: ExecutionsWorld>(w: &W) {
+        let sm = w.state_machine().await;
+        let older = w
+            .port()
+            .start_execution(&sm, &unique("list-a"), &input("2"))
+            .await
+            .expect("start");
+        w.stop(&older).await;
+        let newer = w
+            .port()
+            .start_execution(&sm, &unique("list-b"), &input("3"))
+            .await
+            .expect("start");
+        let listed = w.port().list_executions(&sm, 100).await.expect("list");
+        let at = |arn: &str| listed.iter().position(|e| e.arn == arn);
+        let (older_at, newer_at) = (at(&older).expect("listed"), at(&newer).expect("listed"));
+        assert!(newer_at < older_at, "newest first: {listed:?}");
+        assert_eq!(listed[older_at].status, ExecutionStatus::Aborted);
+        assert_eq!(listed[newer_at].status, ExecutionStatus::Running);
+        assert!(listed.iter().all(|e| e.input.is_none()));
+        let one = w.port().list_executions(&sm, 1).await.expect("list");
+        assert_eq!(one.len(), 1);
+    }
 }
 
 /// Runs an Executions behaviour on the fake and on the adapter over moto.
@@ -225,6 +249,7 @@ on_fake_and_moto!(same_name_and_input_after_it_ended_is_still_that_execution);
 on_fake_and_moto!(same_name_with_other_input_is_refused);
 on_fake_and_moto!(names_step_functions_refuses_are_invalid_input);
 on_fake_and_moto!(missing_state_machine_and_execution_are_named);
+on_fake_and_moto!(list_is_newest_first_without_documents);
 
 moto_test! {
     /// What moto serves of an execution: its ARN, name and input, and a history oldest first.
@@ -412,6 +437,63 @@ mod mocks {
             all.iter().map(|e| e.id).collect::<Vec<_>>(),
             [1, 2, 3, 4, 5, 6]
         );
+    }
+
+    /// The dashboard's list: pages followed until `max` executions are read, newest first as
+    /// the API returns them; no more pages are read once `max` is reached.
+    #[tokio::test]
+    async fn list_executions_follows_pages_up_to_max() {
+        use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
+        use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus as S};
+        let item = |name: &str, status: S, stopped: bool| {
+            let mut i = ExecutionListItem::builder()
+                .execution_arn(format!("arn:aws:states:us-east-1:1:execution:sm:{name}"))
+                .state_machine_arn("arn:aws:states:us-east-1:1:stateMachine:sm")
+                .name(name)
+                .status(status)
+                .start_date(DateTime::from_secs(AT));
+            if stopped {
+                i = i.stop_date(DateTime::from_secs(AT + 90));
+            }
+            i.build().expect("complete item")
+        };
+        let first = mock!(aws_sdk_sfn::Client::list_executions)
+            .match_requests(|req| {
+                req.next_token().is_none()
+                    && req.max_results() == Some(3)
+                    && req.state_machine_arn() == Some("arn:sm")
+            })
+            .then_output(move || {
+                ListExecutionsOutput::builder()
+                    .set_executions(Some(vec![
+                        item("c", S::Running, false),
+                        item("b", S::Failed, true),
+                    ]))
+                    .next_token("t1")
+                    .build()
+                    .expect("output")
+            });
+        let second = mock!(aws_sdk_sfn::Client::list_executions)
+            .match_requests(|req| req.next_token() == Some("t1"))
+            .then_output(move || {
+                ListExecutionsOutput::builder()
+                    .set_executions(Some(vec![
+                        item("a", S::Succeeded, true),
+                        item("z", S::Succeeded, true),
+                    ]))
+                    .next_token("t2")
+                    .build()
+                    .expect("output")
+            });
+        let port = client(RuleMode::MatchAny, &[&first, &second]);
+        let listed = port.list_executions("arn:sm", 3).await.expect("list");
+        let names: Vec<_> = listed.iter().filter_map(|e| e.name.as_deref()).collect();
+        assert_eq!(names, ["c", "b", "a"]);
+        assert_eq!(listed[0].status, ExecutionStatus::Running);
+        assert_eq!(listed[1].status, ExecutionStatus::Failed);
+        assert_eq!(listed[1].stopped.map(|t| t.timestamp()), Some(AT + 90));
+        assert!(listed[0].arn.ends_with(":execution:sm:c"));
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
     }
 
     #[tokio::test]

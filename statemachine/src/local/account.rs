@@ -203,6 +203,12 @@ impl LocalAccount {
         self.controls.approve_after(seconds);
     }
 
+    /// Parks hear answers sent to their task token at run time, looking every `seconds` of
+    /// virtual time ([`OperatorControls::listen_every`]).
+    pub fn listen_every(&self, seconds: f64) {
+        self.controls.listen_every(seconds);
+    }
+
     /// The alarm goes to ALARM `seconds` after the start of the run.
     pub fn alarm_at(&self, alarm: &str, seconds: i64) {
         let at = self.clock.start() + chrono::TimeDelta::seconds(seconds);

@@ -29,6 +29,8 @@ struct Schedule {
     approve_after: Option<TimeDelta>,
     /// StopExecution (the console's Stop button): the execution ends `ABORTED` then.
     stop: Option<DateTime<Utc>>,
+    /// Parks listen for answers sent to their token while they wait, every this long.
+    listen: Option<TimeDelta>,
 }
 
 /// Which scheduled answer reaches a park first.
@@ -75,6 +77,19 @@ impl OperatorControls {
     /// An operator stops the execution `seconds` after the start (StopExecution).
     pub fn stop_at(&self, seconds: f64) {
         self.schedule().stop = Some(self.clock.start() + millis(seconds));
+    }
+
+    /// Parks also hear answers sent to their task token while they wait (SendTaskSuccess or
+    /// SendTaskFailure through the account's `tasks`, e.g. by `shifter dashboard --demo`'s
+    /// buttons), looking every `seconds` of virtual time; without it a park's outcome is
+    /// decided when it starts, from the schedule.
+    pub fn listen_every(&self, seconds: f64) {
+        self.schedule().listen = Some(millis(seconds).max(TimeDelta::milliseconds(1)));
+    }
+
+    /// How often parks look for answers sent at run time, if they do.
+    pub(super) fn listening(&self) -> Option<TimeDelta> {
+        self.schedule().listen
     }
 
     /// When the execution is stopped, if it is.

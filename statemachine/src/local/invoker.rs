@@ -267,6 +267,20 @@ impl LocalInvoker<'_> {
 }
 
 /// A handler's payload, refused as its Lambda runtime would refuse it.
+/// The alarms the parked deployment watches.
+fn watched_alarms(park: &Park) -> Vec<String> {
+    park.payload["deployment"]["alarms"]
+        .as_array()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, ShifterError> {
     serde_json::from_value(payload).map_err(|e| ShifterError::invalid("(payload)", e.to_string()))
 }
@@ -283,16 +297,7 @@ impl LambdaInvoker for LocalInvoker<'_> {
         let a = self.account;
         let start = a.clock.now();
         let deadline = start + chrono::TimeDelta::milliseconds(park.timeout_millis());
-        let watched: Vec<String> = park.payload["deployment"]["alarms"]
-            .as_array()
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let watched = watched_alarms(park);
         let since = |at: DateTime<Utc>| (at - start).num_milliseconds();
         loop {
             self.deliver_alarm_events().await;
@@ -319,6 +324,13 @@ impl LambdaInvoker for LocalInvoker<'_> {
             let horizon = operator.map_or(stop.unwrap_or(deadline), |(at, _)| at);
             if let Some(at) = a.alarm_events.next_for(&a.alarms, &watched, now, horizon) {
                 a.clock.sleep(at - now).await;
+                continue;
+            }
+            // Answers sent at run time reach the token at the next look (see `listen_every`).
+            if let Some(every) = a.controls.listening()
+                && now + every < horizon
+            {
+                a.clock.sleep(every).await;
                 continue;
             }
             a.tasks.close(&park.token);

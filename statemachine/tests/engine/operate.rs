@@ -205,3 +205,63 @@ fn normalized(value: Value) -> Value {
         other => other,
     }
 }
+
+/// `shifter dashboard --demo`'s Approve button: with `listen_every`, a gate hears an approval
+/// sent to its token while it waits (here by an operator sharing the virtual clock, 10 s after
+/// each gate opens), not only the answers scheduled before the run.
+#[tokio::test]
+async fn a_gate_hears_an_approval_sent_while_it_waits() {
+    use shifter::ports::{TaskCallbacks, TokenAnswer};
+    use shifter_statemachine::asl::EventKind;
+    use std::sync::{Arc, Mutex};
+
+    let account = LocalAccount::demo();
+    account.listen_every(1.0);
+    let clock = account.clock.clone();
+    let (running, operating) = (clock.enroll(), clock.enroll());
+    let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = tokens.clone();
+    let run = async {
+        let run = local::run(&account, gated_input(), "live-approval", &mut |e| {
+            if let EventKind::TaskScheduled {
+                state, parameters, ..
+            } = &e.kind
+                && state == states::AWAIT_APPROVAL
+                && let Some(token) = parameters["Payload"]["taskToken"].as_str()
+            {
+                seen.lock().unwrap().push(token.to_owned());
+            }
+        })
+        .await;
+        drop(running);
+        run.unwrap()
+    };
+    let operator = async {
+        let mut answered = 0;
+        for _ in 0..200 {
+            clock.sleep(chrono::TimeDelta::seconds(5)).await;
+            let token = tokens.lock().unwrap().get(answered).cloned();
+            if let Some(token) = token {
+                clock.sleep(chrono::TimeDelta::seconds(10)).await;
+                let approve = json!({"action": "approve"});
+                let sent = account.tasks.send_task_success(&token, &approve).await;
+                assert_eq!(sent.unwrap(), TokenAnswer::Delivered);
+                answered += 1;
+            }
+            if answered == 2 {
+                break;
+            }
+        }
+        drop(operating);
+        answered
+    };
+    let (run, answered) = tokio::join!(run, operator);
+    assert_eq!(answered, 2);
+    assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
+    // Each gate is answered within its first piece: entered once each, not timed out.
+    assert_eq!(entered(&run, states::AWAIT_APPROVAL), 2);
+    let points = weights(&run);
+    let fifty = points.iter().find(|(_, w)| *w == 50.0).unwrap().0;
+    assert!((70.0..=80.0).contains(&fifty), "{points:?}");
+    assert_eq!(points.last().unwrap().1, 100.0);
+}
