@@ -80,9 +80,35 @@ def check_health_event(template):
     return patched(template, [], stepStartedAt=now_iso())
 
 
-def shift_traffic_event(template, lam):
-    # Put the alias back on version 1 with no routing; the event carries its RevisionId.
+REGISTRY_TABLE = "bench-registry"
+
+
+def registry_table(ddb):
+    """The registry table as template.yaml declares it (pk/sk strings), once per emulator."""
+    try:
+        ddb.create_table(
+            TableName=REGISTRY_TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ddb.exceptions.ResourceInUseException:
+        pass
+
+
+def shift_traffic_event(template, lam, ddb):
+    # Start Deployment's lock, on which Shift Traffic notes each write before sending it.
     deployment = template["deployment"]
+    ddb.put_item(TableName=REGISTRY_TABLE, Item={
+        "pk": {"S": f"ALIAS#{FUNCTION}#{ALIAS}"}, "sk": {"S": "LOCK"},
+        "deploymentId": {"S": deployment["deploymentId"]},
+        "executionArn": {"S": "arn:aws:states:us-east-1:123456789012:execution:bench:bench"},
+        "functionName": {"S": FUNCTION}, "alias": {"S": ALIAS},
+        "targetVersion": {"S": deployment["targetVersion"]}, "alarms": {"L": []},
+        "expiresAt": {"N": str(int(time.time()) + 86400)},
+    })
+    # Put the alias back on version 1 with no routing; the event carries its RevisionId.
     assert (deployment["functionName"], deployment["alias"]) == (FUNCTION, ALIAS), deployment
     alias = lam.update_alias(
         FunctionName=FUNCTION,
@@ -156,6 +182,7 @@ def functions():
 FUNCTION_ENV = {
     "start-deployment": {"MANAGED_FUNCTIONS": FUNCTION, "SHIFTER_REGISTRY_TABLE": "bench-registry"},
     "pipeline-action": {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench"},
+    "shift-traffic": {"SHIFTER_REGISTRY_TABLE": "bench-registry"},
     "watch": {"SHIFTER_REGISTRY_TABLE": "bench-registry"},
 }
 
@@ -177,7 +204,8 @@ def subjects_for(rust_bin):
             subjects.append(
                 {"name": f"{fn} (Python/boto3)", "function": fn, "lang": "python",
                  "cmd": [py, "-m", "awslambdaric", f"{module}.handler"], "cwd": os.path.join(HERE, "twins"),
-                 "env": {"AWS_LAMBDA_FUNCTION_NAME": fn, "_HANDLER": f"{module}.handler",
+                 "env": {**FUNCTION_ENV.get(fn, {}), "AWS_LAMBDA_FUNCTION_NAME": fn,
+                         "_HANDLER": f"{module}.handler",
                          "LAMBDA_TASK_ROOT": os.path.join(HERE, "twins"),
                          "PYTHONPATH": os.path.join(HERE, "twins")}}
             )
@@ -202,6 +230,8 @@ def main():
     cloudwatch = CloudWatchCbor(ALARMS)
     api = RuntimeApi()
     lam = boto3.client("lambda", endpoint_url=moto, region_name="us-east-1")
+    ddb = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1")
+    registry_table(ddb)
     templates = {}
     for name in INVOKED:
         with open(os.path.join(args.events, f"{name}.json")) as f:
@@ -237,7 +267,7 @@ def main():
             if s["function"] == "check-health":
                 event = check_health_event(templates["check-health"])
             elif s["function"] == "shift-traffic":
-                event = shift_traffic_event(templates["shift-traffic"], lam)
+                event = shift_traffic_event(templates["shift-traffic"], lam, ddb)
             env = dict(base_env, **s["env"])
             with open(os.path.join(args.logs, f"startup-{s['function']}-{s['lang']}.log"), "a") as log:
                 r = run_once(api, s, event, env, log)

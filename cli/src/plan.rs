@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use shifter::domain::DeploymentRequest;
 use shifter::domain::cost::estimate;
 use shifter::domain::limits::{self, HISTORY_EVENT_BUDGET};
+use shifter::domain::provisioned::{READY_TIMEOUT_RANGE, expected_wait};
 
 use crate::error::CliError;
 use crate::input;
@@ -45,6 +46,10 @@ pub struct Args {
     /// `provisionedConcurrency.readyTimeoutSeconds` (the worst case waits this long per write).
     #[arg(long, value_name = "SECONDS")]
     ready_timeout: Option<u32>,
+    /// `provisionedConcurrency.pollSeconds`: READY is read this often while waiting (default
+    /// 10, or the shortest longer poll that fits the history budget).
+    #[arg(long, value_name = "SECONDS")]
+    poll_seconds: Option<u32>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -97,6 +102,14 @@ struct PlanReport {
 struct ReadyWaits {
     /// Seconds each reallocation takes, as given.
     allocation_seconds: u32,
+    /// Seconds between reads of the config while waiting (the poll, at most the park interval).
+    poll_seconds: u32,
+    /// `provisionedConcurrency.readyTimeoutSeconds`.
+    ready_timeout_seconds: u32,
+    /// True when the reallocation outlasts `readyTimeoutSeconds`: the first write's wait
+    /// times out and the deployment rolls back with `ProvisionedConcurrencyFailed` (the counts
+    /// are then those of every wait run to its timeout, which no run reaches).
+    rolls_back: bool,
     /// Writes that wait (each shift and the promotion).
     waits: u64,
     /// Seconds each wait lasts: until the first read at or after the allocation's end.
@@ -124,6 +137,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     // A plan names no alarms: only the strategy's own settings are judged.
     let unwatched = ["alarms", "checkIntervalSeconds", "postPromotionBakeSeconds"];
     crate::output::warn_idle(&input_of(args)?, &unwatched);
+    let request = with_ready_wait(request, args)?;
     let report = report_of(&request, args);
     if args.json {
         print_json(&report)?;
@@ -166,8 +180,15 @@ fn input_of(args: &Args) -> Result<Value, CliError> {
     if !hooks.is_empty() {
         input["hooks"] = hooks.into();
     }
+    let mut wait = serde_json::Map::new();
     if let Some(timeout) = args.ready_timeout {
-        input["provisionedConcurrency"] = json!({ "readyTimeoutSeconds": timeout });
+        wait.insert("readyTimeoutSeconds".into(), json!(timeout));
+    }
+    if let Some(poll) = args.poll_seconds {
+        wait.insert("pollSeconds".into(), json!(poll));
+    }
+    if !wait.is_empty() {
+        input["provisionedConcurrency"] = wait.into();
     }
     Ok(input)
 }
@@ -199,17 +220,34 @@ fn target_of(target: &str) -> Result<(&str, &str), CliError> {
 
 /// The request Start Deployment would validate; its errors name the flag, not the field.
 fn request_of(args: &Args) -> Result<DeploymentRequest, CliError> {
-    DeploymentRequest::from_json(&input_of(args)?).map_err(|e| {
-        let flag = match e.field.as_str() {
-            "checkIntervalSeconds" => "--check-interval".to_owned(),
-            "postPromotionBakeSeconds" => "--post-promotion-bake".to_owned(),
-            f if f.starts_with("targets") => "--target".to_owned(),
-            f if f.starts_with("analysis") => "--analysis-interval".to_owned(),
-            "provisionedConcurrency.readyTimeoutSeconds" => "--ready-timeout".to_owned(),
-            f => format!("--{f}").replace("--strategy.", "--strategy: "),
-        };
-        CliError::Usage(format!("{flag}: {}", e.message))
-    })
+    DeploymentRequest::from_json(&input_of(args)?).map_err(flag_error)
+}
+
+/// With `--provisioned-concurrency`: the request with the wait for READY Start Deployment
+/// would run (the poll resolved), or its refusal when the waits cannot fit the history budget.
+fn with_ready_wait(
+    mut request: DeploymentRequest,
+    args: &Args,
+) -> Result<DeploymentRequest, CliError> {
+    if args.provisioned_concurrency.is_some() {
+        request.provisioned_concurrency =
+            limits::check_provisioned_concurrency_budget(&request).map_err(flag_error)?;
+    }
+    Ok(request)
+}
+
+/// An input field's error, naming the flag that sets it.
+fn flag_error(e: shifter::domain::FieldError) -> CliError {
+    let flag = match e.field.as_str() {
+        "checkIntervalSeconds" => "--check-interval".to_owned(),
+        "postPromotionBakeSeconds" => "--post-promotion-bake".to_owned(),
+        f if f.starts_with("targets") => "--target".to_owned(),
+        f if f.starts_with("analysis") => "--analysis-interval".to_owned(),
+        "provisionedConcurrency.readyTimeoutSeconds" => "--ready-timeout".to_owned(),
+        "provisionedConcurrency.pollSeconds" => "--poll-seconds".to_owned(),
+        f => format!("--{f}").replace("--strategy.", "--strategy: "),
+    };
+    CliError::Usage(format!("{flag}: {}", e.message))
 }
 
 fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
@@ -262,25 +300,23 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
 }
 
 /// The waits for READY after each write of an alias whose provisioned concurrency takes
-/// `allocation` seconds to reallocate: one piece per park interval until READY is read.
+/// `allocation` seconds to reallocate: one piece per poll until READY is read
+/// ([`expected_wait`]), or until the timeout when the reallocation outlasts it.
 fn ready_waits(request: &DeploymentRequest, allocation: u32) -> ReadyWaits {
     let waits = request.plan.steps().len() as u64;
-    let pieces = limits::ready_pieces(request, Some(allocation));
-    let interval = u64::from(request.check_interval_seconds);
-    let interval = request
-        .analysis
-        .as_ref()
-        .map_or(interval, |a| interval.min(u64::from(a.interval_seconds)));
+    let timeout = request.provisioned_concurrency.ready_timeout_seconds;
+    let every = limits::poll_every(request);
+    let wait = expected_wait(Some(allocation), timeout, every);
     ReadyWaits {
         allocation_seconds: allocation,
+        poll_seconds: every,
+        ready_timeout_seconds: timeout,
+        rolls_back: wait.rolls_back,
         waits,
-        // The last piece is cut to the timeout, where READY is read at the latest.
-        seconds_per_wait: (pieces * interval).min(u64::from(
-            request.provisioned_concurrency.ready_timeout_seconds,
-        )),
-        pieces_per_wait: pieces,
-        config_reads: 1 + waits * pieces,
-        state_transitions: waits * pieces * 3,
+        seconds_per_wait: wait.seconds,
+        pieces_per_wait: wait.reads,
+        config_reads: 1 + waits * wait.reads,
+        state_transitions: waits * wait.reads * 3,
     }
 }
 
@@ -312,6 +348,42 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
             report.aliases.join(", ")
         );
     }
+    print_steps(request);
+    if let Some(w) = report
+        .provisioned_concurrency
+        .as_ref()
+        .filter(|w| !w.rolls_back)
+    {
+        say!(
+            "  each of the {} writes first waits {} for provisioned concurrency to be READY \
+             ({} reallocation, read every {}s: {} GetProvisionedConcurrencyConfig calls in all)",
+            w.waits,
+            clock(w.seconds_per_wait),
+            clock(u64::from(w.allocation_seconds)),
+            w.poll_seconds,
+            w.config_reads
+        );
+    }
+    say!(
+        "Total {} · {} state transitions · {} history events (worst case {} of the {HISTORY_EVENT_BUDGET} allowed) · {} backstop reads · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
+        clock(report.total_seconds),
+        report.state_transitions,
+        report.history_events,
+        report.worst_case_history_events,
+        report.alarm_checks,
+        report.estimated_cost_usd
+    );
+    if let Some(w) = report
+        .provisioned_concurrency
+        .as_ref()
+        .filter(|w| w.rolls_back)
+    {
+        say!("{}", rollback_warning(w));
+    }
+}
+
+/// The steps, each with its start and bake, and the post-promotion bake.
+fn print_steps(request: &DeploymentRequest) {
     let mut at = 0u64;
     for (i, step) in request.plan.steps().iter().enumerate() {
         let what = if step.weight.is_full() {
@@ -333,26 +405,31 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
             clock(u64::from(request.post_promotion_bake_seconds))
         );
     }
-    if let Some(w) = &report.provisioned_concurrency {
-        say!(
-            "  each of the {} writes first waits {} for provisioned concurrency to be READY \
-             ({} reallocation, read every {}s: {} GetProvisionedConcurrencyConfig calls in all)",
-            w.waits,
-            clock(w.seconds_per_wait),
-            clock(u64::from(w.allocation_seconds)),
-            w.seconds_per_wait / w.pieces_per_wait.max(1),
-            w.config_reads
-        );
-    }
-    say!(
-        "Total {} · {} state transitions · {} history events (worst case {} of the {HISTORY_EVENT_BUDGET} allowed) · {} backstop reads · ≈ ${:.6} per deployment (Standard workflow, $0.025 per 1,000 transitions)",
-        clock(report.total_seconds),
-        report.state_transitions,
-        report.history_events,
-        report.worst_case_history_events,
-        report.alarm_checks,
-        report.estimated_cost_usd
-    );
+}
+
+/// Plainly: a reallocation longer than `readyTimeoutSeconds` rolls the deployment back.
+fn rollback_warning(w: &ReadyWaits) -> String {
+    let (allocation, timeout) = (w.allocation_seconds, w.ready_timeout_seconds);
+    let fix = if READY_TIMEOUT_RANGE.contains(&allocation) {
+        format!(
+            "give --ready-timeout {allocation} or more (provisionedConcurrency.readyTimeoutSeconds)"
+        )
+    } else {
+        format!(
+            "readyTimeoutSeconds is at most {}: the reallocation has to be faster",
+            READY_TIMEOUT_RANGE.end()
+        )
+    };
+    format!(
+        "This deployment would roll back: a {} reallocation is longer than readyTimeoutSeconds \
+         ({}), so the first write's wait for READY (read every {}s) still finds it IN_PROGRESS \
+         {} after the write and rolls back with ProvisionedConcurrencyFailed (the totals above \
+         count every wait to its timeout, which no run reaches); {fix}",
+        clock(u64::from(allocation)),
+        clock(u64::from(timeout)),
+        w.poll_seconds,
+        clock(u64::from(timeout)),
+    )
 }
 
 #[cfg(test)]
@@ -405,6 +482,7 @@ mod tests {
                 targets: Vec::new(),
                 provisioned_concurrency: None,
                 ready_timeout: None,
+                poll_seconds: None,
                 json: true,
             };
             let request = request_of(&args).unwrap();
@@ -452,6 +530,7 @@ mod tests {
                 targets: Vec::new(),
                 provisioned_concurrency: Some(allocation),
                 ready_timeout: None,
+                poll_seconds: None,
                 json: true,
             };
             let report = report_of(&request, &args);
@@ -480,5 +559,94 @@ mod tests {
                 "{strategy}"
             );
         }
+    }
+
+    fn provisioned_args(strategy: &str, allocation: u32, poll: Option<u32>) -> Args {
+        Args {
+            strategy: strategy.to_owned(),
+            check_interval: shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS,
+            post_promotion_bake: 0,
+            pre_traffic_hook: false,
+            post_traffic_hook: false,
+            analysis_interval: None,
+            targets: Vec::new(),
+            provisioned_concurrency: Some(allocation),
+            ready_timeout: None,
+            poll_seconds: poll,
+            json: true,
+        }
+    }
+
+    /// Issue 21, item 6: `plan` says plainly that a reallocation longer than
+    /// readyTimeoutSeconds rolls back, and the runner does roll back at the timeout.
+    #[tokio::test]
+    async fn a_reallocation_longer_than_the_ready_timeout_is_said_to_roll_back_as_it_does() {
+        let args = provisioned_args("Canary10Percent5Minutes", 1200, None);
+        let request = with_ready_wait(request_of(&args).unwrap(), &args).unwrap();
+        let report = report_of(&request, &args);
+        let waits = report.provisioned_concurrency.as_ref().unwrap();
+        assert!(waits.rolls_back);
+        let said = rollback_warning(waits);
+        for words in [
+            "would roll back",
+            "20:00 reallocation is longer than readyTimeoutSeconds (15:00)",
+            "ProvisionedConcurrencyFailed",
+            "--ready-timeout 1200 or more",
+        ] {
+            assert!(said.contains(words), "{said}");
+        }
+        // Within the timeout: no warning, the wait ends at the first poll after READY.
+        let args = provisioned_args("Canary10Percent5Minutes", 10, None);
+        let report = report_of(
+            &with_ready_wait(request_of(&args).unwrap(), &args).unwrap(),
+            &args,
+        );
+        let waits = report.provisioned_concurrency.unwrap();
+        assert!(!waits.rolls_back);
+        assert_eq!((waits.poll_seconds, waits.seconds_per_wait), (10, 10));
+        assert_eq!(report.total_seconds, 320);
+
+        let account = LocalAccount::demo();
+        account
+            .lambda
+            .set_provisioned_concurrency("demo", "live", 20, 1200);
+        let mut input = LocalAccount::demo_input("Canary10Percent5Minutes");
+        input
+            .as_object_mut()
+            .unwrap()
+            .remove("checkIntervalSeconds");
+        let run = local::run(&account, input, "plan", &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(run.summary.outcome, Outcome::RolledBack);
+        assert_eq!(
+            run.summary.error.as_deref(),
+            Some("ProvisionedConcurrencyFailed")
+        );
+        assert_eq!(run.summary.simulated_seconds, 900.0);
+    }
+
+    /// The polls are budgeted as Start Deployment budgets them: a given poll that does not fit
+    /// is refused naming its flag, the default one lengthens to the shortest that fits.
+    #[test]
+    fn a_poll_that_does_not_fit_the_history_budget_is_refused_naming_its_flag() {
+        let steps: Vec<_> = (1..=15)
+            .map(|k| json!({"weight": 5 * k, "bakeSeconds": 60}))
+            .collect();
+        let strategy = json!({ "steps": steps }).to_string();
+        let args = provisioned_args(&strategy, 10, Some(10));
+        let Err(CliError::Usage(e)) = with_ready_wait(request_of(&args).unwrap(), &args) else {
+            panic!("a poll of 10 s for 16 writes fits");
+        };
+        assert!(e.starts_with("--poll-seconds: is 10: use "), "{e}");
+        let args = provisioned_args(&strategy, 10, None);
+        let request = with_ready_wait(request_of(&args).unwrap(), &args).unwrap();
+        let report = report_of(&request, &args);
+        assert!(
+            !report.exceeds_history_limit,
+            "{}",
+            report.worst_case_history_events
+        );
+        assert!(report.provisioned_concurrency.unwrap().poll_seconds > 10);
     }
 }

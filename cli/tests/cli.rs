@@ -314,9 +314,18 @@ fn input_file_and_timelines() {
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(
         chart.starts_with("<svg")
-            && chart.contains("rollback")
+            && chart.contains("rollback (AlarmTriggered)")
             && chart.contains("alarm check: ALARM")
     );
+    // Time as a clock, each step labelled, the rollback marked with its cause where it happened.
+    for text in [
+        "1:00",
+        "5% from 0:00",
+        "50% from 1:00",
+        "rollback at 1:31: AlarmTriggered",
+    ] {
+        assert!(chart.contains(text), "{text} not in the chart");
+    }
     let data: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let weights: Vec<f64> = data["timeline"]
         .as_array()
@@ -647,7 +656,7 @@ fn account_files_rehearse_a_users_own_setup() {
     std::fs::remove_file(svg).ok();
 
     // Provisioned concurrency reallocated for 100 s after each of the three writes: every
-    // bake counts from READY (read every 30 s), 3 × 120 s of waiting on top of 600 s of bakes.
+    // bake counts from READY (polled every 10 s), 3 × 100 s of waiting on top of 600 s of bakes.
     let provisioned = repo.join("events/accounts/orders-provisioned.json");
     let out = shifter(&[
         "simulate",
@@ -664,7 +673,7 @@ fn account_files_rehearse_a_users_own_setup() {
     let s = json_of(&out);
     assert_eq!(s["outcome"], "Succeeded", "{s}");
     assert_eq!(s["alias"]["version"], "42");
-    assert_eq!(s["simulatedSeconds"], 960.0);
+    assert_eq!(s["simulatedSeconds"], 900.0);
     let weights: Vec<(f64, f64)> = s["timeline"]
         .as_array()
         .unwrap()
@@ -678,7 +687,7 @@ fn account_files_rehearse_a_users_own_setup() {
         .collect();
     assert_eq!(
         weights,
-        vec![(0.0, 0.0), (0.0, 10.0), (420.0, 50.0), (840.0, 100.0)]
+        vec![(0.0, 0.0), (0.0, 10.0), (400.0, 50.0), (800.0, 100.0)]
     );
     // The same account with the second shift's allocation failing.
     let mut failing: serde_json::Value =
@@ -716,6 +725,47 @@ fn account_files_rehearse_a_users_own_setup() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Issue 21, item 6: the demo's 5-minute canary at the default backstop interval (300 s) on
+/// an alias whose provisioned concurrency reallocates in 10 s. Each wait for READY ends at the
+/// 10 s poll after it, 5:20 in all — not a backstop interval later (15:00, as `plan` and a
+/// poll of 300 s show); and `plan` says plainly when a reallocation outlasts
+/// readyTimeoutSeconds.
+#[test]
+fn a_ten_second_reallocation_ends_a_five_minute_canary_at_five_minutes_twenty() {
+    let out = shifter(&["simulate", "--provisioned-concurrency", "10", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json_of(&out);
+    assert_eq!(s["outcome"], "Succeeded", "{s}");
+    assert_eq!(s["simulatedSeconds"], 320.0, "{s}");
+
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", "--strategy", "Canary10Percent5Minutes"];
+        args.extend_from_slice(extra);
+        let out = shifter(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let polled = plan(&["--provisioned-concurrency", "10"]);
+    assert!(polled.contains("Total 5:20"), "{polled}");
+    assert!(polled.contains("read every 10s"), "{polled}");
+    let backstop = plan(&["--provisioned-concurrency", "10", "--poll-seconds", "300"]);
+    assert!(backstop.contains("Total 15:00"), "{backstop}");
+    let late = plan(&["--provisioned-concurrency", "1200"]);
+    assert!(late.contains("This deployment would roll back"), "{late}");
+    assert!(late.contains("--ready-timeout 1200 or more"), "{late}");
+    assert!(!polled.contains("roll back"), "{polled}");
 }
 
 #[test]

@@ -320,7 +320,7 @@ mod tests {
         assert_eq!(succeeded.alarm_checks.len(), 4);
         assert_eq!(succeeded.alias.clone().unwrap().version, "2");
         let svg = crate::chart::render(&succeeded, None).unwrap();
-        assert!(svg.contains("<svg") && svg.contains("simulated seconds"));
+        assert!(svg.contains("<svg") && svg.contains("simulated time (m:ss"));
     }
 
     /// `shifter timeline` of a real execution: the chart's time axis counts from the
@@ -340,8 +340,8 @@ mod tests {
             timeline(&fake, &args).await.unwrap();
         }
         let svg = std::fs::read_to_string(dir.join("t.svg")).unwrap();
-        let label = format!("seconds since {} UTC", started.format("%Y-%m-%d %H:%M:%S"));
-        assert!(svg.contains(&label) && !svg.contains("simulated seconds"));
+        let label = format!("time since {} UTC", started.format("%Y-%m-%d %H:%M:%S"));
+        assert!(svg.contains(&label) && !svg.contains("simulated time"));
         let data: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("t.json")).unwrap()).unwrap();
         assert_eq!(data["startedAt"], json!(started));

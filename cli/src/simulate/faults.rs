@@ -76,7 +76,15 @@ pub struct FaultArgs {
     /// Repeatable.
     #[arg(long, value_name = "FUNCTION", value_parser = ["shift-traffic", "roll-back"])]
     lost_answer: Vec<String>,
+    /// Every alias the deployment moves has provisioned concurrency (20 executions, in place of
+    /// any the account file gives) that takes this many seconds to reallocate after each write.
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    provisioned_concurrency: Option<u32>,
 }
+
+/// Longest reallocation `--provisioned-concurrency` takes: a day, far past the longest
+/// `readyTimeoutSeconds`.
+const MAX_REALLOCATION_SECONDS: u32 = 86_400;
 
 /// Most failures one `--lambda-fault` queues: the state machine retries a Task a few times, so
 /// more would only make the run longer, and a count in the billions would fill memory.
@@ -142,7 +150,40 @@ pub fn apply(
         account.lost_answers.lose_answers_of(function);
     }
     callback_hooks(args, account, input, latest)?;
+    if let Some(seconds) = args.provisioned_concurrency {
+        provisioned_concurrency(account, request.as_ref(), seconds, remote)?;
+    }
     operators(args, account, request.as_ref(), latest)
+}
+
+/// `--provisioned-concurrency`: 20 executions on every alias the deployment moves, reallocated
+/// in `seconds` after each write.
+fn provisioned_concurrency(
+    account: &LocalAccount,
+    request: Option<&shifter::domain::DeploymentRequest>,
+    seconds: u32,
+    remote: bool,
+) -> Result<(), CliError> {
+    if remote {
+        return Err(CliError::Usage(
+            "--provisioned-concurrency configures the in-memory account; it is not available \
+             with --endpoint (the emulator serves no provisioned concurrency)"
+                .into(),
+        ));
+    }
+    if seconds > MAX_REALLOCATION_SECONDS {
+        return Err(CliError::Usage(format!(
+            "--provisioned-concurrency {seconds}: use at most {MAX_REALLOCATION_SECONDS} seconds \
+             (provisionedConcurrency.readyTimeoutSeconds is at most 3600)"
+        )));
+    }
+    for target in request.map(|r| r.targets()).unwrap_or_default() {
+        let function = function_short_name(&target.function_name);
+        account
+            .lambda
+            .set_provisioned_concurrency(function, &target.alias, 20, seconds);
+    }
+    Ok(())
 }
 
 impl FaultArgs {

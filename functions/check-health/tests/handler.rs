@@ -350,12 +350,16 @@ async fn provisioned(w: &World, strategy: &str) -> Deployment {
 async fn provisioned_concurrency_is_polled_until_ready_then_the_bake_starts() {
     let w = with_provisioned_concurrency();
     let d = provisioned(&w, "Canary10Percent5Minutes").await;
+    // Read every pollSeconds (default 10), not every backstop interval (60 here).
     assert_eq!(
         (d.decision, d.progress.wait_seconds),
-        (Decision::AwaitProvisionedConcurrency, 60)
+        (Decision::AwaitProvisionedConcurrency, 10)
     );
     let d = w.check_after(60, &d).await.expect("in progress");
-    assert_eq!(d.decision, Decision::AwaitProvisionedConcurrency);
+    assert_eq!(
+        (d.decision, d.progress.wait_seconds),
+        (Decision::AwaitProvisionedConcurrency, 10)
+    );
     let status = d
         .provisioned_concurrency
         .as_ref()

@@ -19,9 +19,19 @@ pub async fn roll_back(
     let mut wrote = false;
     let mut left = Vec::new();
     let mut restored = Vec::new();
+    let mut denied = Vec::new();
     for member in &deployment.members {
         let (function, alias) = (&member.function_name, &member.alias);
-        let state = match restore(router, &deployment, member).await? {
+        let outcome = match restore(router, &deployment, member).await {
+            // IAM's refusal will not change with a retry: said in words, not as an envelope.
+            Err(ShifterError::AccessDenied(message)) => {
+                warn!(%function, %alias, %message, "restore refused by IAM");
+                denied.push((member.clone(), message));
+                continue;
+            }
+            other => other?,
+        };
+        let state = match outcome {
             Restored::Already(state) => {
                 info!(%function, %alias, error = %failure.error, "alias already on the snapshot");
                 state
@@ -39,6 +49,9 @@ pub async fn roll_back(
         };
         restored.push(format!("{} on {}", member.label(), member.original_version));
         states.push(state);
+    }
+    if !denied.is_empty() {
+        return Ok(deployment.restore_denied(&denied));
     }
     if !left.is_empty() {
         let mut cause = left.join("; ");

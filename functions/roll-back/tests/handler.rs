@@ -243,3 +243,32 @@ async fn a_shift_whose_lost_write_landed_is_restored_with_the_caught_error() {
         failure.cause
     );
 }
+
+/// IAM refuses the restore (the role lacks lambda:UpdateAlias): not retried, and the cause says
+/// so in words — where the alias is and the command that restores it — not as a Lambda error
+/// envelope inside another message.
+#[tokio::test]
+async fn an_iam_denial_is_named_in_words_with_the_restore_command() {
+    let w = World::new();
+    let d = w.rolling_back_at_ten_percent().await;
+    w.lambda
+        .inject(LambdaOp::UpdateAlias, 2, Fault::AccessDenied);
+    let r = w.roll_back(&d).await.expect("described, not thrown");
+    let failure = r.ending.failure.expect("why");
+    assert_eq!(failure.error.as_str(), "RollbackFailed");
+    let cause = &failure.cause;
+    assert!(
+        cause.starts_with("Rolling back after AlarmTriggered: Could not restore alias live"),
+        "{cause}"
+    );
+    assert!(
+        cause.contains("access denied") && cause.contains("lambda:UpdateAlias"),
+        "{cause}"
+    );
+    assert!(
+        cause.contains("aws lambda update-alias --function-name orders-api"),
+        "{cause}"
+    );
+    assert!(!cause.contains("errorMessage"), "no envelope: {cause}");
+    assert_eq!(w.route(), ten_percent(), "nothing written");
+}

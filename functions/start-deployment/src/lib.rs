@@ -91,7 +91,7 @@ pub async fn start_deployment(
     preflight::check_distinct(&request, config.managed.home())?;
     let judged = judge_each(ports, config, &request, request.listed).await?;
     let resolved = resolve(ports, judged).await?;
-    let wait = request.provisioned_concurrency;
+    let wait = ready_wait(&request, &resolved)?;
     let deployment = assemble(event.execution_name, resolved, wait, ports.clock.now())?;
     if deployment.decision != Decision::AlreadyCurrent {
         lock_all(ports, &deployment, &event.execution_arn).await?;
@@ -189,6 +189,19 @@ async fn resolve(
         });
     }
     Ok(resolved)
+}
+
+/// The wait for READY the deployment runs with: when a moving alias has provisioned
+/// concurrency, the input's with its poll resolved within the history budget (an input that
+/// cannot fit was already refused, naming the field, by [`judge_concurrency`]).
+fn ready_wait(request: &DeploymentRequest, resolved: &[Judged]) -> Result<ReadyWait, ShifterError> {
+    let waits = resolved
+        .iter()
+        .any(|j| j.concurrency.is_some() && j.version != j.facts.alias.route.version);
+    if waits {
+        return Ok(check_provisioned_concurrency_budget(request)?);
+    }
+    Ok(request.provisioned_concurrency)
 }
 
 /// One alias that passed pre-flight: its request, what was read, the version it moves to and
@@ -296,7 +309,8 @@ async fn read_facts(ports: &Ports<'_>, request: &DeploymentRequest) -> Result<Fa
 
 /// With provisioned concurrency on the alias: refuses a FAILED config
 /// (`ProvisionedConcurrencyFailed`) and a request whose waits for READY would not fit the
-/// history budget (`InvalidInput` naming `provisionedConcurrency.readyTimeoutSeconds`).
+/// history budget (`InvalidInput` naming the field to change: `provisionedConcurrency.pollSeconds`
+/// or `.readyTimeoutSeconds`, `checkIntervalSeconds` or `strategy`).
 fn judge_concurrency(
     request: &DeploymentRequest,
     config: Option<&ConcurrencyConfig>,

@@ -614,6 +614,54 @@ async fn a_failed_config_or_waits_over_the_budget_refuse_before_anything_moves()
     );
 }
 
+/// Issue 21, item 6: the document carries the poll its waits for READY run at — 10 s, or the
+/// shortest longer poll whose worst case fits the history budget — and a given poll that does
+/// not fit is refused naming `provisionedConcurrency.pollSeconds`, before anything moves.
+#[tokio::test]
+async fn the_poll_is_recorded_lengthened_to_fit_or_refused_naming_it() {
+    let w = World::new();
+    w.lambda
+        .set_provisioned_concurrency(FUNCTION, "live", 25, 120);
+    let d = w.start(World::full()).await.expect("accepted");
+    assert_eq!(
+        d.provisioned_concurrency.expect("recorded").poll_seconds,
+        Some(10)
+    );
+
+    let w = World::new();
+    w.lambda
+        .set_provisioned_concurrency(FUNCTION, "live", 25, 120);
+    let steps: Vec<Value> = (1..=15)
+        .map(|i| json!({"weight": 5 * i, "bakeSeconds": 60}))
+        .collect();
+    let mut many = World::full_with("strategy", json!({ "steps": steps }));
+    many["checkIntervalSeconds"] = json!(300);
+    let d = w.start(many.clone()).await.expect("accepted");
+    let poll = d
+        .provisioned_concurrency
+        .expect("recorded")
+        .poll_seconds
+        .expect("a poll");
+    assert!(poll > 10, "16 writes at 10 s polls do not fit: {poll}");
+
+    let w = World::new();
+    w.lambda
+        .set_provisioned_concurrency(FUNCTION, "live", 25, 120);
+    many["provisionedConcurrency"] = json!({"pollSeconds": 10});
+    let e = w.start(many).await.expect_err("over the budget");
+    assert_eq!(e.kind(), "InvalidInput", "{e}");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "provisionedConcurrency.pollSeconds: is 10: use {poll} or more"
+        )),
+        "{e}"
+    );
+    assert!(
+        w.deployments.entry(FUNCTION, "live").is_none(),
+        "no lock taken"
+    );
+}
+
 /// A release train of `orders-api:live` and `orders-api-billing:live` (both on 1, to 2).
 fn train_world() -> (World, Value) {
     let world = World::new();

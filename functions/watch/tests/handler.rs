@@ -424,7 +424,8 @@ async fn a_failed_memory_write_is_retried_with_the_lock_still_held() {
 
 // ---------------------------------------------------------------- endings without Roll Back
 
-const INPUT: &str = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2"}"#;
+const INPUT: &str = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2",
+    "strategy":"Canary10Percent5Minutes"}"#;
 
 impl World {
     /// Shift Traffic's first step as it writes it: noted on the lock, then sent.

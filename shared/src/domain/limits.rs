@@ -6,6 +6,7 @@
 
 use super::analysis::LowTraffic;
 use super::field::FieldError;
+use super::provisioned::{POLL_RANGE, READY_TIMEOUT_RANGE, ReadyWait, expected_wait, next_read};
 use super::request::{CHECK_INTERVAL_RANGE, DeploymentRequest};
 
 /// Step Functions' quota of history events in one Standard execution
@@ -114,7 +115,7 @@ fn estimate(request: &DeploymentRequest, interval: u32, timeout: u32) -> History
 }
 
 /// The history events the waits for READY add when the alias has provisioned concurrency:
-/// after every write (each shift and the promotion) one piece per park interval until READY —
+/// after every write (each shift and the promotion) one piece per poll until READY —
 /// `allocation_seconds` of allocation, at least one piece — or, with `None`, until
 /// `provisionedConcurrency.readyTimeoutSeconds` runs out (the worst case). A piece is the park
 /// (the first one in Bake, which Shift Traffic leads to; the rest in Await Provisioned
@@ -126,72 +127,131 @@ pub fn provisioned_concurrency_events(
     request.plan.steps().len() as u64 * PIECE * ready_pieces(request, allocation_seconds)
 }
 
-/// The pieces one wait for READY takes: one per park interval until the first read at or
-/// after `allocation_seconds` (at least one), or until the timeout with `None`.
+/// The pieces one wait for READY takes: one per poll until the first read at or after
+/// `allocation_seconds` (at least one), or until the timeout with `None`.
 pub fn ready_pieces(request: &DeploymentRequest, allocation_seconds: Option<u32>) -> u64 {
-    let timeout = request.provisioned_concurrency.ready_timeout_seconds;
-    let wait = allocation_seconds.map_or(timeout, |a| a.min(timeout));
-    let interval = u64::from(park_interval(request).max(1));
-    u64::from(wait).div_ceil(interval).max(1)
+    let wait = request.provisioned_concurrency;
+    expected_wait(
+        allocation_seconds,
+        wait.ready_timeout_seconds,
+        poll_every(request),
+    )
+    .reads
 }
 
-/// The longest a park lasts: the backstop interval, or the analysis interval when shorter.
-fn park_interval(request: &DeploymentRequest) -> u32 {
+/// Seconds between reads of a wait for READY: `pollSeconds` (or its default), at most the park
+/// interval (the backstop interval, or the analysis interval when shorter).
+pub fn poll_every(request: &DeploymentRequest) -> u32 {
     let interval = request.check_interval_seconds;
-    request
+    let park = request
         .analysis
         .as_ref()
-        .map_or(interval, |a| interval.min(a.interval_seconds))
+        .map_or(interval, |a| interval.min(a.interval_seconds));
+    let wait = request.provisioned_concurrency;
+    next_read(Some(wait.poll()), park, wait.ready_timeout_seconds)
 }
 
-/// Start Deployment, once it found provisioned concurrency on the alias: refuses a request
-/// whose worst case, with every write waiting `readyTimeoutSeconds` for READY, does not fit
-/// [`HISTORY_EVENT_BUDGET`], naming `provisionedConcurrency.readyTimeoutSeconds` (with the
-/// longest that fits, when one does).
-pub fn check_provisioned_concurrency_budget(request: &DeploymentRequest) -> Result<(), FieldError> {
-    let worst = history_events(request).worst_case + provisioned_concurrency_events(request, None);
-    if worst <= HISTORY_EVENT_BUDGET {
-        return Ok(());
+/// True when `request`'s worst case, every write waiting `readyTimeoutSeconds` for READY,
+/// fits [`HISTORY_EVENT_BUDGET`].
+fn fits_with_waits(request: &DeploymentRequest) -> bool {
+    history_events(request).worst_case + provisioned_concurrency_events(request, None)
+        <= HISTORY_EVENT_BUDGET
+}
+
+/// Start Deployment, once it found provisioned concurrency on the alias: the wait for READY to
+/// run with, its worst case — every write waiting `readyTimeoutSeconds`, read every
+/// `pollSeconds` — within [`HISTORY_EVENT_BUDGET`]. Without `pollSeconds`, the poll is
+/// [`super::provisioned::DEFAULT_POLL_SECONDS`] or the shortest longer one that fits (at the park interval it
+/// is the backstop read itself, so whatever fitted before polls existed still does). Refuses,
+/// naming the field to change: `provisionedConcurrency.pollSeconds` (the shortest that fits),
+/// `provisionedConcurrency.readyTimeoutSeconds` (the longest), `checkIntervalSeconds` or
+/// `strategy`.
+pub fn check_provisioned_concurrency_budget(
+    request: &DeploymentRequest,
+) -> Result<ReadyWait, FieldError> {
+    let given = request.provisioned_concurrency;
+    let at_poll = |poll: u32| {
+        let mut other = request.clone();
+        other.provisioned_concurrency.poll_seconds = Some(poll);
+        other
+    };
+    let from = given.poll();
+    if let Some(poll) = first_fitting(from..=*POLL_RANGE.end(), |p| fits_with_waits(&at_poll(p))) {
+        if given.poll_seconds.is_none() || poll == from {
+            return Ok(ReadyWait {
+                poll_seconds: Some(poll),
+                ..given
+            });
+        }
+        let worst = worst_with_waits(request);
+        return Err(FieldError::new(
+            "provisionedConcurrency.pollSeconds",
+            format!(
+                "is {from}: use {poll} or more; {}",
+                waits_why(request, worst)
+            ),
+        ));
     }
+    let request = &at_poll(if given.poll_seconds.is_some() {
+        from
+    } else {
+        *POLL_RANGE.end()
+    });
+    Err(wait_refusal(request))
+}
+
+/// The worst case of `request` with every write waiting `readyTimeoutSeconds` for READY.
+fn worst_with_waits(request: &DeploymentRequest) -> u64 {
+    history_events(request).worst_case + provisioned_concurrency_events(request, None)
+}
+
+/// Why waits for READY that do not fit are refused.
+fn waits_why(request: &DeploymentRequest, worst: u64) -> String {
+    format!(
+        "the alias has provisioned concurrency, so every one of the {} writes may wait \
+         readyTimeoutSeconds for READY, read every {}s, and the deployment could write {worst} \
+         history events where at most {HISTORY_EVENT_BUDGET} of Step Functions' \
+         {HISTORY_EVENT_QUOTA} are allowed",
+        request.plan.steps().len(),
+        poll_every(request)
+    )
+}
+
+/// The refusal of a request whose waits for READY fit at no poll: a shorter
+/// `readyTimeoutSeconds`, else a longer `checkIntervalSeconds`, else fewer steps.
+fn wait_refusal(request: &DeploymentRequest) -> FieldError {
     let timeout = request.provisioned_concurrency.ready_timeout_seconds;
     let (interval, longest) = (request.check_interval_seconds, *CHECK_INTERVAL_RANGE.end());
     let fits = |t: u32, i: u32| {
         let mut other = request.clone();
         other.provisioned_concurrency.ready_timeout_seconds = t;
         other.check_interval_seconds = i;
-        let worst =
-            history_events(&other).worst_case + provisioned_concurrency_events(&other, None);
-        worst <= HISTORY_EVENT_BUDGET
+        fits_with_waits(&other)
     };
-    let why = format!(
-        "the alias has provisioned concurrency, so every one of the {} writes may wait \
-         readyTimeoutSeconds for READY, and the deployment could write {worst} history events \
-         where at most {HISTORY_EVENT_BUDGET} of Step Functions' {HISTORY_EVENT_QUOTA} are allowed",
-        request.plan.steps().len()
-    );
-    let (shortest, _) = super::provisioned::READY_TIMEOUT_RANGE.into_inner();
+    let why = waits_why(request, worst_with_waits(request));
+    let (shortest, _) = READY_TIMEOUT_RANGE.into_inner();
     if fits(shortest, interval) {
         let k = first_fitting(0..=timeout - shortest, |k| fits(timeout - k, interval));
         let fits = timeout - k.unwrap_or(0);
-        return Err(FieldError::new(
+        return FieldError::new(
             "provisionedConcurrency.readyTimeoutSeconds",
             format!("is {timeout}: use {fits} or less; {why}"),
-        ));
+        );
     }
     if let Some(fits) = first_fitting(interval..=longest, |i| fits(timeout, i)) {
-        return Err(FieldError::new(
+        return FieldError::new(
             "checkIntervalSeconds",
             format!("is {interval}: use {fits} or more; {why}"),
-        ));
+        );
     }
-    Err(FieldError::new(
+    FieldError::new(
         "strategy",
         format!(
             "has {} steps: use fewer or shorter steps (even readyTimeoutSeconds {shortest} \
              with checkIntervalSeconds {longest} does not fit); {why}",
             request.plan.steps().len()
         ),
-    ))
+    )
 }
 
 /// How many steps wait at an approval gate before traffic moves to them.
@@ -413,18 +473,59 @@ mod tests {
     }
 
     #[test]
-    fn provisioned_concurrency_adds_a_piece_per_interval_of_each_wait() {
+    fn provisioned_concurrency_adds_a_piece_per_poll_of_each_wait() {
         let request =
             DeploymentRequest::from_json(&input(json!("Linear10PercentEvery1Minute"), 30)).unwrap();
-        // Ten writes (nine shifts and the promotion); at 30 s a 45 s allocation is two pieces.
+        // Ten writes (nine shifts and the promotion); polled every 10 s, a 45 s allocation is
+        // read READY at the fifth read.
         assert_eq!(
             provisioned_concurrency_events(&request, Some(45)),
-            10 * 2 * 13
+            10 * 5 * 13
         );
         assert_eq!(provisioned_concurrency_events(&request, Some(0)), 10 * 13);
-        // The worst case waits the default 900 s: 30 pieces per write.
-        assert_eq!(provisioned_concurrency_events(&request, None), 10 * 30 * 13);
-        assert!(check_provisioned_concurrency_budget(&request).is_ok());
+        // The worst case waits the default 900 s: 90 polls per write.
+        assert_eq!(provisioned_concurrency_events(&request, None), 10 * 90 * 13);
+        let wait = check_provisioned_concurrency_budget(&request).unwrap();
+        assert_eq!(wait.poll_seconds, Some(10));
+        // A poll longer than the backstop interval reads at each backstop read.
+        let mut slow = request.clone();
+        slow.provisioned_concurrency.poll_seconds = Some(45);
+        assert_eq!(provisioned_concurrency_events(&slow, Some(45)), 10 * 2 * 13);
+    }
+
+    #[test]
+    fn the_default_poll_lengthens_to_fit_and_a_given_one_is_refused_with_the_shortest_that_fits() {
+        // 16 writes of 60 s: at 10 s polls, 16 × 90 pieces do not fit.
+        let mut many = input(steps(15, 60, |_| false), 300);
+        let request = DeploymentRequest::from_json(&many).unwrap();
+        let wait = check_provisioned_concurrency_budget(&request).unwrap();
+        let poll = wait.poll_seconds.unwrap();
+        assert!(poll > 10, "{poll}");
+        let at = |p: u32| {
+            let mut r = request.clone();
+            r.provisioned_concurrency.poll_seconds = Some(p);
+            r
+        };
+        let worst = |r: &DeploymentRequest| {
+            history_events(r).worst_case + provisioned_concurrency_events(r, None)
+        };
+        assert!(worst(&at(poll)) <= HISTORY_EVENT_BUDGET);
+        assert!(worst(&at(poll - 1)) > HISTORY_EVENT_BUDGET);
+        // Given explicitly, the same poll 10 is refused naming it, with the shortest that fits.
+        many["provisionedConcurrency"] = json!({"pollSeconds": 10});
+        let request = DeploymentRequest::from_json(&many).unwrap();
+        let e = check_provisioned_concurrency_budget(&request).unwrap_err();
+        assert_eq!(e.field, "provisionedConcurrency.pollSeconds", "{e}");
+        assert_eq!(suggested(&e), poll, "{e}");
+        assert!(e.message.contains("read every 10s"), "{e}");
+        many["provisionedConcurrency"] = json!({"pollSeconds": poll});
+        let request = DeploymentRequest::from_json(&many).unwrap();
+        assert_eq!(
+            check_provisioned_concurrency_budget(&request)
+                .unwrap()
+                .poll_seconds,
+            Some(poll)
+        );
     }
 
     #[test]

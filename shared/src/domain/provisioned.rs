@@ -24,6 +24,12 @@ use super::text::cut_chars;
 pub const DEFAULT_READY_TIMEOUT_SECONDS: u32 = 900;
 /// The accepted `provisionedConcurrency.readyTimeoutSeconds`: one minute to one hour.
 pub const READY_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 60..=3600;
+/// The default of `provisionedConcurrency.pollSeconds`: a reallocation is usually over in
+/// seconds, so the wait reads the config this often rather than once per backstop interval.
+pub const DEFAULT_POLL_SECONDS: u32 = 10;
+/// The accepted `provisionedConcurrency.pollSeconds`: the shortest backstop interval to the
+/// longest (a poll at or over the backstop interval reads at every backstop read).
+pub const POLL_RANGE: std::ops::RangeInclusive<u32> = 5..=3600;
 /// Most characters of Lambda's `StatusReason` that enter a cause.
 const MAX_REASON_CHARS: usize = 300;
 
@@ -87,6 +93,11 @@ pub struct ReadyWait {
     /// Seconds one write may wait for READY before the deployment rolls back.
     #[serde(default = "default_ready_timeout")]
     pub ready_timeout_seconds: u32,
+    /// Seconds between reads of the config while waiting; absent: [`DEFAULT_POLL_SECONDS`], or
+    /// the shortest longer poll that fits the history budget (resolved by the limits check at
+    /// Start Deployment).
+    #[serde(default)]
+    pub poll_seconds: Option<u32>,
 }
 
 fn default_ready_timeout() -> u32 {
@@ -97,25 +108,78 @@ impl Default for ReadyWait {
     fn default() -> Self {
         ReadyWait {
             ready_timeout_seconds: DEFAULT_READY_TIMEOUT_SECONDS,
+            poll_seconds: None,
         }
     }
 }
 
 impl ReadyWait {
-    /// Checks the bound, naming the field.
+    /// Checks the bounds, naming the field.
     pub fn validate(&self) -> Result<(), FieldError> {
-        let t = self.ready_timeout_seconds;
-        if READY_TIMEOUT_RANGE.contains(&t) {
-            return Ok(());
+        let within = |field: &str, value: u32, range: std::ops::RangeInclusive<u32>| {
+            if range.contains(&value) {
+                return Ok(());
+            }
+            Err(FieldError::new(
+                format!("provisionedConcurrency.{field}"),
+                format!(
+                    "must be from {} to {} (got {value})",
+                    range.start(),
+                    range.end()
+                ),
+            ))
+        };
+        within(
+            "readyTimeoutSeconds",
+            self.ready_timeout_seconds,
+            READY_TIMEOUT_RANGE,
+        )?;
+        match self.poll_seconds {
+            Some(poll) => within("pollSeconds", poll, POLL_RANGE),
+            None => Ok(()),
         }
-        Err(FieldError::new(
-            "provisionedConcurrency.readyTimeoutSeconds",
-            format!(
-                "must be from {} to {} (got {t})",
-                READY_TIMEOUT_RANGE.start(),
-                READY_TIMEOUT_RANGE.end()
-            ),
-        ))
+    }
+
+    /// The seconds between reads: as given, else [`DEFAULT_POLL_SECONDS`].
+    pub fn poll(&self) -> u32 {
+        self.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS)
+    }
+}
+
+/// Seconds to the next read of a wait for READY with `left` seconds before the timeout: every
+/// `poll` seconds, but never past a backstop read (`park_interval`) nor the timeout, so the
+/// last read comes exactly at `readyTimeoutSeconds`. A document written before the poll
+/// existed (`None`) reads at every park interval, as it was accepted.
+pub fn next_read(poll: Option<u32>, park_interval: u32, left: u32) -> u32 {
+    poll.map_or(park_interval, |p| p.min(park_interval))
+        .min(left)
+        .max(1)
+}
+
+/// How one wait for READY is expected to go, for `plan` and the history budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedWait {
+    /// Reads of the config (each the end of a park: park, Check Health, What Next?).
+    pub reads: u64,
+    /// Seconds from the write to the read that ends the wait.
+    pub seconds: u64,
+    /// True when the allocation outlasts `readyTimeoutSeconds`: the last read still finds it
+    /// IN_PROGRESS and the deployment rolls back with `ProvisionedConcurrencyFailed`.
+    pub rolls_back: bool,
+}
+
+/// The wait after one write whose reallocation takes `allocation` seconds (`None`: the worst
+/// case, never READY), read every `every` seconds (at least 1) until `timeout`: READY is seen
+/// at the first read at or after the allocation's end, and the last read is at the timeout.
+pub fn expected_wait(allocation: Option<u32>, timeout: u32, every: u32) -> ExpectedWait {
+    let every = u64::from(every.max(1));
+    let timeout = u64::from(timeout);
+    let until = allocation.map_or(timeout, |a| u64::from(a).min(timeout));
+    let reads = until.div_ceil(every).max(1);
+    ExpectedWait {
+        reads,
+        seconds: (reads * every).min(timeout.max(1)),
+        rolls_back: allocation.is_none_or(|a| u64::from(a) > timeout),
     }
 }
 
@@ -127,6 +191,11 @@ pub struct ProvisionedConcurrency {
     pub requested: u32,
     /// Seconds one write may wait for READY.
     pub ready_timeout_seconds: u32,
+    /// Seconds between reads of the config while waiting (`provisionedConcurrency.pollSeconds`,
+    /// resolved at Start Deployment); absent in documents written before it existed, which read
+    /// at every park interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_seconds: Option<u32>,
     /// When the current wait for READY began (the write); absent when not waiting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<DateTime<Utc>>,
@@ -241,5 +310,68 @@ pub fn combined(configs: &[(String, ConcurrencyConfig)]) -> ConcurrencyConfig {
         allocated: sum(|c| c.allocated),
         status,
         status_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_read_is_a_poll_away_never_past_a_backstop_read_or_the_timeout() {
+        // (poll, park interval, seconds left) → seconds to the next read.
+        for (poll, park, left, next) in [
+            (Some(10), 300, 900, 10),
+            (Some(60), 30, 900, 30),
+            (Some(10), 300, 7, 7),
+            (Some(10), 300, 0, 1),
+            // A document from before the poll: every park interval, as it was budgeted.
+            (None, 300, 900, 300),
+            (None, 300, 120, 120),
+        ] {
+            assert_eq!(next_read(poll, park, left), next, "{poll:?} {park} {left}");
+        }
+    }
+
+    #[test]
+    fn a_reallocation_is_seen_at_the_first_poll_after_it_ends_or_rolls_back_at_the_timeout() {
+        let wait = |allocation, timeout, every| expected_wait(allocation, timeout, every);
+        // 10 s reallocation, read every 10 s: READY at the first read.
+        assert_eq!(
+            wait(Some(10), 900, 10),
+            ExpectedWait {
+                reads: 1,
+                seconds: 10,
+                rolls_back: false
+            }
+        );
+        // The same at the default backstop interval: a whole interval (before the poll).
+        assert_eq!(wait(Some(10), 900, 300).seconds, 300);
+        // 75 s read every 10 s: the read at 80 s.
+        assert_eq!(
+            (
+                wait(Some(75), 900, 10).reads,
+                wait(Some(75), 900, 10).seconds
+            ),
+            (8, 80)
+        );
+        // Already READY still costs one read.
+        assert_eq!(wait(Some(0), 900, 10).reads, 1);
+        // Exactly the timeout is READY at the last read; one second more rolls back there.
+        assert!(!wait(Some(900), 900, 10).rolls_back);
+        let late = wait(Some(901), 900, 7);
+        assert_eq!(
+            (late.reads, late.seconds, late.rolls_back),
+            (129, 900, true)
+        );
+        // The worst case: never READY.
+        assert_eq!(
+            wait(None, 900, 10),
+            ExpectedWait {
+                reads: 90,
+                seconds: 900,
+                rolls_back: true
+            }
+        );
     }
 }

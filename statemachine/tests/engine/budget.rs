@@ -184,14 +184,23 @@ fn check_provisioned(case: Case, allocation: u32, timeout: u32) -> Result<(), Te
         let (now, mut request) = accepted(case.clone())?;
         case = now;
         request.provisioned_concurrency.ready_timeout_seconds = timeout;
-        let Err(e) = limits::check_provisioned_concurrency_budget(&request) else {
-            break request;
+        // The default poll is resolved to the shortest that fits, as Start Deployment does.
+        let e = match limits::check_provisioned_concurrency_budget(&request) {
+            Ok(wait) => {
+                request.provisioned_concurrency = wait;
+                break request;
+            }
+            Err(e) => e,
         };
         let fits = suggested(&e.message);
         match (e.field.as_str(), fits) {
             ("provisionedConcurrency.readyTimeoutSeconds", Some(fits)) => {
                 prop_assert!(fits < timeout, "{e}");
                 timeout = fits;
+            }
+            // Never named here: the test leaves pollSeconds to its default.
+            ("provisionedConcurrency.pollSeconds", _) => {
+                return Err(TestCaseError::fail(format!("a default poll refused: {e}")));
             }
             ("checkIntervalSeconds", Some(fits)) => {
                 prop_assert!(fits > case.interval, "{e}");

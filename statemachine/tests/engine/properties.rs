@@ -540,11 +540,21 @@ fn regression_rollback_failed_after_a_lost_promote_names_the_alias() {
         .block_on(local::run(&account, input, "property", &mut |_| {}))
         .expect("runs");
     let cause = run.execution.cause.unwrap_or_default();
+    // Roll Back gave up; the watch function, hearing of the FAILED execution, then restored the
+    // alias from the promotion it noted (invariant 13).
     assert_eq!(
         account.lambda.alias("demo", "live").map(|a| a.route),
-        Some(AliasRoute::single("2"))
+        Some(AliasRoute::single("1"))
     );
-    // Where the alias is, whichever read last saw it (the path through the retries depends on
+    assert!(
+        run.summary
+            .undone
+            .iter()
+            .any(|l| l.contains("restored to version 1")),
+        "{:?}",
+        run.summary.undone
+    );
+    // Where the alias was, whichever read last saw it (the path through the retries depends on
     // how many attempts each state has).
     assert!(
         cause.contains("the alias routed version 2 (no routing)")

@@ -68,36 +68,36 @@ async fn a_provisioned_alias_waits_for_ready_before_each_bake_counts() {
     let (run, events) = deploy(&account, input.clone()).await;
     assert_eq!(run.summary.outcome, Outcome::Succeeded, "{:?}", run.summary);
 
-    // 10% is written, then three 30 s pieces until READY (the first parked in Bake, where
-    // Shift Traffic leads); the promotion's three pieces all in Await Provisioned Concurrency.
+    // 10% is written, then eight 10 s polls until READY (the first parked in Bake, where
+    // Shift Traffic leads); the promotion's eight all in Await Provisioned Concurrency.
     let shifted = times(&events, SHIFT_TRAFFIC, true)[0];
     let bakes = times(&events, BAKE, false);
     assert_eq!(bakes[0], shifted, "the first wait is parked in Bake");
-    assert_eq!(entered(&run, AWAIT_PROVISIONED_CONCURRENCY), 2 + 3);
-    // READY was read 90 s after the shift (allocation 75 s, read every 30 s): the bake clock
-    // starts there, so the promotion comes 90 + 300 s after the shift, not 300 s.
+    assert_eq!(entered(&run, AWAIT_PROVISIONED_CONCURRENCY), 7 + 8);
+    // READY was read 80 s after the shift (allocation 75 s, polled every 10 s): the bake clock
+    // starts there, so the promotion comes 80 + 300 s after the shift, not 300 s.
     let ready = checks(&events)
         .into_iter()
         .find(|(_, d)| d["decision"] == "bake")
         .expect("READY, then the bake");
-    assert_eq!(ready.0, shifted + 90.0);
+    assert_eq!(ready.0, shifted + 80.0);
     let started = ready.1["stepStartedAt"].as_str().unwrap();
     let start = chrono::DateTime::parse_from_rfc3339(started).unwrap();
     assert_eq!(
         (start.timestamp() - account.clock.start().timestamp()) as f64,
-        shifted + 90.0,
+        shifted + 80.0,
         "stepStartedAt is the READY read"
     );
-    assert_eq!(ready.1["provisionedConcurrency"]["waitedSeconds"], 90);
-    assert_eq!(bakes[1], shifted + 90.0, "the bake proper starts at READY");
+    assert_eq!(ready.1["provisionedConcurrency"]["waitedSeconds"], 80);
+    assert_eq!(bakes[1], shifted + 80.0, "the bake proper starts at READY");
     let promoted = times(&events, PROMOTE, false)[0];
-    assert_eq!(promoted, shifted + 90.0 + 300.0);
+    assert_eq!(promoted, shifted + 80.0 + 300.0);
 
-    // Two writes; the config read at pre-flight and at every piece's end.
+    // Two writes; the config read at pre-flight and at every poll.
     assert_eq!(account.lambda.deployment_writes().len(), 2);
     assert_eq!(
         account.lambda.calls(LambdaOp::GetProvisionedConcurrency),
-        1 + 3 + 3
+        1 + 8 + 8
     );
     // The history count the budget uses is exactly what the run wrote.
     let request = DeploymentRequest::from_json(&input).unwrap();
@@ -105,6 +105,42 @@ async fn a_provisioned_alias_waits_for_ready_before_each_bake_counts() {
         run.execution.history_events,
         history_events(&request).succeeding + provisioned_concurrency_events(&request, Some(75))
     );
+}
+
+/// Issue 21, item 6: at the default backstop interval (300 s) a 10 s reallocation held each
+/// write's wait for a whole interval, so a 5-minute canary took 15:00; polled every
+/// `pollSeconds` (default 10) it ends at the first poll after READY: 5:20.
+#[tokio::test]
+async fn a_ten_second_reallocation_ends_the_wait_at_the_next_poll_not_the_next_backstop_read() {
+    let mut input = LocalAccount::demo_input("Canary10Percent5Minutes");
+    input
+        .as_object_mut()
+        .unwrap()
+        .remove("checkIntervalSeconds");
+    // (pollSeconds, seconds each of the two writes waits for READY).
+    for (poll, wait) in [(None, 10.0), (Some(300), 300.0)] {
+        let account = account(10);
+        let mut input = input.clone();
+        if let Some(poll) = poll {
+            // A poll as long as the backstop interval: the wait as it was before the poll.
+            input["provisionedConcurrency"] = json!({ "pollSeconds": poll });
+        }
+        let (run, events) = deploy(&account, input.clone()).await;
+        let s = &run.summary;
+        assert_eq!(s.outcome, Outcome::Succeeded, "{s:?}");
+        // The 5-minute bake and two waits: 5:20 polled, 15:00 at the backstop interval.
+        assert_eq!(s.simulated_seconds, 300.0 + 2.0 * wait, "poll {poll:?}");
+        let shifted = times(&events, SHIFT_TRAFFIC, true)[0];
+        let promoted = times(&events, PROMOTE, false)[0];
+        assert_eq!(promoted - shifted, wait + 300.0, "poll {poll:?}");
+        let request = DeploymentRequest::from_json(&input).unwrap();
+        assert_eq!(
+            run.execution.history_events,
+            history_events(&request).succeeding
+                + provisioned_concurrency_events(&request, Some(10)),
+            "poll {poll:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -132,8 +168,9 @@ async fn an_allocation_that_fails_rolls_back_and_restores_the_alias() {
     );
     alias_is_snapshot(&account).await;
     assert_eq!(entered(&run, PROMOTE), 0);
-    // FAILED shows once the allocation ends (75 s, read at 90 s); the bake never started.
-    assert_eq!(s.simulated_seconds, 90.0, "{s:?}");
+    // FAILED shows once the allocation ends (75 s, read at the 80 s poll); the bake never
+    // started.
+    assert_eq!(s.simulated_seconds, 80.0, "{s:?}");
 }
 
 #[tokio::test]

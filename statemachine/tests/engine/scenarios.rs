@@ -449,6 +449,28 @@ async fn throttled_and_lost_writes_are_retried_idempotently() {
     assert_invariants(&account, &run, "1", "2");
 }
 
+/// IAM refuses Roll Back's restore: the execution ends RollbackFailed at once (a denial is not
+/// retried) with the denial in words and the command that restores the alias — no Lambda error
+/// envelope inside the cause (issue 21, item 3).
+#[tokio::test]
+async fn an_iam_denied_rollback_ends_rollback_failed_in_words() {
+    let (account, input) = demo("Canary10Percent5Minutes");
+    account.alarm_at("demo-errors", 60);
+    account
+        .lambda
+        .inject(LambdaOp::UpdateAlias, 2, Fault::AccessDenied);
+    let run = deploy(&account, input).await;
+    assert_eq!(run.execution.error.as_deref(), Some("RollbackFailed"));
+    let cause = run.execution.cause.unwrap_or_default();
+    assert!(cause.contains("lacks lambda:UpdateAlias"), "{cause}");
+    assert!(
+        cause.contains("Restore it by hand: aws lambda update-alias"),
+        "{cause}"
+    );
+    assert!(!cause.contains("errorMessage"), "{cause}");
+    assert_eq!(run.execution.retries, 0, "a denial is not retried");
+}
+
 #[tokio::test]
 async fn rollback_is_retried_and_its_failure_is_never_silent() {
     // The alarm fires during step 1; every restore attempt then fails with a 5xx.

@@ -113,5 +113,6 @@ async fn every_stop_leaves_each_alias_on_its_start_or_its_target() {
             stops += usize::from(run.execution.status == ExecutionStatus::Aborted);
         }
     }
+    println!("{stops} stops landed mid-run");
     assert!(stops >= 100, "only {stops} stops landed mid-run");
 }

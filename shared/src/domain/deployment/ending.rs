@@ -75,6 +75,31 @@ impl Deployment {
         self
     }
 
+    /// Roll Back was refused by IAM for `denied` (each member with the refusal's message): the
+    /// execution ends `RollbackFailed` with a cause in words — why it was rolling back, where
+    /// each refused alias was last seen, the command that restores it by hand — instead of the
+    /// Lambda error envelope a caught error would carry. (Not retried: a denial stays one.)
+    pub fn restore_denied(mut self, denied: &[(Member, String)]) -> Deployment {
+        let why = self.failure_reason().error;
+        let each: Vec<String> = denied
+            .iter()
+            .map(|(m, message)| {
+                format!(
+                    "Could not restore alias {} of {} to version {} ({message}). Our last \
+                     confirmed write left it on {}. Restore it by hand: {}",
+                    m.alias,
+                    m.function_name,
+                    m.original_version,
+                    m.alias_last_seen,
+                    m.restore_command()
+                )
+            })
+            .collect();
+        let cause = format!("Rolling back after {why}: {}", each.join(" "));
+        self.ending.failure = Some(Failure::new(ErrorKind::RollbackFailed, cause));
+        self
+    }
+
     /// Records a finished restore of every alias and the final cause: `restored` holds each
     /// member's alias as the restore left it (in [`Deployment::members`] order), `wrote`
     /// whether traffic had moved (a restore wrote, or the document says traffic was on the

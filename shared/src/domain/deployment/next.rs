@@ -10,7 +10,7 @@
 //! | `preTrafficHook` | Start Deployment | Run (or Await) Pre-Traffic Hook | the user's hook runs before any traffic moves; Check Health judges its answer |
 //! | `shift` | Start Deployment, Check Health (hook passed, step baked, gate approved) | Shift Traffic | every alias gets the step's weight, conditional on its RevisionId |
 //! | `awaitApproval` | any rule that moves to a gated step ([`Deployment::move_to`]) | Announce Approval, then Await Approval | parked on the watch function until an operator answers, an alarm fires or the gate times out |
-//! | `awaitProvisionedConcurrency` | Shift Traffic / Promote, when an alias has provisioned concurrency | Await Provisioned Concurrency | parked, alarms watched, until every config is READY |
+//! | `awaitProvisionedConcurrency` | Shift Traffic / Promote, when an alias has provisioned concurrency | Await Provisioned Concurrency | parked, alarms watched, until every config is READY, read every `pollSeconds` ([`crate::domain::provisioned::next_read`]) |
 //! | `bake` | Shift Traffic ([`Deployment::shifted`]), Check Health (more bake to go) | Bake | parked on the watch function for the rest of the step, at most one backstop interval |
 //! | `promote` | a rule moving to the last step (100 %) | Promote | every alias on its target, routing cleared |
 //! | `postTrafficHook` | Promote | Run (or Await) Post-Traffic Hook | the user's hook runs after the promotion |

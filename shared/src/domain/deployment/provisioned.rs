@@ -10,6 +10,7 @@ use crate::domain::alias::Member;
 use crate::domain::failure::{ErrorKind, Failure};
 use crate::domain::provisioned::{
     ConcurrencyConfig, ProvisionedConcurrency, Readiness, ReadyWait, combined, judge_readiness,
+    next_read,
 };
 
 impl Deployment {
@@ -39,6 +40,7 @@ impl Deployment {
                 .map(|config| ProvisionedConcurrency {
                     requested: config.requested,
                     ready_timeout_seconds: wait.ready_timeout_seconds,
+                    poll_seconds: Some(wait.poll()),
                     waiting_since: None,
                     waited_seconds: 0,
                     last_status: Some(config),
@@ -76,21 +78,22 @@ impl Deployment {
     }
 
     /// After a write of the aliases: with provisioned concurrency, wait for READY first
-    /// (decision `awaitProvisionedConcurrency`) and return true.
+    /// (decision `awaitProvisionedConcurrency`), reading it every `pollSeconds`, and return true.
     pub(super) fn await_allocation(&mut self, now: DateTime<Utc>) -> bool {
         let interval = self.park_interval();
         let Some(pc) = self.provisioned_concurrency.as_mut() else {
             return false;
         };
         pc.waiting_since = Some(now);
-        self.progress.wait_seconds = interval.min(pc.ready_timeout_seconds);
+        self.progress.wait_seconds = next_read(pc.poll_seconds, interval, pc.ready_timeout_seconds);
         self.decision = Decision::AwaitProvisionedConcurrency;
         true
     }
 
     /// Check Health during a wait for READY: an alarm (read when watched) rolls back; READY
     /// starts the step's bake clock now; FAILED, or still IN_PROGRESS past
-    /// `readyTimeoutSeconds`, rolls back with `ProvisionedConcurrencyFailed`; else park again.
+    /// `readyTimeoutSeconds`, rolls back with `ProvisionedConcurrencyFailed`; else park again
+    /// until the next poll ([`next_read`]).
     /// A config removed meanwhile leaves nothing to wait for. An operator's answer only wakes
     /// the wait early.
     pub fn allocation_checked(
@@ -124,7 +127,7 @@ impl Deployment {
                 Ok(self.rolling_back(failure))
             }
             Readiness::Waiting { left_seconds } => {
-                self.progress.wait_seconds = interval.min(left_seconds);
+                self.progress.wait_seconds = next_read(pc.poll_seconds, interval, left_seconds);
                 Ok(self)
             }
         }

@@ -20,6 +20,9 @@ pub enum Fault {
     CrashAfterWrite,
     /// Someone else writes this route to the alias just before the call runs.
     DriftTo(AliasRoute),
+    /// IAM refuses the call (403 `AccessDeniedException`): the caller's role lacks the action
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html>).
+    AccessDenied,
 }
 
 /// Port operations the fake counts and can inject faults into.
@@ -171,6 +174,10 @@ impl FakeLambda {
                 format!("{op:?}"),
                 "ServiceException: 500 Internal Server Error",
             )),
+            Fault::AccessDenied => Some(ShifterError::AccessDenied(format!(
+                "access denied: the function's role lacks lambda:{op:?} ({op:?}: \
+                 AccessDeniedException)"
+            ))),
             _ => None,
         }
     }

@@ -51,41 +51,79 @@ fn shifted(d: Deployment, secs: i64) -> Deployment {
 fn a_shift_waits_for_ready_and_the_bake_clock_starts_then() {
     let d = shifted(deployment("Canary10Percent5Minutes", json!({})), 0);
     assert_eq!(d.decision, Decision::AwaitProvisionedConcurrency);
-    assert_eq!(d.progress.wait_seconds, 30);
+    // READY is read every pollSeconds (default 10), not every backstop interval (30 here).
+    assert_eq!(d.progress.wait_seconds, DEFAULT_POLL_SECONDS);
     let quiet = AlarmReport::default();
     let busy = config(AllocationStatus::InProgress, 20, None);
     let d = d
-        .allocation_checked(at(30), Some(&quiet), Some(&busy))
+        .allocation_checked(at(10), Some(&quiet), Some(&busy))
         .unwrap();
     assert_eq!(
         (d.decision, d.progress.wait_seconds),
-        (Decision::AwaitProvisionedConcurrency, 30)
+        (Decision::AwaitProvisionedConcurrency, 10)
     );
     let ready = config(AllocationStatus::Ready, 50, None);
     let d = d
-        .allocation_checked(at(60), Some(&quiet), Some(&ready))
+        .allocation_checked(at(20), Some(&quiet), Some(&ready))
         .unwrap();
     assert_eq!((d.decision, d.progress.wait_seconds), (Decision::Bake, 30));
     assert_eq!(
         d.progress.step_started_at,
-        at(60),
+        at(20),
         "the bake counts from READY"
     );
     let pc = d.provisioned_concurrency.clone().unwrap();
-    assert_eq!((pc.waiting_since, pc.waited_seconds), (None, 60));
+    assert_eq!((pc.waiting_since, pc.waited_seconds), (None, 20));
     assert_eq!(d.progress.alarm_checks, 2);
     // 300 s after READY, not after the shift.
-    let d = d.checked(at(330), Some(&quiet)).unwrap();
-    assert_eq!(d.decision, Decision::Bake);
-    let d = d.checked(at(360), Some(&quiet)).unwrap();
+    let d = d.checked(at(290), Some(&quiet)).unwrap();
+    assert_eq!((d.decision, d.progress.wait_seconds), (Decision::Bake, 30));
+    let d = d.checked(at(320), Some(&quiet)).unwrap();
     assert_eq!(d.decision, Decision::Promote);
     // The promotion waits too, then the run succeeds.
-    let d = shifted(d, 360);
+    let d = shifted(d, 320);
     assert_eq!(d.decision, Decision::AwaitProvisionedConcurrency);
+    assert_eq!(d.progress.wait_seconds, 10);
     let d = d
-        .allocation_checked(at(390), Some(&quiet), Some(&ready))
+        .allocation_checked(at(330), Some(&quiet), Some(&ready))
         .unwrap();
     assert_eq!(d.decision, Decision::Succeed);
+}
+
+#[test]
+fn the_poll_never_outlasts_a_backstop_read_and_old_documents_read_at_each_one() {
+    // A poll longer than the backstop interval reads at each backstop read.
+    let d = deployment(
+        "Canary10Percent5Minutes",
+        json!({"provisionedConcurrency": {"pollSeconds": 60}}),
+    );
+    assert_eq!(
+        d.provisioned_concurrency.as_ref().unwrap().poll_seconds,
+        Some(60)
+    );
+    assert_eq!(shifted(d, 0).progress.wait_seconds, 30);
+    let d = deployment(
+        "Canary10Percent5Minutes",
+        json!({"provisionedConcurrency": {"pollSeconds": 5}}),
+    );
+    assert_eq!(shifted(d, 0).progress.wait_seconds, 5);
+    // A document written before pollSeconds existed (a running execution while the stack
+    // updates) keeps the wait it was budgeted for, and round-trips without the field.
+    let mut old = deployment("Canary10Percent5Minutes", json!({}));
+    old.provisioned_concurrency.as_mut().unwrap().poll_seconds = None;
+    let json = serde_json::to_value(&old).unwrap();
+    assert!(
+        json["provisionedConcurrency"].get("pollSeconds").is_none(),
+        "{json}"
+    );
+    let old: Deployment = serde_json::from_value(json).unwrap();
+    let d = shifted(old, 0);
+    assert_eq!(d.progress.wait_seconds, 30);
+    let busy = config(AllocationStatus::InProgress, 20, None);
+    let d = d
+        .allocation_checked(at(30), Some(&AlarmReport::default()), Some(&busy))
+        .unwrap();
+    assert_eq!(d.progress.wait_seconds, 30);
 }
 
 #[test]
@@ -123,7 +161,7 @@ fn failed_allocation_and_timeout_roll_back_naming_the_reason() {
         .unwrap();
     assert_eq!(
         (d.decision, d.progress.wait_seconds),
-        (Decision::AwaitProvisionedConcurrency, 30)
+        (Decision::AwaitProvisionedConcurrency, 10)
     );
     let d = d
         .allocation_checked(at(59), Some(&quiet), Some(&busy))
@@ -224,4 +262,29 @@ fn the_ready_timeout_is_validated_by_field() {
         "strategy":"AllAtOnce"});
     let r = DeploymentRequest::from_json(&input).unwrap();
     assert_eq!(r.provisioned_concurrency.ready_timeout_seconds, 900);
+}
+
+#[test]
+fn the_poll_is_validated_by_field() {
+    for bad in [
+        json!(0),
+        json!(4),
+        json!(3601),
+        json!("10"),
+        json!(1.5),
+        json!(-1),
+    ] {
+        let input = json!({"functionName":"orders","alias":"live","targetVersion":"2",
+            "strategy":"AllAtOnce","provisionedConcurrency":{"pollSeconds": bad}});
+        let e = DeploymentRequest::from_json(&input).unwrap_err();
+        assert_eq!(e.field, "provisionedConcurrency.pollSeconds", "{bad}: {e}");
+    }
+    let input = json!({"functionName":"orders","alias":"live","targetVersion":"2",
+        "strategy":"AllAtOnce","provisionedConcurrency":{"pollSeconds": 5}});
+    let r = DeploymentRequest::from_json(&input).unwrap();
+    assert_eq!(r.provisioned_concurrency.poll_seconds, Some(5));
+    let input = json!({"functionName":"orders","alias":"live","targetVersion":"2",
+        "strategy":"AllAtOnce"});
+    let r = DeploymentRequest::from_json(&input).unwrap();
+    assert_eq!(r.provisioned_concurrency.poll(), DEFAULT_POLL_SECONDS);
 }
