@@ -479,7 +479,7 @@ mod tests {
             .park("orders", "live", "d1", &parked("t1"))
             .await
             .unwrap();
-        assert_eq!(pending, None);
+        assert_eq!(pending.pending_alarm, None);
         let watchers = registry.watching("latency").await.unwrap();
         assert_eq!(watchers[0].1, Some(parked("t1")));
         assert!(registry.watching("other").await.unwrap().is_empty());

@@ -31,6 +31,24 @@ fn deployment(traffic: u16, step: usize) -> Deployment {
     d
 }
 
+/// (name, wait, previous park, document, statuses put).
+type ParkRow<'a> = (
+    &'a str,
+    Wait,
+    Option<Previous>,
+    &'a Deployment,
+    Vec<&'a str>,
+);
+/// (name, status, error, cause, lock held, status/cause kind put).
+type EndRow<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    bool,
+    Option<&'a str>,
+);
+
 fn statuses(events: &[LifecycleEvent]) -> Vec<&'static str> {
     events.iter().map(|e| e.status.name()).collect()
 }
@@ -39,7 +57,7 @@ fn statuses(events: &[LifecycleEvent]) -> Vec<&'static str> {
 fn a_park_tells_only_what_is_new() {
     let shifted = deployment(1000, 0);
     let full = deployment(10_000, 1);
-    let rows: [(&str, Wait, Option<Previous>, &Deployment, Vec<&str>); 8] = [
+    let rows: [ParkRow; 8] = [
         (
             "first bake after a shift",
             Wait::Bake,
@@ -145,7 +163,7 @@ fn each_ending_is_one_terminal_status_and_a_repeat_is_none() {
         aws lambda update-alias --function-name orders --name live --function-version 1 \
         --routing-config '{\"AdditionalVersionWeights\":{}}'";
     let caught = "Lambda.Unknown. Alias live restored to version 1 (it was on 1@90%+2@10%).";
-    let rows: [(&str, &str, Option<&str>, &str, bool, Option<&str>); 12] = [
+    let rows: [EndRow; 12] = [
         (
             "rolled back for an alarm",
             "FAILED",
