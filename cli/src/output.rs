@@ -58,6 +58,29 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
     for line in &summary.undone {
         say!("Watch:   {line}");
     }
+    for event in &summary.events {
+        let d = &event.detail;
+        let weight = d.weight.map(|w| format!(" at {w}%")).unwrap_or_default();
+        let cause = d
+            .cause
+            .as_ref()
+            .map(|c| format!(" ({})", c.kind))
+            .unwrap_or_default();
+        say!(
+            "Event:   t+{:.0}s {}{weight}{cause} (id {})",
+            event.seconds,
+            d.status.name(),
+            d.event_id
+        );
+    }
+    if !summary.events.is_empty() {
+        let n = summary.events.len() as f64;
+        say!(
+            "Events:  {} lifecycle events put ≈ ${:.6} (EventBridge custom events, $1.00 per million)",
+            summary.events.len(),
+            n * shifter::domain::lifecycle::USD_PER_EVENT
+        );
+    }
     for member in &summary.train {
         let ended = member
             .ended

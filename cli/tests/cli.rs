@@ -86,6 +86,21 @@ fn simulate_json_summary_has_the_documented_shape() {
         .map(|p| p["weight"].as_f64().unwrap())
         .collect();
     assert_eq!(weights, vec![0.0, 10.0, 100.0]);
+    let events = s["events"].as_array().unwrap();
+    let statuses: Vec<&str> = events
+        .iter()
+        .map(|e| e["detail"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["STARTED", "STEP_SHIFTED", "PROMOTED", "SUCCEEDED"]
+    );
+    assert_eq!(events[1]["seconds"], 0.0);
+    assert_eq!(
+        events[1]["detailType"],
+        "Traffic Shifter Deployment Status Change"
+    );
+    assert_eq!(events[1]["detail"]["version"], "1");
 }
 
 /// An alarm that fires while a callback pre-traffic hook runs (it answers two minutes later),

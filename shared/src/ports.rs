@@ -308,6 +308,17 @@ pub struct ParkedTask {
     pub traffic_percent: f64,
 }
 
+/// What a park found on the lock it wrote its task to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parked {
+    /// An alarm noted while nothing was parked (`pendingAlarm`), now cleared.
+    pub pending_alarm: Option<String>,
+    /// The task parked before this one, if any (what the lifecycle events compare with).
+    pub previous: Option<ParkedTask>,
+    /// The execution holding the lock.
+    pub execution_arn: String,
+}
+
 /// Outcome of trying to take the per-alias lock.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lock {
@@ -329,7 +340,8 @@ pub trait DeploymentRegistry: Send + Sync {
     async fn acquire(&self, deployment: &ActiveDeployment) -> Result<Lock, ShifterError>;
 
     /// Records `task` as the deployment's parked task (replacing an earlier one) and returns the
-    /// alarm noted while nothing was parked (`pendingAlarm`), clearing it. `NotFound` when
+    /// alarm noted while nothing was parked (`pendingAlarm`), clearing it, with the task parked
+    /// before and the execution (from the same write's old item). `NotFound` when
     /// `deployment_id` does not hold the lock.
     async fn park(
         &self,
@@ -337,7 +349,7 @@ pub trait DeploymentRegistry: Send + Sync {
         alias: &str,
         deployment_id: &str,
         task: &ParkedTask,
-    ) -> Result<Option<String>, ShifterError>;
+    ) -> Result<Parked, ShifterError>;
 
     /// The live deployments watching `alarm`, each with its parked task if any.
     async fn watching(
@@ -451,6 +463,17 @@ pub enum TokenAnswer {
 
 /// Answers parked task tokens (SendTaskSuccess / SendTaskFailure): the one port for it, used by
 /// the watch function and the CLI's approve, promote and abort.
+/// Puts a deployment's lifecycle events on the stack's own event bus.
+#[async_trait]
+pub trait StatusEvents: Send + Sync {
+    /// Puts `events` (at most 10, one PutEvents call), each with the lifecycle detail-type and
+    /// source. `Transient` when any entry was not accepted.
+    async fn put_events(
+        &self,
+        events: &[crate::domain::lifecycle::LifecycleEvent],
+    ) -> Result<(), ShifterError>;
+}
+
 #[async_trait]
 pub trait TaskCallbacks: Send + Sync {
     /// Completes the parked task with `output` (e.g. `{"action":"approve"}`).

@@ -154,6 +154,22 @@ pub struct Summary {
     /// Roll Back left behind (stopped by hand, timed out, failed outside a Catch).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undone: Vec<String>,
+    /// The lifecycle events the deployment put on the stack's bus, in order (docs/events.md);
+    /// absent when none was seen (a summary read from an execution history).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<BusEvent>,
+}
+
+/// One event put on the stack's bus, as `simulate --json` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusEvent {
+    /// Seconds from the start of the deployment.
+    pub seconds: f64,
+    /// The event's `DetailType`.
+    pub detail_type: String,
+    /// The event's `Detail`.
+    pub detail: crate::domain::lifecycle::LifecycleEvent,
 }
 
 impl TrainAlias {
@@ -318,6 +334,7 @@ impl SummaryBuilder {
             analyses: self.analyses,
             train: Vec::new(),
             undone: Vec::new(),
+            events: Vec::new(),
         }
     }
 }

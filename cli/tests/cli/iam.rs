@@ -18,6 +18,7 @@ const ADAPTERS: &[(&str, Operations)] = &[
     ("codepipeline", shifter::aws::codepipeline::OPERATIONS),
     ("sfn", shifter::aws::sfn::OPERATIONS),
     ("dynamodb", shifter::aws::dynamodb::OPERATIONS),
+    ("events", shifter::aws::events::OPERATIONS),
 ];
 
 /// What the state machine role needs to deliver its logs to CloudWatch Logs
@@ -282,6 +283,35 @@ fn every_function_is_allowed_what_its_code_calls_and_nothing_more() {
         checked >= 5,
         "only {checked} functions found in template.yaml"
     );
+}
+
+/// The lifecycle events: only the watch function may put them, and only on the stack's own bus.
+#[test]
+fn only_the_watch_function_puts_events_and_only_on_the_stacks_bus() {
+    let template = read(&repo().join("template.yaml"));
+    let mut putting = Vec::new();
+    for (name, block) in resources(&template) {
+        if field(&block, "Type:").as_deref() != Some("AWS::Serverless::Function")
+            || !granted(&block).contains("events:PutEvents")
+        {
+            continue;
+        }
+        putting.push(field(&block, "Binary:").unwrap_or_default());
+        let statement = block
+            .split("- Sid: ")
+            .find(|s| s.contains("events:PutEvents"))
+            .expect("a statement");
+        assert_eq!(
+            field(statement, "Resource:").as_deref(),
+            Some("!GetAtt ShifterEventBus.Arn"),
+            "{name} may put events only on the stack's bus"
+        );
+        assert!(
+            field(&block, "SHIFTER_EVENT_BUS:").is_some(),
+            "{name} is told the bus"
+        );
+    }
+    assert_eq!(putting, ["watch"]);
 }
 
 /// The state machine's role: what its Task resources call (`lambda:invoke…` →

@@ -31,10 +31,12 @@ use shifter::aliases::{Undone, undo_stranded};
 use shifter::domain::{Deployment, ErrorKind, Failure};
 use shifter::ports::{
     ActiveDeployment, AlarmReader, AliasRouter, DeploymentRegistry, ParkedTask, RolledBackVersion,
-    TaskCallbacks, TokenAnswer, alarm_report,
+    StatusEvents, TaskCallbacks, TokenAnswer, alarm_report,
 };
 use shifter::states::ParkKind;
 use tracing::{info, warn};
+
+pub mod tell;
 
 /// The `source` of CloudWatch's events.
 pub const CLOUDWATCH_SOURCE: &str = "aws.cloudwatch";
@@ -59,6 +61,8 @@ pub struct Ports<'a> {
     pub tasks: &'a dyn TaskCallbacks,
     /// The aliases, for undoing what an execution that ended without Roll Back left on them.
     pub router: &'a dyn AliasRouter,
+    /// The stack's event bus, for the lifecycle events.
+    pub events: &'a dyn StatusEvents,
 }
 
 /// A park request from a `lambda:invoke.waitForTaskToken` Task.
@@ -93,6 +97,18 @@ pub struct ExecutionStatusChange {
     /// The error it failed with, once failed.
     #[serde(default)]
     pub error: Option<String>,
+    /// The cause it failed with, once failed.
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// The output as text, once succeeded (`null` when too large).
+    #[serde(default)]
+    pub output: Option<String>,
+    /// When it started, in milliseconds since the epoch.
+    #[serde(default)]
+    pub start_date: Option<i64>,
+    /// When it ended, in milliseconds since the epoch.
+    #[serde(default)]
+    pub stop_date: Option<i64>,
 }
 
 /// The errors of a deployment that rolled its target back: that version is remembered, and
@@ -167,6 +183,9 @@ pub struct Outcome {
     pub undone: Vec<String>,
     /// True when the event was not one to act on (another source, not into ALARM).
     pub ignored: bool,
+    /// CloudWatch embedded metric format lines to print (main prints them to stdout).
+    #[serde(skip)]
+    pub metrics: Vec<String>,
 }
 
 /// Handles either event.
@@ -191,6 +210,13 @@ pub async fn execution_changed(
         ignored: true,
         ..Outcome::default()
     };
+    if change.detail_type == EXECUTION_STATUS_CHANGE && detail.status == "RUNNING" {
+        let metrics = tell::at_started(ports, &change).await?;
+        return Ok(Outcome {
+            metrics,
+            ..Outcome::default()
+        });
+    }
     if change.detail_type != EXECUTION_STATUS_CHANGE || !ENDED.contains(&detail.status.as_str()) {
         return Ok(ignored);
     }
@@ -219,6 +245,8 @@ pub async fn execution_changed(
             rolled_back |= undo(ports, detail, function, alias, &mut outcome).await?;
         }
     }
+    let lead = (aliases[0].0.as_str(), aliases[0].1.as_str());
+    outcome.metrics = tell::at_ended(ports, &change, lead, &outcome.undone).await?;
     for (function, alias) in aliases {
         if rolled_back {
             remember(ports, &change, &function, &alias, &mut outcome).await?;
@@ -347,14 +375,16 @@ pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, Sh
         kind: request.park,
         traffic_percent: d.progress.traffic.as_percent(),
     };
-    let pending = ports
+    let parked = ports
         .registry
         .park(&d.lead().function_name, &d.lead().alias, &d.deployment_id, &task)
         .await
-        .unwrap_or_else(|e| {
+        .inspect_err(|e| {
             warn!(error = %e, "parked task not recorded; alarm events will not reach it, the backstop read will");
-            None
-        });
+        })
+        .ok();
+    tell::at_parked(ports.events, request.park, parked.as_ref(), d).await;
+    let pending = parked.and_then(|p| p.pending_alarm);
     let failure = match pending {
         Some(alarm) => Some(Failure::new(
             ErrorKind::AlarmTriggered,

@@ -3,13 +3,14 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shifter::aws::dynamodb::{DynamoDbRegistry, TABLE_ENV};
-use shifter::aws::{CloudWatchAlarms, LambdaAdapter, StepFunctionsExecutions};
+use shifter::aws::events::BUS_ENV;
+use shifter::aws::{CloudWatchAlarms, EventBridgeEvents, LambdaAdapter, StepFunctionsExecutions};
 use watch::{Ports, WatchEvent, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shifter::aws::init_logging();
-    // The one variable the function reads, at start-up: the registry table.
+    // The variables the function reads, at start-up: the registry table and the event bus.
     let table = shifter::aws::env::required(TABLE_ENV)?;
     let aws = shifter::aws::load_config().await;
     let registry = DynamoDbRegistry::from_config(&aws, table);
@@ -18,14 +19,21 @@ async fn main() -> Result<(), Error> {
     let tasks = StepFunctionsExecutions::from_config(&aws);
     let router = LambdaAdapter::from_config(&aws);
     router.warm().await;
+    let events = EventBridgeEvents::from_config(&aws, shifter::aws::env::required(BUS_ENV)?);
     let ports = Ports {
         registry: &registry,
         alarms: &alarms,
         tasks: &tasks,
         router: &router,
+        events: &events,
     };
     lambda_runtime::run(service_fn(|ev: LambdaEvent<Value>| async {
-        handle(&ports, WatchEvent::from_json(ev.payload)?).await
+        let outcome = handle(&ports, WatchEvent::from_json(ev.payload)?).await?;
+        // Embedded metric format: CloudWatch Logs turns each line into metrics.
+        for line in &outcome.metrics {
+            println!("{line}");
+        }
+        Ok::<_, Error>(outcome)
     }))
     .await
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shifter::domain::{AliasRoute, AliasState, Deployment, DeploymentRequest};
-use shifter::fakes::{FakeAlarms, FakeLambda, FakeRegistry, FakeTasks, ManualClock, TaskAnswer};
+use shifter::fakes::{
+    FakeAlarms, FakeLambda, FakeRegistry, FakeStatusEvents, FakeTasks, ManualClock, TaskAnswer,
+};
 use shifter::ports::{ActiveDeployment, AlarmState, Clock, DeploymentRegistry};
 use shifter::states::ParkKind;
 use watch::{Outcome, Ports, WatchEvent, handle};
@@ -19,6 +21,7 @@ struct World {
     registry: FakeRegistry,
     tasks: FakeTasks,
     lambda: FakeLambda,
+    events: FakeStatusEvents,
 }
 
 impl World {
@@ -29,7 +32,8 @@ impl World {
         alarms.add(ALARM, AlarmState::Ok);
         let w = World {
             lambda: FakeLambda::with_function(shared.clone(), "orders-api", 3, "live"),
-            registry: FakeRegistry::new(shared),
+            registry: FakeRegistry::new(shared.clone()),
+            events: FakeStatusEvents::new(shared),
             tasks: FakeTasks::new(),
             alarms,
             clock,
@@ -76,6 +80,7 @@ impl World {
             alarms: &self.alarms,
             tasks: &self.tasks,
             router: &self.lambda,
+            events: &self.events,
         };
         let event = WatchEvent::from_json(event).expect("a known event");
         handle(&ports, event).await.expect("handled")
@@ -255,11 +260,8 @@ fn execution_event(status: &str, input: Option<&str>) -> Value {
 async fn an_ended_execution_releases_its_lock_and_watch_entries() {
     let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2"}"#;
     let w = World::new().await;
-    assert!(
-        w.send(execution_event("RUNNING", Some(input)))
-            .await
-            .ignored
-    );
+    let running = w.send(execution_event("RUNNING", Some(input))).await;
+    assert_eq!(running.released, 0, "a run still going only puts STARTED");
     assert!(w.send(execution_event("ABORTED", None)).await.ignored);
     assert!(w.registry.entry("orders-api", "live").is_some());
     assert_eq!(
@@ -403,6 +405,7 @@ async fn a_failed_memory_write_is_retried_with_the_lock_still_held() {
         alarms: &w.alarms,
         tasks: &w.tasks,
         router: &w.lambda,
+        events: &w.events,
     };
     let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
     assert!(first.is_err(), "the failed write fails the delivery");
@@ -559,4 +562,85 @@ async fn someone_elses_change_is_left_after_a_stop() {
         "{:?}",
         outcome.undone
     );
+}
+
+fn statuses(events: &FakeStatusEvents) -> Vec<String> {
+    let put = events.events();
+    put.iter().map(|e| e.detail.event_id.clone()).collect()
+}
+
+/// A Bake park right after a shift puts STEP_SHIFTED; the next piece of the same bake (the
+/// registry still holds the task parked at that weight) puts nothing.
+#[tokio::test]
+async fn a_park_at_a_new_weight_puts_step_shifted_once() {
+    let w = World::new().await;
+    w.park("t1").await;
+    w.park("t2").await;
+    assert_eq!(statuses(&w.events), ["exec:STEP_SHIFTED:0"]);
+    let put = &w.events.events()[0];
+    assert_eq!(put.detail_type, "Traffic Shifter Deployment Status Change");
+    assert_eq!(
+        put.detail.execution_arn,
+        "arn:aws:states:us-east-1:1:execution:sm:exec"
+    );
+    assert_eq!(put.detail.weight, Some(10.0));
+}
+
+/// An ending puts its terminal status before the release, so a repeated delivery (the lock gone)
+/// puts nothing more; its EMF lines count it.
+#[tokio::test]
+async fn an_ending_puts_its_terminal_status_once_however_often_delivered() {
+    let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2"}"#;
+    let w = World::new().await;
+    let started = w.send(execution_event("RUNNING", Some(input))).await;
+    assert!(started.metrics[0].contains("DeploymentsStarted"));
+    let mut event = execution_event("FAILED", Some(input));
+    event["detail"]["error"] = json!("AlarmTriggered");
+    event["detail"]["cause"] =
+        json!("alarm x went into ALARM. Alias live restored to version 1 (it was on 1@90%+2@10%).");
+    let first = w.send(event.clone()).await;
+    let again = w.send(event).await;
+    assert_eq!(statuses(&w.events), ["exec:STARTED", "exec:ROLLED_BACK"]);
+    let rolled = &w.events.events()[1].detail;
+    assert_eq!(rolled.cause.as_ref().unwrap().kind, "alarm");
+    assert_eq!(rolled.to_version.as_deref(), Some("2"));
+    assert!(
+        first.metrics[0].contains("DeploymentsRolledBack"),
+        "{:?}",
+        first.metrics
+    );
+    assert!(
+        first.metrics[0].contains("\"DeploymentDuration\":600.0"),
+        "{:?}",
+        first.metrics
+    );
+    assert!(again.metrics.is_empty(), "a repeat counts nothing");
+}
+
+/// A failed put never fails a park; at an ending it fails the delivery before the release, and
+/// EventBridge's retry puts it with the lock still held.
+#[tokio::test]
+async fn a_failed_put_never_fails_a_park_and_an_ending_is_put_on_the_retry() {
+    let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2"}"#;
+    let w = World::new().await;
+    w.events.fail_next(1);
+    assert_eq!(w.park("t1").await, Outcome::default());
+    assert!(w.events.events().is_empty());
+    w.events.fail_next(1);
+    let ports = Ports {
+        registry: &w.registry,
+        alarms: &w.alarms,
+        tasks: &w.tasks,
+        router: &w.lambda,
+        events: &w.events,
+    };
+    let event = execution_event("ABORTED", Some(input));
+    let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
+    assert!(first.is_err(), "the failed put fails the delivery");
+    assert!(
+        w.registry.entry("orders-api", "live").is_some(),
+        "the lock is kept"
+    );
+    assert_eq!(w.send(event).await.released, 1);
+    assert_eq!(statuses(&w.events), ["exec:STOPPED"]);
 }

@@ -33,7 +33,9 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::domain::LastWrite;
 use crate::error::ShifterError;
-pub use crate::ports::{ActiveDeployment, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion};
+pub use crate::ports::{
+    ActiveDeployment, DeploymentRegistry, Lock, Parked, ParkedTask, RolledBackVersion,
+};
 use items::{
     LOCK_SK, active, delete, held_by, key, lock_item, lock_key, n, parked, put, returned,
     rolled_back_item, rolled_back_key, rolled_back_record, s, text, watch_item, watch_key,
@@ -172,7 +174,7 @@ impl DeploymentRegistry for DynamoDbRegistry {
         alias: &str,
         deployment_id: &str,
         task: &ParkedTask,
-    ) -> Result<Option<String>, ShifterError> {
+    ) -> Result<Parked, ShifterError> {
         let out = self
             .client
             .update_item()
@@ -192,11 +194,16 @@ impl DeploymentRegistry for DynamoDbRegistry {
             .send()
             .await;
         match out {
-            Ok(out) => Ok(out
-                .attributes()
-                .and_then(|old| old.get("pendingAlarm"))
-                .and_then(|v| v.as_s().ok())
-                .cloned()),
+            Ok(out) => {
+                let old = out.attributes().cloned().unwrap_or_default();
+                let text = |name: &str| old.get(name).and_then(|v| v.as_s().ok()).cloned();
+                Ok(Parked {
+                    pending_alarm: text("pendingAlarm"),
+                    // Only the lifecycle events read it: an unreadable one counts as none.
+                    previous: parked(&old).ok().flatten(),
+                    execution_arn: text("executionArn").unwrap_or_default(),
+                })
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|svc| svc.is_conditional_check_failed_exception()) =>

@@ -7,7 +7,8 @@
 //! 3. input: `request` (parses the execution input);
 //! 4. checks: `limits` (history budget), `cost`, `preflight`, `accept` (parses then budgets),
 //!    `idle` (settings that would do nothing);
-//! 5. the document: `deployment` (its groups, its JSON form, every "what comes next" rule).
+//! 5. the document: `deployment` (its groups, its JSON form, every "what comes next" rule);
+//! 6. telling: `lifecycle` (the events a deployment puts at each moment).
 
 pub mod accept;
 pub mod alarm;
@@ -21,6 +22,7 @@ pub mod field;
 pub mod hooks;
 pub mod idle;
 pub mod json;
+pub mod lifecycle;
 pub mod limits;
 pub mod managed;
 pub mod preflight;

@@ -13,9 +13,11 @@ pub use clock::ManualClock;
 pub use lambda::{AliasWrite, FakeLambda, Fault, LambdaOp, Writer};
 pub use metrics::{FakeMetrics, Traffic};
 
+pub mod events;
 pub mod executions;
 pub mod pipeline;
 
+pub use events::{FakeStatusEvents, PutEvent};
 pub use executions::FakeExecutions;
 pub use pipeline::{FakePipelineJobs, JobResult};
 

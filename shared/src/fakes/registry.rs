@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use crate::domain::LastWrite;
 use crate::error::ShifterError;
 use crate::ports::{
-    ActiveDeployment, Clock, DeploymentRegistry, Lock, ParkedTask, RolledBackVersion,
+    ActiveDeployment, Clock, DeploymentRegistry, Lock, Parked, ParkedTask, RolledBackVersion,
 };
 
 /// The lock item of one alias, as stored.
@@ -172,7 +172,7 @@ impl DeploymentRegistry for FakeRegistry {
         alias: &str,
         deployment_id: &str,
         task: &ParkedTask,
-    ) -> Result<Option<String>, ShifterError> {
+    ) -> Result<Parked, ShifterError> {
         let now = self.now();
         let mut table = self.begin("DynamoDB UpdateItem (park)")?;
         let entry = held(&mut table, now, function, alias, deployment_id).ok_or_else(|| {
@@ -180,8 +180,12 @@ impl DeploymentRegistry for FakeRegistry {
                 "lock of deployment {deployment_id} on {function}:{alias}"
             ))
         })?;
-        entry.parked = Some(task.clone());
-        Ok(entry.pending_alarm.take())
+        let previous = entry.parked.replace(task.clone());
+        Ok(Parked {
+            pending_alarm: entry.pending_alarm.take(),
+            previous,
+            execution_arn: entry.deployment.execution_arn.clone(),
+        })
     }
 
     async fn watching(
@@ -375,6 +379,7 @@ mod tests {
             .park("orders", "live", "d1", &parked(token))
             .await
             .unwrap()
+            .pending_alarm
     }
 
     fn setup() -> (ManualClock, FakeRegistry, i64) {
@@ -474,7 +479,7 @@ mod tests {
             .park("orders", "live", "d1", &parked("t1"))
             .await
             .unwrap();
-        assert_eq!(pending, None);
+        assert_eq!(pending.pending_alarm, None);
         let watchers = registry.watching("latency").await.unwrap();
         assert_eq!(watchers[0].1, Some(parked("t1")));
         assert!(registry.watching("other").await.unwrap().is_empty());

@@ -252,11 +252,18 @@ mod suite {
             .unwrap();
         assert_eq!(noted, None, "nothing parked: the alarm is noted");
         let bake = task("t1", "bake", 10.0);
-        let pending = w.port().park("orders", "live", "d1", &bake).await.unwrap();
-        assert_eq!(pending.as_deref(), Some("errors"));
+        let parked = w.port().park("orders", "live", "d1", &bake).await.unwrap();
+        assert_eq!(parked.pending_alarm.as_deref(), Some("errors"));
+        assert_eq!(parked.previous, None, "nothing was parked before");
+        assert!(!parked.execution_arn.is_empty(), "the holder's execution");
         let gate = task("t2", "approval", 50.0);
-        let pending = w.port().park("orders", "live", "d1", &gate).await.unwrap();
-        assert_eq!(pending, None, "the first park cleared it");
+        let parked = w.port().park("orders", "live", "d1", &gate).await.unwrap();
+        assert_eq!(parked.pending_alarm, None, "the first park cleared it");
+        assert_eq!(
+            parked.previous,
+            Some(bake),
+            "the task parked before comes back"
+        );
     }
 
     pub async fn watching_finds_deployments_by_alarm_with_their_parked_task<W: RegistryWorld>(
@@ -306,8 +313,8 @@ mod suite {
             .unwrap();
         assert_eq!(noted, None);
         let next = task("t2", "bake", 20.0);
-        let pending = w.port().park("orders", "live", "d1", &next).await.unwrap();
-        assert_eq!(pending.as_deref(), Some("errors"));
+        let parked = w.port().park("orders", "live", "d1", &next).await.unwrap();
+        assert_eq!(parked.pending_alarm.as_deref(), Some("errors"));
     }
 
     pub async fn release_by_a_non_holder_leaves_everything<W: RegistryWorld>(w: &W) {
@@ -415,7 +422,10 @@ mod suite {
             .park("orders", "live", "d2", &task("t2", "bake", 10.0))
             .await
             .unwrap();
-        assert_eq!(pending, None, "d1's note did not land on d2's lock");
+        assert_eq!(
+            pending.pending_alarm, None,
+            "d1's note did not land on d2's lock"
+        );
     }
 
     pub async fn an_expired_lock_is_free_and_no_longer_watched<W: RegistryWorld>(w: &W) {

@@ -23,6 +23,7 @@ mod support;
 mod cloudwatch;
 mod codepipeline;
 mod dynamodb;
+mod events;
 mod lambda;
 mod metrics;
 mod sfn;

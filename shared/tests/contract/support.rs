@@ -103,6 +103,11 @@ pub fn codepipeline_client(mode: RuleMode, rules: &[&Rule]) -> aws_sdk_codepipel
         .retry_config(fast_retry()))
 }
 
+pub fn eventbridge_client(mode: RuleMode, rules: &[&Rule]) -> aws_sdk_eventbridge::Client {
+    mock_client!(aws_sdk_eventbridge, mode, rules, |c| c
+        .retry_config(fast_retry()))
+}
+
 /// A JSON error body as Lambda (restJson1), Step Functions and CodePipeline (awsJson) send it:
 /// the SDKs read the error code from `__type`.
 pub fn error_body(code: &str, message: &str) -> Option<String> {

@@ -71,6 +71,7 @@ impl LongPlan {
                     alarms: &a.alarms,
                     tasks: &a.tasks,
                     router: &a.lambda,
+                    events: &a.events,
                 };
                 let outcome = watch::handle(&ports, watch::WatchEvent::from_json(payload)?).await?;
                 return serde_json::to_value(outcome)

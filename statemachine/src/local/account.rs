@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use shifter::domain::alias::function_short_name;
 use shifter::domain::{AliasRoute, AliasState, ManagedSet};
 use shifter::fakes::{
-    FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRegistry, FakeTasks, ManualClock,
-    Writer,
+    FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRegistry, FakeStatusEvents, FakeTasks,
+    ManualClock, Writer,
 };
 use shifter::ports::{AlarmState, AliasRouter, Clock, ConcurrencyReader, FunctionRegistry};
 use start_deployment::Config;
@@ -88,6 +88,8 @@ pub struct LocalAccount {
     pub metrics: FakeMetrics,
     /// Our functions whose alias writes land with their answer lost.
     pub lost_answers: LostAnswers,
+    /// The stack's event bus: the lifecycle events the watch function put.
+    pub events: FakeStatusEvents,
 }
 
 impl LocalAccount {
@@ -120,6 +122,7 @@ impl LocalAccount {
             alarm_events: AlarmEvents::default(),
             metrics: FakeMetrics::new(),
             lost_answers: LostAnswers::default(),
+            events: FakeStatusEvents::new(shared.clone()),
             config: Config {
                 managed: ManagedSet::everything(),
             },

@@ -96,32 +96,22 @@ impl LocalInvoker<'_> {
             alarms: &a.alarms,
             tasks: &a.tasks,
             router: a.router.as_ref(),
+            events: &a.events,
         };
         let outcome = watch::handle(&ports, event).await?;
         serde_json::to_value(outcome).map_err(|e| ShifterError::invalid("(output)", e.to_string()))
     }
 
-    /// What EventBridge hands the watch function when execution `name` ends with `status`
+    /// What EventBridge hands the watch function when execution `name` ends as `ending` says
     /// (`SUCCEEDED` or `FAILED` here): its registry entries are released.
     pub(super) async fn execution_ended(
         &self,
         arn: &str,
         name: &str,
-        (status, error): (&str, Option<&str>),
+        ending: Ending<'_>,
         input: &str,
     ) -> Vec<String> {
-        let time = self
-            .account
-            .clock
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let event = json!({
-            "version": "0", "id": format!("local-{name}-end"),
-            "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
-            "account": "000000000000", "region": "local-1", "resources": [arn], "time": time,
-            "detail": {"executionArn": arn, "stateMachineArn": crate::asl::STATE_MACHINE_ARN,
-                "name": name, "status": status, "input": input, "error": error}
-        });
+        let event = self.status_change(arn, name, &ending, input);
         // EventBridge retries a failed delivery with exponential backoff, for up to 24 hours and
         // 185 attempts (<https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html>);
         // the runner gives it EVENT_RETRIES, from 1 s doubling.
@@ -141,6 +131,47 @@ impl LocalInvoker<'_> {
             }
         }
         Vec::new()
+    }
+
+    /// What EventBridge hands the watch function when execution `name` starts (RUNNING): it
+    /// puts STARTED. Retried as an ending is.
+    pub(super) async fn execution_started(&self, arn: &str, name: &str, input: &str) {
+        let running = Ending {
+            status: "RUNNING",
+            ..Ending::default()
+        };
+        let event = self.status_change(arn, name, &running, input);
+        for _ in 0..EVENT_RETRIES {
+            match self.watch(event.clone()).await {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "execution start not handled; EventBridge retries")
+                }
+            }
+        }
+    }
+
+    /// A Step Functions Execution Status Change event, as EventBridge delivers it
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html>).
+    fn status_change(&self, arn: &str, name: &str, ending: &Ending<'_>, input: &str) -> Value {
+        let clock = &self.account.clock;
+        let time = clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (start, now) = (
+            clock.start().timestamp_millis(),
+            clock.now().timestamp_millis(),
+        );
+        let stop = (ending.status != "RUNNING").then_some(now);
+        json!({
+            "version": "0", "id": format!("local-{name}-{}", ending.status),
+            "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+            "account": "000000000000", "region": "local-1", "resources": [arn], "time": time,
+            "detail": {"executionArn": arn, "stateMachineArn": crate::asl::STATE_MACHINE_ARN,
+                "name": name, "status": ending.status, "input": input, "error": ending.error,
+                "cause": ending.cause, "output": ending.output, "startDate": start,
+                "stopDate": stop}
+        })
     }
 
     /// Hands the watch function every alarm event due by now, in time order (an error is
@@ -378,4 +409,17 @@ impl LambdaInvoker for LocalInvoker<'_> {
                 error_message: e.to_string(),
             })
     }
+}
+
+/// How an execution ended, as its status change carries it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Ending<'a> {
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED` (or `RUNNING` at the start).
+    pub status: &'a str,
+    /// Its error, once failed.
+    pub error: Option<&'a str>,
+    /// Its cause, once failed.
+    pub cause: Option<&'a str>,
+    /// Its output as text, once succeeded.
+    pub output: Option<&'a str>,
 }

@@ -102,6 +102,11 @@ pub async fn run(
         .start_execution(crate::asl::STATE_MACHINE_ARN, execution_name, &input)
         .await
         .ok();
+    if let Some(arn) = &arn {
+        invoker
+            .execution_started(arn, execution_name, &input_text)
+            .await;
+    }
     let execution = machine
         .run(&invoker, &account.clock, input, execution_name, &mut watch)
         .await?;
@@ -143,9 +148,14 @@ async fn ended(
         invoker.account.clock.sleep(ALARM_EVENT_LATENCY).await;
     }
     let error = execution.error.as_deref();
-    let undone = invoker
-        .execution_ended(arn, name, (status, error), input)
-        .await;
+    let output = execution.output.as_ref().map(Value::to_string);
+    let ending = invoker::Ending {
+        status,
+        error,
+        cause: execution.cause.as_deref(),
+        output: output.as_deref(),
+    };
+    let undone = invoker.execution_ended(arn, name, ending, input).await;
     let executions = &invoker.account.executions;
     let _ = match execution.status {
         ExecutionStatus::Succeeded => {

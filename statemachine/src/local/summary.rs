@@ -5,7 +5,7 @@ use serde::Deserialize;
 use shifter::domain::Deployment;
 use shifter::domain::deployment::AnalysisRecord;
 use shifter::ports::{AlarmState, Clock};
-use shifter::report::{Ending, FinalAlias, Summary, SummaryBuilder, TrainAlias};
+use shifter::report::{BusEvent, Ending, FinalAlias, Summary, SummaryBuilder, TrainAlias};
 use shifter::states::START_DEPLOYMENT;
 
 use super::account::LocalAccount;
@@ -52,6 +52,17 @@ pub async fn summarize(
     };
     let mut summary = report.finish(ending, |_| final_alias);
     summary.train = train;
+    summary.events = account
+        .events
+        .events()
+        .into_iter()
+        .filter(|e| e.at >= start)
+        .map(|e| BusEvent {
+            seconds: (e.at - start).as_seconds_f64(),
+            detail_type: e.detail_type,
+            detail: e.detail,
+        })
+        .collect();
     summary
 }
 

@@ -8,6 +8,7 @@ mod callbacks;
 mod costs;
 mod definition;
 mod lambda_errors;
+mod lifecycle;
 mod lost_answers;
 mod operate;
 mod provisioned;

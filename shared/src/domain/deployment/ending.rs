@@ -5,6 +5,20 @@ use crate::domain::alias::{AliasState, Member};
 use crate::domain::failure::{ErrorKind, Failure};
 use crate::domain::weight::Weight;
 
+/// The sentences [`Deployment::rolled_back`] ends a cause with, one of which every
+/// `Deployment Rolled Back` cause carries.
+const ROLLED_BACK_SENTENCES: [&str; 3] = [
+    "Every alias of the train is back on its version: ",
+    " restored to version ",
+    " as before; no traffic had reached version ",
+];
+
+/// True when `cause` is one [`Deployment::rolled_back`] wrote: the execution ended in Deployment
+/// Rolled Back (its error may be any caught error's name).
+pub fn is_rolled_back_cause(cause: &str) -> bool {
+    ROLLED_BACK_SENTENCES.iter().any(|s| cause.contains(s))
+}
+
 /// What Roll Back must do for one alias, decided from the alias as it is now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RestoreAction {

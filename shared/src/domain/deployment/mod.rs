@@ -23,7 +23,7 @@ use super::request::DeploymentRequest;
 use super::strategy::Step;
 use super::weight::Weight;
 
-pub use ending::RestoreAction;
+pub use ending::{RestoreAction, is_rolled_back_cause};
 pub use members::Members;
 pub use next::Decision;
 
