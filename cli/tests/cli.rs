@@ -4,6 +4,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "cli/browser.rs"]
+mod browser;
 #[path = "cli/docs.rs"]
 mod docs;
 #[path = "cli/fake_aws.rs"]

@@ -11,6 +11,9 @@ use crate::domain::{AliasRoute, Deployment, ErrorKind, Failure};
 use crate::ports::HistoryEvent;
 use crate::states;
 
+mod marks;
+pub use marks::{AlarmEvent, Wait, WaitKind, alarm_names};
+
 /// How a deployment ended, in the words of `shifter simulate --json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Outcome {
@@ -158,6 +161,13 @@ pub struct Summary {
     /// absent when none was seen (a summary read from an execution history).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<BusEvent>,
+    /// The stretches spent at an approval gate, in a hook or waiting for provisioned
+    /// concurrency, in order (absent when there were none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<Wait>,
+    /// When each watched alarm went into ALARM (absent when none did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alarms_fired: Vec<AlarmEvent>,
 }
 
 /// One event put on the stack's bus, as `simulate --json` lists it.
@@ -253,6 +263,12 @@ pub struct SummaryBuilder {
     timeline: Vec<TimelinePoint>,
     alarm_checks: Vec<AlarmCheck>,
     analyses: Vec<AnalysisPoint>,
+    waits: Vec<Wait>,
+    /// The wait entered and not yet left, and when.
+    waiting: Option<(WaitKind, f64)>,
+    /// A state other than Check Health was entered since the last wait ended.
+    moved_on: bool,
+    alarms_fired: Vec<AlarmEvent>,
 }
 
 impl SummaryBuilder {
@@ -266,7 +282,55 @@ impl SummaryBuilder {
             }],
             alarm_checks: Vec::new(),
             analyses: Vec::new(),
+            waits: Vec::new(),
+            waiting: None,
+            moved_on: true,
+            alarms_fired: Vec::new(),
         }
+    }
+
+    /// State `name` was entered (`entered`) or left at `at`: a wait state's stretch begins or
+    /// ends. A gate or a provisioned-concurrency wait parks again after each alarm check (Check
+    /// Health, then the same wait): re-entered before the deployment moved on, it is one wait.
+    pub fn state(&mut self, at: DateTime<Utc>, name: &str, entered: bool) {
+        let seconds = self.seconds(at);
+        let Some(kind) = WaitKind::of_state(name) else {
+            if entered && name != states::CHECK_HEALTH && states::ALL.contains(&name) {
+                self.moved_on = true;
+            }
+            return;
+        };
+        match self.waiting.take() {
+            Some((open, from)) if !entered && open == kind => {
+                self.waits.push(Wait {
+                    kind,
+                    from,
+                    to: seconds,
+                });
+            }
+            _ if entered => {
+                let again = !self.moved_on && self.waits.last().is_some_and(|w| w.kind == kind);
+                let from = match self.waits.pop() {
+                    Some(last) if again => last.from,
+                    last => {
+                        self.waits.extend(last);
+                        seconds
+                    }
+                };
+                self.waiting = Some((kind, from));
+                self.moved_on = false;
+            }
+            other => self.waiting = other,
+        }
+    }
+
+    /// Alarm `alarm` went into ALARM at `at` (when the runner knows the moment; otherwise the
+    /// summary takes the first alarm check that found it).
+    pub fn alarm_changed(&mut self, at: DateTime<Utc>, alarm: &str) {
+        self.alarms_fired.push(AlarmEvent {
+            seconds: self.seconds(at),
+            alarm: alarm.to_owned(),
+        });
     }
 
     /// A canary analysis Check Health recorded (counted once, however often the document that
@@ -320,9 +384,23 @@ impl SummaryBuilder {
         alias: impl FnOnce(Outcome) -> Option<FinalAlias>,
     ) -> Summary {
         let outcome = Outcome::classify(ending.succeeded, &ending.final_state);
+        let end = self.seconds(ending.at);
+        let mut waits = self.waits;
+        if let Some((kind, from)) = self.waiting {
+            waits.push(Wait {
+                kind,
+                from,
+                to: end,
+            });
+        }
+        let mut alarms_fired = self.alarms_fired;
+        if alarms_fired.is_empty() {
+            let checks = self.alarm_checks.iter();
+            alarms_fired = marks::first_alarms(checks.map(|c| (c.seconds, c.in_alarm.as_slice())));
+        }
         Summary {
             outcome,
-            simulated_seconds: self.seconds(ending.at),
+            simulated_seconds: end,
             alias: alias(outcome),
             error: ending.error,
             cause: ending.cause,
@@ -335,6 +413,8 @@ impl SummaryBuilder {
             train: Vec::new(),
             undone: Vec::new(),
             events: Vec::new(),
+            waits,
+            alarms_fired,
         }
     }
 }
@@ -386,6 +466,10 @@ impl HistoryReader {
         if e.kind.ends_with("StateEntered") {
             self.transitions += 1;
             state.clone_into(&mut self.final_state);
+            self.report.state(e.at, state, true);
+        }
+        if e.kind.ends_with("StateExited") {
+            self.report.state(e.at, state, false);
         }
         if e.kind.ends_with("StateExited")
             && let Some(d) = document(e.output.as_deref())
@@ -616,6 +700,47 @@ mod tests {
             }]
         );
         assert_eq!(summary.alias.map(|a| a.version).as_deref(), Some("1"));
+        assert_eq!(
+            summary.alarms_fired,
+            vec![AlarmEvent {
+                seconds: 40.0,
+                alarm: "f-errors".into()
+            }]
+        );
+    }
+
+    /// A hook's stretch, and a gate parked again after each alarm check counted as one wait
+    /// until the deployment moves on; a wait still open ends where the history does.
+    #[test]
+    fn waits_span_from_entering_to_leaving_and_a_gate_re_parked_is_one() {
+        let e = |id, kind, state| event(id, kind, Some(state), None);
+        let history = vec![
+            event(1, "ExecutionStarted", None, None),
+            e(2, "TaskStateEntered", states::RUN_PRE_TRAFFIC_HOOK),
+            e(3, "TaskStateExited", states::RUN_PRE_TRAFFIC_HOOK),
+            e(4, "TaskStateEntered", states::ANNOUNCE_APPROVAL),
+            e(5, "TaskStateEntered", states::AWAIT_APPROVAL),
+            e(6, "TaskStateExited", states::AWAIT_APPROVAL),
+            e(7, "TaskStateEntered", states::CHECK_HEALTH),
+            e(8, "ChoiceStateEntered", "What Next?"),
+            e(9, "TaskStateEntered", states::AWAIT_APPROVAL),
+            e(10, "TaskStateExited", states::AWAIT_APPROVAL),
+            e(11, "TaskStateEntered", states::SHIFT_TRAFFIC),
+            e(12, "TaskStateEntered", states::AWAIT_APPROVAL),
+        ];
+        let waits: Vec<(WaitKind, f64, f64)> = from_history(&history)
+            .waits
+            .iter()
+            .map(|w| (w.kind, w.from, w.to))
+            .collect();
+        assert_eq!(
+            waits,
+            [
+                (WaitKind::PreTrafficHook, 10.0, 20.0),
+                (WaitKind::Approval, 40.0, 90.0),
+                (WaitKind::Approval, 110.0, 110.0)
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! page sees each deployment move as it would on AWS. Parks listen for answers sent to their
 //! task token while they wait ([`LocalAccount::listen_every`]): the page's buttons answer the
 //! gate through the CLI's own `answer` over this account's executions and task tokens.
+//! Each deployment is played again once it has ended and rested ([`REST_SECONDS`]), so a page
+//! opened at any time has one live.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 use shifter::ShifterError;
 use shifter::domain::AliasRoute;
 use shifter::fakes::{FakeExecutions, Traffic};
-use shifter::ports::{AlarmState, Execution, Executions, HistoryEvent};
+use shifter::ports::{AlarmState, Clock, Execution, Executions, HistoryEvent};
 use shifter_statemachine::asl::{self, ExecutionStatus};
 use shifter_statemachine::local::{self, HookBehaviour, LocalAccount};
 
@@ -169,13 +171,23 @@ pub fn deployments() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// When a service's alarm goes to ALARM, in simulated seconds into each of its runs.
+fn alarm_after(service: &str) -> Option<i64> {
+    (service == "payments").then_some(150)
+}
+
+/// Simulated seconds a deployment rests, ended, before it is played again.
+pub const REST_SECONDS: i64 = 300;
+
 /// The demo account, with the three services.
 pub fn account() -> LocalAccount {
     let account = LocalAccount::new();
     for (name, errors) in [("checkout", 0.2), ("payments", 0.2), ("orders", 0.3)] {
         add_service(&account, name, errors);
+        if let Some(seconds) = alarm_after(name) {
+            account.alarm_at(&format!("{name}-errors"), seconds);
+        }
     }
-    account.alarm_at("payments-errors", 150);
     // A parked gate looks for the page's answer every simulated second.
     account.listen_every(1.0);
     account
@@ -191,24 +203,13 @@ pub async fn start(speed: f64) -> Source {
     let pacer = clock.enroll();
     let guards: Vec<_> = deployments().iter().map(|_| clock.enroll()).collect();
     for ((name, input), guard) in deployments().into_iter().zip(guards) {
-        lock(&runs).insert(
-            name.to_owned(),
-            Live {
-                input: input.clone(),
-                events: Vec::new(),
-            },
-        );
-        let (account, runs) = (account.clone(), runs.clone());
-        tokio::spawn(async move {
-            let mut observe = |e: &asl::HistoryEvent| {
-                if let Some(live) = lock(&runs).get_mut(name) {
-                    live.events.push(e.clone());
-                }
-            };
-            // A run that cannot start is shown as it failed (its history says why).
-            let _ = local::run(&account, input, name, &mut observe).await;
-            drop(guard);
-        });
+        let player = Player {
+            account: account.clone(),
+            runs: runs.clone(),
+            name,
+            input,
+        };
+        tokio::spawn(player.replay(guard));
     }
     tokio::spawn(pace(clock, pacer, speed));
     // Listed from the first request on: each run starts its execution before its first state.
@@ -222,6 +223,63 @@ pub async fn start(speed: f64) -> Source {
         tasks,
         state_machine: asl::STATE_MACHINE_ARN.to_owned(),
         simulated: true,
+    }
+}
+
+/// Plays one demo deployment again and again, so a page opened at any time has one live.
+struct Player {
+    account: LocalAccount,
+    runs: Runs,
+    name: &'static str,
+    input: Value,
+}
+
+impl Player {
+    /// Run 1 is `name`; once a run has ended and rested [`REST_SECONDS`], the service is put
+    /// back as it was and run n starts as `name-n`. `enrolled` keeps the shared clock waiting
+    /// for this player while it is between runs.
+    async fn replay(self, enrolled: shifter::fakes::clock::Enrolled) {
+        for round in 1u32.. {
+            let execution = if round == 1 {
+                self.name.to_owned()
+            } else {
+                self.rewind();
+                format!("{}-{round}", self.name)
+            };
+            let live = Live {
+                input: self.input.clone(),
+                events: Vec::new(),
+            };
+            lock(&self.runs).insert(execution.clone(), live);
+            let runs = &self.runs;
+            let mut observe = |e: &asl::HistoryEvent| {
+                if let Some(live) = lock(runs).get_mut(&execution) {
+                    live.events.push(e.clone());
+                }
+            };
+            // A run that cannot start is shown as it failed (its history says why).
+            let _ = local::run(&self.account, self.input.clone(), &execution, &mut observe).await;
+            let rest = chrono::TimeDelta::seconds(REST_SECONDS);
+            self.account.clock.sleep(rest).await;
+        }
+        drop(enrolled);
+    }
+
+    /// The service as it was before its first run: alias `live` on version 1, its alarm OK
+    /// (and, for `payments`, going to ALARM as far into this run as into the first).
+    fn rewind(&self) {
+        let service = self.input["functionName"].as_str().unwrap_or_default();
+        let account = &self.account;
+        account
+            .lambda
+            .put_alias(service, "live", AliasRoute::single("1"));
+        let alarm = format!("{service}-errors");
+        let now = account.clock.now();
+        account.alarms.set_from(&alarm, now, AlarmState::Ok);
+        if let Some(seconds) = alarm_after(service) {
+            let at = now + chrono::TimeDelta::seconds(seconds);
+            account.alarms.set_from(&alarm, at, AlarmState::Alarm);
+        }
     }
 }
 

@@ -118,8 +118,8 @@ async fn one(State(d): State<Shared>, Path(id): Path<String>) -> Response {
 
 async fn chart(State(d): State<Shared>, Path(id): Path<String>) -> Response {
     let drawn = match d.source.summary(&id).await {
-        Ok((summary, started)) => {
-            crate::chart::render(&summary, (!d.source.simulated).then_some(started))
+        Ok((summary, started, running)) => {
+            crate::chart::render_as(&summary, (!d.source.simulated).then_some(started), running)
         }
         Err(e) => Err(e),
     };

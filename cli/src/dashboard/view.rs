@@ -60,11 +60,18 @@ impl Source {
         Ok(deployment_view(id, &execution, &history))
     }
 
-    /// The summary of execution `id`, and when it started (for the chart).
-    pub async fn summary(&self, id: &str) -> Result<(Summary, DateTime<Utc>), CliError> {
+    /// The summary of execution `id`, when it started, and whether it is still running (its
+    /// history has no ending yet), for the chart.
+    pub async fn summary(&self, id: &str) -> Result<(Summary, DateTime<Utc>, bool), CliError> {
         let history = self.executions.execution_history(&self.arn(id)).await?;
         let started = history.first().map_or_else(Utc::now, |e| e.at);
-        Ok((report::from_history(&history), started))
+        let ended = history.iter().any(|e| {
+            matches!(
+                e.kind.as_str(),
+                "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut"
+            )
+        });
+        Ok((report::from_history(&history), started, !ended))
     }
 }
 

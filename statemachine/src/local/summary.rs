@@ -30,6 +30,7 @@ pub async fn summarize(
             report.traffic(at, route.weight_on(&target).as_percent());
         }
     }
+    waits_and_alarms(&mut report, account, execution, planned);
     for read in account.alarms.reads().into_iter().filter(|r| r.at >= start) {
         let in_alarm = read
             .states
@@ -64,6 +65,36 @@ pub async fn summarize(
         })
         .collect();
     summary
+}
+
+/// The run's wait states entered and left, and the moments its watched alarms went into ALARM
+/// (the account's scripted changes, as CloudWatch sends them to EventBridge).
+fn waits_and_alarms(
+    report: &mut SummaryBuilder,
+    account: &LocalAccount,
+    execution: &Execution,
+    planned: Option<&Deployment>,
+) {
+    let start = account.clock.start();
+    let at = |seconds: f64| start + chrono::TimeDelta::milliseconds((seconds * 1000.0) as i64);
+    for event in &execution.events {
+        match &event.kind {
+            EventKind::StateEntered { name, .. } => report.state(at(event.at_seconds), name, true),
+            EventKind::StateExited { name, .. } => report.state(at(event.at_seconds), name, false),
+            _ => {}
+        }
+    }
+    let watched = planned
+        .map(|d| d.watch.alarms.as_slice())
+        .unwrap_or_default();
+    for (when, alarm) in account
+        .alarms
+        .changes_into_alarm(start, account.clock.now())
+    {
+        if watched.contains(&alarm) {
+            report.alarm_changed(when, &alarm);
+        }
+    }
 }
 
 /// Every alias of a release train as the account has it now (empty for one alias, which the

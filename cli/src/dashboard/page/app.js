@@ -64,6 +64,13 @@ function show(d) {
   for (const [k, v] of dl) { w.appendChild(text(document.createElement("dt"), k)); w.appendChild(text(document.createElement("dd"), v)); }
   const checks = $("checks");
   checks.replaceChildren();
+  for (const a of d.summary.alarmsFired || []) {
+    checks.appendChild(text(document.createElement("li"), `▲ ${a.alarm} went into ALARM at ${clock(a.seconds)}`)).className = "bad";
+  }
+  for (const w of d.summary.waits || []) {
+    const what = { approval: "approval gate", preTrafficHook: "pre-traffic hook", postTrafficHook: "post-traffic hook", provisionedConcurrency: "provisioned concurrency" }[w.kind];
+    checks.appendChild(text(document.createElement("li"), `◆ ${what} ${clock(w.from)}–${clock(w.to)}`)).className = "wait";
+  }
   for (const c of d.summary.alarmChecks.slice(-8)) {
     const li = text(document.createElement("li"), `${clock(c.seconds)} ${c.inAlarm.length ? "ALARM: " + c.inAlarm.join(", ") : "OK"}`);
     li.className = c.inAlarm.length ? "bad" : "good";
