@@ -8,10 +8,15 @@
 use plotters::chart::DualCoordChartContext;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-use shifter::report::{Outcome, Summary, WaitKind};
+use shifter::report::Summary;
 
 use crate::error::CliError;
+
+mod legend;
+mod marks;
+
+use legend::{draw_legend, keys, legend_rows};
+use marks::{alarm_checks, alarms_fired, rollback, waits};
 
 type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
@@ -34,29 +39,6 @@ const LANE_HEIGHT: u32 = 70;
 const GREY: RGBColor = RGBColor(120, 120, 120);
 const ORANGE: RGBColor = RGBColor(220, 110, 0);
 const DARK_RED: RGBColor = RGBColor(170, 0, 0);
-
-/// The shade of a wait of `kind`.
-fn wait_colour(kind: WaitKind) -> RGBColor {
-    match kind {
-        WaitKind::Approval => RGBColor(255, 214, 140),
-        WaitKind::PreTrafficHook | WaitKind::PostTrafficHook => RGBColor(214, 196, 240),
-        WaitKind::ProvisionedConcurrency => RGBColor(170, 225, 215),
-    }
-}
-
-/// One legend entry: its text and how its mark is drawn.
-struct Key {
-    text: String,
-    mark: Mark,
-}
-
-#[derive(Clone, Copy)]
-enum Mark {
-    Line(RGBColor),
-    Dot(RGBColor, i32),
-    Band(RGBColor),
-    Dashed(RGBColor),
-}
 
 /// Draws the chart of an execution that has ended and returns the SVG text; a real execution's
 /// time axis counts from its start (`started`, UTC), a simulation's in simulated time.
@@ -93,71 +75,6 @@ pub fn clock_label(seconds: f64) -> String {
     }
 }
 
-/// The legend's keys, in the order they are drawn.
-fn keys(summary: &Summary) -> Vec<Key> {
-    let mut keys = vec![
-        Key {
-            text: traffic_label(summary),
-            mark: Mark::Line(BLUE),
-        },
-        Key {
-            text: "alarm check: OK".into(),
-            mark: Mark::Dot(GREEN, 3),
-        },
-        Key {
-            text: "alarm check: ALARM".into(),
-            mark: Mark::Dot(RED, 5),
-        },
-    ];
-    let mut kinds: Vec<WaitKind> = summary.waits.iter().map(|w| w.kind).collect();
-    kinds.dedup();
-    for (i, kind) in kinds.iter().enumerate() {
-        if !kinds[..i].contains(kind) {
-            keys.push(Key {
-                text: kind.label().to_owned(),
-                mark: Mark::Band(wait_colour(*kind)),
-            });
-        }
-    }
-    if !summary.alarms_fired.is_empty() {
-        keys.push(Key {
-            text: "alarm went into ALARM (name, time)".into(),
-            mark: Mark::Dashed(DARK_RED),
-        });
-    }
-    if summary.outcome == Outcome::RolledBack {
-        keys.push(Key {
-            text: format!("rollback ({})", summary.error.as_deref().unwrap_or("?")),
-            mark: Mark::Line(RED),
-        });
-    }
-    if !summary.analyses.is_empty() {
-        for (text, color) in [
-            ("analysis: new version error rate %", MAGENTA),
-            ("analysis: old version error rate %", GREY),
-            ("analysis: new version p99 ms (right axis)", ORANGE),
-            ("analysis: old version p99 ms (right axis)", GREY),
-        ] {
-            keys.push(Key {
-                text: text.into(),
-                mark: Mark::Line(color),
-            });
-        }
-    }
-    keys
-}
-
-/// The traffic line's legend: a release train's aliases each have a lane, labelled there.
-fn traffic_label(summary: &Summary) -> String {
-    if summary.train.is_empty() {
-        return "traffic on new version".to_owned();
-    }
-    format!(
-        "traffic on the new version, one lane per alias of the train ({} aliases, moved in lockstep)",
-        summary.train.len()
-    )
-}
-
 /// The title of each lane of a release train: `function:alias from → to`, and where it ended.
 fn lane_titles(summary: &Summary) -> Vec<String> {
     summary
@@ -176,46 +93,6 @@ fn lane_titles(summary: &Summary) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// Legend rows: keys laid out left to right, wrapped at the canvas width (long texts are
-/// wrapped at word boundaries), so the legend grows downwards instead of covering data.
-fn legend_rows(keys: &[Key]) -> Vec<Vec<(String, Mark)>> {
-    const CHARS: usize = 140;
-    let mut rows: Vec<Vec<(String, Mark)>> = vec![Vec::new()];
-    let mut used = 0;
-    for key in keys {
-        for (i, piece) in wrap(&key.text, CHARS - 6).into_iter().enumerate() {
-            let len = piece.chars().count() + 6;
-            if used + len > CHARS || i > 0 {
-                rows.push(Vec::new());
-                used = 0;
-            }
-            if let Some(row) = rows.last_mut() {
-                row.push((piece, key.mark));
-            }
-            used += len;
-        }
-    }
-    rows.retain(|r| !r.is_empty());
-    rows
-}
-
-/// `text` cut into lines of at most `width` characters, at spaces where it can.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split(' ') {
-        let line = lines.last_mut().expect("one line at least");
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(word.to_owned());
-        } else {
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-    }
-    lines
 }
 
 fn draw(summary: &Summary, x_desc: &str, running: bool, out: &mut String) -> Drawn {
@@ -378,35 +255,6 @@ fn steps(chart: &mut Chart<'_, '_>, summary: &Summary, end: f64, labelled: bool)
     Ok(())
 }
 
-/// Approval gates, hooks and provisioned-concurrency waits, each shaded in its colour over the
-/// steps (at least a sliver wide, so an instant hook still shows) and labelled with what it
-/// was and when: across the band when it is wide, upright beside it when it is narrow.
-fn waits(chart: &mut Chart<'_, '_>, summary: &Summary, end: f64, labelled: bool) -> Drawn {
-    for wait in &summary.waits {
-        let to = wait.to.max(wait.from + end * 0.004);
-        chart.draw_series(std::iter::once(Rectangle::new(
-            [(wait.from, 0.0), (to, 105.0)],
-            wait_colour(wait.kind).filled(),
-        )))?;
-        if !labelled {
-            continue;
-        }
-        let font = ("sans-serif", 11).into_font().color(&BLACK.mix(0.75));
-        let (label, style) = if (to - wait.from) / end >= 0.12 {
-            let span = format!("{}–{}", clock_label(wait.from), clock_label(wait.to));
-            (format!("{} {span}", wait.kind.label()), font)
-        } else {
-            let at = clock_label(wait.from);
-            let upright = font
-                .transform(FontTransform::Rotate90)
-                .pos(Pos::new(HPos::Left, VPos::Bottom));
-            (format!("{} {at}", wait.kind.label()), upright)
-        };
-        chart.draw_series(std::iter::once(Text::new(label, (wait.from, 100.0), style)))?;
-    }
-    Ok(())
-}
-
 /// The weight holds until the next change: drawn as steps up to `end`.
 fn traffic(chart: &mut Chart<'_, '_>, summary: &Summary, end: f64) -> Drawn {
     let mut points: Vec<(f64, f64)> = Vec::new();
@@ -420,90 +268,6 @@ fn traffic(chart: &mut Chart<'_, '_>, summary: &Summary, end: f64) -> Drawn {
         points.push((end, last));
     }
     chart.draw_series(LineSeries::new(points, BLUE.stroke_width(3)))?;
-    Ok(())
-}
-
-/// Green dots for quiet checks, larger red ones for checks that found an alarm.
-fn alarm_checks(chart: &mut Chart<'_, '_>, summary: &Summary) -> Drawn {
-    for (alarm, color, size) in [(false, GREEN, 3), (true, RED, 5)] {
-        let checks = summary.alarm_checks.iter();
-        let picked = checks.filter(|c| c.in_alarm.is_empty() != alarm);
-        chart.draw_series(picked.map(|c| Circle::new((c.seconds, 2.0), size, color.filled())))?;
-    }
-    Ok(())
-}
-
-/// Each watched alarm's move into ALARM: a dashed dark-red line with a triangle on top, and
-/// (where labelled) the alarm's name and the time, on the side of the line with more room;
-/// several alarms' labels are stacked.
-fn alarms_fired(
-    chart: &mut Chart<'_, '_>,
-    summary: &Summary,
-    end: f64,
-    (labelled, top): (bool, f64),
-) -> Drawn {
-    for (i, event) in summary.alarms_fired.iter().enumerate() {
-        let at = event.seconds;
-        chart.draw_series(DashedLineSeries::new(
-            vec![(at, 0.0), (at, 105.0)],
-            5,
-            3,
-            DARK_RED.stroke_width(2),
-        ))?;
-        chart.draw_series(std::iter::once(TriangleMarker::new(
-            (at, 105.0),
-            6,
-            DARK_RED.filled(),
-        )))?;
-        if !labelled {
-            continue;
-        }
-        let side = if at > end / 2.0 {
-            HPos::Right
-        } else {
-            HPos::Left
-        };
-        let style = ("sans-serif", 12)
-            .into_font()
-            .color(&DARK_RED)
-            .pos(Pos::new(side, VPos::Center));
-        let label = format!(" {} in ALARM at {} ", event.alarm, clock_label(at));
-        let y = top - 9.0 * (i % 4) as f64;
-        chart.draw_series(std::iter::once(Text::new(label, (at, y), style)))?;
-    }
-    Ok(())
-}
-
-/// A red line where a rolled-back deployment restored the alias, labelled with its cause.
-fn rollback(chart: &mut Chart<'_, '_>, summary: &Summary, labelled: bool) -> Drawn {
-    if summary.outcome != Outcome::RolledBack {
-        return Ok(());
-    }
-    let Some(last) = summary.timeline.last() else {
-        return Ok(());
-    };
-    chart.draw_series(LineSeries::new(
-        vec![(last.seconds, 0.0), (last.seconds, 105.0)],
-        RED.stroke_width(2),
-    ))?;
-    if !labelled {
-        return Ok(());
-    }
-    let label = format!(
-        "rollback at {}: {}",
-        clock_label(last.seconds),
-        summary.error.as_deref().unwrap_or("?")
-    );
-    // Anchored on its right end, left of the line: never cut off at the chart's edge.
-    let style = ("sans-serif", 13)
-        .into_font()
-        .color(&RED)
-        .pos(Pos::new(HPos::Right, VPos::Center));
-    chart.draw_series(std::iter::once(Text::new(
-        format!("{label} "),
-        (last.seconds, 95.0),
-        style,
-    )))?;
     Ok(())
 }
 
@@ -565,52 +329,15 @@ fn p99(chart: &mut DualChart<'_, '_>, summary: &Summary) -> Drawn {
     Ok(())
 }
 
-/// The legend under the panels, one row per line of keys.
-fn draw_legend(area: &Area<'_>, rows: &[Vec<(String, Mark)>]) -> Drawn {
-    let font = ("sans-serif", 13).into_font();
-    for (r, row) in rows.iter().enumerate() {
-        let y = 8 + LEGEND_ROW as i32 * r as i32 + LEGEND_ROW as i32 / 2;
-        let mut x = 60;
-        for (text, mark) in row {
-            match *mark {
-                Mark::Line(color) => {
-                    area.draw(&PathElement::new(
-                        vec![(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    ))?;
-                }
-                Mark::Dot(color, size) => {
-                    area.draw(&Circle::new((x + 10, y), size, color.filled()))?;
-                }
-                Mark::Band(color) => {
-                    area.draw(&Rectangle::new(
-                        [(x, y - 7), (x + 20, y + 7)],
-                        color.filled(),
-                    ))?;
-                }
-                Mark::Dashed(color) => {
-                    for from in [x, x + 8, x + 16] {
-                        area.draw(&PathElement::new(
-                            vec![(from, y), (from + 5, y)],
-                            color.stroke_width(2),
-                        ))?;
-                    }
-                }
-            }
-            area.draw(&Text::new(text.clone(), (x + 26, y - 7), font.clone()))?;
-            x += 26 + 7 * text.chars().count() as i32 + 24;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeDelta};
     use shifter::report::{Ending, FinalAlias, SummaryBuilder, TrainAlias};
     use shifter::states;
 
+    use super::marks::wait_colour;
     use super::*;
+    use shifter::report::WaitKind;
 
     /// A deployment that ran its pre-traffic hook, held 10 %, waited at an approval gate,
     /// shifted to 50 %, waited for provisioned concurrency, and rolled back when its alarm fired.
@@ -707,27 +434,5 @@ mod tests {
         assert_eq!(clock_label(65.4), "1:05");
         assert_eq!(clock_label(70_000.0), "19:26");
         assert_eq!(clock_label(3_599.0), "59:59");
-    }
-
-    /// A twenty-alias train's legend wraps onto rows of its own and keeps every name.
-    #[test]
-    fn a_long_legend_wraps_and_hides_nothing() {
-        let names: Vec<String> = (0..20).map(|i| format!("service-{i:02}:live")).collect();
-        let key = Key {
-            text: format!("traffic on the new versions of {}", names.join(", ")),
-            mark: Mark::Line(BLUE),
-        };
-        let rows = legend_rows(&[key]);
-        assert!(rows.len() > 1, "{}", rows.len());
-        let joined: String = rows
-            .iter()
-            .flatten()
-            .map(|(t, _)| t.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        for name in &names {
-            assert!(joined.contains(name.as_str()), "{name} missing");
-        }
-        assert!(rows.iter().flatten().all(|(t, _)| t.chars().count() <= 134));
     }
 }
