@@ -138,25 +138,19 @@ pub fn emf_lines(events: &[LifecycleEvent], change: &ExecutionChange) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lambda_events::eventbridge::EventBridgeEvent;
     use serde_json::json;
     use shifter::domain::lifecycle::{Cause, Status};
 
     fn change(start: i64, stop: i64) -> ExecutionChange {
-        let mut change: ExecutionChange = EventBridgeEvent::default();
-        change.time = chrono::DateTime::from_timestamp_millis(stop);
-        change.detail = crate::ExecutionStatusChange {
-            execution_arn: "arn:aws:states:r:1:execution:m:d1".into(),
-            name: "d1".into(),
-            status: "FAILED".into(),
-            input: None,
-            error: None,
-            cause: None,
-            output: None,
-            start_date: Some(start),
-            stop_date: Some(stop),
-        };
-        change
+        let time = chrono::DateTime::from_timestamp_millis(stop).unwrap();
+        serde_json::from_value(json!({
+            "version": "0", "id": "e1", "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states", "account": "1", "time": time.to_rfc3339(), "region": "r",
+            "resources": [],
+            "detail": {"executionArn": "arn:aws:states:r:1:execution:m:d1", "name": "d1",
+                       "status": "FAILED", "startDate": start, "stopDate": stop}
+        }))
+        .unwrap()
     }
 
     #[test]
