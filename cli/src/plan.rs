@@ -617,7 +617,7 @@ mod tests {
             ("Linear10PercentEvery1Minute", 0, 12, 11),
             ("AllAtOnce", 0, 3, 2),
             ("Canary10Percent5Minutes", 120, 4, 4),
-            (gated.as_str(), 0, 5, 4),
+            (gated.as_str(), 0, 6, 5),
         ];
         for (strategy, post_bake, events, calls) in cases {
             let account = LocalAccount::demo();

@@ -124,12 +124,21 @@ impl Template {
             "!Not" => json!(!self.resolve(&args()[0]).as_bool().unwrap()),
             "!Or" => json!(args().iter().any(|a| self.resolve(a).as_bool().unwrap())),
             "!Condition" => json!(self.condition(arg.as_str().unwrap())),
-            "!Sub" => json!(
-                arg.as_str()
-                    .unwrap()
+            "!Sub" => {
+                // `!Sub text` or `!Sub [text, {name: value}]`.
+                let (text, vars) = match arg.as_sequence() {
+                    Some(pair) => (pair[0].as_str().unwrap(), self.resolve(&pair[1])),
+                    None => (arg.as_str().unwrap(), json!({})),
+                };
+                let mut text = text
                     .replace("${AWS::Region}", "eu-west-1")
-                    .replace("${AWS::StackName}", "shifter")
-            ),
+                    .replace("${AWS::StackName}", "shifter");
+                for (name, value) in vars.as_object().unwrap() {
+                    let value = value.as_str().map_or(value.to_string(), str::to_owned);
+                    text = text.replace(&format!("${{{name}}}"), &value);
+                }
+                json!(text)
+            }
             other => json!(format!("{other} {}", serde_json::to_value(arg).unwrap())),
         }
     }
@@ -180,9 +189,10 @@ fn render(transformer: &Value, event: &Value) -> String {
     let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
     let mut chars = template.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        let name = template[i + 1..].split('>').next().unwrap_or_default();
+        let rest = &template[i + c.len_utf8()..];
+        let name = rest.split('>').next().unwrap_or_default();
         let placeholder = c == '<'
-            && template[i + 1..].contains('>')
+            && rest.contains('>')
             && !name.is_empty()
             && name
                 .chars()
