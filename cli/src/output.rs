@@ -97,8 +97,8 @@ fn print_events(events: &[BusEvent]) {
             .map(|c| format!(" ({})", c.kind))
             .unwrap_or_default();
         say!(
-            "Event:   t+{:.0}s {}{weight}{cause} (id {})",
-            event.seconds,
+            "Event:   t+{} {}{weight}{cause} (id {})",
+            clock(event.seconds as u64),
             d.status.name(),
             d.event_id
         );
