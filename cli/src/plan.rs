@@ -635,8 +635,15 @@ mod tests {
             assert_eq!(run.summary.outcome, Outcome::Succeeded, "{case}");
             assert_eq!(run.summary.events.len() as u64, planned.count, "{case}");
             assert_eq!(account.events.calls(), planned.put_events_calls, "{case}");
-            assert_eq!((planned.count, planned.put_events_calls), (events, calls), "{case}");
-            assert!((planned.cost_usd - events as f64 / 1e6).abs() < 1e-12, "{case}");
+            assert_eq!(
+                (planned.count, planned.put_events_calls),
+                (events, calls),
+                "{case}"
+            );
+            assert!(
+                (planned.cost_usd - events as f64 / 1e6).abs() < 1e-12,
+                "{case}"
+            );
         }
     }
 

@@ -72,10 +72,8 @@ impl Template {
     fn resources(&self) -> BTreeMap<String, (String, Value)> {
         let mut out = BTreeMap::new();
         for (name, r) in self.yaml["Resources"].as_mapping().unwrap() {
-            if let Some(c) = r["Condition"].as_str() {
-                if !self.condition(c) {
-                    continue;
-                }
+            if r["Condition"].as_str().is_some_and(|c| !self.condition(c)) {
+                continue;
             }
             let kind = r["Type"].as_str().unwrap().to_owned();
             let props = self.resolve(&r["Properties"]);
@@ -117,7 +115,11 @@ impl Template {
             }
             "!GetAtt" => json!(format!("arn:{}", arg.as_str().unwrap())),
             "!If" => {
-                let branch = if self.condition(args()[0].as_str().unwrap()) { 1 } else { 2 };
+                let branch = if self.condition(args()[0].as_str().unwrap()) {
+                    1
+                } else {
+                    2
+                };
                 self.resolve(&args()[branch])
             }
             "!Equals" => json!(self.resolve(&args()[0]) == self.resolve(&args()[1])),
@@ -198,7 +200,10 @@ fn render(transformer: &Value, event: &Value) -> String {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if placeholder {
-            assert!(!name.starts_with("aws."), "predefined <{name}> not modelled");
+            assert!(
+                !name.starts_with("aws."),
+                "predefined <{name}> not modelled"
+            );
             match (vars.get(name), in_string) {
                 (Some(Value::String(s)), true) => out.push_str(s),
                 (Some(v), _) => out.push_str(&v.to_string()),
@@ -265,7 +270,13 @@ fn documented_examples() -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    let identity = ["deploymentId", "executionArn", "consoleUrl", "function", "alias"];
+    let identity = [
+        "deploymentId",
+        "executionArn",
+        "consoleUrl",
+        "function",
+        "alias",
+    ];
     lines
         .iter()
         .map(|l| {
@@ -343,7 +354,10 @@ fn nothing_is_created_when_the_parameters_are_empty() {
     assert_eq!(statement["Action"], "sns:Publish");
     assert_eq!(
         statement["Condition"]["ArnEquals"]["aws:SourceArn"],
-        json!(["arn:NotificationRule.Arn", "arn:NotificationWithCauseRule.Arn"])
+        json!([
+            "arn:NotificationRule.Arn",
+            "arn:NotificationWithCauseRule.Arn"
+        ])
     );
 }
 
@@ -385,7 +399,11 @@ fn each_notified_example_matches_exactly_one_rule_and_nothing_else_matches() {
     let mut foreign = envelope(rolled_back);
     foreign["source"] = json!("someone-else");
     for other in [announcement, foreign] {
-        assert!(rules.iter().all(|(_, r)| !matches(&r["EventPattern"], Some(&other))));
+        assert!(
+            rules
+                .iter()
+                .all(|(_, r)| !matches(&r["EventPattern"], Some(&other)))
+        );
     }
 }
 
@@ -399,7 +417,11 @@ fn messages(template: &Template, detail: &Value) -> Vec<(String, String, String)
         }
         for target in rule["Targets"].as_array().unwrap() {
             let id = target["Id"].as_str().unwrap().to_owned();
-            out.push((name.clone(), id, render(&target["InputTransformer"], &event)));
+            out.push((
+                name.clone(),
+                id,
+                render(&target["InputTransformer"], &event),
+            ));
         }
     }
     out
@@ -426,8 +448,9 @@ fn every_message_is_json_and_names_function_alias_versions_status_cause_and_link
         for detail in documented_examples() {
             let status = detail["status"].as_str().unwrap();
             for (rule, id, rendered) in messages(&template, &detail) {
-                let message: Value = serde_json::from_str(&rendered)
-                    .unwrap_or_else(|e| panic!("{rule}/{id} for {status} is not JSON ({e}): {rendered}"));
+                let message: Value = serde_json::from_str(&rendered).unwrap_or_else(|e| {
+                    panic!("{rule}/{id} for {status} is not JSON ({e}): {rendered}")
+                });
                 let said = words(&id, format == "teams", &message);
                 let mut expected = vec![
                     "orders:live".to_owned(),
@@ -435,14 +458,23 @@ fn every_message_is_json_and_names_function_alias_versions_status_cause_and_link
                     detail["consoleUrl"].as_str().unwrap().to_owned(),
                 ];
                 if let Some(from) = detail["fromVersion"].as_str() {
-                    expected.push(format!("version {from} → {}", detail["toVersion"].as_str().unwrap()));
+                    expected.push(format!(
+                        "version {from} → {}",
+                        detail["toVersion"].as_str().unwrap()
+                    ));
                 }
                 if let Some(cause) = detail.get("cause") {
-                    let (kind, error) = (cause["kind"].as_str().unwrap(), cause["error"].as_str().unwrap());
+                    let (kind, error) = (
+                        cause["kind"].as_str().unwrap(),
+                        cause["error"].as_str().unwrap(),
+                    );
                     expected.push(format!("cause {kind} ({error})"));
                 }
                 for words in &expected {
-                    assert!(said.contains(words.as_str()), "{rule}/{id} ({format}) for {status}: {said:?} lacks {words:?}");
+                    assert!(
+                        said.contains(words.as_str()),
+                        "{rule}/{id} ({format}) for {status}: {said:?} lacks {words:?}"
+                    );
                 }
             }
         }
@@ -457,7 +489,9 @@ async fn a_real_rollback_renders_as_a_slack_message() {
     let account = LocalAccount::demo();
     account.alarm_at("demo-errors", 30);
     let input = LocalAccount::demo_input("Canary10Percent5Minutes");
-    let run = local::run(&account, input, "d1", &mut |_| {}).await.unwrap();
+    let run = local::run(&account, input, "d1", &mut |_| {})
+        .await
+        .unwrap();
     let rolled_back = run
         .summary
         .events
@@ -497,11 +531,22 @@ fn the_dashboard_reads_the_metrics_the_functions_print() {
                 .strip_prefix(schema.as_str())
                 .and_then(|rest| rest.split('"').next())
                 .unwrap_or_else(|| panic!("{expression}"));
-            assert!(METRIC_NAMES.contains(&name), "{name} is printed by no function");
+            assert!(
+                METRIC_NAMES.contains(&name),
+                "{name} is printed by no function"
+            );
             read.push(name.to_owned());
         }
     }
-    for needed in ["ChangeFailure", "DeploymentDuration", "TimeToRestore", "ApprovalWait"] {
-        assert!(read.iter().any(|r| r == needed), "the dashboard shows {needed}");
+    for needed in [
+        "ChangeFailure",
+        "DeploymentDuration",
+        "TimeToRestore",
+        "ApprovalWait",
+    ] {
+        assert!(
+            read.iter().any(|r| r == needed),
+            "the dashboard shows {needed}"
+        );
     }
 }

@@ -296,8 +296,14 @@ async fn a_closed_gate_prints_how_long_it_waited_for_people() {
     assert_eq!(d.decision, Decision::Promote);
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line: Value = serde_json::from_str(&lines[0]).unwrap();
-    assert_eq!(line["ApprovalWait"], 165.0, "opened at 300 s, answered at 465 s");
-    assert_eq!((&line["function"], &line["alias"]), (&json!("orders-api"), &json!("live")));
+    assert_eq!(
+        line["ApprovalWait"], 165.0,
+        "opened at 300 s, answered at 465 s"
+    );
+    assert_eq!(
+        (&line["function"], &line["alias"]),
+        (&json!("orders-api"), &json!("live"))
+    );
 }
 
 #[tokio::test]

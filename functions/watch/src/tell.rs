@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::Deployment;
+use shifter::domain::lifecycle::metrics::{Timing, event_lines};
 use shifter::domain::lifecycle::{
     Ended, Held, LifecycleEvent, Previous, Wait, at_end, at_park, started,
 };
-use shifter::domain::lifecycle::metrics::{Timing, event_lines};
 use shifter::ports::{Parked, StatusEvents};
 use shifter::states::ParkKind;
 use tracing::{info, warn};
@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(line["DeploymentsRolledBack"], 1.0);
         assert_eq!(line["ChangeFailure"], 1.0);
         assert_eq!(line["DeploymentDuration"], 5.0);
-        assert_eq!(line["TimeToRestore"], 3.0, "from the alarm at 2 s to the end at 5 s");
+        assert_eq!(
+            line["TimeToRestore"], 3.0,
+            "from the alarm at 2 s to the end at 5 s"
+        );
         let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()
@@ -196,7 +199,12 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["DeploymentsRolledBack", "ChangeFailure", "DeploymentDuration", "TimeToRestore"]
+            [
+                "DeploymentsRolledBack",
+                "ChangeFailure",
+                "DeploymentDuration",
+                "TimeToRestore"
+            ]
         );
         event.status = Status::Rejected;
         assert!(emf_lines(&[event], &change(0, 1_000)).is_empty());

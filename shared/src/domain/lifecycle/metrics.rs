@@ -241,7 +241,11 @@ mod tests {
                     2026-12-07T14:03:12Z). Alias live restored to version 1.";
         assert_eq!(
             alarm_since(said),
-            Some(DateTime::parse_from_rfc3339("2026-12-07T14:03:12Z").unwrap().into())
+            Some(
+                DateTime::parse_from_rfc3339("2026-12-07T14:03:12Z")
+                    .unwrap()
+                    .into()
+            )
         );
         let stop = alarm_since(said).unwrap().timestamp_millis() + 2_500;
         event.status = Status::RolledBack;
