@@ -183,13 +183,13 @@ fn lanes(area: &Area<'_>, summary: &Summary, x_desc: &str, end: f64) -> Drawn {
 fn traffic_panel(area: &Area<'_>, summary: &Summary, x_desc: &str, end: f64, plot: &Plot) -> Drawn {
     let mut chart = ChartBuilder::on(area)
         .margin_left(12)
-        .margin_right(12)
+        // Room for the analysis panel's p99 axis, so both time axes line up (a margin, not a
+        // label area: plotters would repeat the percent axis there).
+        .margin_right(if summary.analyses.is_empty() { 12 } else { 72 })
         .margin_top(if plot.title.is_some() { 16 } else { 12 })
         .margin_bottom(if plot.x_axis { 12 } else { 2 })
         .x_label_area_size(if plot.x_axis { 40 } else { 0 })
         .y_label_area_size(50)
-        // The same right margin as the analysis panel's p99 axis, so both time axes line up.
-        .right_y_label_area_size(if summary.analyses.is_empty() { 0 } else { 60 })
         .build_cartesian_2d(0.0..end, 0.0..110.0)?;
     steps(&mut chart, summary, end, plot.labelled)?;
     waits(&mut chart, summary, end, plot.labelled)?;
