@@ -33,8 +33,10 @@ struct Started {
 impl Drop for Started {
     fn drop(&mut self) {
         for child in &mut self.children {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            if let Ok(group) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: killpg only sends a signal; the group is the child's own (process_group(0)).
+                unsafe { libc::killpg(group, libc::SIGKILL) };
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
