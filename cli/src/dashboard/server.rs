@@ -18,9 +18,9 @@ use super::view::Source;
 use crate::error::CliError;
 use crate::operate::{Answer, answer};
 
-const PAGE: &str = include_str!("page/index.html");
-const SCRIPT: &str = include_str!("page/app.js");
-const STYLE: &str = include_str!("page/style.css");
+pub(super) const PAGE: &str = include_str!("page/index.html");
+pub(super) const SCRIPT: &str = include_str!("page/app.js");
+pub(super) const STYLE: &str = include_str!("page/style.css");
 
 /// The header that carries the server's token on every answer.
 pub const TOKEN_HEADER: &str = "x-shifter-token";

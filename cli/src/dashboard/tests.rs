@@ -249,3 +249,26 @@ async fn ended_demo_deployments_are_played_again() {
     let checkout = wait_for(&app, "checkout-v2-2", |v| v["observedWeight"] == 10).await;
     assert_eq!(checkout["deployment"]["function"], "checkout");
 }
+
+/// The page needs no CDN: its HTML, script and style name nothing on another host (no absolute
+/// or protocol-relative URL, no CSS `url()` or `@import`). The browser test checks what it
+/// really loads (`cli/tests/cli/browser.rs`).
+#[test]
+fn the_page_names_nothing_outside_the_dashboard() {
+    for (file, text) in [
+        ("index.html", server::PAGE),
+        ("app.js", server::SCRIPT),
+        ("style.css", server::STYLE),
+    ] {
+        for outside in [
+            "http:",
+            "https:",
+            "src=\"//",
+            "href=\"//",
+            "url(",
+            "@import",
+        ] {
+            assert!(!text.contains(outside), "{file} names {outside}");
+        }
+    }
+}
