@@ -474,6 +474,42 @@ pub trait StatusEvents: Send + Sync {
     ) -> Result<(), ShifterError>;
 }
 
+/// The record every deployment leaves (docs/history.md): one item per deployment, updated at
+/// each moment, kept for the store's retention after its last moment.
+#[async_trait]
+pub trait DeploymentRecords: Send + Sync {
+    /// Applies one moment ([`crate::domain::record::DeploymentRecord::apply`]); false when that
+    /// moment was already recorded (a repeated delivery), which changes nothing.
+    async fn apply_record(
+        &self,
+        update: &crate::domain::record::RecordUpdate,
+    ) -> Result<bool, ShifterError>;
+    /// The record of deployment `deployment_id` of `function`:`alias`.
+    async fn record_of(
+        &self,
+        function: &str,
+        alias: &str,
+        deployment_id: &str,
+    ) -> Result<Option<crate::domain::record::DeploymentRecord>, ShifterError>;
+    /// The records of `function`:`alias` started at `since` or later, newest first.
+    async fn records_of_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::domain::record::DeploymentRecord>, ShifterError>;
+    /// Every record started at `since` or later, newest first.
+    async fn all_records(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::domain::record::DeploymentRecord>, ShifterError>;
+    /// The record of the execution named `deployment_id`, whatever its alias.
+    async fn find_record(
+        &self,
+        deployment_id: &str,
+    ) -> Result<Option<crate::domain::record::DeploymentRecord>, ShifterError>;
+}
+
 #[async_trait]
 pub trait TaskCallbacks: Send + Sync {
     /// Completes the parked task with `output` (e.g. `{"action":"approve"}`).

@@ -158,6 +158,10 @@ pub struct Summary {
     /// absent when none was seen (a summary read from an execution history).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<BusEvent>,
+    /// The record the deployment left (docs/history.md); absent when none was seen (a summary
+    /// read from an execution history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<crate::domain::record::DeploymentRecord>,
 }
 
 /// One event put on the stack's bus, as `simulate --json` lists it.
@@ -335,6 +339,7 @@ impl SummaryBuilder {
             train: Vec::new(),
             undone: Vec::new(),
             events: Vec::new(),
+            record: None,
         }
     }
 }
