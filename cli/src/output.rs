@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use shifter::report::{FinalAlias, Outcome, Summary};
+use shifter::report::{BusEvent, FinalAlias, Outcome, Summary};
 
 use crate::error::CliError;
 
@@ -58,29 +58,7 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
     for line in &summary.undone {
         say!("Watch:   {line}");
     }
-    for event in &summary.events {
-        let d = &event.detail;
-        let weight = d.weight.map(|w| format!(" at {w}%")).unwrap_or_default();
-        let cause = d
-            .cause
-            .as_ref()
-            .map(|c| format!(" ({})", c.kind))
-            .unwrap_or_default();
-        say!(
-            "Event:   t+{:.0}s {}{weight}{cause} (id {})",
-            event.seconds,
-            d.status.name(),
-            d.event_id
-        );
-    }
-    if !summary.events.is_empty() {
-        let n = summary.events.len() as f64;
-        say!(
-            "Events:  {} lifecycle events put ≈ ${:.6} (EventBridge custom events, $1.00 per million)",
-            summary.events.len(),
-            n * shifter::domain::lifecycle::USD_PER_EVENT
-        );
-    }
+    print_events(&summary.events);
     for member in &summary.train {
         let ended = member
             .ended
@@ -105,6 +83,33 @@ pub fn print_summary(summary: &Summary, wall_ms: f64, timeline: Option<&Path>) {
     );
     if let Some(path) = timeline {
         say!("Timeline written to {}", path.display());
+    }
+}
+
+/// The lifecycle events a run put, one line each, and what they cost.
+fn print_events(events: &[BusEvent]) {
+    for event in events {
+        let d = &event.detail;
+        let weight = d.weight.map(|w| format!(" at {w}%")).unwrap_or_default();
+        let cause = d
+            .cause
+            .as_ref()
+            .map(|c| format!(" ({})", c.kind))
+            .unwrap_or_default();
+        say!(
+            "Event:   t+{} {}{weight}{cause} (id {})",
+            clock(event.seconds as u64),
+            d.status.name(),
+            d.event_id
+        );
+    }
+    if !events.is_empty() {
+        let n = events.len() as f64;
+        say!(
+            "Events:  {} lifecycle events put ≈ ${:.6} (EventBridge custom events, $1.00 per million)",
+            events.len(),
+            n * shifter::domain::lifecycle::USD_PER_EVENT
+        );
     }
 }
 
