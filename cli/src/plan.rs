@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use shifter::domain::DeploymentRequest;
 use shifter::domain::cost::estimate;
+use shifter::domain::lifecycle;
 use shifter::domain::limits::{self, HISTORY_EVENT_BUDGET};
 use shifter::domain::provisioned::{READY_TIMEOUT_RANGE, expected_wait};
 
@@ -94,6 +95,38 @@ struct PlanReport {
     /// With `--provisioned-concurrency`: the waits for READY.
     #[serde(skip_serializing_if = "Option::is_none")]
     provisioned_concurrency: Option<ReadyWaits>,
+    /// The lifecycle events a successful run puts on the stack's bus (docs/events.md).
+    events: PlannedEvents,
+}
+
+/// The lifecycle events of a successful run, put by the watch function at moments it already
+/// runs (no state transition of their own).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlannedEvents {
+    /// STARTED, one STEP_SHIFTED per partial step, one AWAITING_APPROVAL per gate, PROMOTED,
+    /// SUCCEEDED.
+    count: u64,
+    /// PutEvents calls (PROMOTED and SUCCEEDED share one without a post-promotion bake).
+    put_events_calls: u64,
+    /// $1.00 per million custom events (<https://aws.amazon.com/eventbridge/pricing/>).
+    cost_usd: f64,
+}
+
+/// The events a successful run of `request` puts ([`lifecycle::planned_puts`]).
+fn planned_events(request: &DeploymentRequest) -> PlannedEvents {
+    let steps = request.plan.steps();
+    let gates = request.approval.steps.len() + usize::from(request.approval.before_promote);
+    let count = lifecycle::planned_puts(steps, gates);
+    PlannedEvents {
+        count,
+        put_events_calls: lifecycle::planned_put_calls(
+            steps,
+            gates,
+            request.post_promotion_bake_seconds,
+        ),
+        cost_usd: count as f64 * lifecycle::USD_PER_EVENT,
+    }
 }
 
 /// What the waits for READY add to a plan (already included in its totals).
@@ -292,6 +325,7 @@ fn report_of(request: &DeploymentRequest, args: &Args) -> PlanReport {
         alias_writes_per_step: 1 + request.train.len(),
         analysis_reads: analysed.map(|_| est.alarm_checks * aliases),
         provisioned_concurrency: None,
+        events: planned_events(request),
     };
     if let Some(waits) = waits {
         add_ready_waits(&mut report, request, waits);
@@ -372,6 +406,12 @@ fn print_text(report: &PlanReport, request: &DeploymentRequest) {
         report.worst_case_history_events,
         report.alarm_checks,
         report.estimated_cost_usd
+    );
+    say!(
+        "Lifecycle events: {} put in {} PutEvents calls (≈ ${:.6}, $1.00 per million; no state transitions of their own)",
+        report.events.count,
+        report.events.put_events_calls,
+        report.events.cost_usd
     );
     if let Some(w) = report
         .provisioned_concurrency
@@ -557,6 +597,52 @@ mod tests {
                     .calls(shifter::fakes::LambdaOp::GetProvisionedConcurrency),
                 waits.config_reads,
                 "{strategy}"
+            );
+        }
+    }
+
+    /// Issue 22: the lifecycle events and PutEvents calls the plan counts are what the runner
+    /// puts, for predefined strategies, explicit steps with gates (approved by default), and
+    /// with and without a post-promotion bake (which parks between PROMOTED and SUCCEEDED).
+    #[tokio::test]
+    async fn planned_events_and_put_calls_match_what_the_runner_puts() {
+        let gated = json!({"steps": [
+            {"weight": 10, "bakeSeconds": 60, "approval": true},
+            {"weight": 50, "bakeSeconds": 60},
+            {"weight": 100, "bakeSeconds": 0}
+        ]})
+        .to_string();
+        let cases = [
+            ("Canary10Percent5Minutes", 0, 4, 3),
+            ("Linear10PercentEvery1Minute", 0, 12, 11),
+            ("AllAtOnce", 0, 3, 2),
+            ("Canary10Percent5Minutes", 120, 4, 4),
+            (gated.as_str(), 0, 6, 5),
+        ];
+        for (strategy, post_bake, events, calls) in cases {
+            let account = LocalAccount::demo();
+            let mut input = LocalAccount::demo_input("AllAtOnce");
+            input["strategy"] = crate::input::strategy(strategy).unwrap();
+            input["postPromotionBakeSeconds"] = json!(post_bake);
+            input["approvalDefault"] = json!("approve");
+            input["approvalTimeoutSeconds"] = json!(60);
+            let request = DeploymentRequest::from_json(&input).unwrap();
+            let planned = planned_events(&request);
+            let run = local::run(&account, input, "plan", &mut |_| {})
+                .await
+                .unwrap();
+            let case = format!("{strategy}, post-promotion bake {post_bake}");
+            assert_eq!(run.summary.outcome, Outcome::Succeeded, "{case}");
+            assert_eq!(run.summary.events.len() as u64, planned.count, "{case}");
+            assert_eq!(account.events.calls(), planned.put_events_calls, "{case}");
+            assert_eq!(
+                (planned.count, planned.put_events_calls),
+                (events, calls),
+                "{case}"
+            );
+            assert!(
+                (planned.cost_usd - events as f64 / 1e6).abs() < 1e-12,
+                "{case}"
             );
         }
     }

@@ -16,6 +16,8 @@ mod history;
 mod iam;
 #[path = "cli/import_out.rs"]
 mod import_out;
+#[path = "cli/notifications.rs"]
+mod notifications;
 #[path = "cli/pipe.rs"]
 mod pipe;
 #[path = "cli/repo.rs"]

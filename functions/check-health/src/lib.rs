@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use shifter::ShifterError;
 use shifter::domain::analysis::{Judgement, VersionFigures, judge};
+use shifter::domain::lifecycle::metrics::approval_lines;
 use shifter::domain::provisioned::ConcurrencyConfig;
 use shifter::domain::{AlarmReport, Decision, Deployment, Member};
 use shifter::ports::{AlarmReader, Clock, ConcurrencyReader, VersionMetrics, alarm_report};
@@ -37,6 +38,21 @@ pub async fn check_health(
     let next = deployment.checked(now, report.as_ref())?;
     info!(decision = ?next.decision, traffic = %next.progress.traffic, wait = next.progress.wait_seconds, "health checked");
     Ok(next)
+}
+
+/// [`check_health`], and the embedded metric format lines of an approval gate it closed (answered
+/// or timed out: the seconds it waited for people, [`approval_lines`]); main prints them.
+pub async fn check_health_told(
+    alarms: &dyn AlarmReader,
+    metrics: &dyn VersionMetrics,
+    concurrency: &dyn ConcurrencyReader,
+    clock: &dyn Clock,
+    deployment: Deployment,
+) -> Result<(Deployment, Vec<String>), ShifterError> {
+    let opened = deployment.gate.opened_at;
+    let next = check_health(alarms, metrics, concurrency, clock, deployment).await?;
+    let lines = approval_lines(&next, opened, next.gate.opened_at, clock.now());
+    Ok((next, lines))
 }
 
 /// Every watched alarm in one DescribeAlarms call, when this decision reads them.

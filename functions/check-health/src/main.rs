@@ -1,6 +1,6 @@
 //! Check Health Lambda: wires the real adapters to the handler.
 
-use check_health::check_health;
+use check_health::check_health_told;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shifter::aws::{CloudWatchAlarms, CloudWatchMetrics, LambdaAdapter};
 use shifter::domain::Deployment;
@@ -14,8 +14,14 @@ async fn main() -> Result<(), Error> {
     let lambda = LambdaAdapter::from_config(&aws);
     tokio::join!(alarms.warm(), lambda.warm());
     let metrics = CloudWatchMetrics::from_config(&aws);
-    lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| {
-        check_health(&alarms, &metrics, &lambda, &SystemClock, ev.payload)
+    lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| async {
+        let (next, lines) =
+            check_health_told(&alarms, &metrics, &lambda, &SystemClock, ev.payload).await?;
+        // Embedded metric format: CloudWatch Logs turns each line into metrics.
+        for line in &lines {
+            println!("{line}");
+        }
+        Ok::<_, shifter::ShifterError>(next)
     }))
     .await
 }

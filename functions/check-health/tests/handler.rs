@@ -68,6 +68,23 @@ impl World {
         d.shifted(&written, self.clock.now()).expect("shifted")
     }
 
+    /// One tick, with the metric lines Check Health's main prints.
+    async fn told_after(
+        &self,
+        secs: i64,
+        d: &Deployment,
+    ) -> Result<(Deployment, Vec<String>), ShifterError> {
+        self.clock.advance_secs(secs);
+        check_health::check_health_told(
+            &self.alarms,
+            &shifter::fakes::FakeMetrics::new(),
+            &self.lambda,
+            &self.clock,
+            d.clone(),
+        )
+        .await
+    }
+
     /// One tick: `secs` pass, then Check Health runs.
     async fn check_after(&self, secs: i64, d: &Deployment) -> Result<Deployment, ShifterError> {
         self.clock.advance_secs(secs);
@@ -253,6 +270,39 @@ async fn a_gate_waits_watching_alarms_then_follows_the_answer_or_the_default() {
     assert_eq!(
         d.ending.failure.expect("why").error,
         ErrorKind::AlarmTriggered
+    );
+}
+
+/// Issue 22: the seconds a gate waited for people are printed once, when Check Health closes it
+/// (an answer or the timeout), never while it stays open.
+#[tokio::test]
+async fn a_closed_gate_prints_how_long_it_waited_for_people() {
+    let gated = json!({"approvalBeforePromote": true, "approvalTimeoutSeconds": 600});
+    let w = World::new();
+    let (waiting, lines) = w
+        .told_after(300, &w.baking("Canary10Percent5Minutes", gated))
+        .await
+        .expect("baked");
+    assert_eq!(waiting.decision, Decision::AwaitApproval);
+    assert!(lines.is_empty(), "opening a gate prints nothing");
+    let (still, lines) = w.told_after(120, &waiting).await.expect("still waiting");
+    assert_eq!(still.decision, Decision::AwaitApproval);
+    assert!(lines.is_empty(), "a gate still open prints nothing");
+    let mut approved = still.clone();
+    approved.control = Some(shifter::domain::OperatorAnswer::read(
+        &json!({"action": "approve"}),
+    ));
+    let (d, lines) = w.told_after(45, &approved).await.expect("approved");
+    assert_eq!(d.decision, Decision::Promote);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(
+        line["ApprovalWait"], 165.0,
+        "opened at 300 s, answered at 465 s"
+    );
+    assert_eq!(
+        (&line["function"], &line["alias"]),
+        (&json!("orders-api"), &json!("live"))
     );
 }
 

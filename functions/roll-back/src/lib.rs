@@ -6,8 +6,24 @@
 use shifter::ShifterError;
 use shifter::aliases::{Restored, restore};
 use shifter::domain::Deployment;
-use shifter::ports::AliasRouter;
+use shifter::domain::lifecycle::metrics::approval_lines;
+use shifter::ports::{AliasRouter, Clock};
 use tracing::{info, warn};
+
+/// [`roll_back`], and the embedded metric format lines of an approval gate the rollback closed
+/// (an alarm, an abort or a failed analysis while it was open: the seconds it waited for
+/// people, [`approval_lines`]); main prints them. A gate Check Health closed (answered, timed
+/// out) is no longer open here, so each gate is counted once.
+pub async fn roll_back_told(
+    router: &dyn AliasRouter,
+    clock: &dyn Clock,
+    deployment: Deployment,
+) -> Result<(Deployment, Vec<String>), ShifterError> {
+    let opened = deployment.gate.opened_at;
+    let restored = roll_back(router, deployment).await?;
+    let lines = approval_lines(&restored, opened, None, clock.now());
+    Ok((restored, lines))
+}
 
 /// Puts every alias back on its original version with no routing.
 pub async fn roll_back(

@@ -272,3 +272,25 @@ async fn an_iam_denial_is_named_in_words_with_the_restore_command() {
     assert!(!cause.contains("errorMessage"), "no envelope: {cause}");
     assert_eq!(w.route(), ten_percent(), "nothing written");
 }
+
+/// Issue 22: a gate still open when the deployment rolls back (an alarm, an abort) was waiting
+/// for people until then; Roll Back prints how long, once. A document without an open gate
+/// prints nothing.
+#[tokio::test]
+async fn a_rollback_that_ends_an_open_gate_prints_how_long_it_waited() {
+    let w = World::new();
+    let mut d = w.rolling_back_at_ten_percent().await;
+    let (_, lines) = roll_back::roll_back_told(&w.lambda, &w.clock, d.clone())
+        .await
+        .expect("restored");
+    assert!(lines.is_empty(), "no gate was open: {lines:?}");
+    d.gate.opened_at = Some(w.clock.now());
+    w.clock.advance_secs(90);
+    let (_, lines) = roll_back::roll_back_told(&w.lambda, &w.clock, d)
+        .await
+        .expect("restored");
+    assert_eq!(w.route(), AliasRoute::single("1"));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(line["ApprovalWait"], 90.0);
+}

@@ -31,12 +31,14 @@ pub async fn alarm_changed(
     }
     let alarm = &detail.alarm_name;
     let reason = detail.state.as_ref().map_or("", |s| s.reason.as_str());
+    let since = detail.state.as_ref().map(|s| s.timestamp);
     let mut outcome = Outcome::default();
     let mut first_error = None;
     for (deployment, parked) in ports.registry.watching(alarm).await? {
         let fired = Fired {
             alarm,
             reason,
+            since,
             deployment: &deployment,
         };
         if let Err(e) = fired.reach(ports, parked, &mut outcome).await {
@@ -52,6 +54,9 @@ pub async fn alarm_changed(
 struct Fired<'a> {
     alarm: &'a str,
     reason: &'a str,
+    /// When the alarm went into ALARM (the state's timestamp): written into the cause, so the
+    /// ending can tell the time from the alarm to the restored alias.
+    since: Option<chrono::DateTime<chrono::Utc>>,
     deployment: &'a ActiveDeployment,
 }
 
@@ -62,8 +67,15 @@ impl Fired<'_> {
         } else {
             format!(" ({})", self.reason)
         };
+        let since = self.since.map_or(String::new(), |at| {
+            format!(
+                "; {}{}",
+                shifter::domain::lifecycle::metrics::ALARM_SINCE,
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        });
         format!(
-            "alarm {} went into ALARM{reason} at {}% on version {} (during {})",
+            "alarm {} went into ALARM{reason} at {}% on version {} (during {}{since})",
             self.alarm, task.traffic_percent, self.deployment.target_version, task.kind
         )
     }

@@ -8,20 +8,18 @@
 //! of the status change puts it again under the same id.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shifter::ShifterError;
 use shifter::domain::Deployment;
+use shifter::domain::lifecycle::metrics::{Timing, event_lines};
 use shifter::domain::lifecycle::{
-    Ended, Held, LifecycleEvent, Previous, Status, Wait, at_end, at_park, started,
+    Ended, Held, LifecycleEvent, Previous, Wait, at_end, at_park, started,
 };
 use shifter::ports::{Parked, StatusEvents};
 use shifter::states::ParkKind;
 use tracing::{info, warn};
 
 use crate::{ExecutionChange, Ports};
-
-/// The metrics' namespace.
-pub const NAMESPACE: &str = "TrafficShifter";
 
 /// A park kind as the lifecycle events see it.
 pub fn wait_of(kind: ParkKind) -> Wait {
@@ -77,8 +75,9 @@ pub async fn at_started(
         .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or(Value::Null);
     let event = started(&detail.name, &detail.execution_arn, &input);
-    put(ports.events, std::slice::from_ref(&event)).await?;
-    Ok(emf_lines(&event, timestamp_ms(change), None))
+    let events = [event];
+    put(ports.events, &events).await?;
+    Ok(emf_lines(&events, change))
 }
 
 /// The events of an ending, put before the release (the lock guards a terminal status against
@@ -123,86 +122,47 @@ pub async fn at_ended(
     // The record first: a failed write is retried by EventBridge before anything is put.
     crate::record::at_ended(ports, change, &found, source).await?;
     put(ports.events, &found).await?;
-    let duration = detail
-        .start_date
-        .zip(detail.stop_date)
-        .map(|(from, to)| (to - from) as f64 / 1000.0);
-    let ms = timestamp_ms(change);
-    Ok(found
-        .iter()
-        .flat_map(|e| emf_lines(e, ms, duration))
-        .collect())
+    Ok(emf_lines(&found, change))
 }
 
 fn timestamp_ms(change: &ExecutionChange) -> i64 {
     change.time.map_or(0, |t| t.timestamp_millis())
 }
 
-/// The metric an event counts, if any.
-fn counted(status: Status) -> Option<&'static str> {
-    match status {
-        Status::Started => Some("DeploymentsStarted"),
-        Status::Succeeded => Some("DeploymentsSucceeded"),
-        Status::RolledBack => Some("DeploymentsRolledBack"),
-        Status::RollbackFailed | Status::Drift | Status::Stopped => Some("DeploymentsFailed"),
-        _ => None,
-    }
-}
-
-/// One EMF line per alias for `event` at `timestamp_ms` (none for a status no metric counts):
-/// its count and, at an ending, the deployment's duration in seconds.
-pub fn emf_lines(
-    event: &LifecycleEvent,
-    timestamp_ms: i64,
-    duration_seconds: Option<f64>,
-) -> Vec<String> {
-    let Some(name) = counted(event.status) else {
-        return Vec::new();
+/// The EMF lines of `events` at a status change: counts, and at an ending the duration, the
+/// change-failure flag and the time from the alarm to the restored alias ([`event_lines`]).
+pub fn emf_lines(events: &[LifecycleEvent], change: &ExecutionChange) -> Vec<String> {
+    let timing = Timing {
+        timestamp_ms: timestamp_ms(change),
+        start_ms: change.detail.start_date,
+        stop_ms: change.detail.stop_date,
     };
-    let mut aliases: Vec<(&str, &str)> = event
-        .members
-        .iter()
-        .map(|m| (m.function.as_str(), m.alias.as_str()))
-        .collect();
-    if aliases.is_empty() {
-        aliases.push((&event.function, &event.alias));
-    }
-    let duration = duration_seconds.filter(|_| event.status != Status::Started);
-    aliases
-        .into_iter()
-        .map(|(function, alias)| {
-            let mut metrics = vec![json!({"Name": name, "Unit": "Count"})];
-            let mut line = json!({
-                "function": function, "alias": alias, name: 1,
-                "deploymentId": event.deployment_id,
-            });
-            if let Some(seconds) = duration {
-                metrics.push(json!({"Name": "DeploymentDuration", "Unit": "Seconds"}));
-                line["DeploymentDuration"] = json!(seconds);
-            }
-            line["_aws"] = json!({
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["function", "alias"]],
-                    "Metrics": metrics,
-                }],
-            });
-            Value::to_string(&line)
-        })
-        .collect()
+    events.iter().flat_map(|e| event_lines(e, timing)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shifter::domain::lifecycle::started;
+    use serde_json::json;
+    use shifter::domain::lifecycle::{Cause, Status};
+
+    fn change(start: i64, stop: i64) -> ExecutionChange {
+        let time = chrono::DateTime::from_timestamp_millis(stop).unwrap();
+        serde_json::from_value(json!({
+            "version": "0", "id": "e1", "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states", "account": "1", "time": time.to_rfc3339(), "region": "r",
+            "resources": [],
+            "detail": {"executionArn": "arn:aws:states:r:1:execution:m:d1", "name": "d1",
+                       "status": "FAILED", "startDate": start, "stopDate": stop}
+        }))
+        .unwrap()
+    }
 
     #[test]
     fn an_emf_line_has_the_specifications_shape() {
         let input = json!({"functionName": "orders", "alias": "live", "targetVersion": "2"});
         let mut event = started("d1", "arn:aws:states:r:1:execution:m:d1", &input);
-        let lines = emf_lines(&event, 1_000, Some(5.0));
+        let lines = emf_lines(std::slice::from_ref(&event), &change(0, 1_000));
         assert_eq!(lines.len(), 1);
         let line: Value = serde_json::from_str(&lines[0]).unwrap();
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
@@ -218,12 +178,40 @@ mod tests {
             (&line["function"], &line["alias"]),
             (&json!("orders"), &json!("live"))
         );
-        assert_eq!(line["DeploymentsStarted"], 1);
+        assert_eq!(line["DeploymentsStarted"], 1.0);
         event.status = Status::RolledBack;
-        let line: Value = serde_json::from_str(&emf_lines(&event, 1_000, Some(5.0))[0]).unwrap();
-        assert_eq!(line["DeploymentsRolledBack"], 1);
+        event.cause = Some(Cause {
+            kind: "alarm".into(),
+            error: "AlarmTriggered".into(),
+            message: "alarm e went into ALARM at 10% on version 2 (during bake; in ALARM since \
+                      1970-01-01T00:00:02Z). Alias live restored to version 1."
+                .into(),
+        });
+        let lines = emf_lines(std::slice::from_ref(&event), &change(0, 5_000));
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["DeploymentsRolledBack"], 1.0);
+        assert_eq!(line["ChangeFailure"], 1.0);
         assert_eq!(line["DeploymentDuration"], 5.0);
+        assert_eq!(
+            line["TimeToRestore"], 3.0,
+            "from the alarm at 2 s to the end at 5 s"
+        );
+        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "DeploymentsRolledBack",
+                "ChangeFailure",
+                "DeploymentDuration",
+                "TimeToRestore"
+            ]
+        );
         event.status = Status::Rejected;
-        assert!(emf_lines(&event, 1_000, None).is_empty());
+        assert!(emf_lines(&[event], &change(0, 1_000)).is_empty());
     }
 }

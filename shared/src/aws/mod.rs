@@ -96,10 +96,15 @@ pub fn init_logging() {
     }
 }
 
-/// Clients for a local AWS API emulator at `endpoint`: the environment's region (else
+/// Clients for a local AWS API emulator at `endpoint` ([`emulator_config`]).
+pub async fn load_for_emulator(endpoint: &str) -> AwsClients {
+    AwsClients::from_config(&emulator_config(endpoint).await)
+}
+
+/// The configuration for a local AWS API emulator at `endpoint`: the environment's region (else
 /// `us-east-1`) and, unless the environment has keys, dummy credentials, so no real account
 /// or instance metadata is ever consulted.
-pub async fn load_for_emulator(endpoint: &str) -> AwsClients {
+pub async fn emulator_config(endpoint: &str) -> SdkConfig {
     let region = env::optional("AWS_REGION")
         .or_else(|| env::optional("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|| "us-east-1".to_owned());
@@ -111,5 +116,5 @@ pub async fn load_for_emulator(endpoint: &str) -> AwsClients {
             "testing", "testing", None, None, "emulator",
         ));
     }
-    AwsClients::from_config(&loader.load().await)
+    loader.load().await
 }

@@ -5,13 +5,14 @@
 //! the same id (see docs/events.md).
 
 mod ending;
+pub mod metrics;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::deployment::Deployment;
 
-pub use ending::{Ended, Held, at_end, planned_puts};
+pub use ending::{Ended, Held, at_end, planned_put_calls, planned_puts};
 
 /// The `DetailType` of every lifecycle event.
 pub const DETAIL_TYPE: &str = "Traffic Shifter Deployment Status Change";

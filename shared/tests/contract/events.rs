@@ -123,3 +123,112 @@ mod mocks {
         assert_eq!(err.kind(), "AccessDenied", "{err}");
     }
 }
+
+/// Against moto: moto delivers PutEvents to the SQS targets of the rules whose pattern matches
+/// (checked by hand with moto 5.2.5 before this test was written), so a subscriber can be played
+/// by a queue. (moto leaves an input transformer's placeholder for a missing path in place,
+/// where AWS leaves it out: the templates' transformers are rendered offline instead, in
+/// cli/tests/cli/notifications.rs.)
+mod moto {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    use serde_json::Value;
+    use shifter::domain::lifecycle::{Cause, DETAIL_TYPE, Status};
+
+    use super::*;
+    use crate::support::{moto_config, moto_test, unique};
+
+    /// The pattern docs/events.md tells subscribers to use.
+    fn documented_pattern() -> String {
+        let doc = include_str!("../../../docs/events.md");
+        let block = doc
+            .split("## Subscribing")
+            .nth(1)
+            .and_then(|s| s.split("```json\n").nth(1))
+            .and_then(|s| s.split("```").next())
+            .expect("docs/events.md shows the pattern");
+        let pattern: Value = serde_json::from_str(block).expect("the pattern is JSON");
+        pattern.to_string()
+    }
+
+    moto_test! {
+        /// A rule with the documented pattern on a new bus, targeting a queue: of the events put
+        /// through `EventBridgeEvents`, the ROLLED_BACK one arrives whole (source, detail-type, the
+        /// execution as resource, the detail as put) and the STARTED one not at all.
+        async fn a_put_event_reaches_a_subscriber_of_the_documented_pattern() {
+            let config = moto_config().await;
+            let eventbridge = aws_sdk_eventbridge::Client::new(&config);
+            let sqs = aws_sdk_sqs::Client::new(&config);
+            let bus = unique("shifter-bus");
+            eventbridge.create_event_bus().name(&bus).send().await.expect("bus");
+            let queue = sqs
+                .create_queue()
+                .queue_name(unique("subscriber"))
+                .send()
+                .await
+                .expect("queue")
+                .queue_url
+                .expect("queue url");
+            let attributes = sqs
+                .get_queue_attributes()
+                .queue_url(&queue)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .expect("queue arn");
+            let queue_arn = attributes.attributes().expect("attributes")[&QueueAttributeName::QueueArn].clone();
+            let rule = unique("rollbacks");
+            eventbridge
+                .put_rule()
+                .name(&rule)
+                .event_bus_name(&bus)
+                .event_pattern(documented_pattern())
+                .send()
+                .await
+                .expect("rule");
+            eventbridge
+                .put_targets()
+                .rule(&rule)
+                .event_bus_name(&bus)
+                .targets(aws_sdk_eventbridge::types::Target::builder().id("queue").arn(&queue_arn).build().unwrap())
+                .send()
+                .await
+                .expect("target");
+
+            let started = event("d1");
+            let mut rolled_back = event("d1");
+            rolled_back.status = Status::RolledBack;
+            rolled_back.event_id = "d1:ROLLED_BACK".into();
+            rolled_back.from_version = Some("1".into());
+            rolled_back.cause = Some(Cause {
+                kind: "alarm".into(),
+                error: "AlarmTriggered".into(),
+                message: "alarm orders-errors went into ALARM. Alias live restored to version 1.".into(),
+            });
+            EventBridgeEvents::new(eventbridge, bus)
+                .put_events(&[started, rolled_back.clone()])
+                .await
+                .expect("put");
+
+            let received = sqs
+                .receive_message()
+                .queue_url(&queue)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive");
+            let bodies: Vec<Value> = received
+                .messages()
+                .iter()
+                .map(|m| serde_json::from_str(m.body().unwrap_or_default()).expect("an event"))
+                .collect();
+            assert_eq!(bodies.len(), 1, "only the ROLLED_BACK event matches: {bodies:?}");
+            let delivered = &bodies[0];
+            assert_eq!(delivered["source"], "traffic-shifter");
+            assert_eq!(delivered["detail-type"], DETAIL_TYPE);
+            assert_eq!(delivered["resources"], serde_json::json!([rolled_back.execution_arn]));
+            let detail: LifecycleEvent = serde_json::from_value(delivered["detail"].clone()).expect("the schema");
+            assert_eq!(detail, rolled_back);
+        }
+    }
+}

@@ -45,6 +45,16 @@ pub async fn moto_clients() -> AwsClients {
     shifter::aws::load_for_emulator(&endpoint).await
 }
 
+/// The configuration for the moto server at `SHIFTER_MOTO_ENDPOINT`, for clients
+/// [`moto_clients`] does not hold (EventBridge, SQS).
+pub async fn moto_config() -> aws_config::SdkConfig {
+    let endpoint = std::env::var("SHIFTER_MOTO_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .expect("SHIFTER_MOTO_ENDPOINT is not set: run scripts/test, or `source scripts/lib/moto.sh && moto_start` first");
+    shifter::aws::emulator_config(&endpoint).await
+}
+
 /// A name no earlier run against the same server used.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);

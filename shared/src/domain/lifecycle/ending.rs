@@ -171,3 +171,10 @@ pub fn planned_puts(plan: &[Step], gates: usize) -> u64 {
     let shifts = plan.iter().filter(|s| !s.weight.is_full()).count();
     (3 + shifts + gates) as u64
 }
+
+/// How many PutEvents calls those events take: one per event, but PROMOTED and SUCCEEDED go in
+/// one call at the ending when no post-promotion bake parks in between.
+pub fn planned_put_calls(plan: &[Step], gates: usize, post_promotion_bake_seconds: u32) -> u64 {
+    let shared = u64::from(post_promotion_bake_seconds == 0);
+    planned_puts(plan, gates) - shared
+}
