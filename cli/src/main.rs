@@ -19,6 +19,7 @@ mod input;
 mod operate;
 mod output;
 mod plan;
+mod record;
 mod simulate;
 
 use std::process::ExitCode;
@@ -53,6 +54,9 @@ enum Command {
     Abort(operate::AbortArgs),
     /// Draw the traffic chart of a real execution.
     Timeline(operate::TimelineArgs),
+    /// List past deployments from the stack's records, newest first (`--execution ARN`: one,
+    /// with its timeline of weights).
+    History(record::Args),
     /// Serve a local web page of running and recent deployments, one followed live, with
     /// Approve / Promote / Abort (`--demo`: no AWS account needed).
     Dashboard(dashboard::Args),
@@ -115,9 +119,11 @@ async fn operate(command: Command) -> Result<ExitCode, CliError> {
             operate::timeline(&sfn, &args).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate(_) | Command::Plan(_) | Command::Import(_) | Command::Dashboard(_) => {
-            Err(CliError::Usage("not an AWS command".into()))
-        }
+        Command::Simulate(_)
+        | Command::Plan(_)
+        | Command::Import(_)
+        | Command::Dashboard(_)
+        | Command::History(_) => Err(CliError::Usage("not an AWS command".into())),
     }
 }
 
@@ -129,6 +135,7 @@ async fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Import(args) => import::run(&args).await,
         Command::Dashboard(args) => dashboard::run(&args).await,
+        Command::History(args) => record::run(&args).await,
         other => operate(other).await,
     };
     match result {

@@ -12,6 +12,8 @@ mod docs;
 mod fake_aws;
 #[path = "cli/flags.rs"]
 mod flags;
+#[path = "cli/history.rs"]
+mod history;
 #[path = "cli/iam.rs"]
 mod iam;
 #[path = "cli/import_out.rs"]

@@ -6,8 +6,14 @@ use chrono::{DateTime, Utc};
 pub use crate::domain::VersionInfo;
 use crate::domain::analysis::VersionFigures;
 use crate::domain::provisioned::ConcurrencyConfig;
+use crate::domain::record::{DeploymentRecord as Record, RecordUpdate};
 use crate::domain::{AliasRoute, AliasState, LastWrite};
 use crate::error::ShifterError;
+
+/// What a [`DeploymentRecords`] read returns.
+pub type Records<T> = Result<T, ShifterError>;
+/// `--since`: the earliest start a listing keeps.
+pub type Since = Option<DateTime<Utc>>;
 
 /// Reads and conditionally writes a Lambda alias.
 #[async_trait]
@@ -472,6 +478,26 @@ pub trait StatusEvents: Send + Sync {
         &self,
         events: &[crate::domain::lifecycle::LifecycleEvent],
     ) -> Result<(), ShifterError>;
+}
+
+/// The record every deployment leaves (docs/history.md): one item per deployment.
+#[async_trait]
+pub trait DeploymentRecords: Send + Sync {
+    /// Applies one moment ([`Record::apply`]); false when it was already recorded.
+    async fn apply_record(&self, update: &RecordUpdate) -> Result<bool, ShifterError>;
+    /// The record of deployment `id` of `function`:`alias`.
+    async fn record_of(&self, function: &str, alias: &str, id: &str) -> Records<Option<Record>>;
+    /// The records of `function`:`alias` started at `since` or later, newest first.
+    async fn records_of_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        since: Since,
+    ) -> Records<Vec<Record>>;
+    /// Every record started at `since` or later, newest first.
+    async fn all_records(&self, since: Since) -> Records<Vec<Record>>;
+    /// The record of the execution named `id`, whatever its alias.
+    async fn find_record(&self, id: &str) -> Records<Option<Record>>;
 }
 
 #[async_trait]

@@ -168,6 +168,10 @@ pub struct Summary {
     /// When each watched alarm went into ALARM (absent when none did).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alarms_fired: Vec<AlarmEvent>,
+    /// The record the deployment left (docs/history.md); absent when none was seen (a summary
+    /// read from an execution history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<crate::domain::record::DeploymentRecord>,
 }
 
 /// One event put on the stack's bus, as `simulate --json` lists it.
@@ -415,6 +419,7 @@ impl SummaryBuilder {
             events: Vec::new(),
             waits,
             alarms_fired,
+            record: None,
         }
     }
 }

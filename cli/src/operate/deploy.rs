@@ -48,6 +48,15 @@ pub async fn state_machine_of_stack(
     cloudformation: &aws_sdk_cloudformation::Client,
     stack: &str,
 ) -> Result<String, CliError> {
+    stack_output(cloudformation, stack, "StateMachineArn").await
+}
+
+/// The output `key` of a Traffic Shifter stack, from DescribeStacks; errors name `--stack`.
+pub async fn stack_output(
+    cloudformation: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    key: &str,
+) -> Result<String, CliError> {
     let described = cloudformation
         .describe_stacks()
         .stack_name(stack)
@@ -63,12 +72,12 @@ pub async fn state_machine_of_stack(
         .stacks()
         .iter()
         .flat_map(|s| s.outputs())
-        .find(|o| o.output_key() == Some("StateMachineArn"))
+        .find(|o| o.output_key() == Some(key))
         .and_then(|o| o.output_value())
         .map(str::to_owned)
         .ok_or_else(|| {
             CliError::Usage(format!(
-                "--stack {stack}: the stack has no StateMachineArn output; is it a Traffic Shifter stack?"
+                "--stack {stack}: the stack has no {key} output; is it a Traffic Shifter stack?"
             ))
         })
 }
@@ -79,7 +88,10 @@ pub async fn deploy(
     args: &DeployArgs,
     resolved_state_machine: Option<&str>,
 ) -> Result<String, CliError> {
-    let input = input::read_json(&args.input)?;
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok();
+    let input = with_started_by(input::read_json(&args.input)?, user.as_deref());
     DeploymentRequest::from_json(&input)
         .map_err(|e| CliError::Usage(format!("{}: {e}", args.input.display())))?;
     let state_machine = resolved_state_machine
@@ -97,6 +109,23 @@ pub async fn deploy(
         "Console: https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{arn}"
     );
     Ok(arn)
+}
+
+/// The input with `startedBy` (who started it, for its record: docs/history.md) set to
+/// `shifter deploy by <user>` when the input does not say.
+fn with_started_by(mut input: serde_json::Value, user: Option<&str>) -> serde_json::Value {
+    if let Some(object) = input.as_object_mut()
+        && !object.contains_key("startedBy")
+    {
+        let by = match user.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(user) => format!("shifter deploy by {user}"),
+            None => "shifter deploy".to_owned(),
+        };
+        let max = shifter::domain::request::MAX_STARTED_BY_CHARS;
+        let by = shifter::domain::text::cut_chars(&by, max);
+        object.insert("startedBy".into(), serde_json::Value::String(by));
+    }
+    input
 }
 
 /// A name no other `deploy` picks, even in the same second: the time to the nanosecond, this
@@ -128,6 +157,25 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn deploy_says_who_started_it_unless_the_input_does() {
+        use serde_json::json;
+        let said = super::with_started_by(json!({"alias": "live"}), Some("ana"));
+        assert_eq!(said["startedBy"], "shifter deploy by ana");
+        let anonymous = super::with_started_by(json!({}), None);
+        assert_eq!(anonymous["startedBy"], "shifter deploy");
+        let own = super::with_started_by(json!({"startedBy": "release bot"}), Some("ana"));
+        assert_eq!(own["startedBy"], "release bot");
+        let long = super::with_started_by(json!({}), Some(&"x".repeat(500)));
+        let text = long["startedBy"].as_str().unwrap();
+        assert!(text.chars().count() <= 200, "{text}");
+        // What deploy sends is still a valid input.
+        let input = json!({"functionName": "f", "alias": "live", "targetVersion": "2",
+            "strategy": "AllAtOnce"});
+        let sent = super::with_started_by(input, Some(&"x".repeat(500)));
+        assert!(shifter::domain::DeploymentRequest::from_json(&sent).is_ok());
     }
 
     use std::sync::Arc;

@@ -9,6 +9,6 @@ mod recorded;
 mod watch;
 
 pub use answer::{AbortArgs, Answer, AnswerArgs, answer, waiting_task};
-pub use deploy::{DeployArgs, deploy, state_machine_of_stack};
+pub use deploy::{DeployArgs, deploy, stack_output, state_machine_of_stack};
 pub use history::parse_history;
 pub use watch::{TimelineArgs, WatchArgs, describe, progress, timeline, watch};

@@ -19,6 +19,7 @@ const ADAPTERS: &[(&str, Operations)] = &[
     ("sfn", shifter::aws::sfn::OPERATIONS),
     ("dynamodb", shifter::aws::dynamodb::OPERATIONS),
     ("events", shifter::aws::events::OPERATIONS),
+    ("records", shifter::aws::records::OPERATIONS),
 ];
 
 /// What the state machine role needs to deliver its logs to CloudWatch Logs
@@ -312,6 +313,50 @@ fn only_the_watch_function_puts_events_and_only_on_the_stacks_bus() {
         );
     }
     assert_eq!(putting, ["watch"]);
+}
+
+/// The records table (docs/history.md): only the watch function may touch it, with UpdateItem
+/// only, and it is told the table and the retention.
+#[test]
+fn only_the_watch_function_writes_records_and_only_with_update_item() {
+    let template = read(&repo().join("template.yaml"));
+    let mut writing = Vec::new();
+    for (name, block) in resources(&template) {
+        if field(&block, "Type:").as_deref() != Some("AWS::Serverless::Function")
+            || !block.contains("DeploymentRecordsTable")
+        {
+            continue;
+        }
+        writing.push(field(&block, "Binary:").unwrap_or_default());
+        let statements: Vec<&str> = block
+            .split("- Sid: ")
+            .filter(|s| s.contains("DeploymentRecordsTable.Arn"))
+            .collect();
+        assert_eq!(statements.len(), 1, "{name}: one statement on the table");
+        assert_eq!(
+            granted(statements[0]),
+            BTreeSet::from(["dynamodb:UpdateItem".to_owned()]),
+            "{name} may only update records"
+        );
+        assert_eq!(
+            field(statements[0], "Resource:").as_deref(),
+            Some("!GetAtt DeploymentRecordsTable.Arn")
+        );
+        assert!(
+            field(&block, "SHIFTER_RECORDS_TABLE:").is_some(),
+            "{name} is told the table"
+        );
+        assert_eq!(
+            field(&block, "SHIFTER_RECORD_RETENTION_DAYS:").as_deref(),
+            Some("!Ref RecordRetentionDays")
+        );
+    }
+    assert_eq!(writing, ["watch"]);
+    let table = &resources(&template)["DeploymentRecordsTable"];
+    assert!(
+        table.contains("AttributeName: expiresAt"),
+        "TTL on expiresAt"
+    );
 }
 
 /// The state machine's role: what its Task resources call (`lambda:invoke…` →

@@ -30,13 +30,14 @@ use shifter::ShifterError;
 use shifter::aliases::{Undone, undo_stranded};
 use shifter::domain::{Deployment, ErrorKind, Failure};
 use shifter::ports::{
-    AlarmReader, AliasRouter, DeploymentRegistry, ParkedTask, RolledBackVersion, StatusEvents,
-    TaskCallbacks, TokenAnswer, alarm_report,
+    AlarmReader, AliasRouter, DeploymentRecords, DeploymentRegistry, ParkedTask, RolledBackVersion,
+    StatusEvents, TaskCallbacks, TokenAnswer, alarm_report,
 };
 use shifter::states::ParkKind;
 use tracing::{info, warn};
 
 mod alarm;
+pub mod record;
 pub mod tell;
 
 pub use alarm::alarm_changed;
@@ -66,6 +67,8 @@ pub struct Ports<'a> {
     pub router: &'a dyn AliasRouter,
     /// The stack's event bus, for the lifecycle events.
     pub events: &'a dyn StatusEvents,
+    /// The record each deployment leaves.
+    pub records: &'a dyn DeploymentRecords,
 }
 
 /// A park request from a `lambda:invoke.waitForTaskToken` Task.
@@ -215,6 +218,7 @@ pub async fn execution_changed(
     };
     if change.detail_type == EXECUTION_STATUS_CHANGE && detail.status == "RUNNING" {
         let metrics = tell::at_started(ports, &change).await?;
+        record::at_started(ports, &change).await?;
         return Ok(Outcome {
             metrics,
             ..Outcome::default()
@@ -386,7 +390,8 @@ pub async fn park(ports: &Ports<'_>, request: ParkRequest) -> Result<Outcome, Sh
             warn!(error = %e, "parked task not recorded; alarm events will not reach it, the backstop read will");
         })
         .ok();
-    tell::at_parked(ports.events, request.park, parked.as_ref(), d).await;
+    let told = tell::at_parked(ports.events, request.park, parked.as_ref(), d).await;
+    record::at_parked(ports, d, &told).await;
     let pending = parked.and_then(|p| p.pending_alarm);
     let failure = match pending {
         Some(alarm) => Some(Failure::new(

@@ -31,13 +31,14 @@ pub fn wait_of(kind: ParkKind) -> Wait {
     }
 }
 
-/// Puts the events of a park; a failure is logged, never passed on (the park must go on).
+/// Puts the events of a park, and returns them (for the record); a failure is logged, never
+/// passed on (the park must go on).
 pub async fn at_parked(
     events: &dyn StatusEvents,
     kind: ParkKind,
     parked: Option<&Parked>,
     d: &Deployment,
-) {
+) -> Vec<LifecycleEvent> {
     let previous: Option<Previous> = parked
         .and_then(|p| p.previous.as_ref())
         .map(|p| (wait_of(p.kind), p.traffic_percent));
@@ -46,6 +47,7 @@ pub async fn at_parked(
     if let Err(e) = put(events, &found).await {
         warn!(deployment = %d.deployment_id, error = %e, "lifecycle event not put; the deployment goes on");
     }
+    found
 }
 
 /// Puts `found`, logging each by status and id.
@@ -105,6 +107,7 @@ pub async fn at_ended(
     let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
     let input = parse(detail.input.as_deref());
     let output = parse(detail.output.as_deref()).and_then(|v| Deployment::deserialize(v).ok());
+    let source = crate::record::source_of(output.is_some(), held.is_some());
     let found = at_end(&Ended {
         deployment_id: &detail.name,
         execution_arn: &detail.execution_arn,
@@ -116,6 +119,8 @@ pub async fn at_ended(
         held,
         undone,
     });
+    // The record first: a failed write is retried by EventBridge before anything is put.
+    crate::record::at_ended(ports, change, &found, source).await?;
     put(ports.events, &found).await?;
     Ok(emf_lines(&found, change))
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use shifter::domain::{AliasRoute, AliasState, Deployment, DeploymentRequest};
 use shifter::fakes::{
-    FakeAlarms, FakeLambda, FakeRegistry, FakeStatusEvents, FakeTasks, ManualClock, TaskAnswer,
+    FakeAlarms, FakeLambda, FakeRecords, FakeRegistry, FakeStatusEvents, FakeTasks, ManualClock,
+    TaskAnswer,
 };
 use shifter::ports::{ActiveDeployment, AlarmState, Clock, DeploymentRegistry};
 use shifter::states::ParkKind;
@@ -22,6 +23,7 @@ struct World {
     tasks: FakeTasks,
     lambda: FakeLambda,
     events: FakeStatusEvents,
+    records: FakeRecords,
 }
 
 impl World {
@@ -35,6 +37,7 @@ impl World {
             registry: FakeRegistry::new(shared.clone()),
             events: FakeStatusEvents::new(shared),
             tasks: FakeTasks::new(),
+            records: FakeRecords::new(30),
             alarms,
             clock,
         };
@@ -81,6 +84,7 @@ impl World {
             tasks: &self.tasks,
             router: &self.lambda,
             events: &self.events,
+            records: &self.records,
         };
         let event = WatchEvent::from_json(event).expect("a known event");
         handle(&ports, event).await.expect("handled")
@@ -408,6 +412,7 @@ async fn a_failed_memory_write_is_retried_with_the_lock_still_held() {
         tasks: &w.tasks,
         router: &w.lambda,
         events: &w.events,
+        records: &w.records,
     };
     let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
     assert!(first.is_err(), "the failed write fails the delivery");
@@ -635,6 +640,7 @@ async fn a_failed_put_never_fails_a_park_and_an_ending_is_put_on_the_retry() {
         tasks: &w.tasks,
         router: &w.lambda,
         events: &w.events,
+        records: &w.records,
     };
     let event = execution_event("ABORTED", Some(input));
     let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
@@ -645,4 +651,86 @@ async fn a_failed_put_never_fails_a_park_and_an_ending_is_put_on_the_retry() {
     );
     assert_eq!(w.send(event).await.released, 1);
     assert_eq!(statuses(&w.events), ["exec:STOPPED"]);
+}
+
+/// The record: every moment the watch function handles updates one item per deployment, and a
+/// repeated delivery of any of them changes nothing (no weight appended twice).
+#[tokio::test]
+async fn a_deployment_leaves_one_record_however_often_each_moment_is_delivered() {
+    use shifter::domain::lifecycle::Status;
+    use shifter::domain::record::StarterKind;
+    let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2","strategy":"Canary10Percent5Minutes","startedBy":"shifter deploy by ana"}"#;
+    let w = World::new().await;
+    for _ in 0..2 {
+        w.send(execution_event("RUNNING", Some(input))).await;
+    }
+    w.park("t1").await;
+    w.park("t2").await;
+    let mut failed = execution_event("FAILED", Some(input));
+    failed["detail"]["error"] = json!("AlarmTriggered");
+    failed["detail"]["cause"] =
+        json!("alarm orders-api-errors went into ALARM at 10% on version 2");
+    w.send(failed.clone()).await;
+    w.send(failed).await;
+    let records = w.records.records();
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let r = &records[0];
+    assert_eq!(
+        (r.function.as_str(), r.alias.as_str()),
+        ("orders-api", "live")
+    );
+    assert_eq!(r.deployment_id, "exec");
+    assert_eq!(r.started_by.as_ref().unwrap().kind, StarterKind::Cli);
+    assert_eq!(
+        (r.from_version.as_deref(), r.to_version.as_deref()),
+        (Some("1"), Some("2"))
+    );
+    assert_eq!(r.strategy.as_deref(), Some("Canary10Percent5Minutes"));
+    assert_eq!(r.outcome, Some(Status::RolledBack));
+    assert_eq!(r.cause.as_ref().unwrap().kind, "alarm");
+    let marks: Vec<_> = r.timeline.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(
+        marks,
+        ["exec:STARTED", "exec:STEP_SHIFTED:0", "exec:ROLLED_BACK"]
+    );
+    assert_eq!(r.weights().len(), 1, "one weight, once");
+    assert_eq!(r.duration().map(|d| d.num_seconds()), Some(600));
+    // From the status change's own dates: 2026-01-01T00:00:00Z to 00:10:00Z, kept 30 days.
+    assert_eq!(r.expires_at, 1_767_226_200 + 30 * 86_400);
+}
+
+/// An ending's record is written before its events are put and its lock released: a failed
+/// write fails the delivery, and EventBridge's retry records and puts it once. A park's failed
+/// write never fails the park.
+#[tokio::test]
+async fn a_failed_record_write_fails_the_ending_before_anything_is_put() {
+    let input = r#"{"functionName":"orders-api","alias":"live","targetVersion":"2"}"#;
+    let w = World::new().await;
+    w.records.fail_next(1);
+    assert_eq!(w.park("t1").await, Outcome::default());
+    assert!(w.records.records().is_empty());
+    w.records.fail_next(1);
+    let ports = Ports {
+        registry: &w.registry,
+        alarms: &w.alarms,
+        tasks: &w.tasks,
+        router: &w.lambda,
+        events: &w.events,
+        records: &w.records,
+    };
+    let event = execution_event("ABORTED", Some(input));
+    let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
+    assert!(first.is_err(), "the failed write fails the delivery");
+    assert!(statuses(&w.events).iter().all(|s| !s.ends_with("STOPPED")));
+    assert!(
+        w.registry.entry("orders-api", "live").is_some(),
+        "the lock is kept"
+    );
+    assert_eq!(w.send(event).await.released, 1);
+    assert_eq!(statuses(&w.events), ["exec:STEP_SHIFTED:0", "exec:STOPPED"]);
+    let record = &w.records.records()[0];
+    assert_eq!(
+        record.outcome,
+        Some(shifter::domain::lifecycle::Status::Stopped)
+    );
 }

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod events;
 pub mod lambda;
 pub mod metrics;
+pub mod records;
 pub mod sfn;
 
 pub use cloudwatch::CloudWatchAlarms;
@@ -19,6 +20,7 @@ pub use dynamodb::DynamoDbRegistry;
 pub use events::EventBridgeEvents;
 pub use lambda::LambdaAdapter;
 pub use metrics::CloudWatchMetrics;
+pub use records::DynamoDbRecords;
 pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

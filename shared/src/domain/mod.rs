@@ -8,7 +8,8 @@
 //! 4. checks: `limits` (history budget), `cost`, `preflight`, `accept` (parses then budgets),
 //!    `idle` (settings that would do nothing);
 //! 5. the document: `deployment` (its groups, its JSON form, every "what comes next" rule);
-//! 6. telling: `lifecycle` (the events a deployment puts at each moment).
+//! 6. telling: `lifecycle` (the events a deployment puts at each moment);
+//! 7. the record: `record` (the item each deployment leaves, folded from its events).
 
 pub mod accept;
 pub mod alarm;
@@ -27,6 +28,7 @@ pub mod limits;
 pub mod managed;
 pub mod preflight;
 pub mod provisioned;
+pub mod record;
 pub mod request;
 pub mod strategy;
 pub mod text;

@@ -88,6 +88,9 @@ pub struct TrainTarget {
     pub target: TargetVersion,
 }
 
+/// Longest `startedBy` (who or what starts the deployment, kept in its record), in characters.
+pub const MAX_STARTED_BY_CHARS: usize = 200;
+
 /// Most aliases one release train moves.
 pub const MAX_TRAIN_TARGETS: usize = 20;
 
@@ -116,6 +119,8 @@ struct RawRequest {
     analysis: Option<Value>,
     targets: Option<Vec<Value>>,
     provisioned_concurrency: Option<Value>,
+    /// Who or what starts the deployment, for its record (`shifter deploy` sets it).
+    started_by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +162,7 @@ impl DeploymentRequest {
         let (strategy_name, plan, gated_steps) =
             parse_strategy(&required("strategy", raw.strategy.take())?)?;
         validate_alarms(&raw.alarms)?;
+        validate_started_by(raw.started_by.as_deref())?;
         let check_interval_seconds = check_interval(raw.check_interval_seconds)?;
         if raw.post_promotion_bake_seconds > MAX_BAKE_SECONDS {
             return Err(FieldError::new(
@@ -214,6 +220,20 @@ impl DeploymentRequest {
             train: Vec::new(),
             ..self.clone()
         }
+    }
+}
+
+/// `startedBy`: free text for the deployment's record, at most [`MAX_STARTED_BY_CHARS`].
+fn validate_started_by(by: Option<&str>) -> Result<(), FieldError> {
+    match by {
+        Some(by) if by.chars().count() > MAX_STARTED_BY_CHARS => Err(FieldError::new(
+            "startedBy",
+            format!(
+                "must be at most {MAX_STARTED_BY_CHARS} characters (got {})",
+                by.chars().count()
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

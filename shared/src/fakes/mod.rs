@@ -27,3 +27,7 @@ pub use registry::{FakeRegistry, LockEntry};
 pub mod tasks;
 
 pub use tasks::{FakeTasks, TaskAnswer};
+
+pub mod records;
+
+pub use records::FakeRecords;

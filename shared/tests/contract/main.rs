@@ -26,4 +26,5 @@ mod dynamodb;
 mod events;
 mod lambda;
 mod metrics;
+mod records;
 mod sfn;

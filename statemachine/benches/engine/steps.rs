@@ -72,6 +72,7 @@ impl LongPlan {
                     tasks: &a.tasks,
                     router: &a.lambda,
                     events: &a.events,
+                    records: &a.records,
                 };
                 let outcome = watch::handle(&ports, watch::WatchEvent::from_json(payload)?).await?;
                 return serde_json::to_value(outcome)

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use shifter::domain::alias::function_short_name;
 use shifter::domain::{AliasRoute, AliasState, ManagedSet};
 use shifter::fakes::{
-    FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRegistry, FakeStatusEvents, FakeTasks,
-    ManualClock, Writer,
+    FakeAlarms, FakeExecutions, FakeLambda, FakeMetrics, FakeRecords, FakeRegistry,
+    FakeStatusEvents, FakeTasks, ManualClock, Writer,
 };
 use shifter::ports::{AlarmState, AliasRouter, Clock, ConcurrencyReader, FunctionRegistry};
 use start_deployment::Config;
@@ -90,6 +90,8 @@ pub struct LocalAccount {
     pub lost_answers: LostAnswers,
     /// The stack's event bus: the lifecycle events the watch function put.
     pub events: FakeStatusEvents,
+    /// The records table: the record each deployment leaves (`shifter history`).
+    pub records: FakeRecords,
 }
 
 impl LocalAccount {
@@ -123,6 +125,7 @@ impl LocalAccount {
             metrics: FakeMetrics::new(),
             lost_answers: LostAnswers::default(),
             events: FakeStatusEvents::new(shared.clone()),
+            records: FakeRecords::new(shifter::domain::record::DEFAULT_RETENTION_DAYS),
             config: Config {
                 managed: ManagedSet::everything(),
             },

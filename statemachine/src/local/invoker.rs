@@ -97,6 +97,7 @@ impl LocalInvoker<'_> {
             tasks: &a.tasks,
             router: a.router.as_ref(),
             events: &a.events,
+            records: &a.records,
         };
         let outcome = watch::handle(&ports, event).await?;
         serde_json::to_value(outcome).map_err(|e| ShifterError::invalid("(output)", e.to_string()))

@@ -64,6 +64,10 @@ pub async fn summarize(
             detail: e.detail,
         })
         .collect();
+    let short = shifter::domain::alias::function_short_name(function);
+    summary.record = account.records.records().into_iter().find(|r| {
+        r.function == short && r.alias == alias && r.started_at.is_some_and(|t| t >= start)
+    });
     summary
 }
 

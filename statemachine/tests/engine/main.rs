@@ -12,6 +12,7 @@ mod lifecycle;
 mod lost_answers;
 mod operate;
 mod provisioned;
+mod record;
 mod scenarios;
 mod stops;
 mod trains;
