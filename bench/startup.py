@@ -183,7 +183,8 @@ FUNCTION_ENV = {
     "start-deployment": {"MANAGED_FUNCTIONS": FUNCTION, "SHIFTER_REGISTRY_TABLE": "bench-registry"},
     "pipeline-action": {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench"},
     "shift-traffic": {"SHIFTER_REGISTRY_TABLE": "bench-registry"},
-    "watch": {"SHIFTER_REGISTRY_TABLE": "bench-registry"},
+    "watch": {"SHIFTER_REGISTRY_TABLE": "bench-registry", "SHIFTER_RECORDS_TABLE": "bench-records",
+              "SHIFTER_RECORD_RETENTION_DAYS": "90", "SHIFTER_EVENT_BUS": "bench-bus"},
 }
 
 # The functions the harness also hands an event, and their boto3 twins (bench/twins).
