@@ -87,15 +87,7 @@ impl World {
 
     /// One tick: `secs` pass, then Check Health runs.
     async fn check_after(&self, secs: i64, d: &Deployment) -> Result<Deployment, ShifterError> {
-        self.clock.advance_secs(secs);
-        check_health::check_health(
-            &self.alarms,
-            &shifter::fakes::FakeMetrics::new(),
-            &self.lambda,
-            &self.clock,
-            d.clone(),
-        )
-        .await
+        Ok(self.told_after(secs, d).await?.0)
     }
 }
 

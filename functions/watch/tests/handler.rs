@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use shifter::ShifterError;
 use shifter::domain::{AliasRoute, AliasState, Deployment, DeploymentRequest};
 use shifter::fakes::{
     FakeAlarms, FakeLambda, FakeRecords, FakeRegistry, FakeStatusEvents, FakeTasks, ManualClock,
@@ -77,7 +78,9 @@ impl World {
         d.shifted(&written, self.clock.now()).expect("shifted")
     }
 
-    async fn send(&self, event: Value) -> Outcome {
+    /// One delivery of `event`, as the handler answers it (an error fails the invocation, and
+    /// EventBridge retries it).
+    async fn deliver(&self, event: Value) -> Result<Outcome, ShifterError> {
         let ports = Ports {
             registry: &self.registry,
             alarms: &self.alarms,
@@ -87,7 +90,11 @@ impl World {
             records: &self.records,
         };
         let event = WatchEvent::from_json(event).expect("a known event");
-        handle(&ports, event).await.expect("handled")
+        handle(&ports, event).await
+    }
+
+    async fn send(&self, event: Value) -> Outcome {
+        self.deliver(event).await.expect("handled")
     }
 
     async fn park(&self, token: &str) -> Outcome {
@@ -406,15 +413,7 @@ async fn a_failed_memory_write_is_retried_with_the_lock_still_held() {
     w.registry.fail_marks(1);
     let mut event = execution_event("FAILED", Some(input));
     event["detail"]["error"] = json!("AlarmTriggered");
-    let ports = Ports {
-        registry: &w.registry,
-        alarms: &w.alarms,
-        tasks: &w.tasks,
-        router: &w.lambda,
-        events: &w.events,
-        records: &w.records,
-    };
-    let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
+    let first = w.deliver(event.clone()).await;
     assert!(first.is_err(), "the failed write fails the delivery");
     assert!(
         w.registry.entry("orders-api", "live").is_some(),
@@ -634,16 +633,8 @@ async fn a_failed_put_never_fails_a_park_and_an_ending_is_put_on_the_retry() {
     assert_eq!(w.park("t1").await, Outcome::default());
     assert!(w.events.events().is_empty());
     w.events.fail_next(1);
-    let ports = Ports {
-        registry: &w.registry,
-        alarms: &w.alarms,
-        tasks: &w.tasks,
-        router: &w.lambda,
-        events: &w.events,
-        records: &w.records,
-    };
     let event = execution_event("ABORTED", Some(input));
-    let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
+    let first = w.deliver(event.clone()).await;
     assert!(first.is_err(), "the failed put fails the delivery");
     assert!(
         w.registry.entry("orders-api", "live").is_some(),
@@ -710,16 +701,8 @@ async fn a_failed_record_write_fails_the_ending_before_anything_is_put() {
     assert_eq!(w.park("t1").await, Outcome::default());
     assert!(w.records.records().is_empty());
     w.records.fail_next(1);
-    let ports = Ports {
-        registry: &w.registry,
-        alarms: &w.alarms,
-        tasks: &w.tasks,
-        router: &w.lambda,
-        events: &w.events,
-        records: &w.records,
-    };
     let event = execution_event("ABORTED", Some(input));
-    let first = handle(&ports, WatchEvent::from_json(event.clone()).unwrap()).await;
+    let first = w.deliver(event.clone()).await;
     assert!(first.is_err(), "the failed write fails the delivery");
     assert!(statuses(&w.events).iter().all(|s| !s.ends_with("STOPPED")));
     assert!(
