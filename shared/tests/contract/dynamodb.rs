@@ -11,16 +11,15 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
 use shifter::aws::dynamodb::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 use shifter::aws::{AwsClients, DynamoDbRegistry};
 use shifter::fakes::{FakeRegistry, ManualClock};
 use shifter::ports::{ActiveDeployment, DeploymentRegistry, Lock, ParkedTask};
 
-use crate::support::{assert_not_found, moto_clients, moto_test, unique};
+use crate::support::{
+    assert_not_found, attribute, enable_ttl, key, moto_clients, moto_test, unique,
+};
 
 // ---------------------------------------------------------------- worlds
 
@@ -70,45 +69,19 @@ impl MotoRegistryWorld {
     async fn new() -> MotoRegistryWorld {
         let clients = moto_clients().await;
         let table = unique("registry");
-        let attribute = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute")
-        };
-        let key = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .expect("key")
-        };
         clients
             .dynamodb
             .create_table()
             .table_name(&table)
-            .attribute_definitions(attribute(PARTITION_KEY))
-            .attribute_definitions(attribute(SORT_KEY))
+            .attribute_definitions(attribute(PARTITION_KEY, ScalarAttributeType::S))
+            .attribute_definitions(attribute(SORT_KEY, ScalarAttributeType::S))
             .key_schema(key(PARTITION_KEY, KeyType::Hash))
             .key_schema(key(SORT_KEY, KeyType::Range))
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
             .expect("moto CreateTable");
-        let ttl = TimeToLiveSpecification::builder()
-            .enabled(true)
-            .attribute_name(TTL_ATTRIBUTE)
-            .build()
-            .expect("ttl");
-        clients
-            .dynamodb
-            .update_time_to_live()
-            .table_name(&table)
-            .time_to_live_specification(ttl)
-            .send()
-            .await
-            .expect("moto UpdateTimeToLive");
+        enable_ttl(&clients.dynamodb, &table, TTL_ATTRIBUTE).await;
         let port = DynamoDbRegistry::new(clients.dynamodb.clone(), &table);
         MotoRegistryWorld {
             clients,

@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use chrono::{DateTime, Duration, Utc};
 use shifter::aws::AwsClients;
@@ -19,7 +18,7 @@ use shifter::domain::record::{Ending, Facts, Mark, RecordUpdate, StartedBy, Star
 use shifter::fakes::FakeRecords;
 use shifter::ports::DeploymentRecords;
 
-use crate::support::{moto_clients, moto_test, unique};
+use crate::support::{attribute, enable_ttl, key, moto_clients, moto_test, unique};
 
 const RETENTION_DAYS: u32 = 30;
 
@@ -34,20 +33,6 @@ impl MotoRecords {
     async fn new() -> MotoRecords {
         let clients = moto_clients().await;
         let table = unique("records");
-        let attribute = |name: &str, kind| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(kind)
-                .build()
-                .expect("attribute")
-        };
-        let key = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .expect("key")
-        };
         let by_start = LocalSecondaryIndex::builder()
             .index_name(BY_START)
             .key_schema(key(PARTITION_KEY, KeyType::Hash))
@@ -84,19 +69,7 @@ impl MotoRecords {
             .send()
             .await
             .expect("moto CreateTable");
-        let ttl = TimeToLiveSpecification::builder()
-            .enabled(true)
-            .attribute_name(TTL_ATTRIBUTE)
-            .build()
-            .expect("ttl");
-        clients
-            .dynamodb
-            .update_time_to_live()
-            .table_name(&table)
-            .time_to_live_specification(ttl)
-            .send()
-            .await
-            .expect("moto UpdateTimeToLive");
+        enable_ttl(&clients.dynamodb, &table, TTL_ATTRIBUTE).await;
         let port = DynamoDbRecords::new(clients.dynamodb.clone(), table.clone(), RETENTION_DAYS);
         MotoRecords {
             clients,

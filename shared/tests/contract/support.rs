@@ -251,3 +251,43 @@ fn every_gap_names_a_mock_test_that_exists() {
         );
     }
 }
+
+/// One attribute of a DynamoDB key, for CreateTable.
+pub fn attribute(
+    name: &str,
+    kind: aws_sdk_dynamodb::types::ScalarAttributeType,
+) -> aws_sdk_dynamodb::types::AttributeDefinition {
+    aws_sdk_dynamodb::types::AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .expect("attribute")
+}
+
+/// One element of a DynamoDB key schema, for CreateTable.
+pub fn key(
+    name: &str,
+    kind: aws_sdk_dynamodb::types::KeyType,
+) -> aws_sdk_dynamodb::types::KeySchemaElement {
+    aws_sdk_dynamodb::types::KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("key")
+}
+
+/// Turns TTL on for `table`, on `attribute`, as template.yaml's tables declare it.
+pub async fn enable_ttl(client: &aws_sdk_dynamodb::Client, table: &str, attribute: &str) {
+    let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(attribute)
+        .build()
+        .expect("ttl");
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .expect("moto UpdateTimeToLive");
+}
