@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Each module of the domain and its layer (see the domain's module comment).
-const LAYERS: [(&str, u8); 22] = [
+const LAYERS: [(&str, u8); 23] = [
     ("weight", 1),
     ("text", 1),
     ("field", 1),
@@ -28,6 +28,7 @@ const LAYERS: [(&str, u8); 22] = [
     ("deployment", 5),
     ("lifecycle", 6),
     ("record", 7),
+    ("waves", 8),
 ];
 
 /// The code of a source file before its `#[cfg(test)]` items (tests may use anything).

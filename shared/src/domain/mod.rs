@@ -9,7 +9,8 @@
 //!    `idle` (settings that would do nothing);
 //! 5. the document: `deployment` (its groups, its JSON form, every "what comes next" rule);
 //! 6. telling: `lifecycle` (the events a deployment puts at each moment);
-//! 7. the record: `record` (the item each deployment leaves, folded from its events).
+//! 7. the record: `record` (the item each deployment leaves, folded from its events);
+//! 8. waves: `waves` (a plan of deployments across regions and accounts, and its orchestration).
 
 pub mod accept;
 pub mod alarm;
@@ -32,6 +33,7 @@ pub mod record;
 pub mod request;
 pub mod strategy;
 pub mod text;
+pub mod waves;
 pub mod weight;
 
 #[cfg(test)]
