@@ -8,11 +8,13 @@
 //!   judgement, including the global abort.
 
 pub mod plan;
+pub mod run;
 pub mod window;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use run::{ChildSeen, HoldReason, TargetRun, TargetStatus, WavesDecision, WavesRun};
 pub use window::{Window, WindowJudgement};
 
 /// A wave plan: the targets in ordered waves, the bakes between them, the window and the gate.
