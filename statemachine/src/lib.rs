@@ -7,6 +7,10 @@ pub mod local;
 /// The definition that ships, exactly as deployed.
 pub const DEFINITION: &str = include_str!("../deployment.asl.json");
 
+/// The waves orchestrator that ships (`waves.asl.json`): one release across regions and
+/// accounts, each target a child execution of [`DEFINITION`] (docs/waves.md).
+pub const WAVES_DEFINITION: &str = include_str!("../waves.asl.json");
+
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
