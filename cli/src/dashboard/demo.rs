@@ -71,6 +71,15 @@ impl LiveExecutions {
 
 #[async_trait]
 impl Executions for LiveExecutions {
+    async fn stop_execution(
+        &self,
+        arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ShifterError> {
+        self.fake().stop_execution(arn, error, cause).await
+    }
+
     async fn start_execution(
         &self,
         sm: &str,

@@ -134,6 +134,26 @@ fn event(e: &aws_sdk_sfn::types::HistoryEvent) -> HistoryEvent {
 
 #[async_trait]
 impl Executions for StepFunctionsExecutions {
+    async fn stop_execution(
+        &self,
+        execution_arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ShifterError> {
+        self.client
+            .stop_execution()
+            .execution_arn(execution_arn)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                AwsFailure::new("StopExecution", e)
+                    .into_error(|_| format!("execution {execution_arn}"))
+            })
+    }
+
     async fn start_execution(
         &self,
         state_machine_arn: &str,

@@ -195,6 +195,34 @@ fn validate_name(name: &str) -> Result<(), ShifterError> {
 
 #[async_trait]
 impl Executions for FakeExecutions {
+    async fn stop_execution(
+        &self,
+        arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ShifterError> {
+        {
+            let mut state = self.lock();
+            self.begin(&mut state, "StopExecution")?;
+        }
+        let running = self
+            .executions()
+            .iter()
+            .find(|e| e.arn == arn)
+            .map(|e| e.status == ExecutionStatus::Running);
+        match running {
+            None => Err(ShifterError::not_found(format!("execution {arn}"))),
+            Some(false) => Ok(()),
+            Some(true) => self.end(
+                arn,
+                ExecutionStatus::Aborted,
+                None,
+                Some(error.to_owned()),
+                Some(cause.to_owned()),
+            ),
+        }
+    }
+
     async fn start_execution(
         &self,
         state_machine_arn: &str,

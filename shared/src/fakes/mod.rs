@@ -31,3 +31,5 @@ pub use tasks::{FakeTasks, TaskAnswer};
 pub mod records;
 
 pub use records::FakeRecords;
+pub mod waves;
+pub use waves::FakeWaveWatches;

@@ -97,7 +97,11 @@ pub struct LocalAccount {
 impl LocalAccount {
     /// An empty account at the runner's epoch, managing every function.
     pub fn new() -> Self {
-        let clock = ManualClock::at_epoch();
+        LocalAccount::on_clock(ManualClock::at_epoch())
+    }
+
+    /// An empty account on `clock` (shared with other accounts: the regions of a wave plan).
+    pub fn on_clock(clock: ManualClock) -> Self {
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
         let lambda = FakeLambda::new(shared.clone());
         LocalAccount {

@@ -11,6 +11,7 @@ mod recorder;
 mod spec;
 mod strict;
 mod summary;
+pub mod waves;
 
 use std::collections::BTreeMap;
 

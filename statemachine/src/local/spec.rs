@@ -233,7 +233,15 @@ impl AccountSpec {
 
     /// Builds the simulated account.
     pub fn build(&self) -> Result<LocalAccount, AccountError> {
-        let mut account = LocalAccount::new();
+        self.build_on(shifter::fakes::ManualClock::at_epoch())
+    }
+
+    /// Builds the simulated account on `clock` (one region of a wave plan's rehearsal).
+    pub fn build_on(
+        &self,
+        clock: shifter::fakes::ManualClock,
+    ) -> Result<LocalAccount, AccountError> {
+        let mut account = LocalAccount::on_clock(clock);
         if let Some(managed) = &self.managed_functions {
             account.config.managed = ManagedSet::parse(managed);
         }

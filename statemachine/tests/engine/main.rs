@@ -17,6 +17,7 @@ mod scenarios;
 mod stops;
 mod trains;
 mod watch;
+mod waves;
 
 mod catalog;
 mod differential;

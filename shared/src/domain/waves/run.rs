@@ -188,6 +188,9 @@ pub mod errors {
 pub struct WavesRun {
     /// The plan's execution name.
     pub plan_id: String,
+    /// The plan's execution ARN.
+    #[serde(default)]
+    pub plan_arn: String,
     /// The plan as given (each function reads it again: parsing is pure and cheap).
     pub plan: Value,
     /// When the plan started.
@@ -284,6 +287,7 @@ impl WavesRun {
             .collect();
         WavesRun {
             plan_id: plan_id.to_owned(),
+            plan_arn: String::new(),
             plan: input,
             started_at: now,
             launched: 0,

@@ -22,13 +22,23 @@ fn target(region: &str) -> Target {
 fn plan(policy: GatePolicy) -> WavePlan {
     WavePlan {
         waves: vec![
-            Wave { name: "one".into(), targets: vec![target("eu-west-1")] },
-            Wave { name: "two".into(), targets: vec![target("eu-central-1"), target("us-east-1")] },
+            Wave {
+                name: "one".into(),
+                targets: vec![target("eu-west-1")],
+            },
+            Wave {
+                name: "two".into(),
+                targets: vec![target("eu-central-1"), target("us-east-1")],
+            },
         ],
         bake_between_waves_seconds: 600,
         first_wave_bake_seconds: 1800,
         window: None,
-        entry_gate: EntryGate { policy, timeout_seconds: 300, poll_seconds: 60 },
+        entry_gate: EntryGate {
+            policy,
+            timeout_seconds: 300,
+            poll_seconds: 60,
+        },
     }
 }
 
@@ -52,11 +62,17 @@ fn a_plan_launches_each_wave_after_its_bake_and_succeeds_after_the_last() {
     run.judge(&plan, at(0), &[]);
     assert_eq!(run.decision, WavesDecision::Launch);
     launch(&mut run, at(0));
-    assert_eq!((run.decision, run.wait_seconds), (WavesDecision::Await, 300 + CHILD_SLACK_SECONDS));
+    assert_eq!(
+        (run.decision, run.wait_seconds),
+        (WavesDecision::Await, 300 + CHILD_SLACK_SECONDS)
+    );
     run.see_child(0, &ChildSeen::Succeeded, at(300));
     run.judge(&plan, at(300), &[]);
     // The first wave bakes longer: 1,800 s, every launched alarm watched.
-    assert_eq!((run.decision, run.wait_seconds), (WavesDecision::Hold, 1800));
+    assert_eq!(
+        (run.decision, run.wait_seconds),
+        (WavesDecision::Hold, 1800)
+    );
     assert_eq!(run.hold.unwrap().reason, HoldReason::Bake);
     assert!(!run.wants_gate_read(&plan, at(1000)));
     assert!(run.wants_gate_read(&plan, at(2100)));
@@ -65,10 +81,18 @@ fn a_plan_launches_each_wave_after_its_bake_and_succeeds_after_the_last() {
     launch(&mut run, at(2100));
     run.see_child(1, &ChildSeen::Succeeded, at(2400));
     run.judge(&plan, at(2400), &[]);
-    assert_eq!(run.decision, WavesDecision::Await, "one child of wave two still runs");
+    assert_eq!(
+        run.decision,
+        WavesDecision::Await,
+        "one child of wave two still runs"
+    );
     run.see_child(2, &ChildSeen::Succeeded, at(2410));
     run.judge(&plan, at(2410), &[]);
-    assert_eq!(run.decision, WavesDecision::Succeed, "no bake after the last wave");
+    assert_eq!(
+        run.decision,
+        WavesDecision::Succeed,
+        "no bake after the last wave"
+    );
 }
 
 #[test]
@@ -81,13 +105,25 @@ fn a_failed_child_aborts_the_plan_naming_where_and_restores_every_finished_targe
     run.judge(&plan, at(2100), &[]);
     launch(&mut run, at(2100));
     run.see_child(2, &ChildSeen::Succeeded, at(2300));
-    let alarm = ChildSeen::Failed("AlarmTriggered".into(), "orders-api-errors went into ALARM".into());
+    let alarm = ChildSeen::Failed(
+        "AlarmTriggered".into(),
+        "orders-api-errors went into ALARM".into(),
+    );
     run.see_child(1, &alarm, at(2350));
     run.judge(&plan, at(2350), &[]);
     assert_eq!(run.decision, WavesDecision::Abort);
     let abort = run.abort.clone().unwrap();
-    assert_eq!((abort.error.as_str(), abort.wave), (errors::TARGET_FAILED, 1));
-    assert!(abort.cause.contains("eu-central-1 (111111111111) failed with AlarmTriggered"), "{}", abort.cause);
+    assert_eq!(
+        (abort.error.as_str(), abort.wave),
+        (errors::TARGET_FAILED, 1)
+    );
+    assert!(
+        abort
+            .cause
+            .contains("eu-central-1 (111111111111) failed with AlarmTriggered"),
+        "{}",
+        abort.cause
+    );
     // Wave one's target and wave two's finished one are restored; the failed one rolled back.
     assert_eq!(run.to_restore(), vec![0, 2]);
 }
@@ -95,7 +131,12 @@ fn a_failed_child_aborts_the_plan_naming_where_and_restores_every_finished_targe
 #[test]
 fn an_alarm_or_an_operator_during_a_bake_aborts_and_the_park_timeout_does_not() {
     let plan = plan(GatePolicy::Wait);
-    for (error, aborts) in [("States.Timeout", false), ("AlarmTriggered", true), ("Aborted", true), ("States.TaskFailed", true)] {
+    for (error, aborts) in [
+        ("States.Timeout", false),
+        ("AlarmTriggered", true),
+        ("Aborted", true),
+        ("States.TaskFailed", true),
+    ] {
         let mut run = run_of(&plan);
         launch(&mut run, at(0));
         run.see_child(0, &ChildSeen::Succeeded, at(300));
@@ -122,7 +163,11 @@ fn the_entry_gate_refuses_or_waits_until_its_timeout() {
     assert_eq!((run.decision, run.wait_seconds), (WavesDecision::Hold, 60));
     assert_eq!(run.hold.unwrap().reason, HoldReason::EntryGate);
     run.judge(&wait, at(60), &[]);
-    assert_eq!(run.decision, WavesDecision::Launch, "OK again: the wave starts");
+    assert_eq!(
+        run.decision,
+        WavesDecision::Launch,
+        "OK again: the wave starts"
+    );
     let mut run = run_of(&wait);
     run.judge(&wait, at(0), &firing);
     run.judge(&wait, at(280), &firing);
@@ -135,7 +180,8 @@ fn the_entry_gate_refuses_or_waits_until_its_timeout() {
 
 #[test]
 fn the_decisions_wire_names_are_distinct() {
-    let names: std::collections::BTreeSet<_> = WavesDecision::ALL.iter().map(|d| d.as_str()).collect();
+    let names: std::collections::BTreeSet<_> =
+        WavesDecision::ALL.iter().map(|d| d.as_str()).collect();
     assert_eq!(names.len(), WavesDecision::ALL.len());
     for d in WavesDecision::ALL {
         assert_eq!(serde_json::to_value(d).unwrap(), json!(d.as_str()));

@@ -10,6 +10,9 @@ use crate::domain::record::{DeploymentRecord as Record, RecordUpdate};
 use crate::domain::{AliasRoute, AliasState, LastWrite};
 use crate::error::ShifterError;
 
+mod waves;
+pub use waves::{TargetAccounts, WaveWatch, WaveWatches, alarm_arn};
+
 /// What a [`DeploymentRecords`] read returns.
 pub type Records<T> = Result<T, ShifterError>;
 /// `--since`: the earliest start a listing keeps.
@@ -238,6 +241,17 @@ pub trait Executions: Send + Sync {
         execution_arn: &str,
         after_id: i64,
     ) -> Result<Vec<HistoryEvent>, ShifterError>;
+
+    /// Stops a running execution (StopExecution): it ends `ABORTED` at once, whatever state it is
+    /// in; a function it invoked runs to its end
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>).
+    /// Stopping one that already ended changes nothing.
+    async fn stop_execution(
+        &self,
+        execution_arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ShifterError>;
 
     /// The state machine's executions, newest first, at most `max` of them: ARN, name, status
     /// and times (ListExecutions gives no input, output or error; describe one for those).

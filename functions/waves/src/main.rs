@@ -1,0 +1,3 @@
+//! Waves Lambda: wires the real adapters to the handlers.
+
+fn main() {}
