@@ -46,6 +46,25 @@ pub struct ChaosArgs {
     rollback_failures: Option<u32>,
 }
 
+impl ChaosArgs {
+    /// The first chaos flag set, if any.
+    pub fn first_set(&self) -> Option<&'static str> {
+        [
+            ("--chaos", self.chaos.is_some()),
+            ("--throttle", self.throttle.is_some()),
+            ("--server-errors", self.server_errors.is_some()),
+            ("--crash-after-write", self.crash_after_write.is_some()),
+            ("--latency", self.latency.is_some()),
+            ("--quotas", self.quotas),
+            ("--flap-alarm", self.flap_alarm.is_some()),
+            ("--drift-at", self.drift_at.is_some()),
+            ("--rollback-failures", self.rollback_failures.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, set)| set.then_some(flag))
+    }
+}
+
 fn rate(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()

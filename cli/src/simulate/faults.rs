@@ -188,6 +188,39 @@ fn provisioned_concurrency(
 
 impl FaultArgs {
     /// Lambda failures injected in all: each makes the run longer.
+    /// The first flag set other than `--abort-at` and `--reason` (a wave plan takes only those).
+    pub fn first_set_but_abort(&self) -> Option<&'static str> {
+        [
+            ("--alarm-at", self.alarm_at.is_some()),
+            ("--drop-alarm-events", self.drop_alarm_events),
+            ("--hook-answer-after", self.hook_answer_after.is_some()),
+            ("--silent-hook", self.silent_hook.is_some()),
+            ("--fail-hook", self.fail_hook.is_some()),
+            ("--drift-at-step", self.drift_at_step.is_some()),
+            ("--stop-at", self.stop_at.is_some()),
+            ("--approve-after", self.approve_after.is_some()),
+            ("--promote-at", self.promote_at.is_some()),
+            ("--lambda-fault", !self.lambda_fault.is_empty()),
+            ("--lost-answer", !self.lost_answer.is_empty()),
+            (
+                "--provisioned-concurrency",
+                self.provisioned_concurrency.is_some(),
+            ),
+        ]
+        .into_iter()
+        .find_map(|(flag, set)| set.then_some(flag))
+    }
+
+    /// `--abort-at`.
+    pub fn abort_at(&self) -> Option<Duration> {
+        self.abort_at
+    }
+
+    /// `--reason`.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
     pub fn injected(&self) -> u64 {
         self.lambda_fault
             .iter()

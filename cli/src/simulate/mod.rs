@@ -4,6 +4,7 @@ mod bounds;
 mod chaos;
 mod faults;
 mod log;
+mod waves;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,10 +48,28 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     chaos: Box<chaos::ChaosArgs>,
+    /// With a wave plan's account file: every alarm of REGION goes into ALARM at this simulated
+    /// time (e.g. eu-central-1=40m); its event reaches the deployment there and, forwarded, the
+    /// plan. Repeatable.
+    #[arg(long, value_name = "REGION=DURATION", value_parser = waves::region_alarm)]
+    region_alarm_at: Vec<(String, std::time::Duration)>,
 }
 
 /// Runs the rehearsal; exit status 0 only when the deployment succeeded.
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    if let Some(path) = &args.account {
+        let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+        if waves::is_waves(&text) {
+            return waves::run(&args, path, &text).await;
+        }
+    }
+    if !args.region_alarm_at.is_empty() {
+        return Err(CliError::Usage(
+            "--region-alarm-at applies to a wave plan's account file (one that lists \"regions\", \
+             e.g. events/accounts/waves.json)"
+                .into(),
+        ));
+    }
     let (account, input) = arrange(&args).await?;
     output::warn_idle(&input, &[]);
     let wall = Instant::now();
