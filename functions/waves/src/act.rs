@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use shifter::ShifterError;
 use shifter::aliases::{Undone, undo_stranded};
-use shifter::domain::waves::run::worst_duration_seconds;
+use shifter::domain::waves::run::{STOPPED_LOOKS, worst_duration_seconds};
 use shifter::domain::waves::{
     ChildSeen, TargetRun, TargetStatus, WavePlan, WavesDecision, WavesRun,
 };
@@ -262,7 +262,7 @@ pub async fn abort(ports: &Ports<'_>, mut run: WavesRun) -> Result<WavesRun, Shi
 /// How often the abort looks again at a stopped child's alias, and how long it waits for the
 /// child's own watch function to restore it (invariant 13: about a second after the stop).
 const STOPPED_LOOK_SECONDS: u64 = 10;
-const STOPPED_GRACE_SECONDS: i64 = 120;
+const STOPPED_GRACE_SECONDS: i64 = (STOPPED_LOOKS - 1) as i64 * STOPPED_LOOK_SECONDS as i64;
 
 /// A stopped child's aliases are restored by its own watch function on the status change; the
 /// abort checks that the lead alias is back on its start version with no routing. True while

@@ -117,6 +117,7 @@ async fn start(
     plan_arn: &str,
 ) -> Result<WavesRun, ShifterError> {
     let plan = WavePlan::parse(&input).map_err(ShifterError::from)?;
+    shifter::domain::waves::run::check_plan_budget(&plan)?;
     let now = ports.clock.now();
     let mut run = WavesRun::new(plan_id, input, &plan, now);
     run.plan_arn = plan_arn.to_owned();

@@ -73,7 +73,12 @@ fn record(name: &str, input: &Value, events: &[HistoryEvent]) -> Recorded {
 }
 
 /// What our runner did running `definition` (substituted as it ran).
-pub(crate) fn record_of(definition: &str, name: &str, input: &Value, events: &[HistoryEvent]) -> Recorded {
+pub(crate) fn record_of(
+    definition: &str,
+    name: &str,
+    input: &Value,
+    events: &[HistoryEvent],
+) -> Recorded {
     let machine: Value = serde_json::from_str(definition).unwrap();
     let mut attempts: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut states = Vec::new();

@@ -160,13 +160,24 @@ async fn an_abort_that_cannot_restore_a_region_fails_the_plan_saying_so() {
     let (world, input) = world();
     assert!(world.region_alarm_at("eu-west-1", 2700));
     let canary = world.region("eu-west-1", "111111111111").unwrap();
-    canary.local.lambda.fail_writes_of(shifter::domain::AliasRoute::single("41"), 1000);
+    canary
+        .local
+        .lambda
+        .fail_writes_of(shifter::domain::AliasRoute::single("41"), 1000);
     let run = play(&world, input).await;
     let s = &run.summary;
     assert_eq!(s.outcome, "Failed");
     assert_eq!(s.error.as_deref(), Some("Transient"), "{:?}", s.cause);
-    assert!(s.cause.as_deref().unwrap().contains("UpdateAlias"), "{:?}", s.cause);
-    assert_eq!(version(&run, "eu-west-1"), "42", "left where it is, and the cause says so");
+    assert!(
+        s.cause.as_deref().unwrap().contains("UpdateAlias"),
+        "{:?}",
+        s.cause
+    );
+    assert_eq!(
+        version(&run, "eu-west-1"),
+        "42",
+        "left where it is, and the cause says so"
+    );
 }
 
 /// The waves definition in the second interpreter (aws-local-stepfunctions): every scenario's
@@ -181,14 +192,25 @@ async fn the_waves_definition_runs_the_same_in_aws_local_stepfunctions() {
     type Arrange = fn(&WavesWorld, &mut Value);
     let scenarios: [(&str, Arrange); 6] = [
         ("waves-success", |_, _| {}),
-        ("waves-alarm-in-wave-two", |w, _| assert!(w.region_alarm_at("eu-central-1", 2200))),
-        ("waves-alarm-during-bake", |w, _| assert!(w.region_alarm_at("eu-west-1", 2700))),
-        ("waves-operator-abort", |w, _| w.abort_at(2250, "bad release")),
-        ("waves-rejected", |_, input| input["waves"][0]["targets"][0]["region"] = serde_json::json!(5)),
+        ("waves-alarm-in-wave-two", |w, _| {
+            assert!(w.region_alarm_at("eu-central-1", 2200))
+        }),
+        ("waves-alarm-during-bake", |w, _| {
+            assert!(w.region_alarm_at("eu-west-1", 2700))
+        }),
+        ("waves-operator-abort", |w, _| {
+            w.abort_at(2250, "bad release")
+        }),
+        ("waves-rejected", |_, input| {
+            input["waves"][0]["targets"][0]["region"] = serde_json::json!(5)
+        }),
         ("waves-abort-fails", |w, _| {
             assert!(w.region_alarm_at("eu-west-1", 2700));
             let canary = w.region("eu-west-1", "111111111111").unwrap();
-            canary.local.lambda.fail_writes_of(shifter::domain::AliasRoute::single("41"), 1000);
+            canary
+                .local
+                .lambda
+                .fail_writes_of(shifter::domain::AliasRoute::single("41"), 1000);
         }),
     ];
     let mut recorded = Vec::new();
@@ -209,9 +231,199 @@ async fn the_waves_definition_runs_the_same_in_aws_local_stepfunctions() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     let machine: Value = serde_json::from_str(&definition).unwrap();
-    let visited: std::collections::BTreeSet<&str> =
-        recorded.iter().flat_map(|r| r.states.iter().map(|(n, _)| n.as_str())).collect();
-    let unvisited: Vec<&String> =
-        machine["States"].as_object().unwrap().keys().filter(|s| !visited.contains(s.as_str())).collect();
+    let visited: std::collections::BTreeSet<&str> = recorded
+        .iter()
+        .flat_map(|r| r.states.iter().map(|(n, _)| n.as_str()))
+        .collect();
+    let unvisited: Vec<&String> = machine["States"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|s| !visited.contains(s.as_str()))
+        .collect();
     assert!(unvisited.is_empty(), "no scenario reaches {unvisited:?}");
+}
+
+/// The largest plan the reader accepts (10 waves, 40 targets, the longest names Lambda allows)
+/// stays within Step Functions' history and payload quotas, and within its own estimate.
+#[tokio::test]
+async fn the_largest_accepted_plan_fits_the_history_and_payload_budgets() {
+    use serde_json::json;
+    use shifter::domain::waves::WavePlan;
+    use shifter::domain::waves::run::worst_history_events;
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-south-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+        "me-south-1",
+        "af-south-1",
+    ];
+    let function = format!("f{}", "x".repeat(63));
+    let alias = format!("a{}", "y".repeat(127));
+    let alarm = format!("{function}-errors-{}", "z".repeat(150));
+    let places: Vec<(String, String)> = ["111111111111", "222222222222"]
+        .iter()
+        .flat_map(|a| {
+            regions
+                .iter()
+                .map(move |r| ((*r).to_owned(), (*a).to_owned()))
+        })
+        .collect();
+    let waves: Vec<_> = places
+        .chunks(4)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let targets: Vec<_> = chunk
+                .iter()
+                .map(|(r, a)| json!({"region": r, "account": a}))
+                .collect();
+            json!({"name": format!("wave-{}-{}", i + 1, "n".repeat(40)), "targets": targets})
+        })
+        .collect();
+    let plan = json!({
+        "deployment": {"functionName": function, "alias": alias, "targetVersion": "2", "alarms": [alarm]},
+        "strategy": "AllAtOnce", "firstWaveBakeSeconds": 600, "bakeBetweenWavesSeconds": 300,
+        "waves": waves
+    });
+    let account = |r: &str, a: &str| {
+        json!({"region": r, "account": a,
+        "functions": [{"name": function, "publishedVersions": 2, "aliases": {alias.clone(): "1"}}],
+        "alarms": [{"name": alarm, "state": "OK"}]})
+    };
+    let spec = json!({"regions": places.iter().map(|(r, a)| account(r, a)).collect::<Vec<_>>(), "input": plan});
+    let spec = WavesSpec::from_json(&spec.to_string()).unwrap();
+    let accepted = WavePlan::parse(&plan).unwrap();
+    let worst = worst_history_events(&accepted);
+    for alarm_in_last_wave in [false, true] {
+        let world = WavesWorld::build(&spec).unwrap();
+        if alarm_in_last_wave {
+            // During the bake before the last wave (the first bake 600 s, then 300 s each): an
+            // alarm of a finished wave aborts the plan and 36 targets are restored.
+            assert!(world.region_alarm_at("af-south-1", 2950));
+        }
+        let run = play(&world, plan.clone()).await;
+        let s = &run.summary;
+        let expected = if alarm_in_last_wave {
+            "RolledBack"
+        } else {
+            "Succeeded"
+        };
+        assert_eq!(s.outcome, expected, "{:?} {:?}", s.error, s.cause);
+        assert!(
+            s.history_events <= worst,
+            "{} events, estimate {worst}",
+            s.history_events
+        );
+        assert!(
+            s.largest_document_bytes < 262_144 / 2,
+            "{} bytes",
+            s.largest_document_bytes
+        );
+        println!(
+            "largest plan ({expected}): {} history events (estimate {worst}, quota 25,000), largest document {} bytes ({})",
+            s.history_events, s.largest_document_bytes, s.largest_document_state
+        );
+    }
+}
+
+/// What Next? branches on every `WavesDecision` exactly once, each to the state its doc names.
+#[test]
+fn the_waves_choice_branches_on_every_decision_exactly_once() {
+    use shifter::domain::waves::WavesDecision;
+    let machine: Value = serde_json::from_str(shifter_statemachine::WAVES_DEFINITION).unwrap();
+    let choices = machine["States"]["What Next?"]["Choices"]
+        .as_array()
+        .unwrap();
+    let mut seen: Vec<&str> = choices
+        .iter()
+        .map(|c| c["StringEquals"].as_str().unwrap())
+        .collect();
+    seen.sort_unstable();
+    let mut all: Vec<&str> = WavesDecision::ALL.iter().map(|d| d.as_str()).collect();
+    all.sort_unstable();
+    assert_eq!(seen, all);
+    let next = |d: &str| {
+        choices.iter().find(|c| c["StringEquals"] == d).unwrap()["Next"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(next("launch"), "Launch Wave");
+    assert_eq!(next("await"), "Watch Waves");
+    assert_eq!(next("hold"), "Watch Waves");
+    assert_eq!(next("abort"), "Abort Plan");
+    assert_eq!(next("succeed"), "Plan Succeeded");
+    assert_eq!(next("rolledBack"), "Plan Rolled Back");
+    assert_eq!(
+        machine["States"]["What Next?"]["Default"], "Abort Plan",
+        "an unknown decision aborts, never launches"
+    );
+}
+
+#[tokio::test]
+async fn an_entry_gate_holds_a_wave_until_its_alarms_are_ok() {
+    use shifter::ports::AlarmState;
+    let (world, input) = world();
+    let at = |s: i64| world.clock.start() + chrono::TimeDelta::seconds(s);
+    // us-east-1's alarm is in ALARM from before wave two could start (2,101 s) until 2,500 s.
+    let east = world.region("us-east-1", "111111111111").unwrap();
+    east.local
+        .alarms
+        .set_from("orders-api-errors", at(1000), AlarmState::Alarm);
+    east.local
+        .alarms
+        .set_from("orders-api-errors", at(2500), AlarmState::Ok);
+    let run = play(&world, input).await;
+    let s = &run.summary;
+    assert_eq!(s.outcome, "Succeeded", "{:?} {:?}", s.error, s.cause);
+    let started = region(&run, "us-east-1").started.unwrap();
+    assert!(
+        (2500.0..2500.0 + 61.0).contains(&started),
+        "wave two waited for the gate: {started}"
+    );
+    assert_eq!(
+        region(&run, "eu-central-1").started,
+        Some(started),
+        "the whole wave waited"
+    );
+}
+
+#[tokio::test]
+async fn a_refusing_entry_gate_aborts_the_plan_before_the_wave_starts() {
+    let (world, mut input) = world();
+    input["entryGate"] =
+        serde_json::json!({"policy": "refuse", "timeoutSeconds": 3600, "pollSeconds": 60});
+    let east = world.region("us-east-1", "111111111111").unwrap();
+    east.local.alarm_at("orders-api-errors", 1000);
+    let run = play(&world, input).await;
+    let s = &run.summary;
+    assert_eq!(
+        (s.outcome.as_str(), s.error.as_deref()),
+        ("RolledBack", Some("EntryGateClosed"))
+    );
+    assert!(
+        s.cause
+            .as_deref()
+            .unwrap()
+            .contains("orders-api-errors in us-east-1 (111111111111) is Alarm"),
+        "{:?}",
+        s.cause
+    );
+    assert_eq!(version(&run, "eu-west-1"), "41", "wave one restored");
+    assert_eq!(region(&run, "us-east-1").started, None);
 }

@@ -187,3 +187,34 @@ fn the_decisions_wire_names_are_distinct() {
         assert_eq!(serde_json::to_value(d).unwrap(), json!(d.as_str()));
     }
 }
+
+#[test]
+fn a_plan_whose_gate_reads_would_overflow_the_history_is_refused_naming_the_poll() {
+    let mut plan = plan(GatePolicy::Wait);
+    assert!(check_plan_budget(&plan).is_ok());
+    let waves: Vec<Wave> = (0..10)
+        .map(|i| Wave {
+            name: format!("w{i}"),
+            targets: vec![target("eu-west-1")],
+        })
+        .collect();
+    plan.waves = waves;
+    plan.entry_gate = EntryGate {
+        policy: GatePolicy::Wait,
+        timeout_seconds: 3600,
+        poll_seconds: 10,
+    };
+    let refused = check_plan_budget(&plan).unwrap_err();
+    assert_eq!(refused.field, "entryGate.pollSeconds");
+    assert!(
+        refused.message.contains("every 10s for 3600s"),
+        "{}",
+        refused.message
+    );
+    plan.entry_gate.poll_seconds = 60;
+    assert!(
+        check_plan_budget(&plan).is_ok(),
+        "{}",
+        worst_history_events(&plan)
+    );
+}
