@@ -30,6 +30,8 @@ mod samples;
 mod stack;
 #[path = "cli/watch_pipe.rs"]
 mod watch_pipe;
+#[path = "cli/waves.rs"]
+mod waves;
 
 fn shifter(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shifter"))

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use shifter::domain::waves::{WavesDecision, WavesRun};
+use shifter::domain::waves::{HoldReason, WavePlan, WavesDecision, WavesRun};
 use shifter_statemachine::asl::{self, EventKind, HistoryEvent};
 use shifter_statemachine::local::waves::{WavesSpec, WavesSummary, WavesWorld, run_waves};
 
@@ -125,7 +125,16 @@ fn print_event(event: &HistoryEvent) {
 }
 
 fn describe(state: &str, run: &WavesRun) -> Option<String> {
-    let wave_places = |wave: usize| {
+    let names: Vec<String> = WavePlan::parse(&run.plan)
+        .map(|p| p.waves.into_iter().map(|w| w.name).collect())
+        .unwrap_or_default();
+    let name = |wave: usize| {
+        names
+            .get(wave)
+            .cloned()
+            .unwrap_or_else(|| format!("{}", wave + 1))
+    };
+    let places = |wave: usize| {
         let places: Vec<String> = run
             .targets
             .iter()
@@ -135,16 +144,23 @@ fn describe(state: &str, run: &WavesRun) -> Option<String> {
         places.join(", ")
     };
     Some(match (state, run.decision) {
-        ("Launch Wave", _) => format!(
-            "wave {} started: {}",
-            run.launched,
-            wave_places(run.launched - 1)
-        ),
+        ("Launch Wave", _) => {
+            let wave = run.launched - 1;
+            format!("wave {} started: {}", name(wave), places(wave))
+        }
         (_, WavesDecision::Hold) => {
-            let hold = run.hold?;
+            let why = match run.hold?.reason {
+                HoldReason::Bake => {
+                    format!("bake after wave {}", name(run.launched.saturating_sub(1)))
+                }
+                HoldReason::Window => format!("wave {} waits for its window", name(run.launched)),
+                HoldReason::EntryGate => format!(
+                    "wave {}'s entry gate: an alarm is not OK",
+                    name(run.launched)
+                ),
+            };
             format!(
-                "hold ({:?}) for {}, every finished region's alarms watched",
-                hold.reason,
+                "{why}, {}; every finished region's alarms watched",
                 clock(run.wait_seconds)
             )
         }
@@ -156,7 +172,7 @@ fn describe(state: &str, run: &WavesRun) -> Option<String> {
             "every launched region back on its start version".to_owned()
         }
         (_, WavesDecision::Succeed) => "every wave done".to_owned(),
-        ("Judge Waves", WavesDecision::Launch) => format!("wave {} may start", run.launched + 1),
+        ("Judge Waves", WavesDecision::Launch) => format!("wave {} may start", name(run.launched)),
         _ => return None,
     })
 }

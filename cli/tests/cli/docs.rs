@@ -350,7 +350,12 @@ fn docs_command_samples_show_what_the_command_prints() {
         let text = fs::read_to_string(root.join(&page)).expect("a documentation page");
         for (args, shown) in command_samples(&text) {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = super::shifter(&args);
+            // As a reader runs it: from the repository's root, where the samples' paths are.
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_shifter"))
+                .args(&args)
+                .current_dir(&root)
+                .output()
+                .expect("shifter runs");
             let printed = String::from_utf8_lossy(&out.stdout);
             assert_eq!(
                 without_wall_time(&printed),
