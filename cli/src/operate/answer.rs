@@ -66,6 +66,8 @@ pub struct WaitingTask {
     pub park: Option<ParkKind>,
     /// True when the payload carries a deployment document with its id (ours do).
     pub deployment: bool,
+    /// A wave plan's Watch Waves park (docs/waves.md): only `shifter abort` answers it.
+    pub plan: bool,
     /// The token that answers it.
     pub token: String,
 }
@@ -88,6 +90,11 @@ struct ParkPayload {
     park: Option<String>,
     #[serde(default)]
     deployment: Option<serde_json::Value>,
+    /// A wave plan's park: `action` `watch` with the plan's `run`.
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    run: Option<serde_json::Value>,
 }
 
 /// The waiting task of the history: the latest TaskScheduled of a park (its parameters hold a
@@ -115,11 +122,18 @@ pub fn waiting_task(history: &[HistoryEvent]) -> Option<WaitingTask> {
         d.get("deploymentId")
             .is_some_and(serde_json::Value::is_string)
     });
+    let plan = state == WATCH_WAVES
+        && payload.action.as_deref() == Some("watch")
+        && payload
+            .run
+            .as_ref()
+            .is_some_and(|r| r.get("planId").is_some_and(serde_json::Value::is_string));
     Some(WaitingTask {
         state,
         function: parameters.function_name,
         park: payload.park.as_deref().and_then(ParkKind::from_wire),
         deployment,
+        plan,
         token: payload.task_token,
     })
 }
@@ -128,8 +142,11 @@ pub fn waiting_task(history: &[HistoryEvent]) -> Option<WaitingTask> {
 /// kind are the definition's, and the payload carries a deployment document. Anything else
 /// parked on a task token belongs to someone else and is not ours to answer.
 pub fn is_ours(task: &WaitingTask) -> bool {
-    task.park.is_some_and(|kind| kind.state() == task.state) && task.deployment
+    task.plan || (task.park.is_some_and(|kind| kind.state() == task.state) && task.deployment)
 }
+
+/// The park of the waves definition (`statemachine/waves.asl.json`).
+const WATCH_WAVES: &str = "Watch Waves";
 
 /// Answers the waiting task of execution `arn` (found in its history) through `tasks`; returns
 /// the state it was parked in. A token that no longer waits is an error naming it.
@@ -156,6 +173,12 @@ pub async fn answer(
         )));
     }
     let token = &task.token;
+    if task.plan && !matches!(answer, Answer::Abort(_)) {
+        return Err(CliError::Usage(format!(
+            "{arn} is a wave plan: it takes only `shifter abort` (each region's deployment takes \
+             approve and promote on its own execution)"
+        )));
+    }
     let sent = match answer {
         Answer::Approve if task.park != Some(ParkKind::Approval) => {
             return Err(CliError::Usage(format!(
@@ -199,6 +222,64 @@ mod tests {
             tasks.open(&task.token);
         }
         tasks
+    }
+
+    /// A wave plan parked in Watch Waves, as GetExecutionHistory lists it.
+    fn plan_parked() -> Vec<HistoryEvent> {
+        let event = |id: i64, kind: &str| HistoryEvent {
+            id,
+            kind: kind.to_owned(),
+            at: chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
+            ..HistoryEvent::default()
+        };
+        let entered = HistoryEvent {
+            state: Some(WATCH_WAVES.to_owned()),
+            ..event(1, "TaskStateEntered")
+        };
+        let payload = json!({"FunctionName": "arn:aws:lambda:eu-west-1:1:function:waves",
+            "Payload": {"action": "watch", "taskToken": "plan-token", "run": {"planId": "p1"}}});
+        let scheduled = HistoryEvent {
+            parameters: Some(payload.to_string()),
+            ..event(2, "TaskScheduled")
+        };
+        vec![
+            entered,
+            scheduled,
+            event(3, "TaskStarted"),
+            event(4, "TaskSubmitted"),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_wave_plan_takes_abort_on_its_park_and_refuses_approve_and_promote() {
+        let history = plan_parked();
+        let task = waiting_task(&history).unwrap();
+        assert!(task.plan && is_ours(&task), "{task:?}");
+        for refused in [Answer::Approve, Answer::Promote] {
+            let tasks = tokens(&history);
+            let (fake, arn) = running(history.clone()).await;
+            let err = answer(&fake, &tasks, &arn, &refused).await.unwrap_err();
+            assert!(
+                err.to_string().contains("takes only `shifter abort`"),
+                "{err}"
+            );
+            assert!(tasks.answers().is_empty());
+        }
+        let tasks = tokens(&history);
+        let (fake, arn) = running(history).await;
+        answer(&fake, &tasks, &arn, &Answer::Abort("bad release".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            tasks.answers(),
+            vec![(
+                "plan-token".to_owned(),
+                TaskAnswer::Failure {
+                    error: "Aborted".into(),
+                    cause: "bad release".into()
+                }
+            )]
+        );
     }
 
     #[tokio::test]
