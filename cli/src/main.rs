@@ -19,6 +19,7 @@ mod input;
 mod operate;
 mod output;
 mod plan;
+mod plan_waves;
 mod record;
 mod simulate;
 
@@ -132,7 +133,10 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
-        Command::Plan(args) => plan::run(&args),
+        Command::Plan(args) => match &args.waves {
+            Some(file) => plan_waves::run(file, args.json()).await,
+            None => plan::run(&args),
+        },
         Command::Import(args) => import::run(&args).await,
         Command::Dashboard(args) => dashboard::run(&args).await,
         Command::History(args) => record::run(&args).await,

@@ -18,8 +18,12 @@ use crate::output::{clock, print_json};
 #[derive(clap::Args)]
 pub struct Args {
     /// A CodeDeploy/SAM name, a generic form, or JSON `{"steps":[...]}`.
-    #[arg(long)]
-    strategy: String,
+    #[arg(long, required_unless_present = "waves")]
+    strategy: Option<String>,
+    /// A wave plan (docs/waves.md): its duration, state transitions and cost if nothing fails,
+    /// rehearsed wave by wave, and one lane per region.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["strategy", "targets", "pre_traffic_hook", "post_traffic_hook", "analysis_interval", "provisioned_concurrency"])]
+    pub waves: Option<std::path::PathBuf>,
     /// Seconds between backstop reads of the alarms while parked (alarm events do the watching).
     #[arg(long, default_value_t = shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS)]
     check_interval: u32,
@@ -164,6 +168,13 @@ fn percent(weight: f64) -> serde_json::Value {
     }
 }
 
+impl Args {
+    /// `--json`.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+}
+
 /// Validates the strategy exactly as Start Deployment would, then reports.
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let request = request_of(args)?;
@@ -183,7 +194,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
 /// The execution input the flags describe, for a placeholder function.
 fn input_of(args: &Args) -> Result<Value, CliError> {
     let mut input = json!({
-        "strategy": input::strategy(&args.strategy)?,
+        "strategy": input::strategy(args.strategy.as_deref().unwrap_or_default())?,
         "checkIntervalSeconds": args.check_interval,
         "postPromotionBakeSeconds": args.post_promotion_bake,
     });
@@ -513,7 +524,8 @@ mod tests {
             ("Linear10PercentEvery2Minutes", 120),
         ] {
             let args = Args {
-                strategy: strategy.into(),
+                strategy: Some(strategy.into()),
+                waves: None,
                 check_interval: 300,
                 post_promotion_bake: 0,
                 pre_traffic_hook: false,
@@ -561,7 +573,8 @@ mod tests {
             input.as_object_mut().unwrap().remove("hooks");
             let request = DeploymentRequest::from_json(&input).unwrap();
             let args = Args {
-                strategy: strategy.to_owned(),
+                strategy: Some(strategy.to_owned()),
+                waves: None,
                 check_interval: 30,
                 post_promotion_bake: 0,
                 pre_traffic_hook: false,
@@ -649,7 +662,8 @@ mod tests {
 
     fn provisioned_args(strategy: &str, allocation: u32, poll: Option<u32>) -> Args {
         Args {
-            strategy: strategy.to_owned(),
+            strategy: Some(strategy.to_owned()),
+            waves: None,
             check_interval: shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS,
             post_promotion_bake: 0,
             pre_traffic_hook: false,
