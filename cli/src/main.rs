@@ -22,6 +22,7 @@ mod plan;
 mod plan_waves;
 mod record;
 mod simulate;
+mod waves_text;
 
 use std::process::ExitCode;
 

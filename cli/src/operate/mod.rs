@@ -4,6 +4,7 @@
 mod answer;
 mod deploy;
 mod history;
+mod plan;
 #[cfg(test)]
 mod recorded;
 mod watch;

@@ -63,6 +63,10 @@ pub fn describe(event: &HistoryEvent, start: DateTime<Utc>) -> Option<String> {
     let at = format!("[{:>2}m{:02}s]", t / 60, t % 60);
     let state = event.state.as_deref().unwrap_or_default();
     let line = match event.kind.as_str() {
+        "TaskStateExited" if crate::waves_text::DOCUMENT_STATES.contains(&state) => {
+            let run = serde_json::from_str(event.output.as_deref()?).ok()?;
+            crate::waves_text::describe(state, &run)?
+        }
         "TaskStateExited" => exited(state, &document(event.output.as_deref())?)?,
         "TaskStateEntered" if states::is_bake(state) => {
             let wait = document(event.input.as_deref()).map(|d| d.progress.wait_seconds);
@@ -210,6 +214,10 @@ pub async fn watch(
             let last = history.last().map_or(0, |e| e.id);
             history.extend(executions.history_after(arn, last).await?);
             bar.finish_and_clear();
+            if let Some(run) = super::plan::last_document(&history) {
+                super::plan::print_end(&run, &history, json_out)?;
+                return Ok(super::plan::exit_of(status));
+            }
             let summary = report::from_history(&history);
             if json_out {
                 output::print_json(&summary)?;

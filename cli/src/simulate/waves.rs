@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use shifter::domain::waves::{HoldReason, WavePlan, WavesDecision, WavesRun};
+use shifter::domain::waves::WavesRun;
 use shifter_statemachine::asl::{self, EventKind, HistoryEvent};
 use shifter_statemachine::local::waves::{WavesSpec, WavesSummary, WavesWorld, run_waves};
 
@@ -105,13 +105,12 @@ fn print_event(event: &HistoryEvent) {
     let t = format!("t+{:>7}", clock(event.at_seconds as u64));
     match &event.kind {
         EventKind::StateExited { name, output }
-            if ["Start Waves", "Launch Wave", "Judge Waves", "Abort Plan"]
-                .contains(&name.as_str()) =>
+            if crate::waves_text::DOCUMENT_STATES.contains(&name.as_str()) =>
         {
             let Ok(run) = serde_json::from_value::<WavesRun>(output.clone()) else {
                 return;
             };
-            if let Some(line) = describe(name, &run) {
+            if let Some(line) = crate::waves_text::describe(name, &run) {
                 say!("{t}  {name:<12} {line}");
             }
         }
@@ -122,59 +121,6 @@ fn print_event(event: &HistoryEvent) {
         }
         _ => {}
     }
-}
-
-fn describe(state: &str, run: &WavesRun) -> Option<String> {
-    let names: Vec<String> = WavePlan::parse(&run.plan)
-        .map(|p| p.waves.into_iter().map(|w| w.name).collect())
-        .unwrap_or_default();
-    let name = |wave: usize| {
-        names
-            .get(wave)
-            .cloned()
-            .unwrap_or_else(|| format!("{}", wave + 1))
-    };
-    let places = |wave: usize| {
-        let places: Vec<String> = run
-            .targets
-            .iter()
-            .filter(|t| t.wave == wave)
-            .map(|t| t.place())
-            .collect();
-        places.join(", ")
-    };
-    Some(match (state, run.decision) {
-        ("Launch Wave", _) => {
-            let wave = run.launched - 1;
-            format!("wave {} started: {}", name(wave), places(wave))
-        }
-        (_, WavesDecision::Hold) => {
-            let why = match run.hold?.reason {
-                HoldReason::Bake => {
-                    format!("bake after wave {}", name(run.launched.saturating_sub(1)))
-                }
-                HoldReason::Window => format!("wave {} waits for its window", name(run.launched)),
-                HoldReason::EntryGate => format!(
-                    "wave {}'s entry gate: an alarm is not OK",
-                    name(run.launched)
-                ),
-            };
-            format!(
-                "{why}, {}; every finished region's alarms watched",
-                clock(run.wait_seconds)
-            )
-        }
-        (_, WavesDecision::Abort) => {
-            let abort = run.abort.as_ref()?;
-            format!("abort: {}: {}", abort.error, abort.cause)
-        }
-        ("Abort Plan", WavesDecision::RolledBack) => {
-            "every launched region back on its start version".to_owned()
-        }
-        (_, WavesDecision::Succeed) => "every wave done".to_owned(),
-        ("Judge Waves", WavesDecision::Launch) => format!("wave {} may start", name(run.launched)),
-        _ => return None,
-    })
 }
 
 fn print_summary(summary: &WavesSummary, wall_ms: f64) {

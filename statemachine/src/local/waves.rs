@@ -312,3 +312,17 @@ fn plan_id_of(park: &Park) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// A finished plan as Step Functions `GetExecutionHistory` JSON, what `shifter watch` reads.
+pub fn waves_execution_history(
+    world: &WavesWorld,
+    execution: &Execution,
+    input: &Value,
+) -> Result<Value, DefinitionError> {
+    Ok(crate::asl::export_history(
+        &waves_state_machine()?,
+        execution,
+        world.clock.start(),
+        input,
+    ))
+}
