@@ -7,6 +7,7 @@
 //! - `run`: the orchestrator's state document (`WavesRun`) and its pure "what comes next"
 //!   judgement, including the global abort.
 
+pub mod cron;
 pub mod plan;
 pub mod window;
 
