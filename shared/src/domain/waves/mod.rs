@@ -9,11 +9,13 @@
 
 pub mod cron;
 pub mod plan;
+pub mod targets;
 pub mod window;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use plan::{MAX_TARGETS, MAX_TARGETS_PER_WAVE, MAX_WAVES};
 pub use window::{Window, WindowJudgement};
 
 /// A wave plan: the targets in ordered waves, the bakes between them, the window and the gate.
