@@ -223,20 +223,7 @@ fn read_target(
         return Err(not_an_object(&at, value));
     }
     let raw: RawTarget = deserialize_named(value, &at)?;
-    let region = required(&format!("{at}.region"), raw.region)?;
-    if !region_shaped(&region) {
-        return Err(FieldError::new(
-            format!("{at}.region"),
-            format!("{region:?} is not an AWS Region code such as eu-west-1 or us-gov-west-1"),
-        ));
-    }
-    let account = required(&format!("{at}.account"), raw.account)?;
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(FieldError::new(
-            format!("{at}.account"),
-            format!("{account:?} is not a 12-digit AWS account id"),
-        ));
-    }
+    let (region, account) = region_and_account(&at, raw.region, raw.account)?;
     let own = match raw.deployment {
         Some(Value::Object(own)) => own,
         Some(other) => return Err(not_an_object(&format!("{at}.deployment"), &other)),
@@ -280,6 +267,29 @@ fn read_target(
         input,
     };
     Ok((target, aliases))
+}
+
+/// `region` (a Region code) and `account` (12 digits), both required.
+fn region_and_account(
+    at: &str,
+    region: Option<String>,
+    account: Option<String>,
+) -> Result<(String, String), FieldError> {
+    let region = required(&format!("{at}.region"), region)?;
+    if !region_shaped(&region) {
+        return Err(FieldError::new(
+            format!("{at}.region"),
+            format!("{region:?} is not an AWS Region code such as eu-west-1 or us-gov-west-1"),
+        ));
+    }
+    let account = required(&format!("{at}.account"), account)?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldError::new(
+            format!("{at}.account"),
+            format!("{account:?} is not a 12-digit AWS account id"),
+        ));
+    }
+    Ok((region, account))
 }
 
 /// A region code: lowercase words joined by `-`, ending in a number (`eu-west-1`,
