@@ -72,6 +72,18 @@ impl Window {
         let raw: RawWindow = deserialize_named(value, "window")?;
         let text = required("window.cron", raw.cron)?;
         let cron = Cron::parse(&text).map_err(|problem| FieldError::new("window.cron", problem))?;
+        // Four years hold every (month, day, weekday) a calendar has, 29 February included.
+        let leap_cycle = NaiveDate::from_ymd_opt(2028, 1, 1).unwrap_or(NaiveDate::MIN);
+        if !leap_cycle
+            .iter_days()
+            .take(4 * 366)
+            .any(|d| cron.matches_date(d))
+        {
+            return Err(FieldError::new(
+                "window.cron",
+                format!("{text:?} never fires: no date has its day-of-month in its month"),
+            ));
+        }
         let zone_name = required("window.timeZone", raw.time_zone)?;
         let zone: Tz = zone_name.parse().map_err(|_| {
             FieldError::new(

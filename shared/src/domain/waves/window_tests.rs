@@ -144,9 +144,19 @@ fn a_repeated_local_hour_fires_once_at_its_first_occurrence() {
 
 #[test]
 fn a_window_that_never_opens_within_a_year_is_never() {
+    // Every date blocked for the year to come (2026-12-07 to 2027-12-07).
+    let blocked: Vec<String> = (0..366)
+        .map(|d| (NaiveDate::from_ymd_opt(2026, 12, 7).unwrap() + Duration::days(d)).to_string())
+        .collect();
+    let blocked: Vec<&str> = blocked.iter().map(String::as_str).collect();
+    let all = window("0 9 * * *", "UTC", 60, &blocked);
     assert_eq!(
-        window("0 0 30 2 *", "UTC", 60, &[]).judge(utc("2026-12-07T00:00:00Z")),
+        all.judge(utc("2026-12-07T00:00:00Z")),
         WindowJudgement::Never
+    );
+    assert_eq!(
+        all.judge(utc("2027-12-07T00:00:00Z")),
+        opens("2027-12-08T09:00:00Z")
     );
     // The next 29 February is more than 366 days away.
     let leap = window("0 9 29 2 *", "UTC", 60, &[]);
@@ -315,5 +325,17 @@ fn every_bad_window_names_its_field() {
     assert_eq!(
         Window::parse(&json!(["0 9 * * *"])).unwrap_err().field,
         "window"
+    );
+    // A cron no calendar date matches is refused, not judged Never forever.
+    for never in ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 31 FEB-APR/2 *"] {
+        let e = with("cron", json!(never));
+        assert_eq!(e.field, "window.cron");
+        assert!(e.message.contains("never fires"), "{never}: {e}");
+    }
+    let ok = |cron: &str| json!({"cron": cron, "timeZone": "UTC", "durationMinutes": 1});
+    assert!(Window::parse(&ok("0 0 29 2 *")).is_ok());
+    assert!(
+        Window::parse(&ok("0 0 30 2 MON")).is_ok(),
+        "either day field"
     );
 }
