@@ -3,17 +3,22 @@
 //!
 //! - `plan`: the wave plan input, parsed and validated strictly (every error names its field);
 //!   each target's child input is today's deployment input, accepted by [`super::accept`];
-//! - `window`: deployment windows (cron in a time zone, blocked dates): when a wave may start;
+//! - `targets`: the rules across targets (one alias moves once per plan, an ARN in its own place);
+//! - `window` and `cron`: deployment windows (a 5-field cron in a time zone, blocked dates): when
+//!   a wave may start;
 //! - `run`: the orchestrator's state document (`WavesRun`) and its pure "what comes next"
 //!   judgement, including the global abort.
 
+pub mod cron;
 pub mod plan;
 pub mod run;
+pub mod targets;
 pub mod window;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use plan::{MAX_TARGETS, MAX_TARGETS_PER_WAVE, MAX_WAVES};
 pub use run::{ChildSeen, HoldReason, TargetRun, TargetStatus, WavesDecision, WavesRun};
 pub use window::{Window, WindowJudgement};
 
