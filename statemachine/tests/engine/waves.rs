@@ -57,9 +57,10 @@ async fn the_sample_plan_moves_every_region_wave_by_wave() {
     }
     let started = |r: &str| region(&run, r).started.unwrap();
     assert_eq!(started("eu-west-1"), 0.0);
-    // The first wave ends after its 5-minute canary, then bakes 30 minutes.
+    // The first wave ends after its 10-minute canary, then bakes 30 minutes; the second runs
+    // two 5-minute steps, then bakes 10 minutes.
     assert!(
-        started("eu-central-1") >= 300.0 + 1800.0,
+        started("eu-central-1") >= 600.0 + 1800.0,
         "{}",
         started("eu-central-1")
     );
@@ -68,7 +69,7 @@ async fn the_sample_plan_moves_every_region_wave_by_wave() {
         started("us-east-1"),
         "a wave starts together"
     );
-    assert!(started("us-west-2") >= started("eu-central-1") + 300.0 + 600.0);
+    assert!(started("us-west-2") >= started("eu-central-1") + 600.0 + 600.0);
     println!(
         "sample plan: {:.0}s simulated, {} plan transitions + {} child transitions, ${:.6}, {} history events, largest document {} bytes ({})",
         s.simulated_seconds,
@@ -84,8 +85,8 @@ async fn the_sample_plan_moves_every_region_wave_by_wave() {
 #[tokio::test]
 async fn an_alarm_in_wave_two_restores_waves_one_and_two_and_never_starts_wave_three() {
     let (world, input) = world();
-    // eu-central-1 starts at about 2,101 s; its canary is at 10 % until about 2,401 s.
-    assert!(world.region_alarm_at("eu-central-1", 2200));
+    // eu-central-1 starts at about 2,402 s; it is at 10 % until about 2,702 s.
+    assert!(world.region_alarm_at("eu-central-1", 2600));
     let run = play(&world, input).await;
     let s = &run.summary;
     assert_eq!(s.outcome, "RolledBack", "{:?} {:?}", s.error, s.cause);
@@ -112,16 +113,16 @@ async fn an_alarm_in_wave_two_restores_waves_one_and_two_and_never_starts_wave_t
     let restored = ["eu-west-1", "us-east-1"].map(|r| region(&run, r).ended.unwrap());
     let last = restored.iter().cloned().fold(0.0, f64::max);
     println!(
-        "alarm at 2200s in wave 2: every earlier region restored at {last}s ({}s after the alarm)",
-        last - 2200.0
+        "alarm at 2600s in wave 2: every earlier region restored at {last}s ({}s after the alarm)",
+        last - 2600.0
     );
 }
 
 #[tokio::test]
 async fn an_alarm_in_wave_one_while_wave_two_bakes_aborts_the_plan() {
     let (world, input) = world();
-    // Wave two runs its canary from about 2,101 s to 2,401 s, then bakes 600 s.
-    assert!(world.region_alarm_at("eu-west-1", 2700));
+    // Wave two runs from about 2,402 s to 3,002 s, then bakes 600 s.
+    assert!(world.region_alarm_at("eu-west-1", 3300));
     let run = play(&world, input).await;
     let s = &run.summary;
     assert_eq!(s.outcome, "RolledBack", "{:?} {:?}", s.error, s.cause);
@@ -144,7 +145,7 @@ async fn an_alarm_in_wave_one_while_wave_two_bakes_aborts_the_plan() {
 #[tokio::test]
 async fn an_operator_abort_mid_wave_stops_the_running_children_and_restores_the_rest() {
     let (world, input) = world();
-    world.abort_at(2250, "bad release");
+    world.abort_at(2650, "bad release");
     let run = play(&world, input).await;
     let s = &run.summary;
     assert_eq!(s.outcome, "RolledBack", "{:?} {:?}", s.error, s.cause);
@@ -158,7 +159,7 @@ async fn an_operator_abort_mid_wave_stops_the_running_children_and_restores_the_
 #[tokio::test]
 async fn an_abort_that_cannot_restore_a_region_fails_the_plan_saying_so() {
     let (world, input) = world();
-    assert!(world.region_alarm_at("eu-west-1", 2700));
+    assert!(world.region_alarm_at("eu-west-1", 3300));
     let canary = world.region("eu-west-1", "111111111111").unwrap();
     canary
         .local
@@ -193,19 +194,19 @@ async fn the_waves_definition_runs_the_same_in_aws_local_stepfunctions() {
     let scenarios: [(&str, Arrange); 6] = [
         ("waves-success", |_, _| {}),
         ("waves-alarm-in-wave-two", |w, _| {
-            assert!(w.region_alarm_at("eu-central-1", 2200))
+            assert!(w.region_alarm_at("eu-central-1", 2600))
         }),
         ("waves-alarm-during-bake", |w, _| {
-            assert!(w.region_alarm_at("eu-west-1", 2700))
+            assert!(w.region_alarm_at("eu-west-1", 3300))
         }),
         ("waves-operator-abort", |w, _| {
-            w.abort_at(2250, "bad release")
+            w.abort_at(2650, "bad release")
         }),
         ("waves-rejected", |_, input| {
             input["waves"][0]["targets"][0]["region"] = serde_json::json!(5)
         }),
         ("waves-abort-fails", |w, _| {
-            assert!(w.region_alarm_at("eu-west-1", 2700));
+            assert!(w.region_alarm_at("eu-west-1", 3300));
             let canary = w.region("eu-west-1", "111111111111").unwrap();
             canary
                 .local
@@ -380,20 +381,20 @@ async fn an_entry_gate_holds_a_wave_until_its_alarms_are_ok() {
     use shifter::ports::AlarmState;
     let (world, input) = world();
     let at = |s: i64| world.clock.start() + chrono::TimeDelta::seconds(s);
-    // us-east-1's alarm is in ALARM from before wave two could start (2,101 s) until 2,500 s.
+    // us-east-1's alarm is in ALARM from before wave two could start (2,402 s) until 3,000 s.
     let east = world.region("us-east-1", "111111111111").unwrap();
     east.local
         .alarms
         .set_from("orders-api-errors", at(1000), AlarmState::Alarm);
     east.local
         .alarms
-        .set_from("orders-api-errors", at(2500), AlarmState::Ok);
+        .set_from("orders-api-errors", at(3000), AlarmState::Ok);
     let run = play(&world, input).await;
     let s = &run.summary;
     assert_eq!(s.outcome, "Succeeded", "{:?} {:?}", s.error, s.cause);
     let started = region(&run, "us-east-1").started.unwrap();
     assert!(
-        (2500.0..2500.0 + 61.0).contains(&started),
+        (3000.0..3000.0 + 61.0).contains(&started),
         "wave two waited for the gate: {started}"
     );
     assert_eq!(
@@ -424,6 +425,62 @@ async fn a_refusing_entry_gate_aborts_the_plan_before_the_wave_starts() {
         "{:?}",
         s.cause
     );
+    assert!(
+        s.cause
+            .as_deref()
+            .unwrap()
+            .contains("the entry gate refuses it"),
+        "{:?}",
+        s.cause
+    );
     assert_eq!(version(&run, "eu-west-1"), "41", "wave one restored");
     assert_eq!(region(&run, "us-east-1").started, None);
+}
+
+#[tokio::test]
+async fn a_closed_window_delays_a_wave_until_it_opens() {
+    let (world, mut input) = world();
+    // Open 00:00–00:30 and 02:00–02:30 UTC: wave two is ready at about 40:02, and waits.
+    input["window"] =
+        serde_json::json!({"cron": "0 0,2 * * *", "timeZone": "UTC", "durationMinutes": 30});
+    let run = play(&world, input).await;
+    let s = &run.summary;
+    assert_eq!(s.outcome, "Succeeded", "{:?} {:?}", s.error, s.cause);
+    assert_eq!(
+        region(&run, "eu-west-1").started,
+        Some(0.0),
+        "the window is open at the start"
+    );
+    assert_eq!(
+        region(&run, "eu-central-1").started,
+        Some(7200.0),
+        "wave two waited for 02:00"
+    );
+    let third = region(&run, "us-west-2").started.unwrap();
+    assert!(
+        (7200.0..9000.0).contains(&third),
+        "wave three inside the same opening: {third}"
+    );
+}
+
+/// The rehearsal plays the sample plan itself: its account file's `input` is events/waves.json.
+#[test]
+fn the_rehearsal_plays_the_sample_plan() {
+    let sample: Value = serde_json::from_str(include_str!("../../../events/waves.json")).unwrap();
+    let spec = WavesSpec::from_json(SAMPLE).unwrap();
+    assert_eq!(spec.input.as_ref(), Some(&sample));
+    let plan = shifter::domain::waves::WavePlan::parse(&sample).unwrap();
+    let regions: std::collections::BTreeSet<&str> = plan
+        .waves
+        .iter()
+        .flat_map(|w| &w.targets)
+        .map(|t| t.region.as_str())
+        .collect();
+    let accounts: std::collections::BTreeSet<&str> = plan
+        .waves
+        .iter()
+        .flat_map(|w| &w.targets)
+        .map(|t| t.account.as_str())
+        .collect();
+    assert!(plan.waves.len() >= 3 && regions.len() >= 4 && accounts.len() == 2);
 }
