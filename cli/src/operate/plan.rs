@@ -80,7 +80,7 @@ mod tests {
         let text = include_str!("../../../events/accounts/waves.json");
         let spec = WavesSpec::from_json(text).unwrap();
         let world = WavesWorld::build(&spec).unwrap();
-        assert!(world.region_alarm_at("eu-central-1", 2200));
+        assert!(world.region_alarm_at("eu-central-1", 2600));
         let input = spec.input.clone().unwrap();
         let mut events = Vec::new();
         let run = run_waves(&world, input.clone(), "watched", &mut |e| {
@@ -112,7 +112,7 @@ mod tests {
             "{regions}"
         );
         assert!(
-            regions.contains("us-west-2        222222222222  pending     never started"),
+            regions.contains("us-west-2        111111111111  pending     never started"),
             "{regions}"
         );
     }
