@@ -276,3 +276,78 @@ mod mocks {
         assert!(matches!(err, ShifterError::InvalidInput { .. }), "{err:?}");
     }
 }
+
+// ---------------------------------------------------------------- target accounts
+
+mod targets {
+    use aws_config::{BehaviorVersion, Region};
+    use shifter::aws::AwsTargetAccounts;
+    use shifter::aws::waves::SESSION_NAME;
+    use shifter::ports::TargetAccounts;
+
+    use crate::support::{moto_config, moto_test};
+
+    const ROLE: &str = "traffic-shifter-waves-target";
+    const MACHINE: &str = "traffic-shifter-deployment";
+
+    #[tokio::test]
+    async fn a_target_is_its_region_and_its_accounts_role() {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load()
+            .await;
+        let targets = AwsTargetAccounts::from_config(&base, ROLE, MACHINE);
+        assert_eq!(
+            targets.state_machine_arn("eu-west-1", "222222222222"),
+            "arn:aws:states:eu-west-1:222222222222:stateMachine:traffic-shifter-deployment"
+        );
+        assert_eq!(
+            targets.role_arn("222222222222"),
+            "arn:aws:iam::222222222222:role/traffic-shifter-waves-target"
+        );
+        let config = targets.target_config("eu-west-1", "222222222222").await;
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(base.region().map(|r| r.as_ref()), Some("us-east-1"));
+    }
+
+    moto_test! {
+        /// The target's clients sign with the role assumed in its account (moto answers
+        /// AssumeRole and GetCallerIdentity as STS does:
+        /// <https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html>).
+        async fn a_targets_calls_are_the_assumed_roles_on_moto() {
+            let base = moto_config().await;
+            let targets = AwsTargetAccounts::from_config(&base, ROLE, MACHINE);
+            for account in ["222222222222", "333333333333"] {
+                let config = targets.target_config("us-east-1", account).await;
+                let me = aws_sdk_sts::Client::new(&config)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .expect("moto GetCallerIdentity");
+                assert_eq!(me.account(), Some(account));
+                assert_eq!(
+                    me.arn(),
+                    Some(format!("arn:aws:sts::{account}:assumed-role/{ROLE}/{SESSION_NAME}").as_str())
+                );
+            }
+        }
+    }
+
+    moto_test! {
+        /// The handed-out ports work through the assumed role: a child that does not exist in
+        /// the target's account is `NotFound`, not an error of the credentials.
+        async fn the_handed_out_executions_answer_through_the_role_on_moto() {
+            let base = moto_config().await;
+            let targets = AwsTargetAccounts::from_config(&base, ROLE, MACHINE);
+            let executions = targets.executions("us-east-1", "222222222222").await.unwrap();
+            let missing = format!(
+                "arn:aws:states:us-east-1:222222222222:execution:{MACHINE}:nobody"
+            );
+            let err = executions.describe_execution(&missing).await.unwrap_err();
+            assert_eq!(err.kind(), "NotFound", "{err:?}");
+        }
+    }
+}
