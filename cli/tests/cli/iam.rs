@@ -489,7 +489,10 @@ fn the_state_machine_role_allows_its_integrations_logs_and_xray() {
     }
     assert_eq!(
         checked,
-        ["statemachine/deployment.asl.json", "statemachine/waves.asl.json"]
+        [
+            "statemachine/deployment.asl.json",
+            "statemachine/waves.asl.json"
+        ]
     );
 }
 
@@ -518,7 +521,10 @@ fn the_waves_state_machine_invokes_only_the_waves_function() {
         .take_while(|l| l.starts_with("        "))
         .map(|l| l.trim().split(':').next().unwrap().to_owned())
         .collect();
-    assert_eq!(used, defined, "waves.asl.json placeholders vs DefinitionSubstitutions");
+    assert_eq!(
+        used, defined,
+        "waves.asl.json placeholders vs DefinitionSubstitutions"
+    );
 }
 
 /// `TARGET_PORTS` is what `TargetAccounts` hands out, and `AwsTargetAccounts` serves each with
@@ -540,12 +546,20 @@ fn the_target_ports_are_what_the_target_accounts_hand_out() {
         let source = read(&repo().join(format!("shared/src/aws/{module}.rs")));
         let serves = source
             .match_indices("pub struct ")
-            .map(|(i, _)| source[i + 11..].split(|c: char| !c.is_alphanumeric()).next().unwrap())
+            .map(|(i, _)| {
+                source[i + 11..]
+                    .split(|c: char| !c.is_alphanumeric())
+                    .next()
+                    .unwrap()
+            })
             .any(|ty| {
                 adapter.contains(&format!("{ty}::from_config"))
                     && source.contains(&format!("impl {port} for {ty}"))
             });
-        assert!(serves, "AwsTargetAccounts serves {port} with no adapter of {module}.rs");
+        assert!(
+            serves,
+            "AwsTargetAccounts serves {port} with no adapter of {module}.rs"
+        );
     }
 }
 
@@ -557,31 +571,52 @@ fn the_waves_target_role_is_allowed_what_the_waves_function_calls_there_and_noth
     let template = read(&repo().join("templates/waves-target.yaml"));
     let all = resources(&template);
     let role = &all["WavesTargetRole"];
-    let (trust, policies) = role.split_once("      Policies:").expect("a trust and policies");
+    let (trust, policies) = role
+        .split_once("      Policies:")
+        .expect("a trust and policies");
     let (need, have) = (target_needs("waves"), granted(policies));
     assert!(need.contains("states:StartExecution"), "{need:?}");
     let missing: Vec<_> = need.difference(&have).collect();
     let unused: Vec<_> = have.difference(&need).collect();
     assert!(missing.is_empty(), "the target role lacks {missing:?}");
-    assert!(unused.is_empty(), "the target role is granted {unused:?}, never called");
-    assert_eq!(granted(trust), BTreeSet::from(["sts:AssumeRole".to_owned()]));
+    assert!(
+        unused.is_empty(),
+        "the target role is granted {unused:?}, never called"
+    );
+    assert_eq!(
+        granted(trust),
+        BTreeSet::from(["sts:AssumeRole".to_owned()])
+    );
     assert_eq!(
         field(trust, "aws:PrincipalArn:").as_deref(),
         Some("!Ref HomeWavesRoleArn")
     );
-    assert_eq!(field(role, "RoleName:").as_deref(), Some("!Ref TargetRoleName"));
+    assert_eq!(
+        field(role, "RoleName:").as_deref(),
+        Some("!Ref TargetRoleName")
+    );
 
     let forward = &all["ForwardRole"];
     let (_, policies) = forward.split_once("      Policies:").unwrap();
-    assert_eq!(granted(policies), BTreeSet::from(["events:PutEvents".to_owned()]));
-    assert_eq!(field(policies, "Resource:").as_deref(), Some("!Ref HomeEventBusArn"));
+    assert_eq!(
+        granted(policies),
+        BTreeSet::from(["events:PutEvents".to_owned()])
+    );
+    assert_eq!(
+        field(policies, "Resource:").as_deref(),
+        Some("!Ref HomeEventBusArn")
+    );
     let rules: Vec<_> = all
         .iter()
         .filter(|(_, b)| field(b, "Type:").as_deref() == Some("AWS::Events::Rule"))
         .collect();
     assert_eq!(rules.len(), 2);
     for (name, block) in rules {
-        assert_eq!(field(block, "Arn:").as_deref(), Some("!Ref HomeEventBusArn"), "{name}");
+        assert_eq!(
+            field(block, "Arn:").as_deref(),
+            Some("!Ref HomeEventBusArn"),
+            "{name}"
+        );
         assert_eq!(
             field(block, "RoleArn:").as_deref(),
             Some("!GetAtt ForwardRole.Arn"),
@@ -612,12 +647,20 @@ fn the_waves_resources_exist_only_when_enabled() {
     );
     let mut waves = 0;
     for (name, block) in &all {
-        let refers = ["WavesFunction", "WaveWatchesTable", "WavesEventBus", "WavesStateMachine"]
-            .iter()
-            .any(|r| block.contains(r));
+        let refers = [
+            "WavesFunction",
+            "WaveWatchesTable",
+            "WavesEventBus",
+            "WavesStateMachine",
+        ]
+        .iter()
+        .any(|r| block.contains(r));
         if name.starts_with("Wave") || refers {
             let condition = field(block, "Condition:").unwrap_or_default();
-            assert!(condition.starts_with("Waves"), "{name} exists without waves");
+            assert!(
+                condition.starts_with("Waves"),
+                "{name} exists without waves"
+            );
             waves += 1;
         }
     }

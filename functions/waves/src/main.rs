@@ -5,9 +5,9 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shifter::ShifterError;
-use shifter::ports::SystemClock;
 use shifter::aws::waves::{ROLE_NAME_ENV, STATE_MACHINE_NAME_ENV, TABLE_ENV};
 use shifter::aws::{AwsTargetAccounts, DynamoDbWaveWatches, StepFunctionsExecutions};
+use shifter::ports::SystemClock;
 use waves::{Ports, Request, handle, on_event};
 
 #[tokio::main]
@@ -39,7 +39,8 @@ async fn main() -> Result<(), Error> {
             handle(ports, request).await
         } else if payload.get("detail-type").is_some() {
             let answered = on_event(ports, &payload).await?;
-            serde_json::to_value(answered).map_err(|e| ShifterError::invalid("event", e.to_string()))
+            serde_json::to_value(answered)
+                .map_err(|e| ShifterError::invalid("event", e.to_string()))
         } else {
             Err(ShifterError::invalid(
                 "payload",
