@@ -20,6 +20,15 @@ const ADAPTERS: &[(&str, Operations)] = &[
     ("dynamodb", shifter::aws::dynamodb::OPERATIONS),
     ("events", shifter::aws::events::OPERATIONS),
     ("records", shifter::aws::records::OPERATIONS),
+    ("waves", shifter::aws::waves::OPERATIONS),
+];
+
+/// The ports `TargetAccounts` hands out (`Arc<dyn Port>`), by the adapter module that serves
+/// each in a target account under the assumed role (`AwsTargetAccounts`).
+const TARGET_PORTS: &[(&str, &str)] = &[
+    ("Executions", "sfn"),
+    ("AliasRouter", "lambda"),
+    ("AlarmReader", "cloudwatch"),
 ];
 
 /// What the state machine role needs to deliver its logs to CloudWatch Logs
@@ -224,9 +233,8 @@ fn crate_source(dir: &Path) -> String {
     text
 }
 
-/// What the function built from `binary` can call: for every adapter its main.rs builds
-/// (`Type::from_config`), the operations of the adapter methods its code calls.
-fn needed(binary: &str) -> BTreeSet<String> {
+/// A function's sources: its main.rs, and all its code with the library helpers it calls.
+fn function_code(binary: &str) -> (String, String) {
     let src = repo().join("functions").join(binary).join("src");
     let main = read(&src.join("main.rs"));
     let mut code = crate_source(&src);
@@ -237,7 +245,51 @@ fn needed(binary: &str) -> BTreeSet<String> {
             code += &read(&repo().join(format!("shared/src/{helper}.rs")));
         }
     }
+    (main, code)
+}
+
+/// The methods of port trait `name` (declared in shared/src/ports/).
+fn trait_methods(name: &str) -> BTreeSet<String> {
+    let dir = repo().join("shared/src/ports");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let source = read(&entry.unwrap().path());
+        let Some((_, body)) = source.split_once(&format!("pub trait {name}:")) else {
+            continue;
+        };
+        let body = body.split("\n}\n").next().unwrap();
+        return body
+            .match_indices("fn ")
+            .map(|(i, _)| {
+                body[i + 3..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect()
+            })
+            .collect();
+    }
+    panic!("no port trait {name} in shared/src/ports");
+}
+
+/// Whether the function reaches target accounts (its main builds `AwsTargetAccounts`).
+fn reaches_targets(main: &str) -> bool {
+    main.contains("AwsTargetAccounts::from_config")
+}
+
+/// What the function built from `binary` can call with its own role: for every adapter its
+/// main.rs builds (`Type::from_config`), the operations of the adapter methods its code calls;
+/// for a function that reaches target accounts, the role it assumes there, and not the calls
+/// it makes through the ports the targets hand out (those are the target role's, see
+/// [`target_needs`]).
+fn needed(binary: &str) -> BTreeSet<String> {
+    let (main, code) = function_code(binary);
+    let mut through_targets = BTreeSet::new();
     let mut out = BTreeSet::new();
+    if reaches_targets(&main) {
+        for (port, _) in TARGET_PORTS {
+            through_targets.extend(trait_methods(port));
+        }
+        out.insert(shifter::aws::waves::ASSUMES.to_owned());
+    }
     for (module, operations) in ADAPTERS {
         let adapter = read(&repo().join(format!("shared/src/aws/{module}.rs")));
         let built = adapter
@@ -253,9 +305,30 @@ fn needed(binary: &str) -> BTreeSet<String> {
             continue;
         }
         for (method, actions) in *operations {
-            if code.contains(&format!(".{method}(")) {
+            if code.contains(&format!(".{method}(")) && !through_targets.contains(*method) {
                 out.extend(actions.iter().map(|a| (*a).to_owned()));
             }
+        }
+    }
+    out
+}
+
+/// What the function built from `binary` calls in the target accounts, through the ports
+/// `TargetAccounts` hands out: the operations of the methods of those ports its code calls.
+fn target_needs(binary: &str) -> BTreeSet<String> {
+    let (_, code) = function_code(binary);
+    let mut out = BTreeSet::new();
+    for (port, module) in TARGET_PORTS {
+        let operations = ADAPTERS.iter().find(|(m, _)| m == module).unwrap().1;
+        for method in trait_methods(port) {
+            if !code.contains(&format!(".{method}(")) {
+                continue;
+            }
+            let (_, actions) = operations
+                .iter()
+                .find(|(m, _)| *m == method)
+                .unwrap_or_else(|| panic!("{module}::OPERATIONS lacks {method}"));
+            out.extend(actions.iter().map(|a| (*a).to_owned()));
         }
     }
     out
@@ -359,14 +432,11 @@ fn only_the_watch_function_writes_records_and_only_with_update_item() {
     );
 }
 
-/// The state machine's role: what its Task resources call (`lambda:invoke…` →
+/// The IAM actions the Task states of definition `asl` call (`lambda:invoke…` →
 /// lambda:InvokeFunction, `events:putEvents…` → events:PutEvents, `states:startExecution…` →
-/// states:StartExecution), log delivery, and X-Ray when tracing can be enabled.
-#[test]
-fn the_state_machine_role_allows_its_integrations_logs_and_xray() {
-    let template = read(&repo().join("template.yaml"));
-    let definition: serde_json::Value =
-        serde_json::from_str(&read(&repo().join("statemachine/deployment.asl.json"))).unwrap();
+/// states:StartExecution).
+fn integrations(asl: &str) -> BTreeSet<String> {
+    let definition: serde_json::Value = serde_json::from_str(asl).unwrap();
     let mut need: BTreeSet<String> = BTreeSet::new();
     for state in definition["States"].as_object().unwrap().values() {
         let Some(resource) = state["Resource"].as_str() else {
@@ -384,27 +454,215 @@ fn the_state_machine_role_allows_its_integrations_logs_and_xray() {
         };
         need.insert(format!("{service}:{op}"));
     }
-    let (_, block) = resources(&template)
-        .into_iter()
-        .find(|(_, b)| field(b, "Type:").as_deref() == Some("AWS::Serverless::StateMachine"))
-        .unwrap();
-    need.extend(LOG_DELIVERY.map(String::from));
-    if block.contains("Tracing:") {
-        need.extend(XRAY.map(String::from));
+    need
+}
+
+/// Each state machine's role (the deployment one, the waves one): what its Task resources
+/// call, log delivery, and X-Ray when tracing can be enabled.
+#[test]
+fn the_state_machine_role_allows_its_integrations_logs_and_xray() {
+    let template = read(&repo().join("template.yaml"));
+    let mut checked = Vec::new();
+    for (name, block) in resources(&template) {
+        if field(&block, "Type:").as_deref() != Some("AWS::Serverless::StateMachine") {
+            continue;
+        }
+        let uri = field(&block, "DefinitionUri:").expect("a DefinitionUri");
+        let mut need = integrations(&read(&repo().join(&uri)));
+        need.extend(LOG_DELIVERY.map(String::from));
+        if block.contains("Tracing:") {
+            need.extend(XRAY.map(String::from));
+            assert!(
+                block.contains("[XRayEnabled"),
+                "{name}: X-Ray permissions only when EnableXRay=true"
+            );
+        }
+        let have = granted(&block);
+        let missing: Vec<_> = need.difference(&have).collect();
+        let unused: Vec<_> = have.difference(&need).collect();
+        assert!(missing.is_empty(), "{name}'s role lacks {missing:?}");
         assert!(
-            block.contains("[XRayEnabled"),
-            "X-Ray permissions only when EnableXRay=true"
+            unused.is_empty(),
+            "{name}'s role is granted {unused:?}, never used"
+        );
+        checked.push(uri);
+    }
+    assert_eq!(
+        checked,
+        [
+            "statemachine/deployment.asl.json",
+            "statemachine/waves.asl.json"
+        ]
+    );
+}
+
+/// The waves state machine may invoke the waves function and nothing else, and its definition's
+/// `${…}` are exactly its DefinitionSubstitutions.
+#[test]
+fn the_waves_state_machine_invokes_only_the_waves_function() {
+    let template = read(&repo().join("template.yaml"));
+    let block = &resources(&template)["WavesStateMachine"];
+    let invokes: Vec<&str> = block
+        .split("- LambdaInvokePolicy:")
+        .skip(1)
+        .map(|s| s.lines().nth(1).unwrap().trim())
+        .collect();
+    assert_eq!(invokes, ["FunctionName: !Ref WavesFunction"]);
+    assert!(!block.contains("Action: lambda:InvokeFunction"));
+    let asl = read(&repo().join("statemachine/waves.asl.json"));
+    let used: BTreeSet<String> = asl
+        .split("${")
+        .skip(1)
+        .map(|rest| rest.split('}').next().unwrap().to_owned())
+        .collect();
+    let substitutions = block.split("DefinitionSubstitutions:\n").nth(1).unwrap();
+    let defined: BTreeSet<String> = substitutions
+        .lines()
+        .take_while(|l| l.starts_with("        "))
+        .map(|l| l.trim().split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        used, defined,
+        "waves.asl.json placeholders vs DefinitionSubstitutions"
+    );
+}
+
+/// `TARGET_PORTS` is what `TargetAccounts` hands out, and `AwsTargetAccounts` serves each with
+/// the adapter of the module named there.
+#[test]
+fn the_target_ports_are_what_the_target_accounts_hand_out() {
+    let ports = read(&repo().join("shared/src/ports/waves.rs"));
+    let body = ports.split("pub trait TargetAccounts:").nth(1).unwrap();
+    let body = body.split("\n}\n").next().unwrap();
+    let handed: BTreeSet<&str> = body
+        .split("Arc<dyn ")
+        .skip(1)
+        .map(|rest| rest.split('>').next().unwrap())
+        .collect();
+    let listed: BTreeSet<&str> = TARGET_PORTS.iter().map(|(port, _)| *port).collect();
+    assert_eq!(handed, listed);
+    let adapter = read(&repo().join("shared/src/aws/waves.rs"));
+    for (port, module) in TARGET_PORTS {
+        let source = read(&repo().join(format!("shared/src/aws/{module}.rs")));
+        let serves = source
+            .match_indices("pub struct ")
+            .map(|(i, _)| {
+                source[i + 11..]
+                    .split(|c: char| !c.is_alphanumeric())
+                    .next()
+                    .unwrap()
+            })
+            .any(|ty| {
+                adapter.contains(&format!("{ty}::from_config"))
+                    && source.contains(&format!("impl {port} for {ty}"))
+            });
+        assert!(
+            serves,
+            "AwsTargetAccounts serves {port} with no adapter of {module}.rs"
         );
     }
-    let have = granted(&block);
+}
+
+/// templates/waves-target.yaml: the role the waves function assumes there is allowed exactly
+/// what the function calls through the target ports, trusts only the home function's role, and
+/// the forwarding rules put events only on the home bus.
+#[test]
+fn the_waves_target_role_is_allowed_what_the_waves_function_calls_there_and_nothing_more() {
+    let template = read(&repo().join("templates/waves-target.yaml"));
+    let all = resources(&template);
+    let role = &all["WavesTargetRole"];
+    let (trust, policies) = role
+        .split_once("      Policies:")
+        .expect("a trust and policies");
+    let (need, have) = (target_needs("waves"), granted(policies));
+    assert!(need.contains("states:StartExecution"), "{need:?}");
     let missing: Vec<_> = need.difference(&have).collect();
     let unused: Vec<_> = have.difference(&need).collect();
-    assert!(
-        missing.is_empty(),
-        "the state machine role lacks {missing:?}"
-    );
+    assert!(missing.is_empty(), "the target role lacks {missing:?}");
     assert!(
         unused.is_empty(),
-        "the state machine role is granted {unused:?}, never used"
+        "the target role is granted {unused:?}, never called"
     );
+    assert_eq!(
+        granted(trust),
+        BTreeSet::from(["sts:AssumeRole".to_owned()])
+    );
+    assert_eq!(
+        field(trust, "aws:PrincipalArn:").as_deref(),
+        Some("!Ref HomeWavesRoleArn")
+    );
+    assert_eq!(
+        field(role, "RoleName:").as_deref(),
+        Some("!Ref TargetRoleName")
+    );
+
+    let forward = &all["ForwardRole"];
+    let (_, policies) = forward.split_once("      Policies:").unwrap();
+    assert_eq!(
+        granted(policies),
+        BTreeSet::from(["events:PutEvents".to_owned()])
+    );
+    assert_eq!(
+        field(policies, "Resource:").as_deref(),
+        Some("!Ref HomeEventBusArn")
+    );
+    let rules: Vec<_> = all
+        .iter()
+        .filter(|(_, b)| field(b, "Type:").as_deref() == Some("AWS::Events::Rule"))
+        .collect();
+    assert_eq!(rules.len(), 2);
+    for (name, block) in rules {
+        assert_eq!(
+            field(block, "Arn:").as_deref(),
+            Some("!Ref HomeEventBusArn"),
+            "{name}"
+        );
+        assert_eq!(
+            field(block, "RoleArn:").as_deref(),
+            Some("!GetAtt ForwardRole.Arn"),
+            "{name}"
+        );
+    }
+}
+
+/// The home stack: the waves function assumes only the target role, by the name it is told,
+/// and every waves resource exists only when EnableWaves=true, so a stack without waves is
+/// the same as before.
+#[test]
+fn the_waves_resources_exist_only_when_enabled() {
+    let template = read(&repo().join("template.yaml"));
+    let all = resources(&template);
+    let function = &all["WavesFunction"];
+    let assume = function
+        .split("- Sid: ")
+        .find(|s| s.contains("sts:AssumeRole"))
+        .unwrap();
+    assert_eq!(
+        field(assume, "Resource:").as_deref(),
+        Some("!Sub arn:${AWS::Partition}:iam::*:role/${WavesTargetRoleName}")
+    );
+    assert_eq!(
+        field(function, "WAVES_TARGET_ROLE_NAME:").as_deref(),
+        Some("!Ref WavesTargetRoleName")
+    );
+    let mut waves = 0;
+    for (name, block) in &all {
+        let refers = [
+            "WavesFunction",
+            "WaveWatchesTable",
+            "WavesEventBus",
+            "WavesStateMachine",
+        ]
+        .iter()
+        .any(|r| block.contains(r));
+        if name.starts_with("Wave") || refers {
+            let condition = field(block, "Condition:").unwrap_or_default();
+            assert!(
+                condition.starts_with("Waves"),
+                "{name} exists without waves"
+            );
+            waves += 1;
+        }
+    }
+    assert!(waves >= 10, "only {waves} waves resources");
 }

@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod records;
 pub mod sfn;
+pub mod waves;
 
 pub use cloudwatch::CloudWatchAlarms;
 pub use codepipeline::CodePipelineJobs;
@@ -22,6 +23,7 @@ pub use lambda::LambdaAdapter;
 pub use metrics::CloudWatchMetrics;
 pub use records::DynamoDbRecords;
 pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
+pub use waves::{AwsTargetAccounts, DynamoDbWaveWatches};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 

@@ -15,6 +15,7 @@ use crate::ports::{TaskCallbacks, TokenAnswer};
 /// (see `lambda::OPERATIONS`); `Executions` serves both `pipeline-action` and the CLI,
 /// `TaskCallbacks` the watch function and the CLI.
 pub const OPERATIONS: &[(&str, &[&str])] = &[
+    ("stop_execution", &["states:StopExecution"]),
     ("start_execution", &["states:StartExecution"]),
     ("describe_execution", &["states:DescribeExecution"]),
     ("execution_history", &["states:GetExecutionHistory"]),

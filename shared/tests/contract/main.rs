@@ -28,3 +28,4 @@ mod lambda;
 mod metrics;
 mod records;
 mod sfn;
+mod waves;
