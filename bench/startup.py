@@ -185,6 +185,8 @@ FUNCTION_ENV = {
     "shift-traffic": {"SHIFTER_REGISTRY_TABLE": "bench-registry"},
     "watch": {"SHIFTER_REGISTRY_TABLE": "bench-registry", "SHIFTER_RECORDS_TABLE": "bench-records",
               "SHIFTER_RECORD_RETENTION_DAYS": "90", "SHIFTER_EVENT_BUS": "bench-bus"},
+    "waves": {"WAVES_WATCHES_TABLE": "bench-waves", "WAVES_TARGET_ROLE_NAME": "traffic-shifter-waves-target",
+              "WAVES_TARGET_STATE_MACHINE_NAME": "bench"},
 }
 
 # The functions the harness also hands an event, and their boto3 twins (bench/twins).
