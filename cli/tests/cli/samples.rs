@@ -97,6 +97,23 @@ const REHEARSED: &[(&str, &[&str], &str)] = &[
         ],
         "Succeeded",
     ),
+    // Waves (docs/waves.md): the sample plan, on the account file that rehearses it.
+    (
+        "accounts/waves.json",
+        &["simulate", "--account", "events/accounts/waves.json"],
+        "Succeeded",
+    ),
+    (
+        "waves.json",
+        &[
+            "simulate",
+            "--input",
+            "events/waves.json",
+            "--account",
+            "events/accounts/waves.json",
+        ],
+        "Succeeded",
+    ),
 ];
 
 /// Samples that are not execution inputs, and where they are used instead.

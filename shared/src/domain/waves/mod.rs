@@ -6,9 +6,11 @@
 //! - `targets`: the rules across targets (one alias moves once per plan, an ARN in its own place);
 //! - `window` and `cron`: deployment windows (a 5-field cron in a time zone, blocked dates): when
 //!   a wave may start;
+//! - `budget`: a child's longest run and the plan's worst-case history (refused past the budget);
 //! - `run`: the orchestrator's state document (`WavesRun`) and its pure "what comes next"
 //!   judgement, including the global abort.
 
+pub mod budget;
 pub mod cron;
 pub mod plan;
 pub mod run;
