@@ -9,7 +9,7 @@ use shifter::ports::SystemClock;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shifter::aws::init_logging();
-    let aws = shifter::aws::load_config().await;
+    let aws = shifter::aws::load_lambda_config()?;
     let alarms = CloudWatchAlarms::from_config(&aws);
     let lambda = LambdaAdapter::from_config(&aws);
     tokio::join!(alarms.warm(), lambda.warm());

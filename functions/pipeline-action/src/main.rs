@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config {
         state_machine_arn: shifter::aws::env::required("STATE_MACHINE_ARN")?,
     };
-    let aws_config = shifter::aws::load_config().await;
+    let aws_config = shifter::aws::load_lambda_config()?;
     let executions = StepFunctionsExecutions::from_config(&aws_config);
     let jobs = CodePipelineJobs::from_config(&aws_config);
     let ports = Ports {

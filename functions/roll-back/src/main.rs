@@ -9,7 +9,7 @@ use shifter::ports::SystemClock;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shifter::aws::init_logging();
-    let aws = shifter::aws::load_config().await;
+    let aws = shifter::aws::load_lambda_config()?;
     let router = LambdaAdapter::from_config(&aws);
     router.warm().await;
     lambda_runtime::run(service_fn(|ev: LambdaEvent<Deployment>| async {

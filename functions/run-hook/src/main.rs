@@ -8,7 +8,7 @@ use shifter::aws::LambdaAdapter;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shifter::aws::init_logging();
-    let aws = shifter::aws::load_config().await;
+    let aws = shifter::aws::load_lambda_config()?;
     let lambda = LambdaAdapter::from_config(&aws);
     lambda.warm().await;
     let lambda = &lambda;

@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     // The one variable the function reads, at start-up: the registry table, where each write
     // is noted before it is sent.
     let table = shifter::aws::env::required(TABLE_ENV)?;
-    let aws = shifter::aws::load_config().await;
+    let aws = shifter::aws::load_lambda_config()?;
     let router = LambdaAdapter::from_config(&aws);
     router.warm().await;
     let registry = DynamoDbRegistry::from_config(&aws, table);

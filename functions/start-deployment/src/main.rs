@@ -31,7 +31,7 @@ impl Environment {
 async fn main() -> Result<(), Error> {
     shifter::aws::init_logging();
     let Environment { table, config } = Environment::read()?;
-    let aws = shifter::aws::load_config().await;
+    let aws = shifter::aws::load_lambda_config()?;
     let lambda = LambdaAdapter::from_config(&aws);
     let alarms = CloudWatchAlarms::from_config(&aws);
     tokio::join!(lambda.warm(), alarms.warm());

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let retention: u32 = shifter::aws::env::required(RETENTION_ENV)?
         .parse()
         .map_err(|e| format!("{RETENTION_ENV}: not a number of days: {e}"))?;
-    let aws = shifter::aws::load_config().await;
+    let aws = shifter::aws::load_lambda_config()?;
     let registry = DynamoDbRegistry::from_config(&aws, table);
     let alarms = CloudWatchAlarms::from_config(&aws);
     alarms.warm().await;

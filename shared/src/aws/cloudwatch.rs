@@ -27,7 +27,7 @@ pub struct CloudWatchAlarms {
 }
 
 impl CloudWatchAlarms {
-    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    /// An adapter with its own client, from the shared configuration ([`super::load_lambda_config`] in a function).
     pub fn from_config(config: &aws_config::SdkConfig) -> CloudWatchAlarms {
         CloudWatchAlarms::new(Client::new(config))
     }

@@ -88,7 +88,7 @@ pub struct DynamoDbRegistry {
 }
 
 impl DynamoDbRegistry {
-    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    /// An adapter with its own client, from the shared configuration ([`super::load_lambda_config`] in a function).
     pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         DynamoDbRegistry::new(Client::new(config), table)
     }

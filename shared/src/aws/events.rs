@@ -25,7 +25,7 @@ pub struct EventBridgeEvents {
 }
 
 impl EventBridgeEvents {
-    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    /// An adapter with its own client, from the shared configuration ([`super::load_lambda_config`] in a function).
     pub fn from_config(config: &aws_config::SdkConfig, bus: String) -> EventBridgeEvents {
         EventBridgeEvents::new(Client::new(config), bus)
     }

@@ -50,7 +50,7 @@ pub struct LambdaAdapter {
 }
 
 impl LambdaAdapter {
-    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    /// An adapter with its own client, from the shared configuration ([`super::load_lambda_config`] in a function).
     pub fn from_config(config: &aws_config::SdkConfig) -> LambdaAdapter {
         LambdaAdapter::new(Client::new(config))
     }

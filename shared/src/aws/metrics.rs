@@ -31,7 +31,7 @@ pub struct CloudWatchMetrics {
 }
 
 impl CloudWatchMetrics {
-    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    /// An adapter with its own client, from the shared configuration ([`super::load_lambda_config`] in a function).
     pub fn from_config(config: &aws_config::SdkConfig) -> CloudWatchMetrics {
         CloudWatchMetrics::new(Client::new(config))
     }

@@ -1,7 +1,9 @@
 //! Real adapters of the ports over the AWS SDK for Rust (feature `aws`).
 //!
-//! Clients come from one loader so every Lambda builds them once per cold start, with the
-//! SDK's standard retry mode and the environment's region, credentials and `AWS_ENDPOINT_URL`.
+//! Clients come from one configuration so every Lambda builds them once per cold start, with the
+//! SDK's standard retry mode and the environment's region, credentials and `AWS_ENDPOINT_URL`:
+//! the functions' is built from their environment alone ([`load_lambda_config`]), the `shifter`
+//! command's by aws-config's default chains (profiles, SSO, …: [`load_config`]).
 
 pub mod cloudwatch;
 pub mod codepipeline;
@@ -10,6 +12,7 @@ pub mod env;
 pub mod errors;
 pub mod events;
 pub mod lambda;
+pub mod lambda_config;
 pub mod metrics;
 pub mod records;
 pub mod sfn;
@@ -20,6 +23,7 @@ pub use codepipeline::CodePipelineJobs;
 pub use dynamodb::DynamoDbRegistry;
 pub use events::EventBridgeEvents;
 pub use lambda::LambdaAdapter;
+pub use lambda_config::load_lambda_config;
 pub use metrics::CloudWatchMetrics;
 pub use records::DynamoDbRecords;
 pub use sfn::{Execution, ExecutionStatus, Executions, HistoryEvent, StepFunctionsExecutions};
@@ -52,8 +56,10 @@ impl AwsClients {
     }
 }
 
-/// The shared configuration from the environment (`aws_config` defaults): region,
-/// credentials and `AWS_ENDPOINT_URL`; standard retry. A Lambda builds only the clients it uses.
+/// The configuration by aws-config's default chains (environment, profile files, web identity,
+/// container and instance metadata): region, credentials and `AWS_ENDPOINT_URL`; standard retry.
+/// For the `shifter` command on a workstation; the Lambda functions use [`load_lambda_config`],
+/// which links none of those chains.
 pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }

@@ -75,7 +75,7 @@ pub struct DynamoDbRecords {
 }
 
 impl DynamoDbRecords {
-    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    /// An adapter with its own client, from the shared configuration ([`super::load_lambda_config`] in a function).
     pub fn from_config(config: &aws_config::SdkConfig, table: String, retention_days: u32) -> Self {
         DynamoDbRecords::new(Client::new(config), table, retention_days)
     }

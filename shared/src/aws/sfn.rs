@@ -40,7 +40,7 @@ pub struct StepFunctionsExecutions {
 }
 
 impl StepFunctionsExecutions {
-    /// An adapter with its own client, from the shared configuration ([`super::load_config`]).
+    /// An adapter with its own client, from the shared configuration ([`super::load_lambda_config`] in a function).
     pub fn from_config(config: &aws_config::SdkConfig) -> StepFunctionsExecutions {
         StepFunctionsExecutions::new(Client::new(config))
     }

@@ -25,6 +25,7 @@ mod codepipeline;
 mod dynamodb;
 mod events;
 mod lambda;
+mod lambda_config;
 mod metrics;
 mod records;
 mod sfn;

@@ -31,9 +31,9 @@ macro_rules! moto_test {
 }
 pub(crate) use moto_test;
 
-/// Clients on the moto server at `SHIFTER_MOTO_ENDPOINT`; without one a moto test fails.
-pub async fn moto_clients() -> AwsClients {
-    let endpoint = std::env::var("SHIFTER_MOTO_ENDPOINT")
+/// The moto server's URL, `SHIFTER_MOTO_ENDPOINT`; without one a moto test fails.
+pub fn moto_endpoint() -> String {
+    std::env::var("SHIFTER_MOTO_ENDPOINT")
         .ok()
         .filter(|e| !e.is_empty())
         .unwrap_or_else(|| {
@@ -41,18 +41,18 @@ pub async fn moto_clients() -> AwsClients {
                 "SHIFTER_MOTO_ENDPOINT is not set: run scripts/test, or `source \
                  scripts/lib/moto.sh && moto_start` first"
             )
-        });
-    shifter::aws::load_for_emulator(&endpoint).await
+        })
+}
+
+/// Clients on the moto server at `SHIFTER_MOTO_ENDPOINT`; without one a moto test fails.
+pub async fn moto_clients() -> AwsClients {
+    shifter::aws::load_for_emulator(&moto_endpoint()).await
 }
 
 /// The configuration for the moto server at `SHIFTER_MOTO_ENDPOINT`, for clients
 /// [`moto_clients`] does not hold (EventBridge, SQS).
 pub async fn moto_config() -> aws_config::SdkConfig {
-    let endpoint = std::env::var("SHIFTER_MOTO_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty())
-        .expect("SHIFTER_MOTO_ENDPOINT is not set: run scripts/test, or `source scripts/lib/moto.sh && moto_start` first");
-    shifter::aws::emulator_config(&endpoint).await
+    shifter::aws::emulator_config(&moto_endpoint()).await
 }
 
 /// A name no earlier run against the same server used.
