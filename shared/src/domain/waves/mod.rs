@@ -12,6 +12,7 @@
 
 pub mod budget;
 pub mod cron;
+pub mod errors;
 pub mod plan;
 pub mod run;
 pub mod targets;
