@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     let table = shifter::aws::env::required(TABLE_ENV)?;
     let role = shifter::aws::env::required(ROLE_NAME_ENV)?;
     let machine = shifter::aws::env::required(STATE_MACHINE_NAME_ENV)?;
-    let aws = shifter::aws::load_config().await;
+    let aws = shifter::aws::load_lambda_config()?;
     let watches = DynamoDbWaveWatches::from_config(&aws, table);
     let targets = AwsTargetAccounts::from_config(&aws, role, machine);
     let tasks = StepFunctionsExecutions::from_config(&aws);
