@@ -246,14 +246,15 @@ pub async fn abort(ports: &Ports<'_>, mut run: WavesRun) -> Result<WavesRun, Shi
         }
     }
     see_running(ports, &mut run, now).await?;
+    // The finished targets first: nothing else restores them, and every second counts.
+    for i in run.to_restore() {
+        restore_target(ports, &mut run.targets[i], now).await?;
+    }
     let stopped_pending = check_stopped(ports, &mut run, now).await?;
     if !run.running().is_empty() || stopped_pending {
         run.decision = WavesDecision::Await;
         run.wait_seconds = STOPPED_LOOK_SECONDS;
         return Ok(run);
-    }
-    for i in run.to_restore() {
-        restore_target(ports, &mut run.targets[i], now).await?;
     }
     run.decision = WavesDecision::RolledBack;
     Ok(run)
@@ -336,7 +337,7 @@ pub async fn restore_target(
             Undone::OnStart | Undone::Restored { .. } => {}
         }
     }
-    t.ended.get_or_insert(now);
+    t.ended = Some(now);
     if left.is_empty() {
         t.status = TargetStatus::Restored;
     } else {
