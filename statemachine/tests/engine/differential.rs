@@ -430,7 +430,12 @@ async fn the_shipped_definition_runs_the_same_in_aws_local_stepfunctions() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // The scenarios reach every state of the definition, so no state escapes the comparison.
-    let machine: Value = serde_json::from_str(shifter_statemachine::DEFINITION).unwrap();
+    assert_every_state_reached(shifter_statemachine::DEFINITION, &recorded);
+}
+
+/// Every state of `definition` is entered by one of the `recorded` runs.
+pub(crate) fn assert_every_state_reached(definition: &str, recorded: &[Recorded]) {
+    let machine: Value = serde_json::from_str(definition).unwrap();
     let visited: std::collections::BTreeSet<&str> = recorded
         .iter()
         .flat_map(|r| r.states.iter().map(|(n, _)| n.as_str()))

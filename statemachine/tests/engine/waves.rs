@@ -240,18 +240,7 @@ async fn the_waves_definition_runs_the_same_in_aws_local_stepfunctions() {
         .filter_map(|(ours, theirs)| compare(ours, theirs).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    let machine: Value = serde_json::from_str(&definition).unwrap();
-    let visited: std::collections::BTreeSet<&str> = recorded
-        .iter()
-        .flat_map(|r| r.states.iter().map(|(n, _)| n.as_str()))
-        .collect();
-    let unvisited: Vec<&String> = machine["States"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .filter(|s| !visited.contains(s.as_str()))
-        .collect();
-    assert!(unvisited.is_empty(), "no scenario reaches {unvisited:?}");
+    super::differential::assert_every_state_reached(&definition, &recorded);
 }
 
 /// The largest plan the reader accepts (10 waves, 40 targets, the longest names Lambda allows)
