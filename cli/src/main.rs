@@ -135,7 +135,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Plan(args) => match &args.waves {
-            Some(file) => plan_waves::run(file, args.json()).await,
+            Some(file) => plan_waves::run(file, args.json(), args.timeline.as_deref()).await,
             None => plan::run(&args),
         },
         Command::Import(args) => import::run(&args).await,

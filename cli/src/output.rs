@@ -169,6 +169,25 @@ pub fn write_timeline_since(
     std::fs::write(path, text).map_err(CliError::io(path))
 }
 
+/// A wave plan's timeline: `.json` (the summary, each region's traffic over time) or `.svg`
+/// (one lane per region).
+pub fn write_waves_timeline(
+    path: &Path,
+    summary: &shifter_statemachine::local::waves::WavesSummary,
+) -> Result<(), CliError> {
+    let text = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => json_text(summary)?,
+        Some("svg") => crate::chart::render_waves(summary)?,
+        _ => {
+            return Err(CliError::Usage(format!(
+                "--timeline {}: use a .json or .svg file name",
+                path.display()
+            )));
+        }
+    };
+    std::fs::write(path, text).map_err(CliError::io(path))
+}
+
 /// Set once standard output cannot be written: every later line is dropped.
 static STDOUT_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

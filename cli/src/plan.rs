@@ -24,6 +24,9 @@ pub struct Args {
     /// rehearsed wave by wave, and one lane per region.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["strategy", "targets", "pre_traffic_hook", "post_traffic_hook", "analysis_interval", "provisioned_concurrency"])]
     pub waves: Option<std::path::PathBuf>,
+    /// With --waves: write the plan's timeline, `.svg` (one lane per region) or `.json`.
+    #[arg(long, value_name = "FILE", requires = "waves")]
+    pub timeline: Option<std::path::PathBuf>,
     /// Seconds between backstop reads of the alarms while parked (alarm events do the watching).
     #[arg(long, default_value_t = shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS)]
     check_interval: u32,
@@ -526,6 +529,7 @@ mod tests {
             let args = Args {
                 strategy: Some(strategy.into()),
                 waves: None,
+                timeline: None,
                 check_interval: 300,
                 post_promotion_bake: 0,
                 pre_traffic_hook: false,
@@ -575,6 +579,7 @@ mod tests {
             let args = Args {
                 strategy: Some(strategy.to_owned()),
                 waves: None,
+                timeline: None,
                 check_interval: 30,
                 post_promotion_bake: 0,
                 pre_traffic_hook: false,
@@ -664,6 +669,7 @@ mod tests {
         Args {
             strategy: Some(strategy.to_owned()),
             waves: None,
+            timeline: None,
             check_interval: shifter::domain::request::DEFAULT_CHECK_INTERVAL_SECONDS,
             post_promotion_bake: 0,
             pre_traffic_hook: false,

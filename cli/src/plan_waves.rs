@@ -19,7 +19,11 @@ use crate::output::clock;
 const LANE: usize = 60;
 
 /// Rehearses the plan at `path` and reports.
-pub async fn run(path: &Path, as_json: bool) -> Result<ExitCode, CliError> {
+pub async fn run(
+    path: &Path,
+    as_json: bool,
+    timeline: Option<&Path>,
+) -> Result<ExitCode, CliError> {
     let input = crate::input::read_json(path)?;
     let at_file = |e: &dyn std::fmt::Display| CliError::Usage(format!("{}: {e}", path.display()));
     let plan = WavePlan::parse(&input).map_err(|e| at_file(&e))?;
@@ -38,6 +42,9 @@ pub async fn run(path: &Path, as_json: bool) -> Result<ExitCode, CliError> {
         )));
     }
     let worst = worst_history_events(&plan);
+    if let Some(file) = timeline {
+        crate::output::write_waves_timeline(file, summary)?;
+    }
     if as_json {
         let mut report = json!(summary);
         report["worstCaseHistoryEvents"] = json!(worst);

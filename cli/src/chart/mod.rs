@@ -14,9 +14,11 @@ use crate::error::CliError;
 
 mod legend;
 mod marks;
+mod waves;
 
 use legend::{draw_legend, keys, legend_rows};
 use marks::{alarm_checks, alarms_fired, rollback, waits};
+pub use waves::render as render_waves;
 
 type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;

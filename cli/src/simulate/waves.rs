@@ -66,6 +66,9 @@ pub async fn run(args: &Args, path: &Path, text: &str) -> Result<ExitCode, CliEr
         .await
         .map_err(|e| CliError::Runner(e.to_string()))?;
     let summary = &run.summary;
+    if let Some(path) = &args.timeline {
+        crate::output::write_waves_timeline(path, summary)?;
+    }
     if json {
         crate::output::print_json(summary)?;
     } else {
@@ -83,7 +86,6 @@ fn refuse_single_flags(args: &Args) -> Result<(), CliError> {
     let set = [
         ("--endpoint", args.endpoint.is_some()),
         ("--strategy", args.strategy.is_some()),
-        ("--timeline", args.timeline.is_some()),
     ];
     let flag = set
         .iter()
@@ -94,7 +96,7 @@ fn refuse_single_flags(args: &Args) -> Result<(), CliError> {
     match flag {
         Some(flag) => Err(CliError::Usage(format!(
             "{flag} does not apply to a wave plan's rehearsal (it applies to one deployment); \
-             a plan takes --region-alarm-at REGION=DURATION, --abort-at, --reason, --input and --json"
+             a plan takes --region-alarm-at REGION=DURATION, --abort-at, --reason, --input, --timeline and --json"
         ))),
         None => Ok(()),
     }

@@ -95,6 +95,8 @@ pub struct Child {
     pub ended: Option<(DateTime<Utc>, String)>,
     /// Its state transitions, once ended.
     pub transitions: u64,
+    /// Traffic on its target over time (seconds since the plan's start), once ended.
+    pub timeline: Vec<shifter::report::TimelinePoint>,
 }
 
 impl WavesWorld {

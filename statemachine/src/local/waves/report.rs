@@ -68,6 +68,9 @@ pub struct RegionReport {
     pub alias: Option<FinalAlias>,
     /// Seconds after the plan's start it was last changed by the plan (restored, or ended).
     pub ended: Option<f64>,
+    /// Traffic on the target version over time, seconds since the plan's start (its child's
+    /// timeline; empty for a target that never started).
+    pub timeline: Vec<shifter::report::TimelinePoint>,
 }
 
 /// The run document a state left, if it is one of the waves function's Tasks.
@@ -146,12 +149,42 @@ async fn waves_of(world: &WavesWorld, run: &WavesRun) -> Vec<WaveReport> {
             }),
             alias: alias.map(|a| FinalAlias::from(&a.route)),
             ended: t.ended.map(seconds),
+            timeline: timeline_of(world, t),
         };
         if let Some(wave) = waves.get_mut(t.wave) {
             wave.regions.push(report);
         }
     }
     waves
+}
+
+/// Traffic on `t`'s target over its child's run, then what the plan's abort did to it.
+fn timeline_of(
+    world: &WavesWorld,
+    t: &shifter::domain::waves::TargetRun,
+) -> Vec<shifter::report::TimelinePoint> {
+    let Some(arn) = &t.execution_arn else {
+        return Vec::new();
+    };
+    let mut points = world
+        .children()
+        .into_iter()
+        .find(|c| &c.arn == arn)
+        .map(|c| c.timeline)
+        .unwrap_or_default();
+    if let (TargetStatus::Restored, Some(ended)) = (t.status, t.ended) {
+        let at = (ended - world.clock.start()).num_milliseconds() as f64 / 1000.0;
+        if points
+            .last()
+            .is_some_and(|p| p.weight > 0.0 && p.seconds <= at)
+        {
+            points.push(shifter::report::TimelinePoint {
+                seconds: at,
+                weight: 0.0,
+            });
+        }
+    }
+    points
 }
 
 /// A target status's name in reports.

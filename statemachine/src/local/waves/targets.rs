@@ -169,6 +169,10 @@ impl ChildExecutions {
             {
                 c.ended = Some((ended, status.to_owned()));
                 c.transitions = ran.as_ref().map_or(0, |r| r.execution.transitions);
+                c.timeline = ran
+                    .as_ref()
+                    .map(|r| r.summary.timeline.clone())
+                    .unwrap_or_default();
             }
             world.clock.sleep(FORWARD_LATENCY).await;
             let targets = LocalTargets::new(world.clone());
@@ -218,6 +222,7 @@ impl Executions for ChildExecutions {
                 arn: arn.clone(),
                 ended: None,
                 transitions: 0,
+                timeline: Vec::new(),
             };
             children.push(child.clone());
             child
