@@ -3,7 +3,7 @@
 //! on one time axis.
 
 use plotters::prelude::*;
-use shifter_statemachine::local::waves::WavesSummary;
+use shifter_statemachine::local::waves::{RegionReport, WavesSummary};
 
 use super::{Drawn, GREY, WIDTH, clock_label};
 use crate::error::CliError;
@@ -23,7 +23,7 @@ pub fn render(summary: &WavesSummary) -> Result<String, CliError> {
 }
 
 fn draw(summary: &WavesSummary, out: &mut String) -> Drawn {
-    let lanes: Vec<(&str, &shifter_statemachine::local::waves::RegionReport)> = summary
+    let lanes: Vec<(&str, &RegionReport)> = summary
         .waves
         .iter()
         .flat_map(|w| w.regions.iter().map(move |r| (w.name.as_str(), r)))
@@ -62,41 +62,59 @@ fn draw(summary: &WavesSummary, out: &mut String) -> Drawn {
             wave_index += 1;
         }
         let base = (count - 1 - i) as f64;
-        let shade = shades[wave_index % 2];
-        chart.draw_series(std::iter::once(Rectangle::new(
+        let band = Rectangle::new(
             [(0.0, base), (end, base + 1.0)],
-            shade.filled(),
-        )))?;
-        let mut points: Vec<(f64, f64)> = Vec::new();
-        for p in &region.timeline {
-            if let Some(&(_, last)) = points.last() {
-                points.push((p.seconds, last));
-            }
-            points.push((p.seconds, base + p.weight / 100.0 * BAND));
-        }
-        if let Some(&(_, last)) = points.last() {
-            points.push((end, last));
-            let mut area = vec![(points[0].0, base)];
-            area.extend(points.iter().copied());
-            area.push((end, base));
-            chart.draw_series(std::iter::once(Polygon::new(area, BLUE_FILL.filled())))?;
-            chart.draw_series(LineSeries::new(points, BLUE.stroke_width(2)))?;
-        }
-        let started = region.started.map_or_else(
-            || "never started".to_owned(),
-            |s| format!("from {}", clock_label(s)),
+            shades[wave_index % 2].filled(),
         );
-        let label = format!(
-            "wave {wave} · {} ({}) · {} · {started}",
-            region.region, region.account, region.outcome
-        );
-        let font = ("sans-serif", 12).into_font().color(&GREY);
-        chart.draw_series(std::iter::once(Text::new(
-            label,
-            (end * 0.005, base + 0.97),
-            font,
-        )))?;
+        chart.draw_series(std::iter::once(band))?;
+        lane(&mut chart, wave, region, base, end)?;
     }
+    Ok(())
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// One region's lane: its traffic as a filled step line from `base`, and its label.
+fn lane(
+    chart: &mut Chart<'_, '_>,
+    wave: &str,
+    region: &RegionReport,
+    base: f64,
+    end: f64,
+) -> Drawn {
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for p in &region.timeline {
+        if let Some(&(_, last)) = points.last() {
+            points.push((p.seconds, last));
+        }
+        points.push((p.seconds, base + p.weight / 100.0 * BAND));
+    }
+    if let Some(&(_, last)) = points.last() {
+        points.push((end, last));
+        let mut area = vec![(points[0].0, base)];
+        area.extend(points.iter().copied());
+        area.push((end, base));
+        chart.draw_series(std::iter::once(Polygon::new(area, BLUE_FILL.filled())))?;
+        chart.draw_series(LineSeries::new(points, BLUE.stroke_width(2)))?;
+    }
+    let started = region.started.map_or_else(
+        || "never started".to_owned(),
+        |s| format!("from {}", clock_label(s)),
+    );
+    let label = format!(
+        "wave {wave} · {} ({}) · {} · {started}",
+        region.region, region.account, region.outcome
+    );
+    let font = ("sans-serif", 12).into_font().color(&GREY);
+    chart.draw_series(std::iter::once(Text::new(
+        label,
+        (end * 0.005, base + 0.97),
+        font,
+    )))?;
     Ok(())
 }
 
