@@ -144,6 +144,22 @@ impl AwsFailure {
         }
     }
 
+    /// The stable error of a call on a table of ours, named `table` ("records table NAME"): a
+    /// missing table is `NotFound`, a refused condition or request `InvalidInput`, a denial
+    /// names the table, the rest is `Transient`.
+    pub fn on_table(self, table: &str) -> ShifterError {
+        match self.kind {
+            FailureKind::NotFound => ShifterError::not_found(table.to_owned()),
+            FailureKind::Invalid | FailureKind::Precondition => {
+                ShifterError::invalid(self.operation, format!("{table}: {}", self.detail()))
+            }
+            FailureKind::AccessDenied => {
+                ShifterError::AccessDenied(format!("{} ({table})", self.denial()))
+            }
+            FailureKind::Transient => self.into_error(|_| String::new()),
+        }
+    }
+
     /// The stable error; `missing` names what does not exist, from AWS's message, for `NotFound`.
     pub fn into_error(self, missing: impl FnOnce(&str) -> String) -> ShifterError {
         match self.kind {

@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value};
 
-use super::errors::{AwsFailure, FailureKind};
+use super::errors::AwsFailure;
 use crate::domain::alias::function_short_name;
 use crate::domain::record::{DeploymentRecord, Facts, RecordUpdate, newest_first};
 use crate::error::ShifterError;
@@ -93,22 +93,7 @@ impl DynamoDbRecords {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let failure = AwsFailure::new(operation, err);
-        match failure.kind {
-            FailureKind::NotFound => {
-                ShifterError::not_found(format!("records table {}", self.table))
-            }
-            FailureKind::Invalid | FailureKind::Precondition => ShifterError::invalid(
-                operation,
-                format!("records table {}: {}", self.table, failure.detail()),
-            ),
-            FailureKind::AccessDenied => ShifterError::AccessDenied(format!(
-                "{} (records table {})",
-                failure.denial(),
-                self.table
-            )),
-            FailureKind::Transient => failure.into_error(|_| String::new()),
-        }
+        AwsFailure::new(operation, err).on_table(&format!("records table {}", self.table))
     }
 }
 

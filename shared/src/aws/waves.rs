@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_sfn::config::SharedCredentialsProvider;
 use chrono::{DateTime, Utc};
 
-use super::errors::{AwsFailure, FailureKind};
+use super::errors::AwsFailure;
 use super::{CloudWatchAlarms, LambdaAdapter, StepFunctionsExecutions};
 use crate::error::ShifterError;
 use crate::ports::{AlarmReader, AliasRouter, Executions, TargetAccounts, WaveWatch, WaveWatches};
@@ -108,22 +108,7 @@ impl DynamoDbWaveWatches {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let failure = AwsFailure::new(operation, err);
-        match failure.kind {
-            FailureKind::NotFound => {
-                ShifterError::not_found(format!("wave watches table {}", self.table))
-            }
-            FailureKind::Invalid | FailureKind::Precondition => ShifterError::invalid(
-                operation,
-                format!("wave watches table {}: {}", self.table, failure.detail()),
-            ),
-            FailureKind::AccessDenied => ShifterError::AccessDenied(format!(
-                "{} (wave watches table {})",
-                failure.denial(),
-                self.table
-            )),
-            FailureKind::Transient => failure.into_error(|_| String::new()),
-        }
+        AwsFailure::new(operation, err).on_table(&format!("wave watches table {}", self.table))
     }
 }
 
