@@ -116,12 +116,7 @@ fn print_text(plan: &WavePlan, summary: &WavesSummary, worst: u64) {
         "Duration: {} if nothing fails (bakes between waves included)",
         clock(summary.simulated_seconds as u64)
     );
-    say!(
-        "Cost:     {} plan + {} child state transitions ≈ ${:.6} (Step Functions Standard, $0.025 per 1,000)",
-        summary.state_transitions,
-        summary.child_state_transitions,
-        summary.estimated_cost_usd
-    );
+    say!("Cost:     {}", crate::waves_text::cost(summary));
     say!(
         "History:  {} events if nothing fails; worst case {worst} of the 16,000 the plan may use (quota 25,000) · largest state document {} bytes of 262,144",
         summary.history_events,

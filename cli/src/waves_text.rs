@@ -2,6 +2,7 @@
 //! `simulate` and `watch` print them (docs/waves.md).
 
 use shifter::domain::waves::{HoldReason, WavePlan, WavesDecision, WavesRun};
+use shifter_statemachine::local::waves::WavesSummary;
 
 use crate::output::clock;
 
@@ -90,4 +91,12 @@ pub fn regions(run: &WavesRun) -> Vec<String> {
         }
     }
     lines
+}
+
+/// What a plan's state transitions cost: its own and its children's, at the Standard price.
+pub fn cost(summary: &WavesSummary) -> String {
+    format!(
+        "{} plan + {} child state transitions ≈ ${:.6} (Step Functions Standard, $0.025 per 1,000)",
+        summary.state_transitions, summary.child_state_transitions, summary.estimated_cost_usd
+    )
 }

@@ -160,12 +160,7 @@ fn print_summary(summary: &WavesSummary, wall_ms: f64) {
         "Time:    {} simulated in {wall_ms:.1} ms of wall time",
         clock(summary.simulated_seconds as u64)
     );
-    say!(
-        "Cost:    {} plan + {} child state transitions ≈ ${:.6} (Step Functions Standard, $0.025 per 1,000)",
-        summary.state_transitions,
-        summary.child_state_transitions,
-        summary.estimated_cost_usd
-    );
+    say!("Cost:    {}", crate::waves_text::cost(summary));
     say!(
         "History: {} events of {} · largest state document {} bytes ({}) of {}",
         summary.history_events,
