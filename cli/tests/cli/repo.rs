@@ -12,39 +12,44 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Non-blank lines of `source` outside `#[cfg(test)]` modules. A test module ends at the
-/// closing brace at its own indentation (rustfmt's layout), so braces inside strings do not
-/// matter; `#[cfg(test)] mod name;` counts nothing either.
+/// Non-blank lines of `source` outside `#[cfg(test)]` modules ([`code_lines`]).
 fn counted_lines(source: &str) -> usize {
-    let mut count = 0;
-    let mut cfg_test = false;
-    let mut lines = source.lines();
-    while let Some(line) = lines.next() {
+    code_lines(source).len()
+}
+
+/// The non-blank lines of `source` outside `#[cfg(test)]` modules, with their line numbers
+/// (from 1). A test module ends at the closing brace at its own indentation (rustfmt's layout),
+/// so braces inside strings do not matter; `#[cfg(test)] mod name;` is skipped too, and
+/// `#[cfg(test)]` on anything else is kept, attribute included.
+fn code_lines(source: &str) -> Vec<(usize, &str)> {
+    let mut code = Vec::new();
+    let mut cfg_test = None;
+    let mut lines = source.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
         let trimmed = line.trim();
         if trimmed.is_empty() {
             continue;
         }
         if trimmed == "#[cfg(test)]" {
-            cfg_test = true;
+            cfg_test = Some((n, line));
             continue;
         }
         let is_mod = trimmed.starts_with("mod ") || trimmed.starts_with("pub mod ");
-        if std::mem::take(&mut cfg_test) {
+        if let Some(attribute) = cfg_test.take() {
             if is_mod && trimmed.ends_with('{') {
                 let indent = &line[..line.len() - line.trim_start().len()];
                 let end = format!("{indent}}}");
-                lines.by_ref().find(|l| *l == end);
+                lines.by_ref().find(|(_, l)| *l == end);
                 continue;
             }
             if is_mod && trimmed.ends_with(';') {
                 continue;
             }
-            // `#[cfg(test)]` on anything else counts, attribute included.
-            count += 1;
+            code.push((attribute.0 + 1, attribute.1));
         }
-        count += 1;
+        code.push((n + 1, line));
     }
-    count
+    code
 }
 
 /// Every `.rs` file under `dir`, skipping `tests` directories and build output.
@@ -126,4 +131,40 @@ fn helper() {}
     // A module nested in an impl keeps its own indentation.
     let nested = "impl A {\n    #[cfg(test)]\n    mod t {\n        }\n    }\n}\n";
     assert_eq!(counted_lines(nested), 2);
+}
+
+/// The packaged functions compile out every log call site below INFO (their `lean-logs`
+/// feature, `tracing/release_max_level_info`). A DEBUG or TRACE line in the code they run would
+/// vanish from the zips while the debug build still printed it, so none is written there.
+#[test]
+fn the_code_the_functions_run_logs_at_info_and_above() {
+    let root = repo();
+    let mut files = Vec::new();
+    for dir in ["shared/src", "functions"] {
+        sources(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 30, "found only {} sources", files.len());
+    let below_info = [
+        "debug!",
+        "trace!",
+        "debug_span!",
+        "trace_span!",
+        "Level::DEBUG",
+        "Level::TRACE",
+    ];
+    let mut found = Vec::new();
+    for path in &files {
+        let source = std::fs::read_to_string(path).expect("a UTF-8 source");
+        for (n, line) in code_lines(&source) {
+            if below_info.iter().any(|m| line.contains(m)) && !line.trim_start().starts_with("//") {
+                let relative = path.strip_prefix(&root).expect("under the repository");
+                found.push(format!("{}:{n}: {}", relative.display(), line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "log call sites below INFO in the functions' code (compiled out of the zips):\n{}",
+        found.join("\n")
+    );
 }

@@ -86,11 +86,34 @@ pub async fn load_interactive_config(endpoint: Option<&str>) -> SdkConfig {
 
 /// Structured logs for a Lambda: JSON when the function's log format is JSON, the level from
 /// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else INFO), no timestamps (CloudWatch adds them).
+/// A level this build compiled out (the packaged functions keep INFO and above, their
+/// `lean-logs` feature) is said once, as a warning, instead of silently logging less.
 pub fn init_logging() {
     let level = env::optional("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|| env::optional("RUST_LOG"))
         .and_then(|l| l.trim().parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO);
+    init_subscriber(level);
+    if let Some(compiled) = compiled_out(level, tracing::level_filters::STATIC_MAX_LEVEL) {
+        tracing::warn!(
+            requested = %level,
+            logged = %compiled,
+            "this build logs {compiled} and above: its lean-logs feature compiled out the rest; \
+             `scripts/package --sdk-debug-logs` builds the functions with the SDK's DEBUG and \
+             TRACE logs"
+        );
+    }
+}
+
+/// The most verbose level a build keeps, when `requested` asks for more than that.
+fn compiled_out(
+    requested: tracing::Level,
+    compiled: tracing::level_filters::LevelFilter,
+) -> Option<tracing::level_filters::LevelFilter> {
+    (tracing::level_filters::LevelFilter::from_level(requested) > compiled).then_some(compiled)
+}
+
+fn init_subscriber(level: tracing::Level) {
     let logs = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_target(false)
@@ -125,4 +148,35 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
         ));
     }
     loader.load().await
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+    use tracing::level_filters::LevelFilter;
+
+    use super::compiled_out;
+
+    #[test]
+    fn a_level_the_build_compiled_out_is_named_with_what_is_kept() {
+        assert_eq!(
+            compiled_out(Level::DEBUG, LevelFilter::INFO),
+            Some(LevelFilter::INFO)
+        );
+        assert_eq!(
+            compiled_out(Level::TRACE, LevelFilter::INFO),
+            Some(LevelFilter::INFO)
+        );
+        assert_eq!(
+            compiled_out(Level::TRACE, LevelFilter::DEBUG),
+            Some(LevelFilter::DEBUG)
+        );
+    }
+
+    #[test]
+    fn a_level_the_build_keeps_says_nothing() {
+        assert_eq!(compiled_out(Level::INFO, LevelFilter::INFO), None);
+        assert_eq!(compiled_out(Level::ERROR, LevelFilter::INFO), None);
+        assert_eq!(compiled_out(Level::TRACE, LevelFilter::TRACE), None);
+    }
 }
