@@ -95,10 +95,11 @@ pub fn init_logging() {
         .unwrap_or(tracing::Level::INFO);
     init_subscriber(level);
     if let Some(compiled) = compiled_out(level, tracing::level_filters::STATIC_MAX_LEVEL) {
+        let kept = compiled.to_string().to_ascii_uppercase();
         tracing::warn!(
             requested = %level,
-            logged = %compiled,
-            "this build logs {compiled} and above: its lean-logs feature compiled out the rest; \
+            kept = %kept,
+            "this build logs {kept} and above: its lean-logs feature compiled out the rest; \
              `scripts/package --sdk-debug-logs` builds the functions with the SDK's DEBUG and \
              TRACE logs"
         );
