@@ -88,6 +88,7 @@ pub async fn start_deployment(
     for entry in config.managed.ignored() {
         tracing::warn!(%entry, "MANAGED_FUNCTIONS entry is not a name or a valid function ARN; it matches nothing");
     }
+    preflight::check_reachable(&request, config.managed.home())?;
     preflight::check_distinct(&request, config.managed.home())?;
     let judged = judge_each(ports, config, &request, request.listed).await?;
     let resolved = resolve(ports, judged).await?;

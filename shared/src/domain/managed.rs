@@ -113,6 +113,24 @@ impl Home {
     fn is(&self, arn: &FunctionArn<'_>) -> bool {
         self.partition == arn.partition && self.region == arn.region && self.account == arn.account
     }
+
+    /// Where `function` (a name or an unqualified ARN) is, when the stack's own Lambda endpoint
+    /// cannot serve it: `Some("us-west-2")` for an ARN of another Region (or `aws-cn:cn-north-1`
+    /// for another partition). Lambda's endpoints are regional
+    /// (<https://docs.aws.amazon.com/general/latest/gr/lambda-service.html>), and a request at
+    /// one Region's endpoint for a function ARN of another is refused ("Functions from
+    /// 'us-west-2' are not reachable in this region ('eu-west-1')"). A bare name is the stack's
+    /// own Region; another account of the same Region is reachable, given its permission.
+    pub fn unreachable(&self, function: &str) -> Option<String> {
+        let arn = FunctionArn::parse(function, name_ok).ok()?;
+        if arn.partition != self.partition {
+            Some(format!("{}:{}", arn.partition, arn.region))
+        } else if arn.region != self.region {
+            Some(arn.region.to_owned())
+        } else {
+            None
+        }
+    }
 }
 
 /// One entry of the set.

@@ -101,6 +101,44 @@ pub fn check_managed(request: &DeploymentRequest, managed: &ManagedSet) -> Resul
     Ok(())
 }
 
+/// Refuses a function or hook ARN of another Region or partition than the stack's
+/// ([`Home::unreachable`]): the stack's Lambda client could neither move that alias nor invoke
+/// that hook, so the deployment would fail at its first call there, or its hook at the bake.
+/// One stack serves one Region; a wave plan moves the same alias in many (docs/waves.md).
+pub fn check_reachable(request: &DeploymentRequest, home: Option<&Home>) -> Result<(), Rejection> {
+    let Some(home) = home else { return Ok(()) };
+    let targets = request.targets();
+    let functions = targets.iter().enumerate().map(|(k, t)| {
+        let field = if request.listed {
+            format!("targets[{k}].functionName")
+        } else {
+            "functionName".to_owned()
+        };
+        (field, Some(&t.function_name))
+    });
+    let hooks = [
+        ("hooks.preTraffic", &request.hooks.pre_traffic),
+        ("hooks.postTraffic", &request.hooks.post_traffic),
+    ]
+    .map(|(field, hook)| (field.to_owned(), hook.as_ref()));
+    for (field, function) in functions.chain(hooks) {
+        let Some(function) = function else { continue };
+        if let Some(there) = home.unreachable(function) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{function} is in {there}, but this stack runs in {}: Lambda answers for a \
+                     function only at its own Region's endpoint; deploy the stack in {there} \
+                     too, or move both Regions with a wave plan (docs/waves.md)",
+                    home.region
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Where the stack runs (`home`) is known only here: a bare name against an ARN of the same
 /// function (`orders` and `arn:…:111111111111:function:orders` run from that account) is one
 /// function, so a hook cannot be it and a release train cannot move its alias twice. A name in
@@ -350,6 +388,71 @@ mod tests {
             None
         ));
         assert!(same_function("orders", "orders", None));
+    }
+
+    /// A stack's Lambda client serves its own Region only: an ARN of another Region or
+    /// partition is refused naming its field; another account of the same Region, a bare name
+    /// and an unknown home pass.
+    #[test]
+    fn functions_and_hooks_of_another_region_are_refused_naming_the_field() {
+        let home = Home::from_function_arn(
+            "arn:aws:lambda:eu-west-1:111111111111:function:start-deployment",
+        );
+        let arn = |partition: &str, region: &str, account: &str, name: &str| {
+            format!("arn:{partition}:lambda:{region}:{account}:function:{name}")
+        };
+        let field_of = |input: serde_json::Value| {
+            let request = DeploymentRequest::from_json(&input).unwrap();
+            match check_reachable(&request, home.as_ref()) {
+                Ok(()) => None,
+                Err(Rejection::Invalid(e)) => Some((e.field, e.message)),
+                Err(other) => panic!("{other}"),
+            }
+        };
+        let single = |function: &str, hook: &str| {
+            json!({"functionName":function,"alias":"live","targetVersion":"2",
+                "strategy":"AllAtOnce","hooks":{"postTraffic":hook}})
+        };
+        let (field, message) = field_of(single(
+            &arn("aws", "us-west-2", "111111111111", "orders"),
+            "orders-check",
+        ))
+        .unwrap();
+        assert_eq!(field, "functionName");
+        assert!(
+            message.contains("is in us-west-2, but this stack runs in eu-west-1"),
+            "{message}"
+        );
+        let (field, _) = field_of(single(
+            "orders",
+            &arn("aws", "us-east-1", "111111111111", "orders-check"),
+        ))
+        .unwrap();
+        assert_eq!(field, "hooks.postTraffic");
+        let (field, message) = field_of(single(
+            &arn("aws-cn", "eu-west-1", "111111111111", "orders"),
+            "orders-check",
+        ))
+        .unwrap();
+        assert_eq!(field, "functionName");
+        assert!(message.contains("is in aws-cn:eu-west-1"), "{message}");
+        let train = json!({"strategy":"AllAtOnce","targets":[
+            {"functionName":"orders","alias":"live","targetVersion":"2"},
+            {"functionName":arn("aws","us-east-1","111111111111","orders"),"alias":"live",
+                "targetVersion":"2"}]});
+        assert_eq!(field_of(train).unwrap().0, "targets[1].functionName");
+        let elsewhere_same_region = single(
+            &arn("aws", "eu-west-1", "222222222222", "orders"),
+            &arn("aws", "eu-west-1", "333333333333", "orders-check"),
+        );
+        assert_eq!(field_of(elsewhere_same_region), None);
+        assert_eq!(field_of(single("orders", "orders-check")), None);
+        let far = DeploymentRequest::from_json(&single(
+            &arn("aws", "us-west-2", "111111111111", "orders"),
+            "orders-check",
+        ))
+        .unwrap();
+        assert_eq!(check_reachable(&far, None), Ok(()));
     }
 
     fn version(v: &str, role: &str) -> VersionInfo {

@@ -254,6 +254,15 @@ fn read_target(
         same_place(&member.function_name, &region, &account)
             .map_err(|message| place.rename(FieldError::new(field, message)))?;
     }
+    for (field, hook) in [
+        ("hooks.preTraffic", &request.hooks.pre_traffic),
+        ("hooks.postTraffic", &request.hooks.post_traffic),
+    ] {
+        if let Some(hook) = hook {
+            same_region(hook, &region)
+                .map_err(|message| place.rename(FieldError::new(field, message)))?;
+        }
+    }
     let aliases = members
         .into_iter()
         .map(|m| [function_short_name(&m.function_name).to_owned(), m.alias])
@@ -316,6 +325,20 @@ fn same_place(function: &str, region: &str, account: &str) -> Result<(), String>
             "{function:?} is in {} account {}, but this target is {region} account {account}: a \
              target deploys the function of its own region and account (give its bare name)",
             arn.region, arn.account
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A hook ARN must be in the target's own Region: the child's Lambda client invokes it there,
+/// and Lambda answers for a function only at its own Region's endpoint
+/// (`Home::unreachable`). Another account of that Region is a hook like any other.
+fn same_region(hook: &str, region: &str) -> Result<(), String> {
+    match FunctionArn::parse(hook, name_ok) {
+        Ok(arn) if arn.region != region => Err(format!(
+            "{hook:?} is in {}, but this target is {region}: a target's hooks run in its own \
+             region (give the hook of that region)",
+            arn.region
         )),
         _ => Ok(()),
     }
