@@ -110,6 +110,30 @@ impl Home {
         })
     }
 
+    /// The home of a stack in `region` of `account`, its partition told by the Region's
+    /// prefix: `cn-` aws-cn, `us-gov-` aws-us-gov, `us-isob-` aws-iso-b, `us-isof-` aws-iso-f,
+    /// `us-iso-` aws-iso, `eu-isoe-` aws-iso-e, `eusc-` aws-eusc, any other aws.
+    pub fn in_region(region: &str, account: &str) -> Home {
+        const PREFIXES: [(&str, &str); 7] = [
+            ("cn-", "aws-cn"),
+            ("us-gov-", "aws-us-gov"),
+            ("us-isob-", "aws-iso-b"),
+            ("us-isof-", "aws-iso-f"),
+            ("us-iso-", "aws-iso"),
+            ("eu-isoe-", "aws-iso-e"),
+            ("eusc-", "aws-eusc"),
+        ];
+        let partition = PREFIXES
+            .iter()
+            .find(|(prefix, _)| region.starts_with(prefix))
+            .map_or("aws", |(_, partition)| partition);
+        Home {
+            partition: partition.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+        }
+    }
+
     fn is(&self, arn: &FunctionArn<'_>) -> bool {
         self.partition == arn.partition && self.region == arn.region && self.account == arn.account
     }
@@ -375,6 +399,30 @@ mod tests {
     use super::*;
 
     const HOME: &str = "arn:aws:lambda:eu-west-1:123456789012:function:start-deployment:live";
+
+    #[test]
+    fn a_region_tells_its_partition() {
+        for (region, partition) in [
+            ("eu-west-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ] {
+            let home = Home::in_region(region, "123456789012");
+            assert_eq!(home.partition, partition, "{region}");
+            assert!(PARTITIONS.contains(&home.partition.as_str()), "{region}");
+            let arn = format!("arn:{partition}:lambda:{region}:123456789012:function:f");
+            assert_eq!(home.unreachable(&arn), None, "{region}");
+            assert_eq!(home.unreachable("f"), None);
+        }
+        let home = Home::in_region("eu-west-1", "123456789012");
+        let far = "arn:aws:lambda:us-west-2:999999999999:function:f";
+        assert_eq!(home.unreachable(far).as_deref(), Some("us-west-2"));
+    }
 
     fn home() -> Option<Home> {
         Home::from_function_arn(HOME)

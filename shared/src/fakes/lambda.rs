@@ -39,6 +39,9 @@ struct Account {
     scheduled: Vec<ScheduledChange>,
     /// Provisioned-concurrency configs, by function and alias.
     provisioned: BTreeMap<(String, String), Provisioned>,
+    /// The (Region, account id) this account is in, once [`FakeLambda::locate`]d: an ARN of
+    /// another Region or account is then refused as Lambda refuses it.
+    place: Option<(String, String)>,
 }
 
 /// A Lambda account in memory. RevisionId changes on every alias write and stale ones are
@@ -59,6 +62,15 @@ impl FakeLambda {
         }
     }
 
+    /// Places the account in `region` and account `account`. Lambda's endpoints are regional
+    /// (<https://docs.aws.amazon.com/general/latest/gr/lambda-service.html>): a call naming a
+    /// function by an ARN of another Region is refused ("Functions from 'us-west-2' are not
+    /// reachable in this region ('eu-west-1')"), and one of another account names a function
+    /// this account does not hold. Until placed, a function is judged by its name alone.
+    pub fn locate(&self, region: &str, account: &str) {
+        self.lock().place = Some((region.to_owned(), account.to_owned()));
+    }
+
     fn lock(&self) -> MutexGuard<'_, Account> {
         self.account.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -73,5 +85,77 @@ impl FakeLambda {
         }
         lambda.put_alias(name, alias, AliasRoute::single("1"));
         lambda
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FakeLambda;
+    use crate::domain::AliasRoute;
+    use crate::error::ShifterError;
+    use crate::fakes::ManualClock;
+    use crate::ports::{AliasRouter, FunctionRegistry};
+    use std::sync::Arc;
+
+    fn arn(region: &str, account: &str) -> String {
+        format!("arn:aws:lambda:{region}:{account}:function:orders")
+    }
+
+    /// Lambda answers for a function only at its own Region's endpoint, and an account holds
+    /// only its own functions: a located fake refuses the rest as Lambda does, by every path
+    /// (read, publish, alias write); an unlocated one judges by the name.
+    #[tokio::test]
+    async fn a_located_account_refuses_arns_of_another_region_or_account() {
+        let lambda =
+            FakeLambda::with_function(Arc::new(ManualClock::at_epoch()), "orders", 2, "live");
+        let far = arn("us-west-2", "111111111111");
+        assert!(
+            lambda.get_alias(&far, "live").await.is_ok(),
+            "unlocated: by name"
+        );
+        lambda.locate("eu-west-1", "111111111111");
+        assert!(lambda.get_alias("orders", "live").await.is_ok());
+        assert!(
+            lambda
+                .get_alias(&arn("eu-west-1", "111111111111"), "live")
+                .await
+                .is_ok()
+        );
+        let refused = lambda.get_alias(&far, "live").await.unwrap_err();
+        assert!(
+            matches!(refused, ShifterError::NotFound { .. }),
+            "{refused}"
+        );
+        assert!(
+            refused.to_string().contains(
+                "Functions from 'us-west-2' are not reachable in this region ('eu-west-1')"
+            ),
+            "{refused}"
+        );
+        let other_account = arn("eu-west-1", "222222222222");
+        assert!(matches!(
+            lambda.get_alias(&other_account, "live").await,
+            Err(ShifterError::NotFound { .. })
+        ));
+        assert!(!lambda.function_exists(&far).await.unwrap());
+        assert!(!lambda.function_exists(&other_account).await.unwrap());
+        assert!(lambda.function_exists("orders").await.unwrap());
+        assert!(lambda.publish_version(&far).await.is_err());
+        let revision = lambda
+            .get_alias("orders", "live")
+            .await
+            .unwrap()
+            .revision_id;
+        let written = lambda
+            .update_alias(&far, "live", &AliasRoute::single("2"), &revision)
+            .await;
+        assert!(
+            matches!(written, Err(ShifterError::NotFound { .. })),
+            "{written:?}"
+        );
+        assert_eq!(
+            lambda.alias("orders", "live").unwrap().route,
+            AliasRoute::single("1")
+        );
     }
 }

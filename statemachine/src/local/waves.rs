@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
+use shifter::domain::managed::Home;
 use shifter::fakes::{FakeTasks, FakeWaveWatches, ManualClock, TaskAnswer};
 use shifter::ports::Clock;
 use tokio::task::JoinHandle;
@@ -105,7 +106,12 @@ impl WavesWorld {
         let clock = ManualClock::at_epoch();
         let mut regions = Vec::new();
         for (region, account, account_spec) in &spec.regions {
-            let local = account_spec.build_on(clock.clone())?;
+            let mut local = account_spec.build_on(clock.clone())?;
+            // Each region's account is where AWS puts it: its Lambda answers only for its own
+            // functions, and its stack's pre-flight knows its Region.
+            local.lambda.locate(region, account);
+            let home = Home::in_region(region, account);
+            local.config.managed = local.config.managed.clone().at(Some(home));
             // Parks hear a StopExecution within a second, as the engine hears it on AWS.
             local.listen_every(1.0);
             let alarms = account_spec.alarms.iter().map(|a| a.name.clone()).collect();

@@ -196,7 +196,7 @@ impl AliasRouter for FakeLambda {
         {
             return Err(err);
         }
-        let name = function_short_name(function);
+        let name = Self::resolve(&account, function)?;
         if let Some(Fault::DriftTo(theirs)) = &fault {
             Self::write(
                 &mut account,

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use super::{Account, FakeLambda, LambdaOp};
 use crate::domain::AliasState;
 use crate::domain::alias::function_short_name;
+use crate::domain::managed::{FunctionArn, name_ok};
 use crate::error::ShifterError;
 use crate::ports::{FunctionRegistry, VersionInfo};
 
@@ -23,12 +24,37 @@ pub(super) struct Function {
 }
 
 impl FakeLambda {
+    /// The name `function` (name or ARN) has in this account, as Lambda resolves it: once the
+    /// account is [`located`](FakeLambda::locate), an ARN of another Region is refused as
+    /// Lambda refuses it and one of another account is not found here.
+    pub(super) fn resolve<'a>(
+        account: &Account,
+        function: &'a str,
+    ) -> Result<&'a str, ShifterError> {
+        let name = function_short_name(function);
+        let (Some((region, id)), Ok(arn)) = (&account.place, FunctionArn::parse(function, name_ok))
+        else {
+            return Ok(name);
+        };
+        if arn.region != region {
+            return Err(ShifterError::not_found(format!(
+                "function {function} (Functions from '{}' are not reachable in this region \
+                 ('{region}'))",
+                arn.region
+            )));
+        }
+        if arn.account != id {
+            return Err(ShifterError::not_found(format!("function {function}")));
+        }
+        Ok(name)
+    }
+
     /// The function `function` (name or ARN) names, or `NotFound` naming it, as Lambda answers.
     pub(super) fn existing_function<'a>(
         account: &'a Account,
         function: &str,
     ) -> Result<&'a Function, ShifterError> {
-        let name = function_short_name(function);
+        let name = Self::resolve(account, function)?;
         account
             .functions
             .get(name)
@@ -105,9 +131,11 @@ impl FunctionRegistry for FakeLambda {
         self.latency().await;
         let mut account = self.lock();
         self.admit(&mut account, LambdaOp::GetFunction)?;
-        Ok(account
-            .functions
-            .contains_key(function_short_name(function)))
+        match Self::resolve(&account, function) {
+            Ok(name) => Ok(account.functions.contains_key(name)),
+            Err(ShifterError::NotFound { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     async fn version(
@@ -141,7 +169,7 @@ impl FunctionRegistry for FakeLambda {
         self.latency().await;
         let mut account = self.lock();
         self.admit(&mut account, LambdaOp::PublishVersion)?;
-        let name = function_short_name(function);
+        let name = Self::resolve(&account, function)?;
         let f = account
             .functions
             .get_mut(name)
