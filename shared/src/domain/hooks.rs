@@ -46,11 +46,7 @@ pub fn validate_hooks(hooks: &Hooks, function_name: &str) -> Result<(), FieldErr
             ));
         }
     }
-    for (field, hook) in [
-        ("hooks.preTraffic", &hooks.pre_traffic),
-        ("hooks.postTraffic", &hooks.post_traffic),
-    ] {
-        let Some(hook) = hook else { continue };
+    for (field, hook) in hooks.named() {
         validate_function_name(field, hook)?;
         if same_function(hook, function_name, None) {
             return Err(FieldError::new(
@@ -87,6 +83,16 @@ impl Phase {
 }
 
 impl Hooks {
+    /// Each hook the input names, with its field (`hooks.preTraffic`, then `hooks.postTraffic`).
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("hooks.preTraffic", &self.pre_traffic),
+            ("hooks.postTraffic", &self.post_traffic),
+        ]
+        .into_iter()
+        .filter_map(|(field, hook)| Some((field, hook.as_deref()?)))
+    }
+
     /// The function that runs in `phase`, if any.
     pub fn of(&self, phase: Phase) -> Option<&str> {
         match phase {

@@ -78,16 +78,10 @@ pub enum Verdict {
 /// Refuses a function or hook outside the stack's managed set, before anything is read (IAM
 /// would refuse the reads anyway; this says why).
 pub fn check_managed(request: &DeploymentRequest, managed: &ManagedSet) -> Result<(), Rejection> {
-    let hooks = [
-        ("hooks.preTraffic", &request.hooks.pre_traffic),
-        ("hooks.postTraffic", &request.hooks.post_traffic),
-    ];
-    let candidates = std::iter::once(("functionName", Some(&request.function_name)))
-        .chain(hooks.iter().map(|(f, h)| (*f, h.as_ref())));
+    let candidates = std::iter::once(("functionName", request.function_name.as_str()))
+        .chain(request.hooks.named());
     for (field, name) in candidates {
-        if let Some(name) = name
-            && !managed.contains(name)
-        {
+        if !managed.contains(name) {
             return Err(FieldError::new(
                 field,
                 format!(
@@ -108,21 +102,10 @@ pub fn check_managed(request: &DeploymentRequest, managed: &ManagedSet) -> Resul
 pub fn check_reachable(request: &DeploymentRequest, home: Option<&Home>) -> Result<(), Rejection> {
     let Some(home) = home else { return Ok(()) };
     let targets = request.targets();
-    let functions = targets.iter().enumerate().map(|(k, t)| {
-        let field = if request.listed {
-            format!("targets[{k}].functionName")
-        } else {
-            "functionName".to_owned()
-        };
-        (field, Some(&t.function_name))
-    });
-    let hooks = [
-        ("hooks.preTraffic", &request.hooks.pre_traffic),
-        ("hooks.postTraffic", &request.hooks.post_traffic),
-    ]
-    .map(|(field, hook)| (field.to_owned(), hook.as_ref()));
+    let functions = (targets.iter().enumerate())
+        .map(|(k, t)| (request.function_field(k), t.function_name.as_str()));
+    let hooks = (request.hooks.named()).map(|(field, hook)| (field.to_owned(), hook));
     for (field, function) in functions.chain(hooks) {
-        let Some(function) = function else { continue };
         if let Some(there) = home.unreachable(function) {
             return Err(FieldError::new(
                 field,
@@ -146,13 +129,8 @@ pub fn check_reachable(request: &DeploymentRequest, home: Option<&Home>) -> Resu
 pub fn check_distinct(request: &DeploymentRequest, home: Option<&Home>) -> Result<(), Rejection> {
     let targets = request.targets();
     for (i, target) in targets.iter().enumerate() {
-        for (field, hook) in [
-            ("hooks.preTraffic", &request.hooks.pre_traffic),
-            ("hooks.postTraffic", &request.hooks.post_traffic),
-        ] {
-            if let Some(hook) = hook
-                && same_function(hook, &target.function_name, home)
-            {
+        for (field, hook) in request.hooks.named() {
+            if same_function(hook, &target.function_name, home) {
                 return Err(
                     FieldError::new(field, "a hook cannot be the function being deployed").into(),
                 );

@@ -211,6 +211,16 @@ impl DeploymentRequest {
         all
     }
 
+    /// The field naming the function of alias `k` of [`targets`](Self::targets):
+    /// `targets[k].functionName` when the aliases came as a list, else `functionName`.
+    pub fn function_field(&self, k: usize) -> String {
+        if self.listed {
+            format!("targets[{k}].functionName")
+        } else {
+            "functionName".to_owned()
+        }
+    }
+
     /// The same request for `target` alone: what each alias's pre-flight judges.
     pub fn for_target(&self, target: &TrainTarget) -> DeploymentRequest {
         DeploymentRequest {

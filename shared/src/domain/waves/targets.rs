@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::super::alias::function_short_name;
 use super::super::field::FieldError;
 use super::super::json::{deserialize_named, required};
-use super::super::managed::{FunctionArn, name_ok};
+use super::super::managed::{FunctionArn, Home, name_ok};
 use super::super::request::DeploymentRequest;
 use super::plan::{
     MAX_CHILD_INPUTS_BYTES, MAX_TARGETS, MAX_TARGETS_PER_WAVE, MAX_WAVES, not_an_object,
@@ -246,21 +246,17 @@ fn read_target(
     let request = DeploymentRequest::from_json(&input).map_err(|e| place.rename(e))?;
     let members = request.targets();
     for (k, member) in members.iter().enumerate() {
-        let field = if request.listed {
-            format!("targets[{k}].functionName")
-        } else {
-            "functionName".to_owned()
-        };
         same_place(&member.function_name, &region, &account)
-            .map_err(|message| place.rename(FieldError::new(field, message)))?;
+            .map_err(|message| place.rename(FieldError::new(request.function_field(k), message)))?;
     }
-    for (field, hook) in [
-        ("hooks.preTraffic", &request.hooks.pre_traffic),
-        ("hooks.postTraffic", &request.hooks.post_traffic),
-    ] {
-        if let Some(hook) = hook {
-            same_region(hook, &region)
-                .map_err(|message| place.rename(FieldError::new(field, message)))?;
+    let home = Home::in_region(&region, &account);
+    for (field, hook) in request.hooks.named() {
+        if let Some(there) = home.unreachable(hook) {
+            let message = format!(
+                "{hook:?} is in {there}, but this target is {region}: a target's hooks run in \
+                 its own region (give the hook of that region)"
+            );
+            return Err(place.rename(FieldError::new(field, message)));
         }
     }
     let aliases = members
@@ -325,20 +321,6 @@ fn same_place(function: &str, region: &str, account: &str) -> Result<(), String>
             "{function:?} is in {} account {}, but this target is {region} account {account}: a \
              target deploys the function of its own region and account (give its bare name)",
             arn.region, arn.account
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// A hook ARN must be in the target's own Region: the child's Lambda client invokes it there,
-/// and Lambda answers for a function only at its own Region's endpoint
-/// (`Home::unreachable`). Another account of that Region is a hook like any other.
-fn same_region(hook: &str, region: &str) -> Result<(), String> {
-    match FunctionArn::parse(hook, name_ok) {
-        Ok(arn) if arn.region != region => Err(format!(
-            "{hook:?} is in {}, but this target is {region}: a target's hooks run in its own \
-             region (give the hook of that region)",
-            arn.region
         )),
         _ => Ok(()),
     }
