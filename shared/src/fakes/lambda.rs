@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::domain::AliasRoute;
+use crate::domain::managed::Home;
 use crate::ports::Clock;
 
 pub use aliases::{AliasWrite, Writer};
@@ -39,9 +40,9 @@ struct Account {
     scheduled: Vec<ScheduledChange>,
     /// Provisioned-concurrency configs, by function and alias.
     provisioned: BTreeMap<(String, String), Provisioned>,
-    /// The (Region, account id) this account is in, once [`FakeLambda::locate`]d: an ARN of
-    /// another Region or account is then refused as Lambda refuses it.
-    place: Option<(String, String)>,
+    /// Where this account is, once [`FakeLambda::locate`]d: an ARN of another Region or
+    /// account is then refused as Lambda refuses it.
+    place: Option<Home>,
 }
 
 /// A Lambda account in memory. RevisionId changes on every alias write and stale ones are
@@ -62,13 +63,14 @@ impl FakeLambda {
         }
     }
 
-    /// Places the account in `region` and account `account`. Lambda's endpoints are regional
-    /// (<https://docs.aws.amazon.com/general/latest/gr/lambda-service.html>): a call naming a
-    /// function by an ARN of another Region is refused ("Functions from 'us-west-2' are not
-    /// reachable in this region ('eu-west-1')"), and one of another account names a function
-    /// this account does not hold. Until placed, a function is judged by its name alone.
-    pub fn locate(&self, region: &str, account: &str) {
-        self.lock().place = Some((region.to_owned(), account.to_owned()));
+    /// Places the account at `home` (its partition, Region and account). Lambda's endpoints
+    /// are regional (<https://docs.aws.amazon.com/general/latest/gr/lambda-service.html>): a
+    /// call naming a function by an ARN of another Region is refused ("Functions from
+    /// 'us-west-2' are not reachable in this region ('eu-west-1')"), and one of another account
+    /// names a function this account does not hold. Until placed, a function is judged by its
+    /// name alone.
+    pub fn locate(&self, home: Home) {
+        self.lock().place = Some(home);
     }
 
     fn lock(&self) -> MutexGuard<'_, Account> {
@@ -92,6 +94,7 @@ impl FakeLambda {
 mod tests {
     use super::FakeLambda;
     use crate::domain::AliasRoute;
+    use crate::domain::managed::Home;
     use crate::error::ShifterError;
     use crate::fakes::ManualClock;
     use crate::ports::{AliasRouter, FunctionRegistry};
@@ -113,7 +116,7 @@ mod tests {
             lambda.get_alias(&far, "live").await.is_ok(),
             "unlocated: by name"
         );
-        lambda.locate("eu-west-1", "111111111111");
+        lambda.locate(Home::in_region("eu-west-1", "111111111111"));
         assert!(lambda.get_alias("orders", "live").await.is_ok());
         assert!(
             lambda

@@ -109,8 +109,8 @@ impl WavesWorld {
             let mut local = account_spec.build_on(clock.clone())?;
             // Each region's account is where AWS puts it: its Lambda answers only for its own
             // functions, and its stack's pre-flight knows its Region.
-            local.lambda.locate(region, account);
             let home = Home::in_region(region, account);
+            local.lambda.locate(home.clone());
             local.config.managed = local.config.managed.clone().at(Some(home));
             // Parks hear a StopExecution within a second, as the engine hears it on AWS.
             local.listen_every(1.0);

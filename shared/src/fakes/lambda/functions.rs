@@ -32,21 +32,22 @@ impl FakeLambda {
         function: &'a str,
     ) -> Result<&'a str, ShifterError> {
         let name = function_short_name(function);
-        let (Some((region, id)), Ok(arn)) = (&account.place, FunctionArn::parse(function, name_ok))
-        else {
+        let Some(home) = &account.place else {
             return Ok(name);
         };
-        if arn.region != region {
+        if let Some(there) = home.unreachable(function) {
             return Err(ShifterError::not_found(format!(
-                "function {function} (Functions from '{}' are not reachable in this region \
-                 ('{region}'))",
-                arn.region
+                "function {function} (Functions from '{there}' are not reachable in this region \
+                 ('{}'))",
+                home.region
             )));
         }
-        if arn.account != id {
-            return Err(ShifterError::not_found(format!("function {function}")));
+        match FunctionArn::parse(function, name_ok) {
+            Ok(arn) if arn.account != home.account => {
+                Err(ShifterError::not_found(format!("function {function}")))
+            }
+            _ => Ok(name),
         }
-        Ok(name)
     }
 
     /// The function `function` (name or ARN) names, or `NotFound` naming it, as Lambda answers.
